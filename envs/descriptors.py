@@ -1,0 +1,101 @@
+"""Descriptors: named floats that summarise a scene.
+
+Diversity, control targets and reports are all stated in these. Leader and follower are
+consecutive vehicles in the same lane ordered by station; the *gap* is bumper to bumper along
+the reference line, ``s_leader - length_leader / 2 - (s_follower + length_follower / 2)``.
+
+========================  ========  ==============================================================
+name                      unit      meaning
+========================  ========  ==============================================================
+``vehicle_count``         1         number of vehicles
+``density``               veh/km    vehicles per lane-kilometre (sum of all lane lengths)
+``mean_speed``            m/s       mean vehicle speed (0 without vehicles)
+``std_speed``             m/s       standard deviation of speed (0 with fewer than 2 vehicles)
+``min_time_headway``      s         smallest gap / follower speed; capped at ``HEADWAY_CAP``
+``median_time_headway``   s         median of the same; ``HEADWAY_CAP`` without pairs
+``min_gap``               m         smallest gap (negative when footprints overlap); capped at
+                                    ``GAP_CAP``, which is also the value without pairs
+``lane_occupancy_spread`` 1         coefficient of variation of per-lane density (0 = even)
+``truck_share``           1         share of heavy vehicles (trucks and buses)
+``max_curvature``         1/m       largest absolute curvature of the road
+``lane_count``            1         number of lanes, ramps and auxiliary lanes included
+========================  ========  ==============================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .scene import Scene
+from .vehicles import kind_code
+
+__all__ = ["DESCRIPTORS", "GAP_CAP", "HEADWAY_CAP", "describe", "leader_follower_gaps"]
+
+HEADWAY_CAP = 10.0
+"""Time headways (s) are capped here: beyond 10 s a vehicle is not following."""
+GAP_CAP = 200.0
+"""Gaps (m) are capped here; it is also the gap reported when no vehicle follows another."""
+
+DESCRIPTORS: dict[str, str] = {
+    "vehicle_count": "1",
+    "density": "veh/km",
+    "mean_speed": "m/s",
+    "std_speed": "m/s",
+    "min_time_headway": "s",
+    "median_time_headway": "s",
+    "min_gap": "m",
+    "lane_occupancy_spread": "1",
+    "truck_share": "1",
+    "max_curvature": "1/m",
+    "lane_count": "1",
+}
+"""Descriptor names and their units, in report order."""
+
+_HEAVY = (kind_code("truck"), kind_code("bus"))
+
+
+def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:
+    """Follower index, leader index and bumper-to-bumper gap (m) of every same-lane pair."""
+    v = scene.vehicles
+    order = np.lexsort((v.s, v.lane))
+    same_lane = v.lane[order[1:]] == v.lane[order[:-1]]
+    follower, leader = order[:-1][same_lane], order[1:][same_lane]
+    gap = (v.s[leader] - v.length[leader] / 2) - (v.s[follower] + v.length[follower] / 2)
+    return follower, leader, gap
+
+
+def describe(scene: Scene) -> dict[str, float]:
+    """The descriptors of ``scene`` (see the module table for units).
+
+    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> road = Road.straight(length=500.0, lanes=2)
+    >>> cars = Vehicles.from_columns(lane=[0, 0], s=[100.0, 124.5], speed=[20.0, 20.0])
+    >>> d = describe(Scene(road, cars))
+    >>> d["density"], d["min_gap"], d["min_time_headway"]
+    (2.0, 20.0, 1.0)
+    """
+    road, v = scene.road, scene.vehicles
+    n = len(v)
+    lane_km = float(road.lane_lengths.sum()) / 1000.0
+    follower, _, gap = leader_follower_gaps(scene)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        headway = np.where(
+            gap <= 0, 0.0, np.minimum(gap / np.maximum(v.speed[follower], 0.0), HEADWAY_CAP)
+        )
+    lanes = np.clip(v.lane, 0, road.lane_count - 1)
+    per_lane = np.bincount(lanes, minlength=road.lane_count) / (road.lane_lengths / 1000.0)
+    mean_lane = per_lane.mean()
+    return {
+        "vehicle_count": float(n),
+        "density": n / lane_km,
+        "mean_speed": float(v.speed.mean()) if n else 0.0,
+        "std_speed": float(v.speed.std()) if n > 1 else 0.0,
+        "min_time_headway": float(headway.min()) if headway.size else HEADWAY_CAP,
+        "median_time_headway": float(np.median(headway)) if headway.size else HEADWAY_CAP,
+        "min_gap": float(min(gap.min(), GAP_CAP)) if gap.size else GAP_CAP,
+        "lane_occupancy_spread": float(per_lane.std() / mean_lane) if mean_lane > 0 else 0.0,
+        "truck_share": float(np.isin(v.kind, _HEAVY).mean()) if n else 0.0,
+        "max_curvature": road.max_curvature,
+        "lane_count": float(road.lane_count),
+    }

@@ -1,0 +1,391 @@
+"""The road: a multi-lane carriageway along a reference line, in the Frenet frame.
+
+Geometry
+--------
+The *reference line* starts at ``origin`` (x, y in m, heading in rad) and is a chain of
+segments, each straight (curvature 0) or a circular arc of constant curvature (1/m, positive
+turns left). ``s`` is the station along the reference line (m). The reference line is the
+**left edge** of the carriageway: lane 0 is the leftmost lane (next to the median) and lanes are
+numbered to the right, as lanes are counted in recorded freeway data. A lateral offset ``D``
+from the reference line is positive to the left, so lane centres have negative ``D``.
+
+Each lane has a constant width and a station interval ``[start, end]`` where it exists; a lane
+that exists over only part of the road is a ramp or an auxiliary lane. A lane keeps its lateral
+place whether or not its neighbours exist, so lanes that begin or end sit at the outer edges.
+
+Vehicles are stored per lane (lane index, station, offset from the lane centre); a future lane
+graph with junctions gives each lane its own reference line and keeps that storage unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from scenegym._checks import as_float_array, check_keys, check_range
+
+__all__ = ["Road"]
+
+_OUTLINE_STEP = 2.0
+"""Station spacing (m) of outline and marking polylines; chord error < 1 cm at k <= 0.02 1/m."""
+_DASH_LENGTH = 3.0
+"""Length of a dash of a lane line (m)."""
+_DASH_PERIOD = 12.0
+"""Distance from one dash start to the next (m)."""
+
+
+def _wrap(angle: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Wrap angles (rad) to [-pi, pi)."""
+    return (angle + np.pi) % (2.0 * np.pi) - np.pi
+
+
+@dataclass(frozen=True, eq=False)
+class Road:
+    """A multi-lane carriageway along a reference line of straight and circular segments.
+
+    Args:
+        segment_lengths: length of each reference-line segment (m), shape ``(n_segments,)``.
+        segment_curvatures: curvature of each segment (1/m, positive turns left), same shape.
+        lane_widths: width of each lane (m), lane 0 leftmost, shape ``(n_lanes,)``.
+        lane_starts: station where each lane begins (m); default 0 (the road start).
+        lane_ends: station where each lane ends (m); default the road length.
+        speed_limit: posted speed limit (m/s).
+        origin: ``(x, y, heading)`` of the reference line start (m, m, rad).
+
+    >>> road = Road.straight(length=200.0, lanes=3, lane_width=3.5)
+    >>> road.lane_count, road.length, float(road.lane_centers[1])
+    (3, 200.0, -5.25)
+    """
+
+    segment_lengths: NDArray[np.float64]
+    segment_curvatures: NDArray[np.float64]
+    lane_widths: NDArray[np.float64]
+    lane_starts: NDArray[np.float64] | None = None
+    lane_ends: NDArray[np.float64] | None = None
+    speed_limit: float = 33.3
+    origin: tuple[float, float, float] = field(default=(0.0, 0.0, 0.0))
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        lengths = as_float_array("road.segment_lengths", self.segment_lengths)
+        curvatures = as_float_array("road.segment_curvatures", self.segment_curvatures)
+        widths = as_float_array("road.lane_widths", self.lane_widths)
+        if lengths.size == 0:
+            raise ValueError("road.segment_lengths must hold at least one segment, got none")
+        if curvatures.shape != lengths.shape:
+            raise ValueError(
+                f"road.segment_curvatures must have one value per segment ({lengths.size}), "
+                f"got {curvatures.size}"
+            )
+        if np.any(lengths <= 0):
+            raise ValueError(f"road.segment_lengths must be > 0 m, got {lengths.tolist()}")
+        if np.any(np.abs(curvatures) > 0.2):
+            raise ValueError(
+                "road.segment_curvatures must be within [-0.2, 0.2] 1/m (radius >= 5 m), "
+                f"got {curvatures.tolist()}"
+            )
+        if np.any(np.abs(curvatures * lengths) >= 2 * np.pi):
+            raise ValueError("a road segment must turn by less than a full circle (|k * L| < 2 pi)")
+        if widths.size == 0:
+            raise ValueError("road.lane_widths must hold at least one lane, got none")
+        if np.any((widths < 1.0) | (widths > 8.0)):
+            raise ValueError(f"road.lane_widths must be in [1, 8] m, got {widths.tolist()}")
+        total = float(lengths.sum())
+        starts = np.zeros(widths.size) if self.lane_starts is None else self.lane_starts
+        ends = np.full(widths.size, total) if self.lane_ends is None else self.lane_ends
+        starts = as_float_array("road.lane_starts", starts)
+        ends = as_float_array("road.lane_ends", ends)
+        for name, values in (("road.lane_starts", starts), ("road.lane_ends", ends)):
+            if values.shape != widths.shape:
+                raise ValueError(
+                    f"{name} must have one value per lane ({widths.size}), got {values.size}"
+                )
+        tol = 1e-6 * max(total, 1.0)
+        if np.any(starts < -tol) or np.any(ends > total + tol) or np.any(ends - starts <= 0):
+            raise ValueError(
+                f"every lane needs 0 <= start < end <= road length ({total:g} m), got starts "
+                f"{starts.tolist()} and ends {ends.tolist()}"
+            )
+        origin = tuple(float(v) for v in as_float_array("road.origin", self.origin))
+        if len(origin) != 3:
+            raise ValueError(f"road.origin must be (x, y, heading), got {self.origin!r}")
+        try:
+            speed_limit = float(self.speed_limit)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"road.speed_limit must be a number (m/s), got {self.speed_limit!r}"
+            ) from None
+        speed_limit = check_range("road.speed_limit", speed_limit, 1.0, 60.0)
+        set_(self, "segment_lengths", lengths)
+        set_(self, "segment_curvatures", curvatures)
+        set_(self, "lane_widths", widths)
+        set_(self, "lane_starts", starts)
+        set_(self, "lane_ends", ends)
+        set_(self, "speed_limit", speed_limit)
+        set_(self, "origin", origin)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def straight(
+        cls, *, length: float, lanes: int, lane_width: float = 3.5, speed_limit: float = 33.3
+    ) -> Road:
+        """A straight road of ``lanes`` equal lanes, ``length`` m long."""
+        return cls(
+            segment_lengths=[length],
+            segment_curvatures=[0.0],
+            lane_widths=[lane_width] * lanes,
+            speed_limit=speed_limit,
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def length(self) -> float:
+        """Length of the reference line (m)."""
+        return float(self._segment_starts[-1] + self.segment_lengths[-1])
+
+    @property
+    def lane_count(self) -> int:
+        """Number of lanes, ramps and auxiliary lanes included."""
+        return int(self.lane_widths.size)
+
+    @property
+    def max_curvature(self) -> float:
+        """Largest absolute curvature of the reference line (1/m)."""
+        return float(np.max(np.abs(self.segment_curvatures)))
+
+    @cached_property
+    def lane_centers(self) -> NDArray[np.float64]:
+        """Lateral offset of each lane centre from the reference line (m, negative: right)."""
+        right = np.cumsum(self.lane_widths)
+        return -(right - self.lane_widths / 2.0)
+
+    @cached_property
+    def lane_boundaries(self) -> NDArray[np.float64]:
+        """Lateral offsets of the ``n_lanes + 1`` lane boundaries, left to right (m)."""
+        return -np.concatenate([[0.0], np.cumsum(self.lane_widths)])
+
+    @cached_property
+    def lane_lengths(self) -> NDArray[np.float64]:
+        """Length of each lane along the reference line (m)."""
+        return self.lane_ends - self.lane_starts
+
+    @cached_property
+    def _segment_starts(self) -> NDArray[np.float64]:
+        return np.concatenate([[0.0], np.cumsum(self.segment_lengths)[:-1]])
+
+    @cached_property
+    def _segment_poses(self) -> NDArray[np.float64]:
+        """``(n_segments, 3)`` start pose (x, y, heading) of every segment."""
+        poses = np.empty((self.segment_lengths.size, 3))
+        x, y, h = self.origin
+        for i, (length, k) in enumerate(zip(self.segment_lengths, self.segment_curvatures)):
+            poses[i] = x, y, h
+            x, y, h = _advance(x, y, h, k, length)
+        return poses
+
+    # ------------------------------------------------------------------ geometry
+    def lanes_at(self, s: ArrayLike) -> NDArray[np.bool_]:
+        """``(n_lanes, n)`` mask: does lane ``i`` exist at station ``s[j]``?"""
+        s = np.asarray(s, dtype=np.float64)
+        return (s >= self.lane_starts[:, None]) & (s <= self.lane_ends[:, None])
+
+    def reference_pose(self, s: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
+        """Position (m) and heading (rad) of the reference line at stations ``s`` (m).
+
+        Stations outside ``[0, length]`` extend the first or last segment.
+        """
+        s = np.asarray(s, dtype=np.float64)
+        index = np.clip(
+            np.searchsorted(self._segment_starts, s, side="right") - 1,
+            0,
+            self.segment_lengths.size - 1,
+        )
+        u = s - self._segment_starts[index]
+        pose = self._segment_poses[index]
+        return _advance(pose[..., 0], pose[..., 1], pose[..., 2], self.segment_curvatures[index], u)
+
+    def frenet_to_cartesian(
+        self, s: ArrayLike, offset: ArrayLike
+    ) -> tuple[NDArray, NDArray, NDArray]:
+        """Map stations ``s`` (m) and lateral offsets from the reference line (m, left
+        positive) to world ``x, y`` (m) and the reference heading there (rad).
+
+        >>> road = Road(segment_lengths=[50.0], segment_curvatures=[0.01], lane_widths=[3.5])
+        >>> x, y, h = road.frenet_to_cartesian([25.0], [-1.75])
+        >>> s, d = road.cartesian_to_frenet(x, y)
+        >>> bool(np.allclose(s, 25.0) and np.allclose(d, -1.75))
+        True
+        """
+        xr, yr, h = self.reference_pose(s)
+        offset = np.asarray(offset, dtype=np.float64)
+        return xr - offset * np.sin(h), yr + offset * np.cos(h), h
+
+    def cartesian_to_frenet(self, x: ArrayLike, y: ArrayLike) -> tuple[NDArray, NDArray]:
+        """Project world points (m) onto the reference line: station ``s`` and offset (m).
+
+        Each point goes to the nearest point of the nearest segment; points before the start
+        or beyond the end project onto the extension of the first or last segment.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        px = np.broadcast_to(x, shape).reshape(-1, 1)
+        py = np.broadcast_to(y, shape).reshape(-1, 1)
+        x0, y0, h0 = (self._segment_poses[:, i] for i in range(3))
+        k = self.segment_curvatures
+        length = self.segment_lengths
+        # Straight segments: project onto the direction.
+        u_line = (px - x0) * np.cos(h0) + (py - y0) * np.sin(h0)
+        # Arcs: the angle of the point about the circle centre gives the arc parameter. Nearly
+        # straight arcs have far-away centres that lose precision; for them the tangent
+        # projection is refined by Newton steps below.
+        curved = np.abs(k) > 1e-4
+        k_safe = np.where(curved, k, 1.0)
+        cx = x0 - np.sin(h0) / k_safe
+        cy = y0 + np.cos(h0) / k_safe
+        phi = np.arctan2(py - cy, px - cx)
+        sigma = np.sign(k_safe)
+        half = k_safe * length / 2.0
+        u_arc = (half + _wrap(phi - h0 + sigma * np.pi / 2.0 - half)) / k_safe
+        u = np.where(curved, u_arc, u_line)
+        low = np.where(np.arange(k.size) == 0, -np.inf, 0.0)
+        high = np.where(np.arange(k.size) == k.size - 1, np.inf, length)
+        if np.any(~curved & (k != 0.0)):
+            # Newton on f(u) = (p - r(u)) . t(u); f'(u) = -(1 - k * offset(u)).
+            for _ in range(3):
+                rx, ry, rh = _advance(x0, y0, h0, k, u)
+                along = (px - rx) * np.cos(rh) + (py - ry) * np.sin(rh)
+                across = -(px - rx) * np.sin(rh) + (py - ry) * np.cos(rh)
+                u = np.where(curved, u, u + along / (1.0 - k * across))
+        u = np.clip(u, low, high)
+        rx, ry, rh = _advance(x0, y0, h0, k, u)
+        dx, dy = px - rx, py - ry
+        best = np.argmin(dx * dx + dy * dy, axis=1)
+        rows = np.arange(best.size)
+        s = self._segment_starts[best] + u[rows, best]
+        offset = -dx[rows, best] * np.sin(rh[rows, best]) + dy[rows, best] * np.cos(rh[rows, best])
+        return s.reshape(shape), offset.reshape(shape)
+
+    def centerline(self, step: float = 2.0) -> NDArray[np.float64]:
+        """``(m, 3)`` samples (x, y, heading) of the reference line, at most ``step`` m apart,
+        segment joints included."""
+        stations = self.stations(step)
+        x, y, h = self.reference_pose(stations)
+        return np.stack([x, y, h], axis=1)
+
+    def stations(self, step: float = 2.0) -> NDArray[np.float64]:
+        """Stations (m) at most ``step`` m apart that include every segment joint and lane end."""
+        n = max(2, int(np.ceil(self.length / step)) + 1)
+        knots = np.concatenate(
+            [
+                np.linspace(0.0, self.length, n),
+                self._segment_starts,
+                self.lane_starts,
+                self.lane_ends,
+            ]
+        )
+        return np.unique(np.clip(knots, 0.0, self.length))
+
+    @cached_property
+    def lane_outlines(self) -> tuple[NDArray[np.float64], ...]:
+        """World polygon (m) of each lane over the stations where it exists, ``(m, 2)`` each:
+        the left boundary forwards, then the right boundary backwards."""
+        stations = self.stations(_OUTLINE_STEP)
+        outlines = []
+        for lane in range(self.lane_count):
+            s = stations[(stations >= self.lane_starts[lane]) & (stations <= self.lane_ends[lane])]
+            left = self.frenet_to_cartesian(s, np.full(s.size, self.lane_boundaries[lane]))
+            right = self.frenet_to_cartesian(s, np.full(s.size, self.lane_boundaries[lane + 1]))
+            x = np.concatenate([left[0], right[0][::-1]])
+            y = np.concatenate([left[1], right[1][::-1]])
+            outlines.append(np.stack([x, y], axis=1))
+        return tuple(outlines)
+
+    @cached_property
+    def markings(self) -> tuple[tuple[NDArray[np.float64], ...], NDArray[np.float64]]:
+        """Lane markings in world coordinates (m): ``(solid, dashes)``.
+
+        A boundary between two lanes that both exist is dashed (3 m line, 9 m gap); a boundary
+        with a lane on one side only is a solid edge line. ``solid`` is a tuple of ``(m, 2)``
+        polylines, ``dashes`` an ``(k, 2, 2)`` array of dash end points.
+        """
+        stations = self.stations(_OUTLINE_STEP)
+        exists = self.lanes_at(stations)
+        padded = np.zeros((self.lane_count + 2, stations.size), dtype=bool)
+        padded[1:-1] = exists
+        left_of, right_of = padded[:-1], padded[1:]  # lane left / right of each boundary
+        solid_mask = left_of ^ right_of
+        dashed_mask = left_of & right_of
+        solid: list[NDArray[np.float64]] = []
+        dash_s: list[NDArray[np.float64]] = []
+        dash_offset: list[NDArray[np.float64]] = []
+        for boundary in range(self.lane_count + 1):
+            offset = self.lane_boundaries[boundary]
+            for start, end in _runs(solid_mask[boundary]):
+                s = stations[start:end]
+                if s.size >= 2:
+                    x, y, _ = self.frenet_to_cartesian(s, np.full(s.size, offset))
+                    solid.append(np.stack([x, y], axis=1))
+            for start, end in _runs(dashed_mask[boundary]):
+                a, b = stations[start], stations[end - 1]
+                begins = np.arange(a, b - _DASH_LENGTH, _DASH_PERIOD)
+                dash_s.append(np.stack([begins, begins + _DASH_LENGTH], axis=1))
+                dash_offset.append(np.full(begins.size, offset))
+        if dash_s:
+            s = np.concatenate(dash_s)
+            offset = np.repeat(np.concatenate(dash_offset)[:, None], 2, axis=1)
+            x, y, _ = self.frenet_to_cartesian(s, offset)
+            dashes = np.stack([x, y], axis=-1)
+        else:
+            dashes = np.zeros((0, 2, 2))
+        return tuple(solid), dashes
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; ``Road.from_dict`` inverts it exactly."""
+        return {
+            "segment_lengths": self.segment_lengths.tolist(),
+            "segment_curvatures": self.segment_curvatures.tolist(),
+            "lane_widths": self.lane_widths.tolist(),
+            "lane_starts": self.lane_starts.tolist(),
+            "lane_ends": self.lane_ends.tolist(),
+            "speed_limit": self.speed_limit,
+            "origin": list(self.origin),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Road:
+        """Build a road from ``to_dict`` output; unknown or missing keys raise ``ValueError``."""
+        check_keys(
+            "road",
+            data,
+            {"segment_lengths", "segment_curvatures", "lane_widths"},
+            {"lane_starts", "lane_ends", "speed_limit", "origin"},
+        )
+        return cls(**data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Road) and self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """``(start, end)`` index pairs of the runs of True in a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def _advance(x, y, heading, curvature, u):
+    """Pose after travelling ``u`` m from ``(x, y, heading)`` along curvature ``curvature``.
+
+    Uses the chord form ``u * sinc(k u / 2)`` so straight segments (k = 0) need no branch.
+    """
+    turn = curvature * u
+    chord = u * np.sinc(turn / (2.0 * np.pi))
+    mid = heading + turn / 2.0
+    return x + chord * np.cos(mid), y + chord * np.sin(mid), heading + turn

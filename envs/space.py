@@ -1,0 +1,193 @@
+"""The random highway scene space: the domain-randomisation baseline every generator must beat.
+
+``HighwaySceneSpace.sample(rng)`` draws a road (lanes, length, curvature, an optional on-ramp
+or auxiliary lane) and drops vehicles on it independently and uniformly, with speeds and sizes
+from simple distributions. It knows nothing about car following, so many of its scenes break
+validity rules (mostly overlaps); its validity rate is the number a learned generator improves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .descriptors import describe
+from .road import Road
+from .scene import Scene
+from .validity import DEFAULT_RULES, ValidityRules, Violation, validate
+from .vehicles import KINDS, Vehicles
+
+__all__ = ["HighwaySceneSpace", "HighwaySpaceConfig"]
+
+
+def _help(text: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    return {"help": text, "range": (low, high)}
+
+
+@dataclass(frozen=True)
+class HighwaySpaceConfig:
+    """Bounds of the random highway scene space. Ranges are ``[min, max]``, drawn uniformly."""
+
+    lanes: tuple[int, int] = field(default=(2, 5), metadata=_help("main lanes", 1, 8))
+    length: tuple[float, float] = field(
+        default=(150.0, 350.0), metadata=_help("road length (m)", 20.0, 5000.0)
+    )
+    segments: tuple[int, int] = field(
+        default=(1, 3), metadata=_help("reference-line segments", 1, 20)
+    )
+    max_curvature: float = field(
+        default=0.004, metadata=_help("largest |curvature| of a segment (1/m)", 0.0, 0.2)
+    )
+    straight_share: float = field(
+        default=0.5, metadata=_help("chance that a segment is straight", 0.0, 1.0)
+    )
+    lane_width: tuple[float, float] = field(
+        default=(3.25, 3.75), metadata=_help("lane width (m)", 1.0, 8.0)
+    )
+    ramp_probability: float = field(
+        default=0.4, metadata=_help("chance of an on-ramp or auxiliary lane on the right", 0, 1)
+    )
+    speed_limit: tuple[float, float] = field(
+        default=(22.2, 36.1), metadata=_help("speed limit (m/s)", 1.0, 60.0)
+    )
+    vehicles: tuple[int, int] = field(default=(5, 40), metadata=_help("vehicle count", 0, 500))
+    flow_speed: tuple[float, float] = field(
+        default=(0.2, 1.1), metadata=_help("scene mean speed as a share of the limit", 0.0, 2.0)
+    )
+    speed_std: float = field(
+        default=3.0, metadata=_help("speed spread around the flow speed (m/s)", 0.0, 30.0)
+    )
+    lateral_std: float = field(
+        default=0.3, metadata=_help("spread of the offset from the lane centre (m)", 0.0, 2.0)
+    )
+    heading_std: float = field(
+        default=0.03, metadata=_help("spread of the heading to the lane (rad)", 0.0, 1.0)
+    )
+    kind_shares: dict[str, float] = field(
+        default_factory=lambda: {"car": 0.8, "truck": 0.12, "motorcycle": 0.04, "bus": 0.04},
+        metadata={
+            "help": "relative share of each vehicle kind",
+            "range": (0.0, None),
+            "fixed_keys": True,
+        },
+    )
+    sizes: dict[str, tuple[float, float, float, float]] = field(
+        default_factory=lambda: {
+            "car": (4.6, 0.5, 1.85, 0.1),
+            "truck": (12.0, 4.0, 2.5, 0.1),
+            "motorcycle": (2.2, 0.2, 0.8, 0.1),
+            "bus": (12.5, 1.5, 2.55, 0.05),
+        },
+        metadata={
+            "help": "per kind (mean length, std length, mean width, std width) in m",
+            "range": (0.0, 30.0),
+            "fixed_keys": True,
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if sum(self.kind_shares.values()) <= 0:
+            raise ValueError("kind_shares must have at least one share above 0")
+
+
+@dataclass(frozen=True)
+class HighwaySceneSpace:
+    """The family of random highway scenes bounded by a ``HighwaySpaceConfig``.
+
+    >>> space = HighwaySceneSpace()
+    >>> scene = space.sample(np.random.default_rng(0))
+    >>> scene == space.sample(np.random.default_rng(0))
+    True
+    """
+
+    config: HighwaySpaceConfig = field(default_factory=HighwaySpaceConfig)
+    rules: ValidityRules = DEFAULT_RULES
+
+    def sample_road(self, rng: np.random.Generator) -> Road:
+        """A random road within the configured bounds."""
+        c = self.config
+        lanes = int(rng.integers(c.lanes[0], c.lanes[1] + 1))
+        length = float(rng.uniform(*c.length))
+        n_segments = int(rng.integers(c.segments[0], c.segments[1] + 1))
+        shares = rng.dirichlet(np.full(n_segments, 4.0))
+        lengths = np.maximum(shares * length, 1.0)
+        curvatures = rng.uniform(-c.max_curvature, c.max_curvature, n_segments)
+        curvatures[rng.random(n_segments) < c.straight_share] = 0.0
+        widths = rng.uniform(*c.lane_width, lanes)
+        starts = np.zeros(lanes)
+        total = float(lengths.sum())
+        ends = np.full(lanes, total)
+        if rng.random() < c.ramp_probability:
+            # An on-ramp merging from the start, or an auxiliary lane between two ramps.
+            if rng.random() < 0.5:
+                start, end = 0.0, rng.uniform(0.3, 0.7) * total
+            else:
+                start, end = rng.uniform(0.05, 0.3) * total, rng.uniform(0.6, 0.95) * total
+            widths = np.append(widths, rng.uniform(*c.lane_width))
+            starts = np.append(starts, start)
+            ends = np.append(ends, end)
+        return Road(
+            segment_lengths=lengths,
+            segment_curvatures=curvatures,
+            lane_widths=widths,
+            lane_starts=starts,
+            lane_ends=ends,
+            speed_limit=float(rng.uniform(*c.speed_limit)),
+            origin=(0.0, 0.0, float(rng.uniform(-np.pi, np.pi))),
+        )
+
+    def sample_vehicles(self, road: Road, rng: np.random.Generator) -> Vehicles:
+        """Vehicles dropped independently on ``road``: lanes in proportion to their length,
+        stations uniform along the lane."""
+        c = self.config
+        n = int(rng.integers(c.vehicles[0], c.vehicles[1] + 1))
+        lane = rng.choice(road.lane_count, size=n, p=road.lane_lengths / road.lane_lengths.sum())
+        s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
+        shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
+        kind = rng.choice(len(KINDS), size=n, p=shares / shares.sum())
+        sizes = np.array([c.sizes[k] for k in KINDS])[kind]
+        length = np.maximum(rng.normal(sizes[:, 0], sizes[:, 1]), 0.5)
+        width = np.maximum(rng.normal(sizes[:, 2], sizes[:, 3]), 0.3)
+        flow = rng.uniform(*c.flow_speed) * road.speed_limit
+        speed = np.maximum(rng.normal(flow, c.speed_std, n), 0.0)
+        half_lane = road.lane_widths[lane] / 2.0
+        d = np.clip(rng.normal(0.0, c.lateral_std, n), -half_lane, half_lane)
+        heading = rng.normal(0.0, c.heading_std, n)
+        return Vehicles(
+            lane=lane, s=s, d=d, heading=heading, speed=speed, length=length, width=width, kind=kind
+        )
+
+    def sample(self, rng: np.random.Generator) -> Scene:
+        """One random scene. Same generator state, same scene."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(
+                f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                f"got {type(rng).__name__}"
+            )
+        road = self.sample_road(rng)
+        return Scene(road, self.sample_vehicles(road, rng))
+
+    def sample_many(self, n: int, seed: int) -> Iterator[Scene]:
+        """``n`` scenes; scene ``i`` depends only on ``(seed, i)``, so any slice can be redone."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a whole number >= 0, got {n!r}")
+        root = np.random.SeedSequence(_check_seed(seed))
+        for child in root.spawn(int(n)):
+            yield self.sample(np.random.default_rng(child))
+
+    def validate(self, scene: Scene) -> list[Violation]:
+        """Broken rules of ``scene`` under this space's rules."""
+        return validate(scene, self.rules)
+
+    def describe(self, scene: Scene) -> dict[str, float]:
+        """Descriptors of ``scene``."""
+        return describe(scene)
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    return int(seed)

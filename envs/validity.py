@@ -1,0 +1,203 @@
+"""Hard rules a scene must keep, checked for all vehicles at once.
+
+A broken rule is a ``Violation`` naming the rule, the vehicle(s) and a readable reason:
+
+- ``lane``: the lane index does not exist on the road, the lane does not exist at the
+  vehicle's station (a ramp that has ended), or the centre lies outside its lane;
+- ``off_road``: the centre is before the road start or past its end, or the footprint crosses
+  the outer edge of the lanes that exist there by more than ``offroad_tolerance``;
+- ``heading``: the heading differs from the lane direction by more than ``max_heading``;
+- ``speed``: the speed is negative or above ``max_speed``;
+- ``size``: length or width outside the plausible range of the vehicle's kind;
+- ``overlap``: two footprints (oriented boxes) intersect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .geometry import vehicle_corners
+from .scene import Scene
+from .vehicles import KINDS
+
+__all__ = ["RULES", "ValidityRules", "Violation", "is_valid", "validate", "violation_counts"]
+
+RULES: tuple[str, ...] = ("lane", "off_road", "heading", "speed", "size", "overlap")
+"""Names of the validity rules, in the order they are checked."""
+
+
+@dataclass(frozen=True)
+class ValidityRules:
+    """Thresholds of the validity rules.
+
+    Args:
+        max_heading: largest heading relative to the lane (rad); 0.6 rad (34 deg) admits
+            sharp lane changes in slow traffic.
+        max_speed: largest plausible speed (m/s); 60 m/s is 216 km/h.
+        offroad_tolerance: how far a footprint may cross the outer lane edge (m), for
+            vehicles on the shoulder line and recording noise.
+        lane_tolerance: how far a centre may lie outside its own lane (m).
+        sizes: per kind ``(min length, max length, min width, max width)`` in m.
+    """
+
+    max_heading: float = 0.6
+    max_speed: float = 60.0
+    offroad_tolerance: float = 0.5
+    lane_tolerance: float = 0.05
+    sizes: dict[str, tuple[float, float, float, float]] = field(
+        default_factory=lambda: {
+            "car": (2.5, 6.5, 1.4, 2.3),
+            "truck": (4.5, 25.0, 1.9, 2.8),
+            "motorcycle": (1.5, 3.0, 0.5, 1.2),
+            "bus": (7.0, 25.0, 2.2, 2.8),
+        }
+    )
+
+    def size_table(self) -> NDArray[np.float64]:
+        """``(len(KINDS), 4)`` size bounds indexed by kind code."""
+        return np.array([self.sizes[kind] for kind in KINDS])
+
+
+DEFAULT_RULES = ValidityRules()
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A broken rule: its name, the vehicle indices it concerns, and why."""
+
+    rule: str
+    vehicles: tuple[int, ...]
+    reason: str
+
+    def __str__(self) -> str:
+        who = " and ".join(f"vehicle {i}" for i in self.vehicles)
+        return f"{self.rule}: {who}: {self.reason}"
+
+
+def _single_vehicle_checks(scene: Scene, rules: ValidityRules) -> dict[str, NDArray[np.bool_]]:
+    """Boolean ``(n,)`` masks, one per single-vehicle rule: True where the rule is broken."""
+    road, v = scene.road, scene.vehicles
+    lane_ok = (v.lane >= 0) & (v.lane < road.lane_count)
+    lane = np.where(lane_ok, v.lane, 0)
+    exists = road.lanes_at(v.s)  # (lanes, n)
+    n = len(v)
+    present = exists[lane, np.arange(n)]
+    half_width = road.lane_widths[lane] / 2.0
+    outside_lane = np.abs(v.d) > half_width + rules.lane_tolerance
+    lane_bad = ~lane_ok | ~present | outside_lane
+
+    # Lateral extent of the footprint against the outer edges of the lanes present at s.
+    boundaries = road.lane_boundaries
+    any_lane = exists.any(axis=0)
+    left_edge = np.where(exists, boundaries[:-1, None], -np.inf).max(axis=0)
+    right_edge = np.where(exists, boundaries[1:, None], np.inf).min(axis=0)
+    centre = road.lane_centers[lane] + v.d
+    half_extent = v.length / 2 * np.abs(np.sin(v.heading)) + v.width / 2 * np.abs(np.cos(v.heading))
+    tol = rules.offroad_tolerance
+    off_road = (
+        (v.s < 0.0)
+        | (v.s > road.length)
+        | ~any_lane
+        | (centre + half_extent > left_edge + tol)
+        | (centre - half_extent < right_edge - tol)
+    )
+    sizes = rules.size_table()[v.kind]
+    return {
+        "lane": lane_bad,
+        "off_road": off_road,
+        "heading": np.abs(v.heading) > rules.max_heading,
+        "speed": (v.speed < 0.0) | (v.speed > rules.max_speed),
+        "size": (v.length < sizes[:, 0])
+        | (v.length > sizes[:, 1])
+        | (v.width < sizes[:, 2])
+        | (v.width > sizes[:, 3]),
+    }
+
+
+def overlapping_pairs(corners: NDArray[np.float64]) -> NDArray[np.int64]:
+    """``(m, 2)`` index pairs ``i < j`` whose oriented boxes intersect (separating axis test).
+
+    ``corners`` is ``(n, 4, 2)`` as from ``vehicle_corners``; boxes that only touch do not
+    count.
+    """
+    n = corners.shape[0]
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    centre = corners.mean(axis=1)
+    radius = np.linalg.norm(corners[:, 0] - centre, axis=1)
+    i, j = np.triu_indices(n, k=1)
+    near = np.sum((centre[i] - centre[j]) ** 2, axis=1) < (radius[i] + radius[j]) ** 2
+    i, j = i[near], j[near]
+    if i.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    a, b = corners[i], corners[j]  # (m, 4, 2)
+    # Candidate axes: the two edge directions of each box (corner 0 to corners 1 and 3).
+    axes = np.concatenate([a[:, 1::2] - a[:, 0:1], b[:, 1::2] - b[:, 0:1]], axis=1)  # (m, 4, 2)
+    axes /= np.linalg.norm(axes, axis=2, keepdims=True) + 1e-12
+    pa = np.einsum("mkc,mac->mak", a, axes)  # (m, axes, corners)
+    pb = np.einsum("mkc,mac->mak", b, axes)
+    eps = 1e-9
+    separated = (pa.max(axis=2) <= pb.min(axis=2) + eps) | (pb.max(axis=2) <= pa.min(axis=2) + eps)
+    hit = ~separated.any(axis=1)
+    return np.stack([i[hit], j[hit]], axis=1)
+
+
+_REASONS = {
+    "lane": "lane {lane} does not exist at s={s:.1f} m or the centre (d={d:.2f} m) is outside it",
+    "off_road": "footprint leaves the road at s={s:.1f} m (lane {lane}, d={d:.2f} m)",
+    "heading": "heading {heading:.2f} rad from the lane direction exceeds {max_heading:.2f} rad",
+    "speed": "speed {speed:.1f} m/s is outside [0, {max_speed:.0f}] m/s",
+    "size": "{length:.2f} x {width:.2f} m is implausible for a {kind}",
+}
+
+
+def validate(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> list[Violation]:
+    """Every broken rule of ``scene``, single-vehicle rules first, then overlaps.
+
+    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> road = Road.straight(length=100.0, lanes=2)
+    >>> scene = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[50.0, 52.0], speed=[5, 5]))
+    >>> [str(v) for v in validate(scene)]
+    ['overlap: vehicle 0 and vehicle 1: footprints intersect']
+    """
+    v = scene.vehicles
+    if len(v) == 0:
+        return []
+    violations: list[Violation] = []
+    checks = _single_vehicle_checks(scene, rules)
+    for rule in RULES[:-1]:
+        for index in np.flatnonzero(checks[rule]):
+            facts = {
+                "lane": int(v.lane[index]),
+                "s": v.s[index],
+                "d": v.d[index],
+                "heading": v.heading[index],
+                "speed": v.speed[index],
+                "length": v.length[index],
+                "width": v.width[index],
+                "kind": KINDS[v.kind[index]],
+                "max_heading": rules.max_heading,
+                "max_speed": rules.max_speed,
+            }
+            violations.append(Violation(rule, (int(index),), _REASONS[rule].format(**facts)))
+    for i, j in overlapping_pairs(vehicle_corners(scene.road, v)):
+        violations.append(Violation("overlap", (int(i), int(j)), "footprints intersect"))
+    return violations
+
+
+def violation_counts(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> dict[str, int]:
+    """Number of violations per rule (``RULES`` order), without building messages."""
+    v = scene.vehicles
+    if len(v) == 0:
+        return dict.fromkeys(RULES, 0)
+    counts = {rule: int(mask.sum()) for rule, mask in _single_vehicle_checks(scene, rules).items()}
+    counts["overlap"] = len(overlapping_pairs(vehicle_corners(scene.road, v)))
+    return counts
+
+
+def is_valid(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> bool:
+    """True when ``scene`` breaks no rule."""
+    return not any(violation_counts(scene, rules).values())

@@ -1,0 +1,99 @@
+"""Writing renderings to disk: PNG images, masks and one labels file per image; contact sheets."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from scenegym.envs.scene import Scene
+from scenegym.envs.validity import is_valid
+
+from scenegym._io import atomic_write_bytes, atomic_write_text
+
+from .render import RenderConfig, Rendering, render
+
+__all__ = ["contact_sheet", "encode_png", "render_to_folder", "write_rendering"]
+
+FOLDERS = ("images", "semantic", "instance", "labels")
+"""Sub-folders of a render output: RGB PNG, class-id PNG, 16-bit instance PNG, labels JSON."""
+
+
+def encode_png(image: NDArray) -> bytes:
+    """PNG bytes of an RGB ``(H, W, 3)`` uint8 image or a ``(H, W)`` uint8/uint16 map."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV fails only on unsupported dtypes
+        raise ValueError(f"cannot encode an image of dtype {image.dtype} as PNG")
+    return data.tobytes()
+
+
+def write_rendering(out: Path, stem: str, rendering: Rendering, extra: dict) -> None:
+    """Write one rendering under ``out/{images,semantic,instance,labels}/stem.*``, atomically."""
+    if rendering.rgb is not None:
+        atomic_write_bytes(out / "images" / f"{stem}.png", encode_png(rendering.rgb))
+    atomic_write_bytes(out / "semantic" / f"{stem}.png", encode_png(rendering.semantic))
+    atomic_write_bytes(out / "instance" / f"{stem}.png", encode_png(rendering.instance))
+    labels = {**extra, **rendering.labels()}
+    atomic_write_text(out / "labels" / f"{stem}.json", json.dumps(labels) + "\n")
+
+
+def render_to_folder(
+    scenes: Iterable[Scene],
+    out: str | os.PathLike,
+    config: RenderConfig | None = None,
+    on_scene: Callable[[], None] | None = None,
+) -> int:
+    """Render every scene into ``out`` (files named by scene index); returns the count.
+
+    Each file is written atomically, so an interrupted run leaves only whole files.
+    """
+    config = RenderConfig() if config is None else config
+    out = Path(out)
+    try:
+        for folder in FOLDERS:
+            (out / folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
+    count = 0
+    for index, scene in enumerate(scenes):
+        if config.view == "vehicle" and len(scene.vehicles) <= config.ego:
+            raise ValueError(
+                f"scene {index} ({scene.id}) has {len(scene.vehicles)} vehicles, so vehicle "
+                f"{config.ego} cannot be the centre of a 'vehicle' view; pick a smaller --ego"
+            )
+        rendering = render(scene, config)
+        write_rendering(out, f"{index:06d}", rendering, {"scene": scene.id, "index": index})
+        count += 1
+        if on_scene is not None:
+            on_scene()
+    return count
+
+
+def contact_sheet(
+    scenes: Sequence[Scene], columns: int = 4, tile: tuple[int, int] = (384, 112)
+) -> NDArray[np.uint8]:
+    """An RGB grid of whole-road renderings, each captioned with its scene id and validity."""
+    if not scenes:
+        raise ValueError("contact_sheet needs at least one scene")
+    width, height = tile
+    rows = (len(scenes) + columns - 1) // columns
+    caption = 16
+    sheet = np.full((rows * (height + caption), columns * width, 3), 255, dtype=np.uint8)
+    config = RenderConfig(width=width, height=height)
+    for i, scene in enumerate(scenes):
+        row, col = divmod(i, columns)
+        y, x = row * (height + caption), col * width
+        sheet[y + caption : y + caption + height, x : x + width] = render(scene, config).rgb
+        valid = is_valid(scene)
+        text = f"{scene.id}  {len(scene.vehicles)} veh  {'valid' if valid else 'INVALID'}"
+        colour = (20, 120, 20) if valid else (200, 30, 30)
+        cv2.putText(
+            sheet, text, (x + 4, y + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA
+        )
+    return sheet

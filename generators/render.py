@@ -1,0 +1,319 @@
+"""Bird's-eye OpenCV renderer: semantic map, instance mask, RGB picture and per-vehicle boxes.
+
+Pixel coordinates are continuous with the origin at the top-left corner of the image: pixel
+``(col, row)`` covers ``[col, col + 1) x [row, row + 1)``, the COCO convention. A pixel belongs
+to a vehicle when its centre lies inside the vehicle's footprint, so the tight box of a
+vehicle's mask lies inside its axis-aligned box, within one pixel of it on every side.
+
+Views:
+
+- ``"road"``: the whole road, turned so that its start-to-end chord runs left to right; with
+  ``resolution=None`` the scale is chosen to fit the road (plus ``margin``) in the image.
+- ``"vehicle"``: centred on vehicle ``ego`` and rotated so that it points up.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from scenegym.envs.geometry import vehicle_corners
+from scenegym.envs.road import Road
+from scenegym.envs.scene import Scene
+from scenegym.envs.vehicles import KINDS
+
+__all__ = ["PALETTE", "SEMANTIC_CLASSES", "RenderConfig", "Rendering", "render", "view_transform"]
+
+SEMANTIC_CLASSES: tuple[str, ...] = ("background", "road", "lane_marking", *KINDS)
+"""Semantic map values: index = class id (vehicle kinds follow ``KINDS``)."""
+
+PALETTE = np.array(
+    [
+        [74, 96, 62],  # background: verge
+        [92, 92, 96],  # road: asphalt
+        [235, 235, 235],  # lane marking
+        [40, 110, 220],  # car
+        [230, 140, 30],  # truck
+        [200, 40, 60],  # motorcycle
+        [245, 205, 40],  # bus
+    ],
+    dtype=np.uint8,
+)
+"""RGB colour of each semantic class."""
+
+_SHIFT = 4  # fixed-point bits for sub-pixel vertex positions in OpenCV drawing calls
+_SCALE = float(1 << _SHIFT)
+_ROAD, _MARKING, _FIRST_VEHICLE = 1, 2, 3
+# Palette packed as little-endian RGBA words: one gather per pixel, then drop alpha.
+_PACKED = np.zeros(256, dtype="<u4")
+_PACKED[: len(PALETTE)] = PALETTE.astype("<u4") @ np.array([1, 1 << 8, 1 << 16], dtype="<u4")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """How to draw a scene.
+
+    Args:
+        width: image width (px).
+        height: image height (px).
+        resolution: metres per pixel; ``None`` fits the whole road (view ``"road"``) or uses
+            0.25 m/px (view ``"vehicle"``).
+        view: ``"road"`` (whole road) or ``"vehicle"`` (crop centred on vehicle ``ego``).
+        ego: the vehicle the ``"vehicle"`` view follows.
+        margin: space kept around the road when the scale is fitted (m).
+        markings: draw lane markings.
+        rgb: also produce the RGB picture.
+    """
+
+    width: int = 128
+    height: int = 128
+    resolution: float | None = None
+    view: str = "road"
+    ego: int = 0
+    margin: float = 2.0
+    markings: bool = True
+    rgb: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= 16384:
+                raise ValueError(
+                    f"RenderConfig.{name} must be a whole number of px in [8, 16384], got {value!r}"
+                )
+        if self.resolution is not None and not (0.001 <= self.resolution <= 100.0):
+            raise ValueError(
+                "RenderConfig.resolution must be in [0.001, 100] m/px or None, "
+                f"got {self.resolution!r}"
+            )
+        if self.view not in ("road", "vehicle"):
+            raise ValueError(f"RenderConfig.view must be 'road' or 'vehicle', got {self.view!r}")
+        if self.margin < 0:
+            raise ValueError(f"RenderConfig.margin must be >= 0 m, got {self.margin!r}")
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """One rendered scene.
+
+    Attributes:
+        semantic: ``(H, W)`` uint8 class ids (``SEMANTIC_CLASSES``).
+        instance: ``(H, W)`` uint16; 0 where no vehicle, ``i + 1`` on vehicle ``i``.
+        rgb: ``(H, W, 3)`` uint8 RGB picture, or None when not requested.
+        boxes: ``(n, 4)`` axis-aligned boxes ``x0, y0, x1, y1`` (px), clipped to the image.
+        oriented_boxes: ``(n, 5)`` ``cx, cy, length, width, angle``: centre and size in px,
+            angle of the vehicle's heading in the image (rad, from +x towards +y, i.e.
+            clockwise on screen). Not clipped.
+        corners: ``(n, 4, 2)`` footprint corners (px), front-left first, unclipped.
+        visible: ``(n,)`` True where the vehicle covers at least one pixel.
+        transform: ``(2, 3)`` affine map from world ``(x, y, 1)`` (m) to pixels.
+        kinds: ``(n,)`` kind codes of the vehicles (``KINDS``).
+    """
+
+    semantic: NDArray[np.uint8]
+    instance: NDArray[np.uint16]
+    rgb: NDArray[np.uint8] | None
+    boxes: NDArray[np.float64]
+    oriented_boxes: NDArray[np.float64]
+    corners: NDArray[np.float64]
+    visible: NDArray[np.bool_]
+    transform: NDArray[np.float64]
+    kinds: NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
+
+    def labels(self) -> dict:
+        """JSON-ready labels of the visible vehicles (vehicle index, kind, boxes, pixels)."""
+        pixels = np.bincount(self.instance.ravel(), minlength=len(self.visible) + 1)[1:]
+        return {
+            "width": int(self.semantic.shape[1]),
+            "height": int(self.semantic.shape[0]),
+            "classes": list(SEMANTIC_CLASSES),
+            "transform": self.transform.tolist(),
+            "objects": [
+                {
+                    "vehicle": int(i),
+                    "instance": int(i) + 1,
+                    "kind": KINDS[int(self.kinds[i])],
+                    "class_id": _FIRST_VEHICLE + int(self.kinds[i]),
+                    "box": [round(float(v), 3) for v in self.boxes[i]],
+                    "oriented_box": [round(float(v), 4) for v in self.oriented_boxes[i]],
+                    "pixels": int(pixels[i]),
+                }
+                for i in np.flatnonzero(self.visible)
+            ],
+        }
+
+
+def view_transform(
+    center: tuple[float, float], rotation: float, resolution: float, width: int, height: int
+) -> NDArray[np.float64]:
+    """``(2, 3)`` affine map world (m) -> pixels: ``center`` lands in the image middle, the
+    world is turned by ``rotation`` (rad, counter-clockwise) and world +y points up."""
+    c, s = np.cos(rotation) / resolution, np.sin(rotation) / resolution
+    cx, cy = center
+    return np.array(
+        [
+            [c, -s, width / 2.0 - (c * cx - s * cy)],
+            [-s, -c, height / 2.0 + (s * cx + c * cy)],
+        ]
+    )
+
+
+class _RoadDrawing:
+    """World geometry of a road packed for drawing: one point array, split after transform."""
+
+    def __init__(self, road: Road) -> None:
+        solid, dashes = road.markings
+        pieces = [*road.lane_outlines, *solid]
+        self.points = np.concatenate([*pieces, dashes.reshape(-1, 2)])
+        self.splits = np.cumsum([len(p) for p in pieces])
+        self.lane_count = len(road.lane_outlines)
+        self.dash_count = len(dashes)
+        outline = np.concatenate(road.lane_outlines)
+        start, end = road.reference_pose(0.0), road.reference_pose(road.length)
+        chord = np.hypot(end[0] - start[0], end[1] - start[1])
+        angle = np.arctan2(end[1] - start[1], end[0] - start[0]) if chord > 1.0 else start[2]
+        self.rotation = -float(angle)
+        c, s = np.cos(self.rotation), np.sin(self.rotation)
+        u = c * outline[:, 0] - s * outline[:, 1]
+        v = s * outline[:, 0] + c * outline[:, 1]
+        mid_u, mid_v = (u.min() + u.max()) / 2.0, (v.min() + v.max()) / 2.0
+        self.center = (c * mid_u + s * mid_v, -s * mid_u + c * mid_v)  # back to world
+        self.span = (float(u.max() - u.min()), float(v.max() - v.min()))
+
+
+_DRAWINGS: dict[int, tuple[weakref.ref, _RoadDrawing]] = {}
+
+
+def _drawing(road: Road) -> _RoadDrawing:
+    """The packed drawing of ``road``, cached while the road object lives."""
+    entry = _DRAWINGS.get(id(road))
+    if entry is not None and entry[0]() is road:
+        return entry[1]
+    if len(_DRAWINGS) >= 512:
+        _DRAWINGS.clear()
+    drawing = _RoadDrawing(road)
+    _DRAWINGS[id(road)] = (weakref.ref(road), drawing)
+    return drawing
+
+
+def _road_view(drawing: _RoadDrawing, config: RenderConfig) -> NDArray[np.float64]:
+    resolution = config.resolution
+    if resolution is None:
+        span_u = drawing.span[0] + 2 * config.margin
+        span_v = drawing.span[1] + 2 * config.margin
+        resolution = max(span_u / config.width, span_v / config.height)
+    return view_transform(drawing.center, drawing.rotation, resolution, config.width, config.height)
+
+
+def _vehicle_view(scene: Scene, config: RenderConfig) -> NDArray[np.float64]:
+    n = len(scene.vehicles)
+    if not 0 <= config.ego < n:
+        raise ValueError(
+            f"RenderConfig.ego is {config.ego} but the scene has {n} vehicles "
+            f"(use 0..{n - 1}, or view='road')"
+        )
+    corners = vehicle_corners(scene.road, scene.vehicles.take([config.ego]))[0]
+    center = corners.mean(axis=0)
+    front = (corners[0] + corners[3]) / 2.0 - center
+    heading = float(np.arctan2(front[1], front[0]))
+    resolution = 0.25 if config.resolution is None else config.resolution
+    return view_transform(
+        tuple(center), np.pi / 2.0 - heading, resolution, config.width, config.height
+    )
+
+
+def _to_pixels(points: NDArray[np.float64], transform: NDArray[np.float64]) -> NDArray:
+    return points @ transform[:, :2].T + transform[:, 2]
+
+
+def _fixed(pixels: NDArray[np.float64]) -> NDArray[np.int32]:
+    """Continuous pixel coordinates -> OpenCV fixed point (integer coordinates are centres)."""
+    return np.rint((pixels - 0.5) * _SCALE).astype(np.int32)
+
+
+def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
+    """Draw ``scene`` into a semantic map, an instance mask, an RGB picture and boxes.
+
+    Deterministic: the same scene and config give the same arrays, bit for bit.
+
+    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> road = Road.straight(length=60.0, lanes=2)
+    >>> scene = Scene(road, Vehicles.from_columns(lane=[1], s=[30.0]))
+    >>> out = render(scene, RenderConfig(width=64, height=32))
+    >>> out.semantic.shape, out.visible.tolist(), SEMANTIC_CLASSES[out.semantic.max()]
+    ((32, 64), [True], 'car')
+    """
+    config = RenderConfig() if config is None else config
+    if not isinstance(scene, Scene):
+        raise TypeError(f"render expects a Scene, got {type(scene).__name__}")
+    road, vehicles = scene.road, scene.vehicles
+    drawing = _drawing(road)
+    if config.view == "vehicle":
+        transform = _vehicle_view(scene, config)
+    else:
+        transform = _road_view(drawing, config)
+    shape = (config.height, config.width)
+    semantic = np.zeros(shape, dtype=np.uint8)
+    n = len(vehicles)
+    # Small instance ids are drawn and counted in uint8, where OpenCV's histogram is fast.
+    instance = np.zeros(shape, dtype=np.uint8 if n < 255 else np.uint16)
+
+    fixed = _fixed(_to_pixels(drawing.points, transform))
+    dashes = fixed[drawing.splits[-1] :].reshape(-1, 2, 2)
+    pieces = np.split(fixed[: drawing.splits[-1]], drawing.splits[:-1])
+    cv2.fillPoly(semantic, pieces[: drawing.lane_count], _ROAD, cv2.LINE_8, _SHIFT)
+    if config.markings:
+        if len(pieces) > drawing.lane_count:
+            cv2.polylines(
+                semantic, pieces[drawing.lane_count :], False, _MARKING, 1, cv2.LINE_8, _SHIFT
+            )
+        if drawing.dash_count:
+            cv2.polylines(semantic, dashes, False, _MARKING, 1, cv2.LINE_8, _SHIFT)
+
+    corners = _to_pixels(vehicle_corners(road, vehicles), transform)
+    polygons = _fixed(corners)
+    kinds = vehicles.kind
+    for kind in range(len(KINDS)):
+        chosen = polygons[kinds == kind]
+        if len(chosen):
+            cv2.fillPoly(semantic, chosen, _FIRST_VEHICLE + kind, cv2.LINE_8, _SHIFT)
+    for i in range(n):
+        cv2.fillConvexPoly(instance, polygons[i], i + 1, cv2.LINE_8, _SHIFT)
+
+    low, high = corners.min(axis=1), corners.max(axis=1)
+    size = np.array([config.width, config.height], dtype=np.float64)
+    boxes = np.concatenate([np.clip(low, 0, size), np.clip(high, 0, size)], axis=1)
+    if instance.dtype == np.uint8:
+        counts = cv2.calcHist([instance], [0], None, [256], [0, 256]).ravel()
+        instance = instance.astype(np.uint16)
+    else:
+        counts = np.bincount(instance.ravel(), minlength=n + 1)
+    visible = counts[1 : n + 1] > 0
+    centre = corners.mean(axis=1)
+    front = (corners[:, 0] + corners[:, 3]) / 2.0 - centre
+    side = corners[:, 0] - corners[:, 3]
+    back = corners[:, 0] - corners[:, 1]
+    oriented = np.empty((n, 5))
+    oriented[:, :2] = centre
+    oriented[:, 2] = np.hypot(back[:, 0], back[:, 1])
+    oriented[:, 3] = np.hypot(side[:, 0], side[:, 1])
+    oriented[:, 4] = np.arctan2(front[:, 1], front[:, 0])
+
+    rgb = None
+    if config.rgb:
+        rgba = np.take(_PACKED, semantic).view(np.uint8).reshape(*shape, 4)
+        rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+    return Rendering(
+        semantic=semantic,
+        instance=instance,
+        rgb=rgb,
+        boxes=boxes,
+        oriented_boxes=oriented,
+        corners=corners,
+        visible=visible,
+        transform=transform,
+        kinds=vehicles.kind.copy(),
+    )

@@ -1,0 +1,55 @@
+"""scenegym: learn to generate synthetic driving scenes.
+
+The public API, re-exported from the subpackages (``import scenegym`` stays light: no torch,
+no highway-env):
+
+- scene model: ``Road``, ``Vehicles``, ``Scene``, ``KINDS``, ``read_scenes``,
+  ``write_scenes``, ``iter_scenes``;
+- rules and summaries: ``validate``, ``is_valid``, ``Violation``, ``ValidityRules``,
+  ``describe``, ``DESCRIPTORS``;
+- scene spaces: ``HighwaySceneSpace``, ``HighwaySpaceConfig``;
+- rendering: ``render``, ``RenderConfig``, ``Rendering`` (in ``scenegym.generators``).
+"""
+
+from scenegym.envs import (
+    DESCRIPTORS,
+    KINDS,
+    HighwaySceneSpace,
+    HighwaySpaceConfig,
+    Road,
+    Scene,
+    ValidityRules,
+    Vehicles,
+    Violation,
+    describe,
+    is_valid,
+    iter_scenes,
+    read_scenes,
+    validate,
+    write_scenes,
+)
+from scenegym.generators import RenderConfig, Rendering, render
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DESCRIPTORS",
+    "KINDS",
+    "HighwaySceneSpace",
+    "HighwaySpaceConfig",
+    "RenderConfig",
+    "Rendering",
+    "Road",
+    "Scene",
+    "ValidityRules",
+    "Vehicles",
+    "Violation",
+    "__version__",
+    "describe",
+    "is_valid",
+    "iter_scenes",
+    "read_scenes",
+    "render",
+    "validate",
+    "write_scenes",
+]

@@ -1,0 +1,66 @@
+"""Shared input checks whose messages name the argument, what arrived and what is expected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float64]:
+    """Return ``value`` as a read-only float64 array, or raise naming ``name``."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be numbers, got {_short(value)} ({error})") from None
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.flatnonzero(~np.isfinite(array.ravel()))[0])
+        raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at index {bad}")
+    array.setflags(write=False)
+    return array
+
+
+def as_int_array(name: str, value: Any, *, dtype: Any = np.int64) -> NDArray[np.integer]:
+    """Return ``value`` as a read-only 1-D integer array, or raise naming ``name``."""
+    raw = np.asarray(value)
+    if raw.size and not (
+        np.issubdtype(raw.dtype, np.integer)
+        or (np.issubdtype(raw.dtype, np.floating) and np.all(np.mod(raw, 1) == 0))
+    ):
+        raise TypeError(f"{name} must be whole numbers, got {_short(value)}")
+    array = np.array(raw, dtype=dtype)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array, got shape {array.shape}")
+    array.setflags(write=False)
+    return array
+
+
+def check_keys(name: str, data: Any, required: set[str], optional: set[str] = frozenset()) -> None:
+    """Raise when ``data`` is not a mapping with exactly the allowed keys."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{name} must be an object (mapping), got {type(data).__name__}")
+    unknown = sorted(set(data) - required - set(optional))
+    if unknown:
+        allowed = ", ".join(sorted(required | set(optional)))
+        raise ValueError(f"{name} has unknown key {unknown[0]!r}; allowed keys: {allowed}")
+    missing = sorted(required - set(data))
+    if missing:
+        raise ValueError(f"{name} is missing key {missing[0]!r}")
+
+
+def check_range(name: str, value: float, low: float | None = None, high: float | None = None):
+    """Raise unless ``low <= value <= high`` (either bound may be None)."""
+    if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else f"{low:g}"
+        hi = "inf" if high is None else f"{high:g}"
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

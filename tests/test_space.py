@@ -1,0 +1,89 @@
+"""The random highway scene space and its typed config."""
+
+import numpy as np
+import pytest
+from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, is_valid
+
+from scenegym.config import config_from_mapping, config_to_dict, load_config
+
+
+def test_same_seed_gives_the_same_scenes():
+    space = HighwaySceneSpace()
+    assert list(space.sample_many(5, seed=7)) == list(space.sample_many(5, seed=7))
+    assert list(space.sample_many(5, seed=7)) != list(space.sample_many(5, seed=8))
+
+
+def test_scene_i_does_not_depend_on_how_many_are_drawn():
+    space = HighwaySceneSpace()
+    assert list(space.sample_many(3, seed=2)) == list(space.sample_many(6, seed=2))[:3]
+
+
+def test_samples_stay_within_the_configured_bounds():
+    config = HighwaySpaceConfig(
+        lanes=(3, 4),
+        length=(200.0, 250.0),
+        vehicles=(10, 12),
+        max_curvature=0.002,
+        ramp_probability=0.0,
+    )
+    for scene in HighwaySceneSpace(config).sample_many(40, seed=0):
+        assert 3 <= scene.road.lane_count <= 4
+        assert 200.0 - 1e-9 <= scene.road.length <= 250.0 + 1e-9
+        assert 10 <= len(scene.vehicles) <= 12
+        assert scene.road.max_curvature <= 0.002
+        assert np.all(scene.vehicles.speed >= 0)
+
+
+def test_ramps_appear_when_asked_for():
+    config = HighwaySpaceConfig(lanes=(2, 2), ramp_probability=1.0)
+    for scene in HighwaySceneSpace(config).sample_many(10, seed=0):
+        assert scene.road.lane_count == 3
+        assert scene.road.lane_lengths[-1] < scene.road.length
+
+
+def test_random_sampler_is_sometimes_valid_and_sometimes_not():
+    rate = np.mean([is_valid(s) for s in HighwaySceneSpace().sample_many(200, seed=0)])
+    assert 0.0 < rate < 1.0
+
+
+def test_sparse_space_is_mostly_valid():
+    config = HighwaySpaceConfig(vehicles=(1, 3), lanes=(4, 5))
+    rate = np.mean([is_valid(s) for s in HighwaySceneSpace(config).sample_many(100, seed=0)])
+    assert rate > 0.8
+
+
+def test_sample_requires_a_generator():
+    with pytest.raises(TypeError, match="np.random.default_rng"):
+        HighwaySceneSpace().sample(42)
+
+
+def test_config_round_trips_through_a_mapping():
+    config = HighwaySpaceConfig(
+        lanes=(1, 2), kind_shares={"car": 1.0, "truck": 0.0, "motorcycle": 0.0, "bus": 0.0}
+    )
+    assert config_from_mapping(HighwaySpaceConfig, config_to_dict(config)) == config
+
+
+def test_yaml_config_is_loaded_and_checked(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("lanes: [3, 3]\nkind_shares: {truck: 0.5}\n")
+    config = load_config(HighwaySpaceConfig, path)
+    assert config.lanes == (3, 3)
+    assert config.kind_shares["truck"] == 0.5 and config.kind_shares["car"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"lane": [1, 2]}, r"unknown key 'lane'; allowed keys: .*lanes"),
+        ({"lanes": [0, 3]}, r"lanes\[0\] must be in \[1, 8\], got 0"),
+        ({"lanes": [4, 2]}, r"lanes is a \(min, max\) range, got min 4 > max 2"),
+        ({"lanes": 3}, r"lanes must be a list of 2 values"),
+        ({"max_curvature": "big"}, r"max_curvature must be a number"),
+        ({"kind_shares": {"tank": 1.0}}, r"kind_shares: unknown key 'tank'"),
+        ({"kind_shares": {"car": -1.0}}, r"kind_shares.car must be in \[0, inf\]"),
+    ],
+)
+def test_bad_config_values_name_their_key(data, message):
+    with pytest.raises(ValueError, match=message):
+        config_from_mapping(HighwaySpaceConfig, data, name="space")
