@@ -47,11 +47,11 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
+
+import scenegym
 from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, Scene, vehicle_corners
 from scenegym.generators import RenderConfig, render
 from scenegym.generators.render import PALETTE
-
-import scenegym
 
 TARGET_IMAGES_PER_S = 5000.0
 _ROAD, _MARKING, _FIRST_VEHICLE = 1, 2, 3  # PALETTE rows (SEMANTIC_CLASSES order)

@@ -26,8 +26,12 @@ def vehicle_corners(road: Road, vehicles: Vehicles) -> NDArray[np.float64]:
     """``(n, 4, 2)`` world corners (m) of every vehicle footprint, counter-clockwise from the
     front-left corner."""
     x, y, heading = vehicle_poses(road, vehicles)
-    local = _UNIT_CORNERS[None] * np.stack([vehicles.length, vehicles.width], axis=1)[:, None]
-    cos, sin = np.cos(heading)[:, None], np.sin(heading)[:, None]
-    wx = x[:, None] + local[..., 0] * cos - local[..., 1] * sin
-    wy = y[:, None] + local[..., 0] * sin + local[..., 1] * cos
-    return np.stack([wx, wy], axis=-1)
+    cos, sin = np.cos(heading), np.sin(heading)
+    half_length, half_width = vehicles.length / 2.0, vehicles.width / 2.0
+    front = np.stack([cos * half_length, sin * half_length], axis=1)  # centre to front (n, 2)
+    left = np.stack([-sin * half_width, cos * half_width], axis=1)  # centre to left side
+    centre = np.stack([x, y], axis=1)
+    corners = np.empty((len(x), 4, 2))
+    for i, (a, b) in enumerate(_UNIT_CORNERS * 2.0):
+        corners[:, i] = centre + a * front + b * left
+    return corners

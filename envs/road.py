@@ -385,7 +385,9 @@ def _advance(x, y, heading, curvature, u):
 
     Uses the chord form ``u * sinc(k u / 2)`` so straight segments (k = 0) need no branch.
     """
-    turn = curvature * u
-    chord = u * np.sinc(turn / (2.0 * np.pi))
-    mid = heading + turn / 2.0
+    half = curvature * u / 2.0
+    safe = np.where(half == 0.0, 1.0, half)
+    chord = u * np.where(half == 0.0, 1.0, np.sin(safe) / safe)  # u * sinc(k u / 2)
+    mid = heading + half
+    turn = 2.0 * half
     return x + chord * np.cos(mid), y + chord * np.sin(mid), heading + turn

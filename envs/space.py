@@ -39,7 +39,8 @@ class HighwaySpaceConfig:
         default=(1, 3), metadata=_help("reference-line segments", 1, 20)
     )
     max_curvature: float = field(
-        default=0.004, metadata=_help("largest |curvature| of a segment (1/m)", 0.0, 0.2)
+        default=0.004,
+        metadata=_help("largest |curvature| of a segment (1/m); a segment turns <= 90 deg", 0, 0.2),
     )
     straight_share: float = field(
         default=0.5, metadata=_help("chance that a segment is straight", 0.0, 1.0)
@@ -114,7 +115,9 @@ class HighwaySceneSpace:
         n_segments = int(rng.integers(c.segments[0], c.segments[1] + 1))
         shares = rng.dirichlet(np.full(n_segments, 4.0))
         lengths = np.maximum(shares * length, 1.0)
-        curvatures = rng.uniform(-c.max_curvature, c.max_curvature, n_segments)
+        # A segment turns by at most a quarter circle, whatever max_curvature allows.
+        limit = np.minimum(c.max_curvature, (np.pi / 2.0) / lengths)
+        curvatures = rng.uniform(-limit, limit)
         curvatures[rng.random(n_segments) < c.straight_share] = 0.0
         widths = rng.uniform(*c.lane_width, lanes)
         starts = np.zeros(lanes)

@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import is_valid
 
 from scenegym._io import atomic_write_bytes, atomic_write_text
+from scenegym.envs.scene import Scene
+from scenegym.envs.validity import is_valid
 
 from .render import RenderConfig, Rendering, render
 

@@ -2,8 +2,9 @@
 
 Pixel coordinates are continuous with the origin at the top-left corner of the image: pixel
 ``(col, row)`` covers ``[col, col + 1) x [row, row + 1)``, the COCO convention. A pixel belongs
-to a vehicle when its centre lies inside the vehicle's footprint, so the tight box of a
-vehicle's mask lies inside its axis-aligned box, within one pixel of it on every side.
+to a vehicle exactly when its centre lies inside the vehicle's footprint (a later vehicle wins
+where footprints overlap), so the tight box of a vehicle's mask lies inside its axis-aligned
+box, and is at most one pixel smaller on each side when the vehicle is not covered.
 
 Views:
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+
 from scenegym.envs.geometry import vehicle_corners
 from scenegym.envs.road import Road
 from scenegym.envs.scene import Scene
@@ -44,6 +46,7 @@ PALETTE = np.array(
 )
 """RGB colour of each semantic class."""
 
+_NEXT = np.array([1, 2, 3, 0])  # corner k's edge runs to corner _NEXT[k]
 _SHIFT = 4  # fixed-point bits for sub-pixel vertex positions in OpenCV drawing calls
 _SCALE = float(1 << _SHIFT)
 _ROAD, _MARKING, _FIRST_VEHICLE = 1, 2, 3
@@ -234,6 +237,44 @@ def _fixed(pixels: NDArray[np.float64]) -> NDArray[np.int32]:
     return np.rint((pixels - 0.5) * _SCALE).astype(np.int32)
 
 
+def rasterise_convex(
+    corners: NDArray[np.float64], height: int, width: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Pixels whose centre lies inside each convex quadrilateral, in drawing order.
+
+    ``corners`` is ``(n, 4, 2)`` in pixel coordinates (any winding). Returns the flat pixel
+    indices (row * width + col) and the index of the quadrilateral each belongs to; assigning
+    them in order draws later quadrilaterals on top. Each image row crossing a footprint is one
+    span, found from the edges the row's centre line crosses.
+    """
+    n = corners.shape[0]
+    x0, y0 = corners[:, :, 0], corners[:, :, 1]
+    x1, y1 = x0[:, _NEXT], y0[:, _NEXT]
+    low = np.maximum(np.ceil(y0.min(axis=1) - 0.5), 0).astype(np.int64)
+    high = np.minimum(np.floor(y0.max(axis=1) - 0.5), height - 1).astype(np.int64)
+    rows = np.maximum(high - low + 1, 0)
+    owner = np.repeat(np.arange(n), rows)
+    row = np.arange(owner.size) - np.repeat(np.cumsum(rows) - rows - low, rows)
+    y = (row + 0.5)[:, None]
+    dy = y1 - y0
+    flat = dy == 0.0
+    slope = (x1 - x0) / np.where(flat, 1.0, dy)
+    edge_low, edge_high = np.minimum(y0, y1), np.maximum(y0, y1)
+    crosses = (edge_low[owner] <= y) & (y <= edge_high[owner]) & ~flat[owner]
+    x = x0[owner] + (y - y0[owner]) * slope[owner]
+    left = np.where(crosses, x, np.inf).min(axis=1)
+    right = np.where(crosses, x, -np.inf).max(axis=1)
+    first = np.maximum(np.ceil(left - 0.5), 0.0)
+    last = np.minimum(np.floor(right - 0.5), width - 1.0)
+    length = np.maximum(last - first + 1.0, 0.0).astype(np.int64)
+    span_start = row * width + first.astype(np.int64)
+    offsets = np.cumsum(length) - length
+    pixels = np.repeat(span_start - offsets, length) + np.arange(
+        int(offsets[-1] + length[-1]) if length.size else 0
+    )
+    return pixels, np.repeat(owner, length)
+
+
 def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
     """Draw ``scene`` into a semantic map, an instance mask, an RGB picture and boxes.
 
@@ -274,14 +315,11 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
             cv2.polylines(semantic, dashes, False, _MARKING, 1, cv2.LINE_8, _SHIFT)
 
     corners = _to_pixels(vehicle_corners(road, vehicles), transform)
-    polygons = _fixed(corners)
-    kinds = vehicles.kind
-    for kind in range(len(KINDS)):
-        chosen = polygons[kinds == kind]
-        if len(chosen):
-            cv2.fillPoly(semantic, chosen, _FIRST_VEHICLE + kind, cv2.LINE_8, _SHIFT)
-    for i in range(n):
-        cv2.fillConvexPoly(instance, polygons[i], i + 1, cv2.LINE_8, _SHIFT)
+    # Vehicles are rasterised exactly (pixel centre inside the footprint), later vehicles on
+    # top, and the semantic map takes the same pixels so the two can never disagree.
+    pixels, owner = rasterise_convex(corners, config.height, config.width)
+    instance.ravel()[pixels] = owner + 1
+    semantic.ravel()[pixels] = _FIRST_VEHICLE + vehicles.kind[owner]
 
     low, high = corners.min(axis=1), corners.max(axis=1)
     size = np.array([config.width, config.height], dtype=np.float64)

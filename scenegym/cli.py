@@ -142,12 +142,17 @@ def _tick(items: Iterable, advance) -> Iterator:
 
 
 def _space(args: argparse.Namespace):
-    from scenegym.config import config_from_mapping, load_config, parse_override
+    from scenegym.config import (
+        config_from_mapping,
+        load_config,
+        merge_mappings,
+        parse_override,
+    )
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
 
     overrides: dict[str, Any] = {}
     for text in args.overrides:
-        overrides.update(parse_override(text))
+        overrides = merge_mappings(overrides, parse_override(text))
     if args.config is not None:
         config = load_config(HighwaySpaceConfig, args.config, overrides)
     else:

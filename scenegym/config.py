@@ -15,7 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["config_from_mapping", "config_to_dict", "load_config", "parse_override"]
+__all__ = [
+    "config_from_mapping",
+    "config_to_dict",
+    "load_config",
+    "merge_mappings",
+    "parse_override",
+]
 
 T = TypeVar("T")
 
@@ -24,7 +30,7 @@ def load_config(cls: type[T], path: str | os.PathLike, overrides: Mapping | None
     """Read ``path`` (``.yaml``, ``.yml`` or ``.toml``) into the dataclass ``cls``."""
     data = read_mapping(path)
     if overrides:
-        data = _merge(data, overrides)
+        data = merge_mappings(data, overrides)
     return config_from_mapping(cls, data, name=str(path))
 
 
@@ -82,11 +88,12 @@ def parse_override(text: str) -> dict[str, Any]:
     return result
 
 
-def _merge(base: Mapping, extra: Mapping) -> dict[str, Any]:
+def merge_mappings(base: Mapping, extra: Mapping) -> dict[str, Any]:
+    """``base`` updated with ``extra``; nested mappings are merged key by key."""
     merged = dict(base)
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_mappings(merged[key], value)
         else:
             merged[key] = value
     return merged

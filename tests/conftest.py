@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 from hypothesis import settings
+
 from scenegym.envs import Road, Scene, Vehicles, kind_code
 
 # (kind, length m, width m, gap to the vehicle behind m, offset from lane centre m,

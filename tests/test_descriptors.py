@@ -1,6 +1,7 @@
 """Descriptors against values computed by hand."""
 
 import pytest
+
 from scenegym.envs import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, Road, Scene, Vehicles, describe
 
 ROAD = Road(

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, is_valid
 
 from scenegym.config import config_from_mapping, config_to_dict, load_config
+from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, is_valid
 
 
 def test_same_seed_gives_the_same_scenes():

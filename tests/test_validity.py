@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from scenegym.envs import RULES, Road, Scene, ValidityRules, Vehicles, is_valid, validate
 from scenegym.envs.validity import overlapping_pairs, violation_counts
 
