@@ -8,10 +8,11 @@ from numpy.typing import NDArray
 from .road import Road
 from .vehicles import Vehicles
 
-__all__ = ["vehicle_corners", "vehicle_poses"]
+__all__ = ["corners_from_frames", "vehicle_corners", "vehicle_frames", "vehicle_poses"]
 
-# Corner order: front-left, rear-left, rear-right, front-right (counter-clockwise).
-_UNIT_CORNERS = np.array([[0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
+# Corner order: front-left, rear-left, rear-right, front-right (counter-clockwise); each corner
+# is centre + a * (half-length to the front) + b * (half-width to the left).
+_CORNER_WEIGHTS = np.array([[1.0, 1.0, 1.0], [1.0, -1.0, 1.0], [1.0, -1.0, -1.0], [1.0, 1.0, -1.0]])
 
 
 def vehicle_poses(road: Road, vehicles: Vehicles) -> tuple[NDArray, NDArray, NDArray]:
@@ -25,13 +26,22 @@ def vehicle_poses(road: Road, vehicles: Vehicles) -> tuple[NDArray, NDArray, NDA
 def vehicle_corners(road: Road, vehicles: Vehicles) -> NDArray[np.float64]:
     """``(n, 4, 2)`` world corners (m) of every vehicle footprint, counter-clockwise from the
     front-left corner."""
+    return corners_from_frames(vehicle_frames(road, vehicles))
+
+
+def corners_from_frames(frames: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``(n, 4, 2)`` footprint corners from ``(n, 3, 2)`` frames (see ``vehicle_frames``)."""
+    return _CORNER_WEIGHTS @ frames
+
+
+def vehicle_frames(road: Road, vehicles: Vehicles) -> NDArray[np.float64]:
+    """``(n, 3, 2)`` per vehicle: world centre (m), the vector from the centre to the middle of
+    the front bumper, and the vector from the centre to the middle of the left side."""
     x, y, heading = vehicle_poses(road, vehicles)
     cos, sin = np.cos(heading), np.sin(heading)
-    half_length, half_width = vehicles.length / 2.0, vehicles.width / 2.0
-    front = np.stack([cos * half_length, sin * half_length], axis=1)  # centre to front (n, 2)
-    left = np.stack([-sin * half_width, cos * half_width], axis=1)  # centre to left side
-    centre = np.stack([x, y], axis=1)
-    corners = np.empty((len(x), 4, 2))
-    for i, (a, b) in enumerate(_UNIT_CORNERS * 2.0):
-        corners[:, i] = centre + a * front + b * left
-    return corners
+    # Per vehicle: centre, half-length vector to the front, half-width vector to the left.
+    frame = np.empty((len(x), 3, 2))
+    frame[:, 0, 0], frame[:, 0, 1] = x, y
+    frame[:, 1, 0], frame[:, 1, 1] = cos * vehicles.length / 2.0, sin * vehicles.length / 2.0
+    frame[:, 2, 0], frame[:, 2, 1] = -sin * vehicles.width / 2.0, cos * vehicles.width / 2.0
+    return frame

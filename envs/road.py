@@ -199,11 +199,11 @@ class Road:
         Stations outside ``[0, length]`` extend the first or last segment.
         """
         s = np.asarray(s, dtype=np.float64)
-        index = np.clip(
-            np.searchsorted(self._segment_starts, s, side="right") - 1,
-            0,
-            self.segment_lengths.size - 1,
-        )
+        if self.segment_lengths.size == 1:
+            index = np.zeros(s.shape, dtype=np.intp)
+        else:
+            index = np.searchsorted(self._segment_starts, s, side="right") - 1
+            index = np.minimum(np.maximum(index, 0), self.segment_lengths.size - 1)
         u = s - self._segment_starts[index]
         pose = self._segment_poses[index]
         return _advance(pose[..., 0], pose[..., 1], pose[..., 2], self.segment_curvatures[index], u)

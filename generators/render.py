@@ -15,6 +15,7 @@ Views:
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.envs.geometry import vehicle_corners
+from scenegym.envs.geometry import corners_from_frames, vehicle_corners, vehicle_frames
 from scenegym.envs.road import Road
 from scenegym.envs.scene import Scene
 from scenegym.envs.vehicles import KINDS
@@ -172,6 +173,8 @@ class _RoadDrawing:
         pieces = [*road.lane_outlines, *solid]
         self.points = np.concatenate([*pieces, dashes.reshape(-1, 2)])
         self.splits = np.cumsum([len(p) for p in pieces])
+        bounds = np.concatenate([[0], self.splits])
+        self.slices = [slice(a, b) for a, b in itertools.pairwise(bounds)]
         self.lane_count = len(road.lane_outlines)
         self.dash_count = len(dashes)
         outline = np.concatenate(road.lane_outlines)
@@ -255,13 +258,19 @@ def rasterise_convex(
     rows = np.maximum(high - low + 1, 0)
     owner = np.repeat(np.arange(n), rows)
     row = np.arange(owner.size) - np.repeat(np.cumsum(rows) - rows - low, rows)
-    y = (row + 0.5)[:, None]
+    # One table row per edge: start x, start y, dx/dy, and the y range it spans (empty for
+    # horizontal edges, which never bound a span).
     dy = y1 - y0
     flat = dy == 0.0
-    slope = (x1 - x0) / np.where(flat, 1.0, dy)
-    edge_low, edge_high = np.minimum(y0, y1), np.maximum(y0, y1)
-    crosses = (edge_low[owner] <= y) & (y <= edge_high[owner]) & ~flat[owner]
-    x = x0[owner] + (y - y0[owner]) * slope[owner]
+    edges = np.empty((n, 4, 5))
+    edges[..., 0], edges[..., 1] = x0, y0
+    edges[..., 2] = (x1 - x0) / np.where(flat, 1.0, dy)
+    edges[..., 3] = np.where(flat, np.inf, np.minimum(y0, y1))
+    edges[..., 4] = np.maximum(y0, y1)
+    table = edges[owner]  # (spans, 4, 5)
+    y = (row + 0.5)[:, None]
+    crosses = (table[..., 3] <= y) & (y <= table[..., 4])
+    x = table[..., 0] + (y - table[..., 1]) * table[..., 2]
     left = np.where(crosses, x, np.inf).min(axis=1)
     right = np.where(crosses, x, -np.inf).max(axis=1)
     first = np.maximum(np.ceil(left - 0.5), 0.0)
@@ -304,7 +313,7 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
 
     fixed = _fixed(_to_pixels(drawing.points, transform))
     dashes = fixed[drawing.splits[-1] :].reshape(-1, 2, 2)
-    pieces = np.split(fixed[: drawing.splits[-1]], drawing.splits[:-1])
+    pieces = [fixed[part] for part in drawing.slices]
     cv2.fillPoly(semantic, pieces[: drawing.lane_count], _ROAD, cv2.LINE_8, _SHIFT)
     if config.markings:
         if len(pieces) > drawing.lane_count:
@@ -314,31 +323,31 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
         if drawing.dash_count:
             cv2.polylines(semantic, dashes, False, _MARKING, 1, cv2.LINE_8, _SHIFT)
 
-    corners = _to_pixels(vehicle_corners(road, vehicles), transform)
+    # Frames (centre, half-length and half-width vectors) map to pixels with one product.
+    frames = vehicle_frames(road, vehicles) @ transform[:, :2].T
+    frames[:, 0] += transform[:, 2]
+    corners = corners_from_frames(frames)
     # Vehicles are rasterised exactly (pixel centre inside the footprint), later vehicles on
     # top, and the semantic map takes the same pixels so the two can never disagree.
     pixels, owner = rasterise_convex(corners, config.height, config.width)
     instance.ravel()[pixels] = owner + 1
     semantic.ravel()[pixels] = _FIRST_VEHICLE + vehicles.kind[owner]
 
-    low, high = corners.min(axis=1), corners.max(axis=1)
-    size = np.array([config.width, config.height], dtype=np.float64)
-    boxes = np.concatenate([np.clip(low, 0, size), np.clip(high, 0, size)], axis=1)
+    boxes = np.empty((n, 4))
+    np.maximum(corners.min(axis=1), 0.0, out=boxes[:, :2])
+    np.minimum(corners.max(axis=1), [config.width, config.height], out=boxes[:, 2:])
+    np.minimum(boxes[:, :2], [config.width, config.height], out=boxes[:, :2])
+    np.maximum(boxes[:, 2:], 0.0, out=boxes[:, 2:])
     if instance.dtype == np.uint8:
         counts = cv2.calcHist([instance], [0], None, [256], [0, 256]).ravel()
         instance = instance.astype(np.uint16)
     else:
         counts = np.bincount(instance.ravel(), minlength=n + 1)
     visible = counts[1 : n + 1] > 0
-    centre = corners.mean(axis=1)
-    front = (corners[:, 0] + corners[:, 3]) / 2.0 - centre
-    side = corners[:, 0] - corners[:, 3]
-    back = corners[:, 0] - corners[:, 1]
     oriented = np.empty((n, 5))
-    oriented[:, :2] = centre
-    oriented[:, 2] = np.hypot(back[:, 0], back[:, 1])
-    oriented[:, 3] = np.hypot(side[:, 0], side[:, 1])
-    oriented[:, 4] = np.arctan2(front[:, 1], front[:, 0])
+    oriented[:, :2] = frames[:, 0]
+    oriented[:, 2:4] = 2.0 * np.hypot(frames[:, 1:, 0], frames[:, 1:, 1])
+    oriented[:, 4] = np.arctan2(frames[:, 1, 1], frames[:, 1, 0])
 
     rgb = None
     if config.rgb:
