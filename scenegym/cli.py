@@ -156,7 +156,7 @@ def _space(args: argparse.Namespace):
     if args.config is not None:
         config = load_config(HighwaySpaceConfig, args.config, overrides)
     else:
-        config = config_from_mapping(HighwaySpaceConfig, overrides, name="--set")
+        config = config_from_mapping(HighwaySpaceConfig, overrides)
     return HighwaySceneSpace(config)
 
 

@@ -8,6 +8,7 @@ Unknown keys, wrong types and out-of-range values raise ``ValueError`` naming th
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import types
 import typing
@@ -31,7 +32,10 @@ def load_config(cls: type[T], path: str | os.PathLike, overrides: Mapping | None
     data = read_mapping(path)
     if overrides:
         data = merge_mappings(data, overrides)
-    return config_from_mapping(cls, data, name=str(path))
+    try:
+        return config_from_mapping(cls, data, name="")
+    except ValueError as error:
+        raise ValueError(f"config file {path}: {error}") from None
 
 
 def read_mapping(path: str | os.PathLike) -> dict[str, Any]:
@@ -99,21 +103,22 @@ def merge_mappings(base: Mapping, extra: Mapping) -> dict[str, Any]:
     return merged
 
 
-def config_from_mapping(
-    cls: type[T], data: Any, *, name: str = "config", base: T | None = None
-) -> T:
+def config_from_mapping(cls: type[T], data: Any, *, name: str = "", base: T | None = None) -> T:
     """Build the dataclass ``cls`` from ``data``, checking every key and value.
 
     Keys absent from ``data`` keep their value in ``base`` (or the field default).
     """
     if not isinstance(data, Mapping):
-        raise ValueError(f"{name} must be a mapping of keys, got {type(data).__name__}")
+        raise ValueError(f"{name or 'config'} must be a mapping of keys, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
+        where = f"{name}: " if name else ""
+        close = difflib.get_close_matches(unknown[0], list(fields), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
         raise ValueError(
-            f"{name}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(fields))}"
+            f"{where}unknown key {unknown[0]!r}; {hint}allowed keys: {', '.join(sorted(fields))}"
         )
     values: dict[str, Any] = {}
     for key, value in data.items():
