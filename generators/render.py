@@ -51,9 +51,9 @@ _NEXT = np.array([1, 2, 3, 0])  # corner k's edge runs to corner _NEXT[k]
 _SHIFT = 4  # fixed-point bits for sub-pixel vertex positions in OpenCV drawing calls
 _SCALE = float(1 << _SHIFT)
 _ROAD, _MARKING, _FIRST_VEHICLE = 1, 2, 3
-# Palette packed as little-endian RGBA words: one gather per pixel, then drop alpha.
-_PACKED = np.zeros(256, dtype="<u4")
-_PACKED[: len(PALETTE)] = PALETTE.astype("<u4") @ np.array([1, 1 << 8, 1 << 16], dtype="<u4")
+# applyColorMap's user table: output channel c of class k is _COLOURS[k, 0, c].
+_COLOURS = np.zeros((256, 1, 3), dtype=np.uint8)
+_COLOURS[: len(PALETTE), 0] = PALETTE
 
 
 @dataclass(frozen=True)
@@ -308,8 +308,7 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
     shape = (config.height, config.width)
     semantic = np.zeros(shape, dtype=np.uint8)
     n = len(vehicles)
-    # Small instance ids are drawn and counted in uint8, where OpenCV's histogram is fast.
-    instance = np.zeros(shape, dtype=np.uint8 if n < 255 else np.uint16)
+    instance = np.zeros(shape, dtype=np.uint16)
 
     fixed = _fixed(_to_pixels(drawing.points, transform))
     dashes = fixed[drawing.splits[-1] :].reshape(-1, 2, 2)
@@ -338,12 +337,9 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
     np.minimum(corners.max(axis=1), [config.width, config.height], out=boxes[:, 2:])
     np.minimum(boxes[:, :2], [config.width, config.height], out=boxes[:, :2])
     np.maximum(boxes[:, 2:], 0.0, out=boxes[:, 2:])
-    if instance.dtype == np.uint8:
-        counts = cv2.calcHist([instance], [0], None, [256], [0, 256]).ravel()
-        instance = instance.astype(np.uint16)
-    else:
-        counts = np.bincount(instance.ravel(), minlength=n + 1)
-    visible = counts[1 : n + 1] > 0
+    # A vehicle is visible when some pixel it was drawn on still carries its id.
+    visible = np.zeros(n, dtype=bool)
+    visible[instance.ravel()[pixels] - 1] = True
     oriented = np.empty((n, 5))
     oriented[:, :2] = frames[:, 0]
     oriented[:, 2:4] = 2.0 * np.hypot(frames[:, 1:, 0], frames[:, 1:, 1])
@@ -351,8 +347,7 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
 
     rgb = None
     if config.rgb:
-        rgba = np.take(_PACKED, semantic).view(np.uint8).reshape(*shape, 4)
-        rgb = cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB)
+        rgb = cv2.applyColorMap(semantic, _COLOURS)
     return Rendering(
         semantic=semantic,
         instance=instance,
