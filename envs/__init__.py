@@ -7,10 +7,16 @@ Validity: ``validate``, ``is_valid``, ``violation_counts``, ``Violation``, ``Val
 ``RULES``.
 Descriptors: ``describe``, ``DESCRIPTORS`` (names and units).
 Scene spaces: ``HighwaySceneSpace`` with its ``HighwaySpaceConfig``.
+Reference data: ``naturalistic_reference`` (highway-env IDM/MOBIL traffic, cached) with its
+``ReferenceConfig``.
+highway-env bridge: ``to_highway``, ``from_highway``, ``highway_network``; the Gymnasium
+environment ``scenegym/Drive-v0`` (``scenegym.envs.drive.DriveEnv``).
 """
 
 from .descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, describe
 from .geometry import vehicle_corners, vehicle_poses
+from .highway import from_highway, highway_network, to_highway
+from .reference import ReferenceConfig, naturalistic_reference
 from .road import Road
 from .scene import SCENE_FORMAT, Scene, iter_scenes, read_scenes, write_scenes
 from .space import HighwaySceneSpace, HighwaySpaceConfig
@@ -26,16 +32,21 @@ __all__ = [
     "SCENE_FORMAT",
     "HighwaySceneSpace",
     "HighwaySpaceConfig",
+    "ReferenceConfig",
     "Road",
     "Scene",
     "ValidityRules",
     "Vehicles",
     "Violation",
     "describe",
+    "from_highway",
+    "highway_network",
     "is_valid",
     "iter_scenes",
     "kind_code",
+    "naturalistic_reference",
     "read_scenes",
+    "to_highway",
     "validate",
     "vehicle_corners",
     "vehicle_poses",

@@ -344,6 +344,49 @@ class Road:
             dashes = np.zeros((0, 2, 2))
         return tuple(solid), dashes
 
+    def section(self, start: float, end: float) -> Road:
+        """The part of the road between stations ``start`` and ``end`` (m) as a road of its
+        own: its reference line starts at the pose of ``start``, stations shift by ``-start``,
+        and every lane keeps its index. Each lane must exist somewhere in the section.
+
+        >>> road = Road(segment_lengths=[100.0, 100.0], segment_curvatures=[0.0, 0.01],
+        ...             lane_widths=[3.5, 3.5])
+        >>> part = road.section(50.0, 150.0)
+        >>> part.length, part.segment_lengths.tolist(), part.segment_curvatures.tolist()
+        (100.0, [50.0, 50.0], [0.0, 0.01])
+        """
+        start, end = float(start), float(end)
+        if not 0.0 <= start < end <= self.length + 1e-9:
+            raise ValueError(
+                f"section needs 0 <= start < end <= road length ({self.length:g} m), "
+                f"got start {start:g} and end {end:g}"
+            )
+        end = min(end, self.length)
+        seg_start = self._segment_starts
+        seg_end = seg_start + self.segment_lengths
+        keep = (seg_end > start) & (seg_start < end)
+        lengths = np.minimum(seg_end[keep], end) - np.maximum(seg_start[keep], start)
+        curvatures = self.segment_curvatures[keep][lengths > 1e-9]
+        lengths = lengths[lengths > 1e-9]
+        lane_starts = np.clip(self.lane_starts - start, 0.0, end - start)
+        lane_ends = np.clip(self.lane_ends - start, 0.0, end - start)
+        missing = np.flatnonzero(lane_ends - lane_starts <= 0.0)
+        if missing.size:
+            raise ValueError(
+                f"lane {int(missing[0])} does not exist between {start:g} and {end:g} m; "
+                "choose a section where every lane exists somewhere"
+            )
+        x, y, h = self.reference_pose(start)
+        return Road(
+            segment_lengths=lengths,
+            segment_curvatures=curvatures,
+            lane_widths=self.lane_widths,
+            lane_starts=lane_starts,
+            lane_ends=lane_ends,
+            speed_limit=self.speed_limit,
+            origin=(float(x), float(y), float(h)),
+        )
+
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``Road.from_dict`` inverts it exactly."""

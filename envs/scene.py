@@ -118,6 +118,10 @@ class Scene:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self):
+        # The read-only context view cannot be pickled; rebuild it from a plain dict.
+        return (Scene, (self.road, self.vehicles, dict(self.context)))
+
     def __repr__(self) -> str:
         return (
             f"Scene(id={self.id!r}, lanes={self.road.lane_count}, "

@@ -32,6 +32,17 @@ from scenegym.generators import RenderConfig, Rendering, render
 
 __version__ = "0.1.0"
 
+
+def _register_envs() -> None:
+    """Register scenegym's Gymnasium environments (entry points load lazily)."""
+    import gymnasium
+
+    if "scenegym/Drive-v0" not in gymnasium.registry:
+        gymnasium.register(id="scenegym/Drive-v0", entry_point="scenegym.envs.drive:DriveEnv")
+
+
+_register_envs()
+
 __all__ = [
     "DESCRIPTORS",
     "KINDS",

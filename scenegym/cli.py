@@ -58,6 +58,20 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="output .jsonl file")
     _add_space_options(sample)
 
+    reference = commands.add_parser(
+        "reference", help="simulate the naturalistic reference (highway-env IDM/MOBIL traffic)"
+    )
+    reference.add_argument("--n", type=_positive_int, default=2000, help="number of scenes")
+    reference.add_argument("--seed", type=_seed, default=0, help="random seed")
+    reference.add_argument("--out", type=Path, required=True, help="output .jsonl file")
+    reference.add_argument(
+        "--workers", type=_positive_int, default=None, help="processes (default: one per CPU)"
+    )
+    reference.add_argument(
+        "--no-cache", action="store_true", help="simulate even when a cached copy exists"
+    )
+    _add_space_options(reference, what="reference config")
+
     render = commands.add_parser("render", help="render scenes into PNG images and labels")
     render.add_argument("scenes", type=Path, help="scenes .jsonl file")
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -83,10 +97,8 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_space_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, default=None, help="scene-space config (.yaml or .toml)"
-    )
+def _add_space_options(parser: argparse.ArgumentParser, what: str = "scene-space config") -> None:
+    parser.add_argument("--config", type=Path, default=None, help=f"{what} (.yaml or .toml)")
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -141,23 +153,27 @@ def _tick(items: Iterable, advance) -> Iterator:
         advance()
 
 
-def _space(args: argparse.Namespace):
+def _config(cls: type, args: argparse.Namespace):
+    """The typed config ``cls`` from ``--config`` and ``--set`` options."""
     from scenegym.config import (
         config_from_mapping,
         load_config,
         merge_mappings,
         parse_override,
     )
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
 
     overrides: dict[str, Any] = {}
     for text in args.overrides:
         overrides = merge_mappings(overrides, parse_override(text))
     if args.config is not None:
-        config = load_config(HighwaySpaceConfig, args.config, overrides)
-    else:
-        config = config_from_mapping(HighwaySpaceConfig, overrides)
-    return HighwaySceneSpace(config)
+        return load_config(cls, args.config, overrides)
+    return config_from_mapping(cls, overrides)
+
+
+def _space(args: argparse.Namespace):
+    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
+
+    return HighwaySceneSpace(_config(HighwaySpaceConfig, args))
 
 
 def _count_lines(path: Path) -> int:
@@ -183,6 +199,29 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     with _progress("sampling", args.n) as advance:
         count = write_scenes(args.out, _tick(space.sample_many(args.n, args.seed), advance))
     print(f"wrote {count} scenes to {args.out} (seed {args.seed})")
+    return 0
+
+
+def _cmd_reference(args: argparse.Namespace) -> int:
+    from scenegym.envs import ReferenceConfig, naturalistic_reference, write_scenes
+
+    _check_out_file(args.out)
+    config = _config(ReferenceConfig, args)
+    with _progress("simulating", args.n) as advance:
+        scenes = naturalistic_reference(
+            args.n,
+            args.seed,
+            config,
+            cache=not args.no_cache,
+            workers=args.workers,
+            on_scene=advance,
+        )
+    write_scenes(args.out, scenes)
+    vehicles = sum(len(scene.vehicles) for scene in scenes)
+    print(
+        f"wrote {len(scenes)} reference scenes ({vehicles} vehicles) to {args.out} "
+        f"(seed {args.seed}; highway-env IDM/MOBIL traffic, a model, not a recording)"
+    )
     return 0
 
 
@@ -282,6 +321,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "sample": _cmd_sample,
+    "reference": _cmd_reference,
     "render": _cmd_render,
     "describe": _cmd_describe,
     "quickstart": _cmd_quickstart,

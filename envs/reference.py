@@ -1,0 +1,467 @@
+"""The embedded naturalistic reference: highway-env's IDM/MOBIL traffic, sampled as scenes.
+
+This reference is a *traffic model*, not a recording. Each run simulates highway-env's
+``IDMVehicle`` (Intelligent Driver Model for following, MOBIL for lane changes) on a long
+multi-lane road of its own (2-5 lanes, gentle curves, a random speed limit, traffic from free
+flow to stop-and-go, a share of trucks and some motorcycles), with vehicles entering at the
+start and leaving at the end. After a warm-up, snapshots are taken at a fixed interval, and from
+each snapshot a few windows of 200-320 m in the middle of the road become ``Scene``s.
+Following gaps are measured bumper to bumper, so trucks keep a real jam gap.
+
+Results are deterministic per ``(seed, config)`` and cached on disk under a key that includes
+the generator version, the config, the seed, the count and the highway-env version
+(``SCENEGYM_CACHE`` overrides the cache folder; default ``~/.cache/scenegym``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenegym._io import atomic_open
+
+from .highway import highway_network, resize, vehicles_from_highway
+from .road import Road
+from .scene import Scene, iter_scenes
+from .vehicles import kind_code
+
+__all__ = ["REFERENCE_VERSION", "ReferenceConfig", "cache_folder", "naturalistic_reference"]
+
+REFERENCE_VERSION = 1
+"""Bumped whenever the simulation changes what it produces; part of the cache key."""
+
+
+def _range(text: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    return {"help": text, "range": (low, high)}
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    """How the naturalistic reference is simulated. Ranges are ``[min, max]`` per run."""
+
+    lanes: tuple[int, int] = field(default=(2, 5), metadata=_range("lanes", 1, 8))
+    road_length: float = field(
+        default=1200.0, metadata=_range("simulated road length (m)", 600.0, 5000.0)
+    )
+    window: tuple[float, float] = field(
+        default=(200.0, 320.0), metadata=_range("length of a scene window (m)", 50.0, 1000.0)
+    )
+    windows_per_snapshot: int = field(
+        default=3, metadata=_range("disjoint scenes cut from one snapshot", 1, 20)
+    )
+    max_curvature: float = field(
+        default=0.002, metadata=_range("largest |curvature| (1/m)", 0.0, 0.02)
+    )
+    speed_limit: tuple[float, float] = field(
+        default=(22.2, 36.1), metadata=_range("speed limit (m/s)", 5.0, 60.0)
+    )
+    demand: tuple[float, float] = field(
+        default=(0.15, 0.6), metadata=_range("vehicles entering per second per lane", 0.01, 1.0)
+    )
+    bottleneck_probability: float = field(
+        default=0.4,
+        metadata=_range("chance that the road ends in a slow stretch that makes queues", 0, 1),
+    )
+    bottleneck_speed: tuple[float, float] = field(
+        default=(3.0, 9.0), metadata=_range("speed limit of the slow stretch (m/s)", 1.0, 30.0)
+    )
+    truck_share: tuple[float, float] = field(
+        default=(0.0, 0.25), metadata=_range("share of trucks", 0.0, 1.0)
+    )
+    motorcycle_share: float = field(default=0.02, metadata=_range("share of motorcycles", 0.0, 0.5))
+    warmup: float = field(default=40.0, metadata=_range("simulated warm-up (s)", 0.0, 600.0))
+    interval: float = field(
+        default=3.0, metadata=_range("simulated time between snapshots (s)", 0.2, 60.0)
+    )
+    snapshots_per_run: int = field(
+        default=12, metadata=_range("snapshots taken from one run", 1, 1000)
+    )
+    step: float = field(default=0.2, metadata=_range("simulation step (s)", 0.02, 0.5))
+
+
+def cache_folder() -> Path:
+    """Where references are cached: ``$SCENEGYM_CACHE`` or ``~/.cache/scenegym``."""
+    root = os.environ.get("SCENEGYM_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "scenegym"
+
+
+def _cache_key(n: int, seed: int, config: ReferenceConfig) -> str:
+    import highway_env
+
+    blob = json.dumps(
+        {
+            "version": REFERENCE_VERSION,
+            "n": n,
+            "seed": seed,
+            "config": dataclasses.asdict(config),
+            "highway_env": getattr(highway_env, "__version__", "unknown"),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def naturalistic_reference(
+    n: int,
+    seed: int = 0,
+    config: ReferenceConfig | None = None,
+    *,
+    cache: bool = True,
+    workers: int | None = None,
+    on_scene: Callable[[], None] | None = None,
+) -> list[Scene]:
+    """``n`` reference scenes of simulated naturalistic traffic (see the module notes).
+
+    The first call for a ``(n, seed, config)`` simulates and writes the cache; later calls read
+    it. Runs are independent, so ``workers`` processes (default: one per CPU) simulate them in
+    parallel; the scenes are the same for any worker count. ``on_scene`` is called once per
+    scene produced (for progress bars).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    config = ReferenceConfig() if config is None else config
+    path = (
+        cache_folder() / "reference" / f"naturalistic-{_cache_key(int(n), int(seed), config)}.jsonl"
+    )
+    if cache and path.is_file():
+        try:
+            scenes = list(iter_scenes(path))
+        except ValueError:
+            scenes = []  # a damaged cache file is rebuilt below
+        if len(scenes) == n:
+            if on_scene is not None:
+                for _ in scenes:
+                    on_scene()
+            return scenes
+    per_run = config.snapshots_per_run * config.windows_per_snapshot
+    runs = -(-int(n) // per_run)
+    workers = min(os.cpu_count() or 1, runs) if workers is None else max(1, min(workers, runs))
+    jobs = [(int(seed), run, config) for run in range(runs)]
+    scenes: list[Scene] = []
+    if workers == 1:
+        results = map(_run_job, jobs)
+        pool = None
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork where the platform has it: works from notebooks and piped scripts alike.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        pool = ProcessPoolExecutor(workers, mp_context=context)
+        results = pool.map(_run_job, jobs)
+    try:
+        for batch in results:
+            for scene in batch[: int(n) - len(scenes)]:
+                scenes.append(scene)
+                if on_scene is not None:
+                    on_scene()
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_open(path, "w", encoding="utf-8") as handle:
+                for scene in scenes:
+                    handle.write(scene.to_json() + "\n")
+        except OSError:
+            pass  # an unwritable cache only costs time on the next call
+    return scenes
+
+
+# ---------------------------------------------------------------------- simulation
+_SIZES = {  # kind: (mean length, std length, mean width, std width) in m
+    "car": (4.6, 0.35, 1.85, 0.08),
+    "truck": (14.0, 3.0, 2.5, 0.05),
+    "motorcycle": (2.2, 0.15, 0.8, 0.05),
+}
+
+
+def _highway_classes():
+    """highway-env classes specialised for fast, bumper-aware traffic on a scenegym road."""
+    from highway_env.road.road import Road as HighwayRoad
+    from highway_env.vehicle.behavior import IDMVehicle
+
+    class SizedIDMVehicle(IDMVehicle):
+        """IDM with the jam gap measured bumper to bumper, so long vehicles keep it too.
+
+        The lane is updated for all vehicles at once by ``IndexedRoad.refresh`` instead of
+        by a search over every lane of the network after each vehicle's step.
+        """
+
+        jam_gap = 3.0
+
+        def desired_gap(self, ego_vehicle, front_vehicle=None, projected=True):
+            base = super().desired_gap(ego_vehicle, front_vehicle, projected)
+            front_length = front_vehicle.LENGTH if front_vehicle is not None else 0.0
+            return (
+                base
+                - self.DISTANCE_WANTED
+                + getattr(ego_vehicle, "jam_gap", 3.0)
+                + (ego_vehicle.LENGTH + front_length) / 2.0
+            )
+
+        def on_state_update(self) -> None:
+            pass
+
+        def step(self, dt: float) -> None:
+            super().step(dt)
+            # Explicit integration can overshoot a full stop; vehicles do not reverse.
+            self.speed = max(self.speed, 0.0)
+
+    class IndexedRoad(HighwayRoad):
+        """highway-env road whose neighbour search uses scenegym's Frenet frame.
+
+        ``refresh`` projects every vehicle once per step; ``neighbour_vehicles`` then answers
+        from per-lane sorted stations (a binary search instead of a scan of all vehicles),
+        and sees leaders across section joints. A vehicle counts on a lane when its centre is
+        within half the lane width plus 1 m of the lane centre, as highway-env's ``on_lane``.
+        """
+
+        def attach(self, built) -> None:
+            self.built = built
+            self.scenegym_road = built.road
+            self.refresh()
+
+        def refresh(self) -> None:
+            road = self.scenegym_road
+            vehicles = self.vehicles
+            self.row = {id(vehicle): i for i, vehicle in enumerate(vehicles)}
+            if vehicles:
+                position = np.array([v.position for v in vehicles], dtype=np.float64)
+                s, offset = road.cartesian_to_frenet(position[:, 0], -position[:, 1])
+            else:
+                s, offset = np.zeros(0), np.zeros(0)
+            self.s, self.offset = s, offset
+            clipped = np.clip(s, 0.0, road.length)
+            exists = road.lanes_at(clipped)
+            distance = np.abs(offset[None, :] - road.lane_centers[:, None])
+            self.lane = np.argmin(np.where(exists, distance, np.inf), axis=0)
+            on_lane = distance <= road.lane_widths[:, None] / 2.0 + 1.0
+            self.members = []
+            for lane in range(road.lane_count):
+                index = np.flatnonzero(on_lane[lane])
+                order = index[np.argsort(s[index], kind="stable")]
+                self.members.append((order, s[order]))
+            # Lane index of each vehicle in highway-env terms: section by station, id by lane.
+            built = self.built
+            section = np.clip(
+                np.searchsorted(built.stations, clipped, side="right") - 1, 0, len(built.lanes) - 1
+            )
+            for i, vehicle in enumerate(vehicles):
+                lanes = built.lanes[section[i]]
+                lane = int(self.lane[i])
+                if lane not in lanes:
+                    lane = min(lanes, key=lambda k: abs(k - lane))
+                index = (f"s{section[i]}", f"s{section[i] + 1}", lanes.index(lane))
+                if vehicle.lane_index != index:
+                    vehicle.lane_index = index
+                    vehicle.lane = built.network.get_lane(index)
+
+        def neighbour_vehicles(self, vehicle, lane_index=None):
+            lane_index = lane_index or vehicle.lane_index
+            if not lane_index:
+                return None, None
+            section = int(lane_index[0][1:])
+            lane = self.built.lanes[section][lane_index[2]]
+            row = self.row.get(id(vehicle))
+            if row is None:
+                return super().neighbour_vehicles(vehicle, lane_index)
+            order, stations = self.members[lane]
+            s = self.s[row]
+            front = rear = None
+            k = int(np.searchsorted(stations, s, side="left"))
+            for j in range(k, len(order)):
+                if order[j] != row:
+                    front = self.vehicles[order[j]]
+                    break
+            for j in range(k - 1, -1, -1):
+                if order[j] != row and stations[j] < s:
+                    rear = self.vehicles[order[j]]
+                    break
+            return front, rear
+
+        def step(self, dt: float) -> None:
+            for vehicle in self.vehicles:
+                vehicle.step(dt)
+            self.refresh()
+            # Collisions only between vehicles close enough to touch.
+            n = len(self.vehicles)
+            if n < 2:
+                return
+            position = np.array([v.position for v in self.vehicles])
+            reach = np.array([v.diagonal / 2.0 + abs(v.speed) * dt for v in self.vehicles])
+            i, j = np.triu_indices(n, k=1)
+            close = np.sum((position[i] - position[j]) ** 2, axis=1) < (reach[i] + reach[j]) ** 2
+            for a, b in zip(i[close], j[close]):
+                self.vehicles[a].handle_collisions(self.vehicles[b], dt)
+
+    return SizedIDMVehicle, IndexedRoad
+
+
+def _simulation_road(rng: np.random.Generator, config: ReferenceConfig) -> Road:
+    lanes = int(rng.integers(config.lanes[0], config.lanes[1] + 1))
+    pieces = int(rng.integers(2, 5))
+    lengths = rng.dirichlet(np.full(pieces, 3.0)) * config.road_length
+    curvatures = rng.uniform(-config.max_curvature, config.max_curvature, pieces)
+    curvatures[rng.random(pieces) < 0.4] = 0.0
+    return Road(
+        segment_lengths=lengths,
+        segment_curvatures=curvatures,
+        lane_widths=rng.uniform(3.4, 3.75, lanes),
+        speed_limit=float(rng.uniform(*config.speed_limit)),
+        origin=(0.0, 0.0, float(rng.uniform(-np.pi, np.pi))),
+    )
+
+
+class _Traffic:
+    """Open-boundary IDM/MOBIL traffic on one highway-env road."""
+
+    def __init__(self, rng: np.random.Generator, config: ReferenceConfig) -> None:
+        self.rng = rng
+        self.config = config
+        self.road = _simulation_road(rng, config)
+        # A slow stretch at the end (road works, a lane drop ahead) builds queues upstream.
+        bottleneck = self.road.length - 200.0
+        slow = rng.random() < config.bottleneck_probability
+        self.built = highway_network(self.road, splits=(bottleneck,) if slow else ())
+        if slow:
+            speed = float(rng.uniform(*config.bottleneck_speed))
+            for i, start in enumerate(self.built.stations[:-1]):
+                if start >= bottleneck - 1e-6:
+                    for lane_object in self.built.network.graph[f"s{i}"][f"s{i + 1}"]:
+                        lane_object.speed_limit = speed
+        self.vehicle_class, road_class = _highway_classes()
+        self.highway = road_class(
+            network=self.built.network,
+            np_random=np.random.RandomState(int(rng.integers(2**31))),
+            record_history=False,
+        )
+        self.truck_share = float(rng.uniform(*config.truck_share))
+        self.demand = float(rng.uniform(*config.demand))
+        # Start near the free-flow equilibrium of that demand; queues form during warm-up.
+        self.flow_speed = float(self.road.speed_limit * rng.uniform(0.8, 1.0))
+        density = self.demand / self.flow_speed * 1000.0  # vehicles per lane-km
+        for lane in range(self.road.lane_count):
+            count = int(density * self.road.length / 1000.0)
+            gaps = rng.exponential(1.0, count + 1)
+            stations = np.cumsum(gaps)[:-1] / gaps.sum() * (self.road.length - 20.0) + 10.0
+            for s in stations:
+                self._spawn(lane, float(s), self.flow_speed * float(rng.uniform(0.9, 1.1)))
+        self.highway.attach(self.built)
+
+    def _spawn(self, lane: int, s: float, speed: float) -> None:
+        rng = self.rng
+        draw = rng.random()
+        if draw < self.config.motorcycle_share:
+            kind = "motorcycle"
+        elif draw < self.config.motorcycle_share + self.truck_share:
+            kind = "truck"
+        else:
+            kind = "car"
+        mean_l, std_l, mean_w, std_w = _SIZES[kind]
+        length = float(np.clip(rng.normal(mean_l, std_l), 0.6 * mean_l, 1.4 * mean_l))
+        width = float(np.clip(rng.normal(mean_w, std_w), 0.8 * mean_w, 1.1 * mean_w))
+        limit = self.road.speed_limit
+        target = limit * rng.uniform(0.85, 1.1)
+        if kind == "truck":
+            target = min(target, 25.0 * rng.uniform(0.9, 1.05))
+        x, y, heading = self.road.frenet_to_cartesian([s], [self.road.lane_centers[lane]])
+        vehicle = self.vehicle_class(
+            self.highway,
+            [float(x[0]), float(-y[0])],
+            float(-heading[0]),
+            float(speed),
+            target_speed=float(target),
+        )
+        resize(vehicle, length, width)
+        vehicle.scenegym_kind = kind_code(kind)
+        vehicle.jam_gap = float(rng.uniform(1.8, 4.0))
+        vehicle.randomize_behavior()
+        self.highway.vehicles.append(vehicle)
+
+    def step(self) -> None:
+        dt = self.config.step
+        self.highway.act()
+        self.highway.step(dt)
+        # Vehicles past the end leave; crashed ones are towed away.
+        highway = self.highway
+        keep = (highway.s < self.road.length - 1.0) & ~np.array(
+            [vehicle.crashed for vehicle in highway.vehicles], dtype=bool
+        )
+        if not keep.all():
+            highway.vehicles = [v for v, k in zip(highway.vehicles, keep) if k]
+            highway.refresh()
+        self._inflow(dt)
+
+    def _inflow(self, dt: float) -> None:
+        """New vehicles enter at the start at the target flow, when there is room."""
+        flow = self.demand  # vehicles per second per lane
+        highway = self.highway
+        spawned = False
+        for lane in range(self.road.lane_count):
+            if self.rng.random() >= flow * dt:
+                continue
+            order, stations = highway.members[lane]
+            if len(order):
+                first = highway.vehicles[order[0]]
+                rear, speed = stations[0] - first.LENGTH / 2.0, float(first.speed)
+            else:
+                rear, speed = np.inf, self.flow_speed
+            if rear - 5.0 - 12.0 > 4.0 + 1.2 * speed:  # room for a truck and a safe gap
+                self._spawn(lane, 5.0, speed)
+                spawned = True
+        if spawned:
+            highway.refresh()
+
+    def snapshot(self) -> list[Scene]:
+        vehicles = vehicles_from_highway(self.road, self.highway.vehicles)
+        scenes = []
+        margin_start, margin_end = 120.0, 120.0
+        count = self.config.windows_per_snapshot
+        slot = (self.road.length - margin_start - margin_end) / count
+        for k in range(count):
+            # Disjoint windows: window k lies inside slot k.
+            length = min(float(self.rng.uniform(*self.config.window)), slot)
+            start = margin_start + k * slot + float(self.rng.uniform(0.0, slot - length))
+            inside = (vehicles.s >= start) & (vehicles.s <= start + length)
+            part = vehicles.take(np.flatnonzero(inside))
+            part = part.replace(s=part.s - start)
+            scenes.append(
+                Scene(
+                    self.road.section(start, start + length),
+                    part,
+                    {"source": "highway-env IDM/MOBIL simulation"},
+                )
+            )
+        return scenes
+
+
+def _run_job(job: tuple[int, int, ReferenceConfig]) -> list[Scene]:
+    seed, run, config = job
+    return _simulate_run(np.random.default_rng([seed, run]), config)
+
+
+def _simulate_run(rng: np.random.Generator, config: ReferenceConfig) -> list[Scene]:
+    traffic = _Traffic(rng, config)
+    steps = round(config.warmup / config.step)
+    for _ in range(steps):
+        traffic.step()
+    every = max(1, round(config.interval / config.step))
+    scenes: list[Scene] = []
+    for _ in range(config.snapshots_per_run):
+        scenes.extend(traffic.snapshot())
+        for _ in range(every):
+            traffic.step()
+    return scenes

@@ -1,0 +1,179 @@
+"""The highway-env bridge, the naturalistic reference and the Drive-v0 environment."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import scenegym  # noqa: F401  (registers the environments)
+from scenegym.envs import Road, Scene, Vehicles, is_valid, vehicle_poses
+from scenegym.envs.highway import from_highway, highway_network, to_highway
+from scenegym.envs.reference import ReferenceConfig, naturalistic_reference
+
+SMALL = ReferenceConfig(
+    lanes=(2, 3),
+    road_length=700.0,
+    window=(150.0, 200.0),
+    warmup=4.0,
+    snapshots_per_run=2,
+    windows_per_snapshot=2,
+    interval=1.0,
+)
+
+
+def test_scene_to_highway_and_back_keeps_every_vehicle(congested, free_flow):
+    for scene in (congested, free_flow):
+        highway_road, _, _ = to_highway(scene)
+        back = from_highway(scene.road, highway_road)
+        before = np.stack(vehicle_poses(scene.road, scene.vehicles))
+        after = np.stack(vehicle_poses(back.road, back.vehicles))
+        assert np.abs(before - after).max() < 1e-6
+        assert np.array_equal(back.vehicles.lane, scene.vehicles.lane)
+        assert np.allclose(back.vehicles.speed, scene.vehicles.speed)
+        assert np.array_equal(back.vehicles.kind, scene.vehicles.kind)
+
+
+def test_highway_vehicles_get_the_scene_size_and_diagonal(congested):
+    _, _, vehicles = to_highway(congested)
+    for vehicle, length, width in zip(
+        vehicles, congested.vehicles.length, congested.vehicles.width
+    ):
+        assert vehicle.LENGTH == length and vehicle.WIDTH == width
+        assert vehicle.diagonal == pytest.approx(np.hypot(length, width))
+
+
+def test_highway_env_puts_each_vehicle_on_the_same_lane(congested, free_flow):
+    for scene in (congested, free_flow):
+        _, built, vehicles = to_highway(scene)
+        for vehicle, lane, s in zip(vehicles, scene.vehicles.lane, scene.vehicles.s):
+            assert vehicle.lane_index == built.lane_index(int(lane), float(s))
+
+
+def test_highway_lanes_follow_the_road_on_curves():
+    road = Road(
+        segment_lengths=[80.0, 120.0], segment_curvatures=[0.0, -0.01], lane_widths=[3.5, 3.5, 3.5]
+    )
+    built = highway_network(road)
+    for section, lanes in enumerate(built.lanes):
+        for lane_id, lane in enumerate(lanes):
+            highway_lane = built.network.get_lane((f"s{section}", f"s{section + 1}", lane_id))
+            s = np.linspace(built.stations[section], built.stations[section + 1], 7)
+            x, y, _ = road.frenet_to_cartesian(s, np.full(7, road.lane_centers[lane]))
+            for px, py in zip(x, -y):
+                _, lateral = highway_lane.local_coordinates(np.array([px, py]))
+                assert abs(lateral) < 1e-6
+
+
+def test_ramps_become_sections_with_their_own_lane_sets(congested):
+    built = highway_network(congested.road)
+    assert [len(lanes) for lanes in built.lanes] == [5, 6, 6, 5]
+
+
+def test_reference_scenes_are_valid_and_deterministic(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path))
+    scenes = naturalistic_reference(8, seed=3, config=SMALL, cache=False, workers=1)
+    assert len(scenes) == 8
+    assert all(is_valid(scene) for scene in scenes)
+    assert sum(len(scene.vehicles) for scene in scenes) > 20
+    again = naturalistic_reference(8, seed=3, config=SMALL, cache=False, workers=1)
+    assert scenes == again
+    assert naturalistic_reference(8, seed=4, config=SMALL, cache=False, workers=1) != scenes
+
+
+def test_reference_is_cached_and_reloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path))
+    first = naturalistic_reference(4, seed=0, config=SMALL, workers=1)
+    [cached] = list((tmp_path / "reference").glob("naturalistic-*.jsonl"))
+    assert len(cached.read_text().splitlines()) == 4
+    assert naturalistic_reference(4, seed=0, config=SMALL, workers=1) == first
+
+
+def test_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path))
+    first = naturalistic_reference(4, seed=0, config=SMALL, workers=1)
+    [cached] = list((tmp_path / "reference").glob("naturalistic-*.jsonl"))
+    cached.write_text("{broken\n")
+    assert naturalistic_reference(4, seed=0, config=SMALL, workers=1) == first
+
+
+def test_reference_worker_count_does_not_change_scenes(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path))
+    config = ReferenceConfig(**{**SMALL.__dict__, "snapshots_per_run": 1})
+    one = naturalistic_reference(6, seed=1, config=config, cache=False, workers=1)
+    two = naturalistic_reference(6, seed=1, config=config, cache=False, workers=2)
+    assert one == two
+
+
+def test_reference_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="n must be"):
+        naturalistic_reference(0)
+    with pytest.raises(ValueError, match="seed must be"):
+        naturalistic_reference(3, seed=-1)
+
+
+def test_road_section_keeps_geometry():
+    road = Road(
+        segment_lengths=[100.0, 150.0],
+        segment_curvatures=[0.0, 0.004],
+        lane_widths=[3.5, 3.6],
+        lane_starts=[0.0, 40.0],
+        lane_ends=[250.0, 250.0],
+    )
+    part = road.section(60.0, 200.0)
+    s = np.linspace(0.0, part.length, 11)
+    for lane in range(2):
+        offset = np.full(11, road.lane_centers[lane])
+        assert np.allclose(
+            np.stack(part.frenet_to_cartesian(s, offset)),
+            np.stack(road.frenet_to_cartesian(s + 60.0, offset)),
+            atol=1e-9,
+        )
+    assert part.lane_starts.tolist() == [0.0, 0.0]
+
+
+def test_drive_env_passes_the_gymnasium_checker(free_flow):
+    env = gym.make("scenegym/Drive-v0", scenes=[free_flow])
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_drive_env_starts_in_the_given_scene(congested):
+    env = gym.make("scenegym/Drive-v0")
+    _, info = env.reset(seed=0, options={"scene": congested, "ego": 4})
+    unwrapped = env.unwrapped
+    assert len(unwrapped.road.vehicles) == len(congested.vehicles)
+    assert unwrapped.vehicle.LENGTH == congested.vehicles.length[4]
+    assert unwrapped.vehicle.speed == pytest.approx(congested.vehicles.speed[4])
+    back = from_highway(unwrapped.scene.road, unwrapped.road)
+    assert np.allclose(back.vehicles.s, congested.vehicles.s)
+    assert info["scene"] == unwrapped.scene.id
+
+
+def test_drive_env_cycles_through_its_scenes(congested, free_flow):
+    env = gym.make("scenegym/Drive-v0", scenes=[congested, free_flow])
+    counts = []
+    for _ in range(3):
+        env.reset(seed=0)
+        counts.append(len(env.unwrapped.road.vehicles))
+    assert counts == [len(congested.vehicles), len(free_flow.vehicles), len(congested.vehicles)]
+
+
+def test_drive_env_is_deterministic_for_a_seed(free_flow):
+    def rollout():
+        env = gym.make("scenegym/Drive-v0", scenes=[free_flow])
+        obs, _ = env.reset(seed=5)
+        trace = [obs]
+        for action in [1, 3, 1, 0, 4]:
+            obs, *_ = env.step(action)
+            trace.append(obs)
+        return np.array(trace)
+
+    assert np.array_equal(rollout(), rollout())
+
+
+def test_drive_env_without_scenes_explains_itself():
+    env = gym.make("scenegym/Drive-v0")
+    with pytest.raises(ValueError, match="no scene to start from"):
+        env.reset()
+    empty = Scene(Road.straight(length=100.0, lanes=2), Vehicles.empty())
+    with pytest.raises(ValueError, match="at least one vehicle"):
+        env.reset(options={"scene": empty})
