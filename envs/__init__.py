@@ -9,10 +9,13 @@ Descriptors: ``describe``, ``DESCRIPTORS`` (names and units).
 Scene spaces: ``HighwaySceneSpace`` with its ``HighwaySpaceConfig``.
 Reference data: ``naturalistic_reference`` (highway-env IDM/MOBIL traffic, cached) with its
 ``ReferenceConfig``.
+CommonRoad XML: ``write_commonroad``, ``export_commonroad``, ``read_commonroad``,
+``import_commonroad``.
 highway-env bridge: ``to_highway``, ``from_highway``, ``highway_network``; the Gymnasium
 environment ``scenegym/Drive-v0`` (``scenegym.envs.drive.DriveEnv``).
 """
 
+from .commonroad import export_commonroad, import_commonroad, read_commonroad, write_commonroad
 from .descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, describe
 from .geometry import vehicle_corners, vehicle_poses
 from .highway import from_highway, highway_network, to_highway
@@ -39,17 +42,21 @@ __all__ = [
     "Vehicles",
     "Violation",
     "describe",
+    "export_commonroad",
     "from_highway",
     "highway_network",
+    "import_commonroad",
     "is_valid",
     "iter_scenes",
     "kind_code",
     "naturalistic_reference",
+    "read_commonroad",
     "read_scenes",
     "to_highway",
     "validate",
     "vehicle_corners",
     "vehicle_poses",
     "violation_counts",
+    "write_commonroad",
     "write_scenes",
 ]

@@ -36,6 +36,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -71,6 +81,23 @@ def _build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="simulate even when a cached copy exists"
     )
     _add_space_options(reference, what="reference config")
+
+    importer = commands.add_parser(
+        "import", help="import recorded scenarios (CommonRoad XML files or folders) as scenes"
+    )
+    importer.add_argument("paths", type=Path, nargs="+", help="CommonRoad .xml files or folders")
+    importer.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=None,
+        help="seconds between snapshots (default: only the first time step)",
+    )
+    importer.add_argument("--out", type=Path, required=True, help="output .jsonl file")
+
+    export = commands.add_parser("export", help="export scenes for simulators")
+    export.add_argument("scenes", type=Path, help="scenes .jsonl file")
+    export.add_argument("--format", choices=("commonroad",), default="commonroad")
+    export.add_argument("--out", type=Path, required=True, help="output folder")
 
     render = commands.add_parser("render", help="render scenes into PNG images and labels")
     render.add_argument("scenes", type=Path, help="scenes .jsonl file")
@@ -225,6 +252,40 @@ def _cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from scenegym.envs import write_scenes
+    from scenegym.envs.commonroad import import_commonroad
+
+    _check_out_file(args.out)
+    scenes, summary = import_commonroad(args.paths, interval=args.interval)
+    for skipped in summary["files_skipped"]:
+        print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
+    if not scenes:
+        raise ValueError(
+            f"no scenes imported from {summary['files_read']} file(s); see the reasons above"
+        )
+    write_scenes(args.out, scenes)
+    print(
+        f"imported {summary['scenes']} scenes ({summary['vehicles']} vehicles) from "
+        f"{summary['files_read']} file(s) into {args.out}; skipped "
+        f"{len(summary['files_skipped'])} file(s), dropped {summary['vehicles_dropped']} "
+        f"vehicle states outside the mapped road, ignored {summary['obstacles_ignored']} "
+        "non-vehicle obstacles"
+    )
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from scenegym.envs import iter_scenes
+    from scenegym.envs.commonroad import export_commonroad
+
+    total = _count_lines(args.scenes)
+    with _progress("exporting", total) as advance:
+        paths = export_commonroad(_tick(iter_scenes(args.scenes), advance), args.out)
+    print(f"wrote {len(paths)} CommonRoad XML files to {args.out}")
+    return 0
+
+
 def _render_config(args: argparse.Namespace):
     from scenegym.generators import RenderConfig
 
@@ -322,6 +383,8 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "sample": _cmd_sample,
     "reference": _cmd_reference,
+    "import": _cmd_import,
+    "export": _cmd_export,
     "render": _cmd_render,
     "describe": _cmd_describe,
     "quickstart": _cmd_quickstart,
@@ -334,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _COMMANDS[args.command](args)
-    except (ValueError, TypeError, OSError) as error:
+    except (ValueError, TypeError, OSError, ImportError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"scenegym: error: {message}", file=sys.stderr)
         return EXIT_USAGE
