@@ -2,13 +2,16 @@
 
 Diversity, control targets and reports are all stated in these. Leader and follower are
 consecutive vehicles in the same lane ordered by station; the *gap* is bumper to bumper along
-the reference line, ``s_leader - length_leader / 2 - (s_follower + length_follower / 2)``.
+the lane centre: the distance along the lane between the two centres (``Road.lane_distance``,
+longer than the station difference on the outside of a curve, shorter on the inside) less
+``length_leader / 2 + length_follower / 2``.
 
 ========================  ========  ==============================================================
 name                      unit      meaning
 ========================  ========  ==============================================================
 ``vehicle_count``         1         number of vehicles
-``density``               veh/km    vehicles per lane-kilometre (sum of all lane lengths)
+``density``               veh/km    vehicles per lane-kilometre (sum of all lane lengths,
+                                    measured along each lane centre)
 ``mean_speed``            m/s       mean vehicle speed (0 without vehicles)
 ``std_speed``             m/s       standard deviation of speed (0 with fewer than 2 vehicles)
 ``min_time_headway``      s         smallest gap / follower speed; capped at ``HEADWAY_CAP``
@@ -61,7 +64,10 @@ def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:
     order = np.lexsort((v.s, v.lane))
     same_lane = v.lane[order[1:]] == v.lane[order[:-1]]
     follower, leader = order[:-1][same_lane], order[1:][same_lane]
-    gap = (v.s[leader] - v.length[leader] / 2) - (v.s[follower] + v.length[follower] / 2)
+    # Lanes off the road (an invalid scene) are measured along the nearest lane.
+    lane = np.clip(v.lane[follower], 0, scene.road.lane_count - 1)
+    centres = scene.road.lane_distance(lane, v.s[follower], v.s[leader])
+    gap = centres - v.length[leader] / 2 - v.length[follower] / 2
     return follower, leader, gap
 
 

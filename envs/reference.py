@@ -6,7 +6,8 @@ multi-lane road of its own (2-5 lanes, gentle curves, a random speed limit, traf
 flow to stop-and-go, a share of trucks and some motorcycles), with vehicles entering at the
 start and leaving at the end. After a warm-up, snapshots are taken at a fixed interval, and from
 each snapshot a few windows of 200-320 m in the middle of the road become ``Scene``s.
-Following gaps are measured bumper to bumper, so trucks keep a real jam gap.
+Following gaps are measured bumper to bumper, so trucks keep a real jam gap. Windows that break
+a validity rule (rare: a vehicle swerving at a steep angle) are left out.
 
 Results are deterministic per ``(seed, config)`` and cached on disk under a key that includes
 the generator version, the config, the seed, the count and the highway-env version
@@ -27,15 +28,17 @@ from typing import Any
 import numpy as np
 
 from scenegym._io import atomic_open
+from scenegym.config import check_config
 
 from .highway import highway_network, resize, vehicles_from_highway
 from .road import Road
 from .scene import Scene, iter_scenes
+from .validity import is_valid
 from .vehicles import kind_code
 
 __all__ = ["REFERENCE_VERSION", "ReferenceConfig", "cache_folder", "naturalistic_reference"]
 
-REFERENCE_VERSION = 1
+REFERENCE_VERSION = 2
 """Bumped whenever the simulation changes what it produces; part of the cache key."""
 
 
@@ -85,6 +88,9 @@ class ReferenceConfig:
         default=12, metadata=_range("snapshots taken from one run", 1, 1000)
     )
     step: float = field(default=0.2, metadata=_range("simulation step (s)", 0.02, 0.5))
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 def cache_folder() -> Path:
@@ -144,14 +150,10 @@ def naturalistic_reference(
                     on_scene()
             return scenes
     per_run = config.snapshots_per_run * config.windows_per_snapshot
-    runs = -(-int(n) // per_run)
-    workers = min(os.cpu_count() or 1, runs) if workers is None else max(1, min(workers, runs))
-    jobs = [(int(seed), run, config) for run in range(runs)]
-    scenes: list[Scene] = []
-    if workers == 1:
-        results = map(_run_job, jobs)
-        pool = None
-    else:
+    planned = -(-int(n) // per_run)
+    workers = min(os.cpu_count() or 1, planned) if workers is None else max(1, workers)
+    pool = None
+    if workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -159,13 +161,21 @@ def naturalistic_reference(
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         pool = ProcessPoolExecutor(workers, mp_context=context)
-        results = pool.map(_run_job, jobs)
+    scenes: list[Scene] = []
+    run = 0
     try:
-        for batch in results:
-            for scene in batch[: int(n) - len(scenes)]:
-                scenes.append(scene)
-                if on_scene is not None:
-                    on_scene()
+        # Runs are taken in order; a run may give fewer scenes (windows with a broken rule
+        # are dropped), so more runs follow until n scenes are there.
+        while len(scenes) < n:
+            missing = -(-(int(n) - len(scenes)) // per_run)
+            jobs = [(int(seed), run + k, config) for k in range(max(missing, workers))]
+            run += len(jobs)
+            results = map(_run_job, jobs) if pool is None else pool.map(_run_job, jobs)
+            for batch in results:
+                for scene in batch[: int(n) - len(scenes)]:
+                    scenes.append(scene)
+                    if on_scene is not None:
+                        on_scene()
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -435,16 +445,15 @@ class _Traffic:
             # Disjoint windows: window k lies inside slot k.
             length = min(float(self.rng.uniform(*self.config.window)), slot)
             start = margin_start + k * slot + float(self.rng.uniform(0.0, slot - length))
-            inside = (vehicles.s >= start) & (vehicles.s <= start + length)
+            section = self.road.section(start, start + length)
+            inside = (vehicles.s >= start) & (vehicles.s - start <= section.length)
             part = vehicles.take(np.flatnonzero(inside))
             part = part.replace(s=part.s - start)
-            scenes.append(
-                Scene(
-                    self.road.section(start, start + length),
-                    part,
-                    {"source": "highway-env IDM/MOBIL simulation"},
-                )
-            )
+            scene = Scene(section, part, {"source": "highway-env IDM/MOBIL simulation"})
+            # The simulation occasionally shows what real traffic does not (a vehicle swerving
+            # across a lane at a steep angle); such windows are left out of the reference.
+            if is_valid(scene):
+                scenes.append(scene)
         return scenes
 
 

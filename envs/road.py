@@ -30,8 +30,8 @@ from scenegym._checks import as_float_array, check_keys, check_range
 
 __all__ = ["Road"]
 
-_OUTLINE_STEP = 2.0
-"""Station spacing (m) of outline and marking polylines; chord error < 1 cm at k <= 0.02 1/m."""
+_SAGITTA = 0.02
+"""Largest distance (m) between a drawn chord and the arc it stands for."""
 _DASH_LENGTH = 3.0
 """Length of a dash of a lane line (m)."""
 _DASH_PERIOD = 12.0
@@ -94,6 +94,17 @@ class Road:
             raise ValueError("road.lane_widths must hold at least one lane, got none")
         if np.any((widths < 1.0) | (widths > 8.0)):
             raise ValueError(f"road.lane_widths must be in [1, 8] m, got {widths.tolist()}")
+        # The right edge of a right turn runs at radius 1/|k| - width: near zero it folds back
+        # on itself and the Frenet frame stops being one-to-one.
+        width = float(widths.sum())
+        folds = np.flatnonzero((curvatures < 0) & (-curvatures * width >= 0.95))
+        if folds.size:
+            bad = int(folds[0])
+            raise ValueError(
+                f"road segment {bad} turns right with radius {-1.0 / curvatures[bad]:.2f} m, too "
+                f"tight for the carriageway width {width:.2f} m (a right turn needs a radius "
+                f"> width / 0.95 = {width / 0.95:.2f} m)"
+            )
         total = float(lengths.sum())
         starts = np.zeros(widths.size) if self.lane_starts is None else self.lane_starts
         ends = np.full(widths.size, total) if self.lane_ends is None else self.lane_ends
@@ -118,6 +129,10 @@ class Road:
         except (TypeError, ValueError):
             raise TypeError(
                 f"road.speed_limit must be a number (m/s), got {self.speed_limit!r}"
+            ) from None
+        except OverflowError:  # a Python int beyond the float range
+            raise ValueError(
+                f"road.speed_limit must be a finite number (m/s), got {self.speed_limit!r}"
             ) from None
         speed_limit = check_range("road.speed_limit", speed_limit, 1.0, 60.0)
         set_(self, "segment_lengths", lengths)
@@ -161,17 +176,31 @@ class Road:
     def lane_centers(self) -> NDArray[np.float64]:
         """Lateral offset of each lane centre from the reference line (m, negative: right)."""
         right = np.cumsum(self.lane_widths)
-        return -(right - self.lane_widths / 2.0)
+        return _read_only(-(right - self.lane_widths / 2.0))
 
     @cached_property
     def lane_boundaries(self) -> NDArray[np.float64]:
         """Lateral offsets of the ``n_lanes + 1`` lane boundaries, left to right (m)."""
-        return -np.concatenate([[0.0], np.cumsum(self.lane_widths)])
+        return _read_only(-np.concatenate([[0.0], np.cumsum(self.lane_widths)]))
 
     @cached_property
     def lane_lengths(self) -> NDArray[np.float64]:
-        """Length of each lane along the reference line (m)."""
-        return self.lane_ends - self.lane_starts
+        """Length of each lane along its centre (m): longer than its station interval on the
+        outside of a curve, shorter on the inside (see ``lane_distance``)."""
+        lanes = np.arange(self.lane_count)
+        return _read_only(self.lane_distance(lanes, self.lane_starts, self.lane_ends))
+
+    @cached_property
+    def _lane_scale(self) -> NDArray[np.float64]:
+        """``(n_lanes, n_segments)`` lane-centre length per metre of reference line."""
+        return 1.0 - self.segment_curvatures[None, :] * self.lane_centers[:, None]
+
+    @cached_property
+    def _lane_segment_starts(self) -> NDArray[np.float64]:
+        """``(n_lanes, n_segments)`` distance along each lane centre from station 0 to the
+        start of each segment (m)."""
+        along = np.cumsum(self.segment_lengths[None, :] * self._lane_scale, axis=1)
+        return np.concatenate([np.zeros((self.lane_count, 1)), along[:, :-1]], axis=1)
 
     @cached_property
     def _segment_starts(self) -> NDArray[np.float64]:
@@ -192,6 +221,37 @@ class Road:
         """``(n_lanes, n)`` mask: does lane ``i`` exist at station ``s[j]``?"""
         s = np.asarray(s, dtype=np.float64)
         return (s >= self.lane_starts[:, None]) & (s <= self.lane_ends[:, None])
+
+    def lane_distance(self, lane: ArrayLike, s_from: ArrayLike, s_to: ArrayLike) -> NDArray:
+        """Distance (m) along the centre of ``lane`` from station ``s_from`` to ``s_to`` (m),
+        negative when ``s_to < s_from``; the three arguments broadcast together.
+
+        On a segment of curvature ``k`` a lane centre at offset ``D`` (m, left positive) is
+        ``1 - k * D`` times as long as the reference line: longer on the outside of a curve,
+        shorter on the inside. Stations outside ``[0, length]`` extend the first or last
+        segment.
+
+        >>> road = Road(segment_lengths=[100.0], segment_curvatures=[0.01], lane_widths=[4.0, 4.0])
+        >>> road.lane_distance([0, 1], 0.0, 100.0).round(6).tolist()
+        [102.0, 106.0]
+        """
+        lane = np.asarray(lane)
+        if lane.size and not np.issubdtype(lane.dtype, np.integer):
+            raise TypeError(f"lane must be whole lane indices, got dtype {lane.dtype}")
+        if lane.size and (lane.min() < 0 or lane.max() >= self.lane_count):
+            raise ValueError(
+                f"lane must be in [0, {self.lane_count - 1}] on this road, got "
+                f"{int(lane.min())}..{int(lane.max())}"
+            )
+        return self._lane_arc(lane, s_to) - self._lane_arc(lane, s_from)
+
+    def _lane_arc(self, lane: NDArray[np.integer], s: ArrayLike) -> NDArray[np.float64]:
+        """Distance (m) along the centre of ``lane`` from station 0 to station ``s``."""
+        s = np.asarray(s, dtype=np.float64)
+        index = np.searchsorted(self._segment_starts, s, side="right") - 1
+        index = np.clip(index, 0, self.segment_lengths.size - 1)
+        u = s - self._segment_starts[index]
+        return self._lane_segment_starts[lane, index] + u * self._lane_scale[lane, index]
 
     def reference_pose(self, s: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
         """Position (m) and heading (rad) of the reference line at stations ``s`` (m).
@@ -291,18 +351,46 @@ class Road:
         return np.unique(np.clip(knots, 0.0, self.length))
 
     @cached_property
+    def _outline_stations(self) -> NDArray[np.float64]:
+        """Stations for drawing: segment joints and lane ends, plus points inside arcs close
+        enough that a chord strays at most ``_SAGITTA`` m from the arc. Straight segments need
+        no inner points."""
+        knots = [self._segment_starts, [self.length], self.lane_starts, self.lane_ends]
+        curved = np.flatnonzero(self.segment_curvatures != 0.0)
+        for i in curved:
+            k = abs(self.segment_curvatures[i])
+            step = np.sqrt(8.0 * _SAGITTA / k)  # sagitta of a chord c is k c^2 / 8
+            count = int(np.ceil(self.segment_lengths[i] / step))
+            knots.append(
+                self._segment_starts[i] + np.linspace(0, self.segment_lengths[i], count + 1)
+            )
+        stations = np.sort(np.clip(np.concatenate(knots), 0.0, self.length))
+        keep = np.empty(stations.size, dtype=bool)
+        keep[0] = True
+        np.greater(stations[1:], stations[:-1] + 1e-9, out=keep[1:])
+        return stations[keep]
+
+    @cached_property
+    def _boundary_points(self) -> NDArray[np.float64]:
+        """``(n_lanes + 1, m, 2)`` world points of every lane boundary at the drawing stations."""
+        stations = self._outline_stations
+        x, y, _ = self.frenet_to_cartesian(stations[None, :], self.lane_boundaries[:, None])
+        return np.stack([x, y], axis=-1)
+
+    @cached_property
     def lane_outlines(self) -> tuple[NDArray[np.float64], ...]:
         """World polygon (m) of each lane over the stations where it exists, ``(m, 2)`` each:
-        the left boundary forwards, then the right boundary backwards."""
-        stations = self.stations(_OUTLINE_STEP)
+        the left boundary forwards, then the right boundary backwards. Arcs are sampled so
+        that no chord strays more than 2 cm from the arc."""
+        points = self._boundary_points
+        exists = self.lanes_at(self._outline_stations)
         outlines = []
         for lane in range(self.lane_count):
-            s = stations[(stations >= self.lane_starts[lane]) & (stations <= self.lane_ends[lane])]
-            left = self.frenet_to_cartesian(s, np.full(s.size, self.lane_boundaries[lane]))
-            right = self.frenet_to_cartesian(s, np.full(s.size, self.lane_boundaries[lane + 1]))
-            x = np.concatenate([left[0], right[0][::-1]])
-            y = np.concatenate([left[1], right[1][::-1]])
-            outlines.append(np.stack([x, y], axis=1))
+            mask = exists[lane]
+            left, right = points[lane], points[lane + 1]
+            if not mask.all():
+                left, right = left[mask], right[mask]
+            outlines.append(np.concatenate([left, right[::-1]]))
         return tuple(outlines)
 
     @cached_property
@@ -313,9 +401,22 @@ class Road:
         with a lane on one side only is a solid edge line. ``solid`` is a tuple of ``(m, 2)``
         polylines, ``dashes`` an ``(k, 2, 2)`` array of dash end points.
         """
-        stations = self.stations(_OUTLINE_STEP)
-        exists = self.lanes_at(stations)
-        padded = np.zeros((self.lane_count + 2, stations.size), dtype=bool)
+        stations = self._outline_stations
+        points = self._boundary_points
+        if np.all(self.lane_starts <= 0.0) and np.all(self.lane_ends >= self.length):
+            # Every lane runs the whole road: solid edges, every inner boundary dashed.
+            begins = np.arange(0.0, self.length - _DASH_LENGTH, _DASH_PERIOD)
+            inner = self.lane_boundaries[1:-1]
+            s = np.stack([begins, begins + _DASH_LENGTH], axis=1)[None, :, :]
+            x, y, _ = self.frenet_to_cartesian(
+                np.broadcast_to(s, (inner.size, *s.shape[1:])), inner[:, None, None]
+            )
+            dashes = np.stack([x, y], axis=-1).reshape(-1, 2, 2)
+            return (points[0], points[-1]), dashes
+        # Which lanes exist is constant between consecutive stations: judge each interval by
+        # its midpoint; a run of intervals [i, j) spans stations i..j.
+        exists = self.lanes_at((stations[:-1] + stations[1:]) / 2.0)
+        padded = np.zeros((self.lane_count + 2, stations.size - 1), dtype=bool)
         padded[1:-1] = exists
         left_of, right_of = padded[:-1], padded[1:]  # lane left / right of each boundary
         solid_mask = left_of ^ right_of
@@ -324,19 +425,20 @@ class Road:
         dash_s: list[NDArray[np.float64]] = []
         dash_offset: list[NDArray[np.float64]] = []
         for boundary in range(self.lane_count + 1):
-            offset = self.lane_boundaries[boundary]
-            for start, end in _runs(solid_mask[boundary]):
-                s = stations[start:end]
-                if s.size >= 2:
-                    x, y, _ = self.frenet_to_cartesian(s, np.full(s.size, offset))
-                    solid.append(np.stack([x, y], axis=1))
-            for start, end in _runs(dashed_mask[boundary]):
-                a, b = stations[start], stations[end - 1]
-                begins = np.arange(a, b - _DASH_LENGTH, _DASH_PERIOD)
-                dash_s.append(np.stack([begins, begins + _DASH_LENGTH], axis=1))
-                dash_offset.append(np.full(begins.size, offset))
+            if solid_mask[boundary].all():
+                solid.append(points[boundary])
+            elif solid_mask[boundary].any():
+                for start, end in _runs(solid_mask[boundary]):
+                    solid.append(points[boundary, start : end + 1])
+            if dashed_mask[boundary].any():
+                for start, end in _runs(dashed_mask[boundary]):
+                    a, b = stations[start], stations[end]
+                    begins = np.arange(a, b - _DASH_LENGTH, _DASH_PERIOD)
+                    dash_s.append(begins)
+                    dash_offset.append(np.full(begins.size, self.lane_boundaries[boundary]))
         if dash_s:
-            s = np.concatenate(dash_s)
+            begins = np.concatenate(dash_s)
+            s = np.stack([begins, begins + _DASH_LENGTH], axis=1)
             offset = np.repeat(np.concatenate(dash_offset)[:, None], 2, axis=1)
             x, y, _ = self.frenet_to_cartesian(s, offset)
             dashes = np.stack([x, y], axis=-1)
@@ -415,6 +517,12 @@ class Road:
         return isinstance(other, Road) and self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _read_only(array: NDArray) -> NDArray:
+    """``array``, marked read-only: cached arrays are shared by every caller."""
+    array.setflags(write=False)
+    return array
 
 
 def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:

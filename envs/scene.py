@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class Scene:
                     f"scene.context[{key!r}] must map a string to a string, number or bool, "
                     f"got {type(value).__name__}"
                 )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"scene.context[{key!r}] must be a finite number, got {value!r}")
         object.__setattr__(self, "context", MappingProxyType(dict(self.context)))
 
     @cached_property
@@ -95,7 +98,7 @@ class Scene:
     def from_json(cls, text: str) -> Scene:
         """Parse ``to_json`` output."""
         try:
-            data = json.loads(text)
+            data = _loads(text)
         except json.JSONDecodeError as error:
             raise ValueError(f"scene is not valid JSON: {error}") from None
         return cls.from_dict(data)
@@ -113,7 +116,8 @@ class Scene:
             isinstance(other, Scene)
             and self.road == other.road
             and self.vehicles == other.vehicles
-            and dict(self.context) == dict(other.context)
+            # As in the id: 1, 1.0 and True are different context values.
+            and _canonical(self.context) == _canonical(other.context)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -152,7 +156,7 @@ def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
             if not line.strip():
                 continue
             try:
-                yield Scene.from_dict(json.loads(line))
+                yield Scene.from_dict(_loads(line))
             except json.JSONDecodeError as error:
                 raise ValueError(
                     f"{path} line {number}: not valid JSON ({error.msg} at column "
@@ -165,3 +169,25 @@ def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
 def read_scenes(path: str | os.PathLike) -> list[Scene]:
     """All scenes of a JSON Lines file (see ``iter_scenes``)."""
     return list(iter_scenes(path))
+
+
+def _canonical(context: Mapping[str, Any]) -> str:
+    """The context as ``to_json`` writes it, so equality agrees with ``Scene.id``."""
+    return json.dumps(dict(context), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number; a scene holds finite numbers only")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows a float; a scene holds finite numbers only")
+    return value
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` that rejects ``NaN``, ``Infinity`` and overflowing numbers (``1e999``),
+    which Python's json module accepts by default."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)

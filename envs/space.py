@@ -8,11 +8,13 @@ validity rules (mostly overlaps); its validity rate is the number a learned gene
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from scenegym.config import check_config
 
 from .descriptors import describe
 from .road import Road
@@ -90,6 +92,7 @@ class HighwaySpaceConfig:
     )
 
     def __post_init__(self) -> None:
+        check_config(self)
         if sum(self.kind_shares.values()) <= 0:
             raise ValueError("kind_shares must have at least one share above 0")
 
@@ -107,6 +110,20 @@ class HighwaySceneSpace:
     config: HighwaySpaceConfig = field(default_factory=HighwaySpaceConfig)
     rules: ValidityRules = DEFAULT_RULES
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.config, HighwaySpaceConfig):
+            hint = (
+                "; build it with config_from_mapping(HighwaySpaceConfig, mapping) from "
+                "scenegym.config"
+                if isinstance(self.config, Mapping)
+                else ""
+            )
+            raise TypeError(
+                f"config must be a HighwaySpaceConfig, got {type(self.config).__name__}{hint}"
+            )
+        if not isinstance(self.rules, ValidityRules):
+            raise TypeError(f"rules must be ValidityRules, got {type(self.rules).__name__}")
+
     def sample_road(self, rng: np.random.Generator) -> Road:
         """A random road within the configured bounds."""
         c = self.config
@@ -117,7 +134,10 @@ class HighwaySceneSpace:
         lengths = np.maximum(shares * length, 1.0)
         # A segment turns by at most a quarter circle, whatever max_curvature allows.
         limit = np.minimum(c.max_curvature, (np.pi / 2.0) / lengths)
-        curvatures = rng.uniform(-limit, limit)
+        # A right turn keeps a radius of at least twice the widest possible carriageway (the
+        # lanes drawn, a ramp, all at the widest lane width), so its right edge never folds.
+        right_limit = np.minimum(limit, 0.5 / ((lanes + 1) * c.lane_width[1]))
+        curvatures = rng.uniform(-right_limit, limit)
         curvatures[rng.random(n_segments) < c.straight_share] = 0.0
         widths = rng.uniform(*c.lane_width, lanes)
         starts = np.zeros(lanes)
@@ -147,7 +167,10 @@ class HighwaySceneSpace:
         stations uniform along the lane."""
         c = self.config
         n = int(rng.integers(c.vehicles[0], c.vehicles[1] + 1))
-        lane = rng.choice(road.lane_count, size=n, p=road.lane_lengths / road.lane_lengths.sum())
+        # Weights are station extents (not lane-centre lengths), matching the uniform draw of
+        # stations below and keeping the scenes of every seed unchanged.
+        extent = road.lane_ends - road.lane_starts
+        lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
         s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
         shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
         kind = rng.choice(len(KINDS), size=n, p=shares / shares.sum())
@@ -177,8 +200,11 @@ class HighwaySceneSpace:
         """``n`` scenes; scene ``i`` depends only on ``(seed, i)``, so any slice can be redone."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a whole number >= 0, got {n!r}")
-        root = np.random.SeedSequence(_check_seed(seed))
-        for child in root.spawn(int(n)):
+        seed = _check_seed(seed)
+        # Child i of SeedSequence(seed).spawn(n) is SeedSequence(seed, spawn_key=(i,)); built
+        # one at a time, memory stays flat for any n.
+        for i in range(int(n)):
+            child = np.random.SeedSequence(seed, spawn_key=(i,))
             yield self.sample(np.random.default_rng(child))
 
     def validate(self, scene: Scene) -> list[Violation]:

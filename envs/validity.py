@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .geometry import vehicle_corners
+from .road import Road
 from .scene import Scene
 from .vehicles import KINDS
 
@@ -40,7 +41,9 @@ class ValidityRules:
         offroad_tolerance: how far a footprint may cross the outer lane edge (m), for
             vehicles on the shoulder line and recording noise.
         lane_tolerance: how far a centre may lie outside its own lane (m).
-        sizes: per kind ``(min length, max length, min width, max width)`` in m.
+        sizes: per kind ``(min length, max length, min width, max width)`` in m. The bounds
+            hold real vehicles: vans up to 7 m long, EU long trucks (25.25 m), midibuses
+            from 6 m long and 2.05 m wide.
     """
 
     max_heading: float = 0.6
@@ -49,10 +52,10 @@ class ValidityRules:
     lane_tolerance: float = 0.05
     sizes: dict[str, tuple[float, float, float, float]] = field(
         default_factory=lambda: {
-            "car": (2.5, 6.5, 1.4, 2.3),
-            "truck": (4.5, 25.0, 1.9, 2.8),
+            "car": (2.5, 7.0, 1.4, 2.3),
+            "truck": (4.5, 26.0, 1.9, 2.8),
             "motorcycle": (1.5, 3.0, 0.5, 1.2),
-            "bus": (7.0, 25.0, 2.2, 2.8),
+            "bus": (6.0, 25.0, 2.0, 2.8),
         }
     )
 
@@ -146,7 +149,12 @@ def overlapping_pairs(corners: NDArray[np.float64]) -> NDArray[np.int64]:
 
 
 _REASONS = {
-    "lane": "lane {lane} does not exist at s={s:.1f} m or the centre (d={d:.2f} m) is outside it",
+    # The ``lane`` rule has three causes, each with its own message (see ``_lane_reason``).
+    "lane_index": "lane {lane} is not on the road, which has lanes 0 to {last_lane}",
+    "lane_station": "lane {lane} does not exist at s={s:.1f} m (it runs from {start:.1f} to "
+    "{end:.1f} m)",
+    "lane_centre": "centre d={d:.2f} m from the lane centre is outside lane {lane} "
+    "(half width {half_width:.2f} m, tolerance {lane_tolerance:.2f} m)",
     "off_road": "footprint leaves the road at s={s:.1f} m (lane {lane}, d={d:.2f} m)",
     "heading": "heading {heading:.2f} rad from the lane direction exceeds {max_heading:.2f} rad",
     "speed": "speed {speed:.1f} m/s is outside [0, {max_speed:.0f}] m/s",
@@ -181,11 +189,27 @@ def validate(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> list[Violati
                 "kind": KINDS[v.kind[index]],
                 "max_heading": rules.max_heading,
                 "max_speed": rules.max_speed,
+                "lane_tolerance": rules.lane_tolerance,
             }
-            violations.append(Violation(rule, (int(index),), _REASONS[rule].format(**facts)))
+            if rule == "lane":
+                reason = _lane_reason(scene.road, facts)
+            else:
+                reason = _REASONS[rule].format(**facts)
+            violations.append(Violation(rule, (int(index),), reason))
     for i, j in overlapping_pairs(vehicle_corners(scene.road, v)):
         violations.append(Violation("overlap", (int(i), int(j)), "footprints intersect"))
     return violations
+
+
+def _lane_reason(road: Road, facts: dict) -> str:
+    """Why the vehicle described by ``facts`` breaks the ``lane`` rule (first cause found)."""
+    lane = facts["lane"]
+    if not 0 <= lane < road.lane_count:
+        return _REASONS["lane_index"].format(last_lane=road.lane_count - 1, **facts)
+    start, end = road.lane_starts[lane], road.lane_ends[lane]
+    if not road.lanes_at([facts["s"]])[lane, 0]:
+        return _REASONS["lane_station"].format(start=start, end=end, **facts)
+    return _REASONS["lane_centre"].format(half_width=road.lane_widths[lane] / 2.0, **facts)
 
 
 def violation_counts(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float6
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be numbers, got {_short(value)} ({error})") from None
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"{name} must be finite, got {_short(value)}") from None
     if array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
     if not np.all(np.isfinite(array)):
@@ -25,13 +28,32 @@ def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float6
 
 
 def as_int_array(name: str, value: Any, *, dtype: Any = np.int64) -> NDArray[np.integer]:
-    """Return ``value`` as a read-only 1-D integer array, or raise naming ``name``."""
+    """Return ``value`` as a read-only 1-D integer array, or raise naming ``name``.
+
+    Values that do not fit ``dtype`` raise instead of wrapping around.
+    """
     raw = np.asarray(value)
-    if raw.size and not (
+    if raw.size and raw.dtype == object:
+        # Python ints too large for int64 arrive as objects; the range check below names them.
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw.ravel().tolist()):
+            raise TypeError(f"{name} must be whole numbers, got {_short(value)}")
+    elif raw.size and not (
         np.issubdtype(raw.dtype, np.integer)
-        or (np.issubdtype(raw.dtype, np.floating) and np.all(np.mod(raw, 1) == 0))
+        or (
+            np.issubdtype(raw.dtype, np.floating)
+            and np.all(np.isfinite(raw))
+            and np.all(np.mod(raw, 1) == 0)
+        )
     ):
         raise TypeError(f"{name} must be whole numbers, got {_short(value)}")
+    if raw.size:
+        info = np.iinfo(dtype)
+        low, high = np.asarray(raw.min()).item(), np.asarray(raw.max()).item()
+        if low < info.min or high > info.max:
+            bad = low if low < info.min else high
+            raise ValueError(
+                f"{name} must be in [{info.min}, {info.max}] ({np.dtype(dtype).name}), got {bad!r}"
+            )
     array = np.array(raw, dtype=dtype)
     if array.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array, got shape {array.shape}")
@@ -53,7 +75,9 @@ def check_keys(name: str, data: Any, required: set[str], optional: set[str] = fr
 
 
 def check_range(name: str, value: float, low: float | None = None, high: float | None = None):
-    """Raise unless ``low <= value <= high`` (either bound may be None)."""
+    """Raise unless ``value`` is finite and ``low <= value <= high`` (either bound may be None)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
         lo = "-inf" if low is None else f"{low:g}"
         hi = "inf" if high is None else f"{high:g}"

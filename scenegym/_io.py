@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,15 +21,38 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
+    # mkstemp makes the file private (0600); give it the mode an ordinary open() would
+    # (0666 less the umask), or keep the mode of the file it replaces.
+    try:
+        file_mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        file_mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
+            os.chmod(tmp, file_mode)
             yield handle
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    # Elsewhere the only way is to set and restore it; another thread creating a file in
+    # between would get mode 0666 & ~0o022, a brief and benign race.
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -110,6 +110,24 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--view", choices=("road", "vehicle"), default="road")
     render.add_argument("--ego", type=int, default=0, help="vehicle followed by --view vehicle")
 
+    evaluate = commands.add_parser(
+        "evaluate", help="metrics and a report of scenes against a reference"
+    )
+    evaluate.add_argument("scenes", type=Path, help="scenes .jsonl file")
+    evaluate.add_argument(
+        "--reference",
+        type=str,
+        nargs="+",
+        required=True,
+        help="a scenes .jsonl file, CommonRoad .xml files or folders, or 'naturalistic' "
+        "(the embedded highway-env reference, 2,000 scenes, cached)",
+    )
+    evaluate.add_argument("--out", type=Path, required=True, help="output folder")
+    evaluate.add_argument(
+        "--compare", type=Path, nargs="+", default=[], help="more scenes files to compare"
+    )
+    evaluate.add_argument("--seed", type=_seed, default=0, help="seed of splits and classifiers")
+
     describe = commands.add_parser("describe", help="descriptor table and validity rate")
     describe.add_argument("scenes", type=Path, help="scenes .jsonl file")
     describe.add_argument("--json", type=Path, default=None, help="also write the summary here")
@@ -120,6 +138,12 @@ def _build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--out", type=Path, default=Path("quickstart"), help="output folder")
     quick.add_argument("--n", type=_positive_int, default=64, help="number of scenes")
     quick.add_argument("--seed", type=_seed, default=0, help="random seed")
+    quick.add_argument(
+        "--reference-n",
+        type=_positive_int,
+        default=2000,
+        help="reference scenes to simulate (cached after the first run)",
+    )
     _add_space_options(quick)
     return parser
 
@@ -330,6 +354,45 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(f"scenes breaking each rule: {failures or 'none'}")
 
 
+def _load_reference(items: Sequence[str]) -> tuple[list, str]:
+    """Reference scenes from a JSONL file, CommonRoad XML files/folders, or 'naturalistic'."""
+    from scenegym.envs import naturalistic_reference, read_scenes
+
+    if list(items) == ["naturalistic"]:
+        with _progress("simulating reference", 2000) as advance:
+            scenes = naturalistic_reference(2000, 0, on_scene=advance)
+        return scenes, "naturalistic highway-env traffic (2,000 scenes, seed 0)"
+    paths = [Path(item) for item in items]
+    if len(paths) == 1 and paths[0].suffix == ".jsonl":
+        return read_scenes(paths[0]), str(paths[0])
+    from scenegym.envs.commonroad import import_commonroad
+
+    scenes, summary = import_commonroad(paths)
+    for skipped in summary["files_skipped"]:
+        print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
+    return scenes, f"{summary['files_read']} CommonRoad file(s)"
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from scenegym.envs import read_scenes
+    from scenegym.report import evaluate_to_folder
+
+    sets = {args.scenes.stem: read_scenes(args.scenes)}
+    for path in args.compare:
+        name = path.stem if path.stem not in sets else str(path)
+        sets[name] = read_scenes(path)
+    reference, label = _load_reference(args.reference)
+    metrics = evaluate_to_folder(sets, reference, args.out, seed=args.seed, reference_name=label)
+    for name, result in metrics["generators"].items():
+        print(
+            f"{name}: validity {result['validity_rate']:.1%}, C2ST AUC {result['c2st_auc']:.3f}, "
+            f"MMD² {result['mmd2']:.4f} (floor {result['mmd2_floor']:.4f}), "
+            f"coverage {result['coverage']:.3f}, Vendi {result['vendi']:.2f}"
+        )
+    print(f"wrote {args.out}/metrics.json and {args.out}/report.md")
+    return 0
+
+
 def _cmd_describe(args: argparse.Namespace) -> int:
     from scenegym._io import atomic_write_text
     from scenegym.envs import iter_scenes
@@ -347,17 +410,18 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from scenegym._io import atomic_write_bytes, atomic_write_text
-    from scenegym.envs import read_scenes, write_scenes
+    from scenegym.envs import naturalistic_reference, read_scenes, write_scenes
     from scenegym.generators import RenderConfig
     from scenegym.generators.files import contact_sheet, encode_png, render_to_folder
+    from scenegym.report import evaluate_to_folder
     from scenegym.summary import summarise
 
     out: Path = args.out
+    space = _space(args)  # a bad option fails before anything is created
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
-    space = _space(args)
     scenes_path = out / "scenes.jsonl"
     with _progress("sampling", args.n) as advance:
         write_scenes(scenes_path, _tick(space.sample_many(args.n, args.seed), advance))
@@ -368,14 +432,28 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     atomic_write_text(out / "describe.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_bytes(out / "contact_sheet.png", encode_png(contact_sheet(scenes[:16])))
     _print_summary(summary)
+    with _progress("simulating reference", args.reference_n) as advance:
+        reference = naturalistic_reference(args.reference_n, 0, on_scene=advance)
+    write_scenes(out / "reference.jsonl", reference)
+    metrics = evaluate_to_folder(
+        {"random sampler": scenes},
+        reference,
+        out / "evaluation",
+        reference_name=f"naturalistic highway-env traffic ({len(reference)} scenes, seed 0)",
+    )
     print(
         f"\nquickstart wrote to {out}/:\n"
         f"  scenes.jsonl        {len(scenes)} random scenes (seed {args.seed})\n"
         f"  render/             images, semantic maps, instance masks, labels\n"
         f"  describe.json       descriptor statistics and validity rate\n"
         f"  contact_sheet.png   the first {min(16, len(scenes))} scenes\n"
-        f"The random sampler's validity rate ({summary['validity_rate']:.1%}) is the baseline "
-        f"a learned generator has to beat."
+        f"  reference.jsonl     {len(reference)} reference scenes (highway-env IDM/MOBIL "
+        f"traffic, cached for later runs)\n"
+        f"  evaluation/         metrics.json, report.md and figures against the reference\n"
+        f"The random sampler: validity {metrics['validity_rate']:.1%}, C2ST AUC "
+        f"{metrics['c2st_auc']:.3f} (0.5 = indistinguishable from the reference), MMD² "
+        f"{metrics['mmd2']:.4f} (reference floor {metrics['mmd2_floor']:.4f}). This is the "
+        f"baseline a learned generator has to beat."
     )
     return 0
 
@@ -387,6 +465,7 @@ _COMMANDS = {
     "export": _cmd_export,
     "render": _cmd_render,
     "describe": _cmd_describe,
+    "evaluate": _cmd_evaluate,
     "quickstart": _cmd_quickstart,
 }
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import numbers
 import os
 import types
 import typing
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 __all__ = [
+    "check_config",
     "config_from_mapping",
     "config_to_dict",
     "load_config",
@@ -131,6 +134,27 @@ def config_from_mapping(cls: type[T], data: Any, *, name: str = "", base: T | No
     return cls(**values)
 
 
+def check_config(config: Any, *, name: str | None = None) -> None:
+    """Check a config dataclass instance as ``config_from_mapping`` checks a file: the type,
+    range and ``min <= max`` of every field's current value, and the keys of fixed-key
+    mappings. Call it from ``__post_init__`` so configs built in Python are checked too.
+
+    Raises ``ValueError`` naming the field (prefixed by ``name``, default the class name).
+    """
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"check_config expects a dataclass instance, got {config!r}")
+    prefix = type(config).__name__ if name is None else name
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        path = f"{prefix}.{field.name}" if prefix else field.name
+        hint = hints[field.name]
+        if dataclasses.is_dataclass(hint) and isinstance(value, hint):
+            check_config(value, name=path)
+        else:
+            _convert(hint, value, path, field.metadata, _default(field))
+
+
 def _default(field: dataclasses.Field) -> Any:
     if field.default is not dataclasses.MISSING:
         return field.default
@@ -158,7 +182,7 @@ def _convert(hint: Any, value: Any, path: str, metadata: Mapping, current: Any) 
         )
         if (
             len(items) == 2
-            and all(isinstance(v, (int, float)) for v in items)
+            and all(isinstance(v, numbers.Real) for v in items)
             and items[0] > items[1]
         ):
             raise ValueError(f"{path} is a (min, max) range, got min {items[0]} > max {items[1]}")
@@ -185,13 +209,18 @@ def _convert(hint: Any, value: Any, path: str, metadata: Mapping, current: Any) 
             raise ValueError(f"{path} must be true or false, got {value!r}")
         return value
     if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        # numbers.Integral also admits numpy integers, for configs built in Python.
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ValueError(f"{path} must be a whole number, got {value!r}")
         return _in_range(value, path, metadata)
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValueError(f"{path} must be a number, got {value!r}")
-        return _in_range(float(value), path, metadata)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond the float range
+            raise ValueError(f"{path} must be a finite number, got {value!r}") from None
+        return _in_range(value, path, metadata)
     if hint is str:
         if not isinstance(value, str):
             raise ValueError(f"{path} must be a string, got {value!r}")
@@ -203,6 +232,8 @@ def _convert(hint: Any, value: Any, path: str, metadata: Mapping, current: Any) 
 
 
 def _in_range(value: float, path: str, metadata: Mapping) -> float:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path} must be a finite number, got {value!r}")
     low, high = metadata.get("range", (None, None))
     if (low is not None and value < low) or (high is not None and value > high):
         lo = "-inf" if low is None else f"{low:g}"

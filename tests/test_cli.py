@@ -226,18 +226,26 @@ def test_describe_writes_the_summary_as_json(scenes_file, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------- quickstart
-def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(tmp_path, capsys):
+def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "quick"
-    status, stdout, err = run(["quickstart", "--out", out, "--n", 8], capsys)
+    argv = ["quickstart", "--out", out, "--n", 12, "--reference-n", 12]
+    status, stdout, err = run(argv, capsys)
     assert status == 0, err
-    assert len(read_scenes(out / "scenes.jsonl")) == 8
+    assert len(read_scenes(out / "scenes.jsonl")) == 12
     for folder in ("images", "semantic", "instance", "labels"):
-        assert len(list((out / "render" / folder).iterdir())) == 8
-    assert json.loads((out / "describe.json").read_text())["scenes"] == 8
+        assert len(list((out / "render" / folder).iterdir())) == 12
+    assert json.loads((out / "describe.json").read_text())["scenes"] == 12
     sheet = cv2.imread(str(out / "contact_sheet.png"), cv2.IMREAD_UNCHANGED)
     assert sheet is not None
     assert sheet.ndim == 3
     assert "validity rate" in stdout
+    assert len(read_scenes(out / "reference.jsonl")) == 12
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert metrics["c2st_auc"] > 0.5
+    assert (out / "evaluation" / "report.md").is_file()
 
 
 # ---------------------------------------------------------------------- the installed script

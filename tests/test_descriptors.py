@@ -34,7 +34,9 @@ def test_descriptor_names_and_units_are_listed(descriptors):
 
 
 def test_density_is_vehicles_per_lane_kilometre(descriptors):
-    assert descriptors["density"] == pytest.approx(5 / 1.3)  # lanes 0.5 + 0.5 + 0.3 km
+    # Lane lengths along their centres: the last 100 m curve left at k = 0.002, so lane 0
+    # (centre 1.75 m right of the reference line) gains 0.35 m and lane 1 (5.25 m) 1.05 m.
+    assert descriptors["density"] == pytest.approx(5 / (0.50035 + 0.50105 + 0.3))
 
 
 def test_speed_statistics(descriptors):
@@ -49,7 +51,7 @@ def test_time_headways_and_gaps(descriptors):
 
 
 def test_lane_occupancy_spread_is_the_coefficient_of_variation(descriptors):
-    per_lane = [2 / 0.5, 2 / 0.5, 1 / 0.3]
+    per_lane = [2 / 0.50035, 2 / 0.50105, 1 / 0.3]
     mean = sum(per_lane) / 3
     std = (sum((x - mean) ** 2 for x in per_lane) / 3) ** 0.5
     assert descriptors["lane_occupancy_spread"] == pytest.approx(std / mean)

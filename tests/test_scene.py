@@ -28,10 +28,15 @@ def scenes(draw):
     )
     lanes = draw(st.integers(1, 5))
     length = draw(st.floats(1.0, 1e4))
+    widths = draw(st.lists(st.floats(1.0, 8.0), min_size=lanes, max_size=lanes))
+    # Less than a full circle, and a right-turn radius above the carriageway width (see Road).
+    curvature = st.floats(-0.2, 0.2).filter(
+        lambda k: abs(k * length) < 6.2 and -k * sum(widths) < 0.95
+    )
     road = Road(
         segment_lengths=[length],
-        segment_curvatures=[draw(st.floats(-0.2, 0.2).filter(lambda k: abs(k * length) < 6.2))],
-        lane_widths=draw(st.lists(st.floats(1.0, 8.0), min_size=lanes, max_size=lanes)),
+        segment_curvatures=[draw(curvature)],
+        lane_widths=widths,
         speed_limit=draw(st.floats(1.0, 60.0)),
         origin=(draw(finite), draw(finite), draw(st.floats(-4, 4))),
     )

@@ -1,0 +1,886 @@
+"""Evaluation metrics: how close generated scenes are to a reference, and how varied they are.
+
+Two feature views are used. *Vehicle features* (``VEHICLE_FEATURES``) describe each vehicle in
+its traffic context and are pooled over all scenes of a sample; *scene features*
+(``SCENE_FEATURES``, the descriptors) summarise each scene in one row. Distances and kernels
+work on features standardised with the reference's mean and spread (``Standardiser``), so every
+generator is measured in the same units. ``evaluate`` runs them all and returns plain floats;
+``docs/metrics.md`` tabulates what each one measures, its range and its ideal value.
+
+In every two-sample function ``x`` is the generated sample and ``y`` the reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial.distance import cdist, pdist
+
+from scenegym._checks import as_float_array, check_keys
+from scenegym.envs.descriptors import (
+    DESCRIPTORS,
+    GAP_CAP,
+    HEADWAY_CAP,
+    describe,
+    leader_follower_gaps,
+)
+from scenegym.envs.scene import Scene
+from scenegym.envs.validity import is_valid
+
+__all__ = [
+    "C2ST_MIN_ROWS",
+    "GRID_FEATURES",
+    "MIN_STD",
+    "SCENE_FEATURES",
+    "VEHICLE_FEATURES",
+    "Standardiser",
+    "c2st_auc",
+    "duplicate_rate",
+    "evaluate",
+    "grid_coverage",
+    "ks_statistics",
+    "mean_pairwise_distance",
+    "median_bandwidth",
+    "mmd2",
+    "mmd2_floor",
+    "prdc",
+    "scene_features",
+    "scene_vehicle_features",
+    "vehicle_features",
+    "vendi",
+    "wasserstein",
+]
+
+VEHICLE_FEATURES: tuple[str, ...] = (
+    "speed",
+    "gap",
+    "time_headway",
+    "relative_speed",
+    "lateral_offset",
+    "heading",
+    "length",
+    "width",
+)
+"""Columns of ``vehicle_features``: speed (m/s), gap to the leader (m), time headway (s),
+leader minus follower speed (m/s), offset from the lane centre (m), heading to the lane (rad),
+length (m), width (m)."""
+
+SCENE_FEATURES: tuple[str, ...] = tuple(DESCRIPTORS)
+"""Columns of ``scene_features``: the descriptors, in ``DESCRIPTORS`` order."""
+
+GRID_FEATURES: tuple[str, ...] = ("density", "mean_speed", "min_time_headway", "lane_count")
+"""Descriptors that span the grid of ``grid_coverage``: how crowded, how fast, how close the
+closest follower, how wide the road."""
+
+C2ST_MIN_ROWS = 10
+"""Fewest rows per side ``c2st_auc`` accepts: below it cross-validated AUC is mostly noise."""
+
+MIN_STD = 1e-9
+"""Floor of the per-column spread in ``Standardiser``, so constant columns do not divide by 0."""
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _as_sample(name: str, value: Any, *, min_rows: int = 1) -> NDArray[np.float64]:
+    """``value`` as a finite 2-D float array with at least ``min_rows`` rows and one column."""
+    if isinstance(value, Scene) or (
+        isinstance(value, Sequence) and value and isinstance(value[0], Scene)
+    ):
+        raise TypeError(
+            f"{name} must be a 2-D array of features, got scenes; "
+            "turn them into features with vehicle_features(...) or scene_features(...)"
+        )
+    array = as_float_array(name, value, ndim=2)
+    if array.shape[0] < min_rows or array.shape[1] == 0:
+        raise ValueError(
+            f"{name} must have at least {min_rows} row(s) and 1 column (one row per sample), "
+            f"got shape {array.shape}"
+        )
+    return array
+
+
+def _as_pair(x: Any, y: Any, *, min_rows: int = 1) -> tuple[NDArray, NDArray]:
+    x = _as_sample("x", x, min_rows=min_rows)
+    y = _as_sample("y", y, min_rows=min_rows)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(
+            f"x and y must have the same number of columns (features), "
+            f"got x with shape {x.shape} and y with shape {y.shape}"
+        )
+    return x, y
+
+
+def _as_scenes(name: str, scenes: Any, *, min_count: int = 0) -> list[Scene]:
+    if isinstance(scenes, Scene):
+        raise TypeError(f"{name} must be a sequence of Scene objects, got one Scene; use [scene]")
+    if isinstance(scenes, (str, bytes, Mapping)) or not isinstance(scenes, Iterable):
+        raise TypeError(f"{name} must be a sequence of Scene objects, got {type(scenes).__name__}")
+    scenes = list(scenes)
+    for index, scene in enumerate(scenes):
+        if not isinstance(scene, Scene):
+            raise TypeError(f"{name}[{index}] must be a Scene, got {type(scene).__name__}")
+    if len(scenes) < min_count:
+        raise ValueError(f"{name} must hold at least {min_count} scenes, got {len(scenes)}")
+    return scenes
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_bandwidth(bandwidth: Any) -> float:
+    if (
+        isinstance(bandwidth, bool)
+        or not isinstance(bandwidth, (int, float, np.integer, np.floating))
+        or not np.isfinite(bandwidth)
+        or bandwidth <= 0
+    ):
+        raise ValueError(
+            f"bandwidth must be a finite number > 0 (in standardised units), got {bandwidth!r}"
+        )
+    return float(bandwidth)
+
+
+def _check_names(names: Any, width: int) -> tuple[str, ...]:
+    if isinstance(names, str) or not isinstance(names, Iterable):
+        raise TypeError(f"names must be a sequence of strings, got {type(names).__name__}")
+    names = tuple(names)
+    if len(names) != width or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"names must be {width} strings, one per column, got {names!r}")
+    return names
+
+
+def _rng(seed: Any) -> np.random.Generator:
+    return np.random.default_rng(_check_int("seed", seed, 0))
+
+
+def _subsample(rng: np.random.Generator, array: NDArray, size: int) -> NDArray:
+    """At most ``size`` rows of ``array``, drawn without replacement."""
+    if len(array) <= size:
+        return array
+    return array[np.sort(rng.choice(len(array), size=size, replace=False))]
+
+
+# ----------------------------------------------------------------------------- features
+
+
+def scene_vehicle_features(scene: Scene) -> NDArray[np.float64]:
+    """``vehicle_features`` of one scene: ``(len(scene.vehicles), 8)``, vehicles in stored order.
+
+    Cheap enough for a per-scene reward inside an environment step.
+    """
+    if not isinstance(scene, Scene):
+        raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
+    v = scene.vehicles
+    n = len(v)
+    follower, leader, gap = leader_follower_gaps(scene)
+    has_leader = np.zeros(n, dtype=bool)
+    has_leader[follower] = True
+    raw_gap = np.full(n, np.inf)
+    raw_gap[follower] = gap
+    relative_speed = np.zeros(n)
+    relative_speed[follower] = v.speed[leader] - v.speed[follower]
+    # The same headway rule as ``describe``: 0 when footprints touch or overlap, capped when
+    # the follower stands still or no vehicle leads.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        headway = np.minimum(raw_gap / np.maximum(v.speed, 0.0), HEADWAY_CAP)
+    headway = np.where(has_leader & (raw_gap <= 0), 0.0, headway)
+    headway = np.where(has_leader, headway, HEADWAY_CAP)
+    return np.column_stack(
+        [
+            v.speed,
+            np.minimum(raw_gap, GAP_CAP),
+            headway,
+            relative_speed,
+            v.d,
+            v.heading,
+            v.length,
+            v.width,
+        ]
+    )
+
+
+def vehicle_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
+    """Per-vehicle features of every vehicle of every scene, pooled.
+
+    Columns (``VEHICLE_FEATURES``): speed (m/s); bumper-to-bumper gap to the leader in the same
+    lane (m, capped at ``GAP_CAP``, ``GAP_CAP`` without a leader, negative when footprints
+    overlap); time headway gap / speed (s, capped at ``HEADWAY_CAP``; ``HEADWAY_CAP`` without a
+    leader or at speed 0; 0 when the gap is <= 0); relative speed leader minus follower (m/s,
+    0 without a leader); lateral offset ``d`` (m); heading to the lane (rad); length (m);
+    width (m).
+
+    Args:
+        scenes: the scenes (any iterable of ``Scene``).
+
+    Returns:
+        ``(n_vehicles_total, 8)`` float array, scene by scene in input order, vehicles in
+        their stored order.
+
+    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> cars = Vehicles.from_columns(lane=[0, 0], s=[100.0, 124.5], speed=[20.0, 25.0])
+    >>> vehicle_features([Scene(Road.straight(length=500.0, lanes=2), cars)])[:, :4].tolist()
+    [[20.0, 20.0, 1.0, 5.0], [25.0, 200.0, 10.0, 0.0]]
+    """
+    rows = [scene_vehicle_features(scene) for scene in _as_scenes("scenes", scenes)]
+    if not rows:
+        return np.zeros((0, len(VEHICLE_FEATURES)))
+    return np.concatenate(rows, axis=0)
+
+
+def scene_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
+    """The descriptors of each scene as one row (``SCENE_FEATURES`` order, units as in
+    ``DESCRIPTORS``).
+
+    Returns:
+        ``(n_scenes, len(SCENE_FEATURES))`` float array.
+    """
+    scenes = _as_scenes("scenes", scenes)
+    values = [list(describe(scene).values()) for scene in scenes]
+    return np.array(values, dtype=np.float64).reshape(len(scenes), len(SCENE_FEATURES))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Standardiser:
+    """Per-column mean and spread of a reference sample: the statistics saved with a reference.
+
+    ``transform(x) = (x - mean) / std``. Fit it on the reference and apply it to every
+    generated sample, so all generators are measured in the same units. A column whose spread
+    is below ``MIN_STD`` (constant in the reference) keeps ``MIN_STD``: any generated value
+    that differs there lands very far away, which distance-based metrics then treat as
+    unrealistic.
+
+    Args:
+        mean: ``(n_features,)`` column means.
+        std: ``(n_features,)`` column standard deviations, each >= ``MIN_STD``.
+        names: optional ``n_features`` column names, kept with the statistics so a saved
+            file says what its columns are.
+
+    >>> scaler = Standardiser.fit([[0.0, 5.0], [2.0, 5.0]], names=("a", "b"))
+    >>> scaler.transform([[1.0, 5.0], [3.0, 5.0]]).tolist()
+    [[0.0, 0.0], [2.0, 0.0]]
+    >>> Standardiser.from_dict(scaler.to_dict()) == scaler
+    True
+    """
+
+    mean: NDArray[np.float64]
+    std: NDArray[np.float64]
+    names: tuple[str, ...] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        mean = as_float_array("mean", self.mean)
+        std = as_float_array("std", self.std)
+        if mean.shape != std.shape or mean.size == 0:
+            raise ValueError(
+                f"mean and std must be non-empty and of one length, got {mean.size} and {std.size}"
+            )
+        if np.any(std < MIN_STD):
+            raise ValueError(f"std must be >= {MIN_STD:g} in every column, got {std.tolist()}")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "std", std)
+        if self.names is not None:
+            object.__setattr__(self, "names", _check_names(self.names, mean.size))
+
+    @classmethod
+    def fit(cls, reference: ArrayLike, *, names: Sequence[str] | None = None) -> Standardiser:
+        """Fit on ``reference``, an ``(n, n_features)`` array with n >= 1."""
+        reference = _as_sample("reference", reference)
+        return cls(
+            mean=reference.mean(axis=0),
+            std=np.maximum(reference.std(axis=0), MIN_STD),
+            names=None if names is None else tuple(names),
+        )
+
+    @property
+    def width(self) -> int:
+        """Number of columns."""
+        return int(self.mean.size)
+
+    def transform(self, x: ArrayLike) -> NDArray[np.float64]:
+        """``(n, n_features)`` -> the same shape, standardised."""
+        x = as_float_array("x", x, ndim=2)
+        if x.shape[1] != self.width:
+            raise ValueError(
+                f"x must have {self.width} columns as the reference had, got shape {x.shape}"
+            )
+        return (x - self.mean) / self.std
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; ``from_dict`` inverts it exactly."""
+        return {
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "names": None if self.names is None else list(self.names),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Standardiser:
+        """Rebuild from ``to_dict`` output; unknown or missing keys raise ``ValueError``."""
+        check_keys("standardiser", data, {"mean", "std"}, {"names"})
+        return cls(mean=data["mean"], std=data["std"], names=data.get("names"))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Standardiser)
+            and np.array_equal(self.mean, other.mean)
+            and np.array_equal(self.std, other.std)
+            and self.names == other.names
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ------------------------------------------------------------------------------ kernels
+
+
+def median_bandwidth(x: ArrayLike, *, max_points: int = 1000, seed: int = 0) -> float:
+    """The median heuristic: median Euclidean distance between distinct rows of ``x``.
+
+    Args:
+        x: ``(n, n_features)`` array, n >= 2, usually standardised with the reference.
+        max_points: rows used at most (a seeded subsample above it).
+        seed: seed of the subsample.
+
+    Returns:
+        A bandwidth > 0 in the units of ``x``. When more than half of the pairs coincide the
+        median is 0; then the mean of the non-zero distances is used, and 1.0 when all rows
+        are equal.
+    """
+    x = _as_sample("x", x, min_rows=2)
+    x = _subsample(_rng(seed), x, _check_int("max_points", max_points, 2))
+    distances = pdist(x)
+    median = float(np.median(distances))
+    if median > 0:
+        return median
+    positive = distances[distances > 0]
+    return float(positive.mean()) if positive.size else 1.0
+
+
+def _rbf(a: NDArray, b: NDArray, bandwidth: float) -> NDArray[np.float64]:
+    """``exp(-|a - b|^2 / (2 h^2))`` for every pair of rows."""
+    return np.exp(cdist(a, b, "sqeuclidean") / (-2.0 * bandwidth**2))
+
+
+def _mmd2_unbiased(a: NDArray, b: NDArray, bandwidth: float) -> float:
+    m, n = len(a), len(b)
+    # The diagonals are exp(0) = 1; the unbiased estimate leaves them out.
+    kaa = (_rbf(a, a, bandwidth).sum() - m) / (m * (m - 1))
+    kbb = (_rbf(b, b, bandwidth).sum() - n) / (n * (n - 1))
+    kab = _rbf(a, b, bandwidth).mean()
+    return float(kaa + kbb - 2.0 * kab)
+
+
+# ----------------------------------------------------------------------------- fidelity
+
+
+def mmd2(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    bandwidth: float | None = None,
+    max_points: int = 2000,
+    seed: int = 0,
+) -> float:
+    """Squared maximum mean discrepancy between two samples (unbiased estimate, RBF kernel).
+
+    Both samples are standardised with ``y``'s statistics; each is subsampled to
+    ``max_points`` rows with a generator seeded by ``seed``. The kernel is
+    ``exp(-|a - b|^2 / (2 h^2))``; ``h`` defaults to the median heuristic on the pooled
+    standardised subsamples.
+
+    Args:
+        x: ``(n, n_features)`` generated sample, n >= 2.
+        y: ``(m, n_features)`` reference sample, m >= 2.
+        bandwidth: ``h`` in standardised units; pass one fixed value (``evaluate`` uses the
+            reference's median heuristic) to compare several generators with one kernel.
+        max_points: rows per side at most.
+        seed: seed of the subsamples and of the median heuristic.
+
+    Returns:
+        About 0 (it can be slightly negative) when both samples come from one distribution,
+        at most 2. Ideal: ``mmd2_floor`` at the same sample sizes. It is sensitive to any
+        difference between the distributions (location, spread, shape, correlations) at the
+        length scale of the kernel; compare values only at equal sample sizes and bandwidth.
+    """
+    x, y = _as_pair(x, y, min_rows=2)
+    max_points = _check_int("max_points", max_points, 2)
+    scaler = Standardiser.fit(y)
+    rng = _rng(seed)
+    a = scaler.transform(_subsample(rng, x, max_points))
+    b = scaler.transform(_subsample(rng, y, max_points))
+    if bandwidth is None:
+        bandwidth = median_bandwidth(np.vstack([a, b]), seed=seed)
+    return _mmd2_unbiased(a, b, _check_bandwidth(bandwidth))
+
+
+def _group_ids(name: str, groups: Any, rows: int) -> NDArray[np.int64]:
+    if groups is None:
+        return np.arange(rows)
+    ids = np.asarray(groups)
+    if ids.shape != (rows,) or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be {rows} whole numbers (the scene index of each row), "
+            f"got an array of shape {ids.shape} and dtype {ids.dtype}"
+        )
+    return ids
+
+
+def _halves(
+    rng: np.random.Generator, groups: NDArray, ids: NDArray, count: int
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Row masks of two disjoint random sets of ``count`` of ``groups`` each (``ids``: the
+    group of each row)."""
+    order = rng.permutation(groups)
+    return np.isin(ids, order[:count]), np.isin(ids, order[count : 2 * count])
+
+
+def mmd2_floor(
+    y: ArrayLike,
+    *,
+    groups: ArrayLike | None = None,
+    repeats: int = 5,
+    bandwidth: float | None = None,
+    max_points: int = 2000,
+    seed: int = 0,
+) -> float:
+    """MMD² between two random halves of the reference, averaged over ``repeats`` splits.
+
+    It is the value a generator that reproduces the reference exactly gets at the same sample
+    size, so report ``mmd2`` next to it rather than against 0. The floor shrinks as the
+    sample grows: compare ``mmd2`` and its floor at equal sizes (``evaluate`` does).
+
+    Rows of one scene are not independent (one road, one flow speed), so with vehicle features
+    pass ``groups``, the scene index of each row: the halves are then split by scene, as two
+    independent sets of scenes are, and the floor counts the within-scene similarity that an
+    ideal generator's MMD² also carries. Split by row, the halves share scenes and the floor
+    comes out too low.
+
+    Args:
+        y: ``(m, n_features)`` reference sample.
+        groups: ``(m,)`` integer group (scene) of each row; None: every row is its own group.
+        repeats: random splits to average (>= 1).
+        bandwidth: RBF bandwidth in standardised units; None: median heuristic on ``y``.
+        max_points: rows per half at most; both halves are cut to the same row count.
+        seed: seed of the splits, subsamples and median heuristic.
+
+    Returns:
+        The mean MMD² over the splits (about 0 for independent rows, above 0 for grouped ones).
+    """
+    y = _as_sample("y", y, min_rows=4)
+    ids = _group_ids("groups", groups, len(y))
+    distinct = np.unique(ids)
+    if len(distinct) < 2:
+        raise ValueError(f"groups must name at least 2 distinct groups, got {len(distinct)}")
+    repeats = _check_int("repeats", repeats, 1)
+    max_points = _check_int("max_points", max_points, 2)
+    scaler = Standardiser.fit(y)
+    standard = scaler.transform(y)
+    if bandwidth is None:
+        bandwidth = median_bandwidth(standard, seed=seed)
+    bandwidth = _check_bandwidth(bandwidth)
+    rng = _rng(seed)
+    values = []
+    for _ in range(repeats):
+        in_a, in_b = _halves(rng, distinct, ids, len(distinct) // 2)
+        size = min(int(in_a.sum()), int(in_b.sum()), max_points)
+        if size < 2:
+            raise ValueError(
+                f"y splits into halves of fewer than 2 rows ({int(in_a.sum())} and "
+                f"{int(in_b.sum())}); mmd2_floor needs more rows per group"
+            )
+        a = _subsample(rng, standard[in_a], size)
+        b = _subsample(rng, standard[in_b], size)
+        values.append(_mmd2_unbiased(a, b, bandwidth))
+    return float(np.mean(values))
+
+
+def c2st_auc(x: ArrayLike, y: ArrayLike, *, seed: int = 0, folds: int = 5) -> float:
+    """Classifier two-sample test: how well a classifier tells generated rows from reference.
+
+    The larger side is subsampled to the size of the smaller (balanced classes), both are
+    standardised with ``y``'s statistics, and a small gradient-boosted tree ensemble
+    (scikit-learn's ``HistGradientBoostingClassifier``, 100 iterations) is scored by
+    ``folds``-fold stratified cross-validated ROC AUC (mean over folds). Trees see
+    non-linear differences that a linear classifier misses (a narrower spread, a missing mode);
+    the leaf size shrinks with the sample (at most 20 rows, at least 2) so small samples can
+    still be split.
+
+    Args:
+        x: ``(n, n_features)`` generated scene features, n >= ``C2ST_MIN_ROWS``.
+        y: ``(m, n_features)`` reference scene features, m >= ``C2ST_MIN_ROWS``.
+        seed: seed of the subsample, the folds and the classifier.
+        folds: cross-validation folds, 2 to the balanced size.
+
+    Returns:
+        ROC AUC in [0, 1]. Ideal 0.5 (indistinguishable); 1.0 means perfectly separable;
+        values below 0.5 are noise. For two samples of one distribution the AUC spreads by
+        about 0.04 over seeds at 200 rows per side and 0.03 at 400. Sensitive to any
+        difference a classifier can learn from the rows, including joint (multi-column) ones;
+        insensitive to a generator that copies reference scenes.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    x, y = _as_pair(x, y)
+    for name, sample in (("x", x), ("y", y)):
+        if len(sample) < C2ST_MIN_ROWS:
+            raise ValueError(
+                f"{name} has {len(sample)} rows; c2st_auc needs at least {C2ST_MIN_ROWS} "
+                "scenes per side"
+            )
+    n = min(len(x), len(y))
+    folds = _check_int("folds", folds, 2)
+    if folds > n:
+        raise ValueError(f"folds must be at most {n} (the balanced size), got {folds}")
+    rng = _rng(seed)
+    scaler = Standardiser.fit(y)
+    features = scaler.transform(np.vstack([_subsample(rng, x, n), _subsample(rng, y, n)]))
+    labels = np.repeat([1, 0], n)
+    train_rows = 2 * n * (folds - 1) // folds
+    classifier = HistGradientBoostingClassifier(
+        max_iter=100,
+        min_samples_leaf=int(np.clip(train_rows // 20, 2, 20)),
+        early_stopping=False,
+        random_state=seed,
+    )
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    # A few hundred rows are too few to share among OpenMP threads: one thread is as fast
+    # when the machine is idle and many times faster when other processes hold the cores.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        scores = cross_val_score(classifier, features, labels, cv=splitter, scoring="roc_auc")
+    return float(np.mean(scores))
+
+
+def ks_statistics(x: ArrayLike, y: ArrayLike, names: Sequence[str]) -> dict[str, float]:
+    """Two-sample Kolmogorov-Smirnov statistic per column (``scipy.stats.ks_2samp``).
+
+    Args:
+        x: ``(n, n_features)`` generated sample.
+        y: ``(m, n_features)`` reference sample.
+        names: ``n_features`` column names, the keys of the result.
+
+    Returns:
+        ``{name: D}`` with D in [0, 1]: the largest gap between the two empirical CDFs. Ideal
+        0 (noise about ``1.36 * sqrt(1/n + 1/m)``). Sensitive to any difference of one
+        column's distribution, blind to correlations between columns, scale-free.
+    """
+    from scipy.stats import ks_2samp
+
+    x, y = _as_pair(x, y)
+    names = _check_names(names, x.shape[1])
+    return {
+        name: float(ks_2samp(x[:, j], y[:, j], method="asymp").statistic)
+        for j, name in enumerate(names)
+    }
+
+
+def wasserstein(x: ArrayLike, y: ArrayLike, names: Sequence[str]) -> dict[str, float]:
+    """1-Wasserstein (earth mover's) distance per column, in reference standard deviations.
+
+    Columns are standardised with ``y``'s statistics, then compared with
+    ``scipy.stats.wasserstein_distance``.
+
+    Args:
+        x: ``(n, n_features)`` generated sample.
+        y: ``(m, n_features)`` reference sample.
+        names: ``n_features`` column names, the keys of the result.
+
+    Returns:
+        ``{name: W}`` with W >= 0 (unbounded): how far, on average, mass has to move to turn
+        one column's distribution into the other. Ideal 0. Grows with the size of a shift
+        (unlike KS, which saturates at 1); sensitive to tails; blind to correlations.
+    """
+    from scipy.stats import wasserstein_distance
+
+    x, y = _as_pair(x, y)
+    names = _check_names(names, x.shape[1])
+    scaler = Standardiser.fit(y)
+    a, b = scaler.transform(x), scaler.transform(y)
+    return {name: float(wasserstein_distance(a[:, j], b[:, j])) for j, name in enumerate(names)}
+
+
+def prdc(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    k: int = 5,
+    max_points: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Precision, recall, density and coverage (Naeem et al. 2020) with the reference as the
+    real manifold.
+
+    Both samples are standardised with ``y``'s statistics. A real row's radius is the distance
+    to its ``k``-th nearest real neighbour; a generated row's radius the same among generated
+    rows. With ``1[.]`` true when a strict inequality holds:
+
+    - precision: share of generated rows within some real row's radius (realism);
+    - recall: share of real rows within some generated row's radius (diversity);
+    - density: generated rows counted by how many real radii contain them, / k (realism,
+      robust to real outliers; 1 for matching distributions, can exceed 1);
+    - coverage: share of real rows whose nearest generated row lies within the real row's
+      radius (diversity, robust to generated outliers).
+
+    Args:
+        x: ``(n, n_features)`` generated sample, n > k.
+        y: ``(m, n_features)`` reference sample, m > k.
+        k: neighbours of the radius (Naeem et al. use 5).
+        max_points: rows per side at most (a seeded subsample above it).
+        seed: seed of the subsamples.
+
+    Returns:
+        ``{"precision", "recall", "coverage"}`` in [0, 1] and ``"density"`` in [0, m / k];
+        ideal about 1 for each. The values depend on the sample sizes and ``k``: compare at
+        equal sizes (``evaluate`` passes as many generated rows as reference rows).
+    """
+    x, y = _as_pair(x, y)
+    k = _check_int("k", k, 1)
+    max_points = _check_int("max_points", max_points, 2)
+    for name, sample in (("x", x), ("y", y)):
+        if len(sample) <= k:
+            raise ValueError(f"{name} must have more than k={k} rows, got {len(sample)}")
+    rng = _rng(seed)
+    scaler = Standardiser.fit(y)
+    fake = scaler.transform(_subsample(rng, x, max_points))
+    real = scaler.transform(_subsample(rng, y, max_points))
+    # Column k of the partitioned distances skips the row itself (distance 0, column 0).
+    real_radius = np.partition(cdist(real, real), k, axis=1)[:, k]
+    fake_radius = np.partition(cdist(fake, fake), k, axis=1)[:, k]
+    real_fake = cdist(real, fake)  # (n_real, n_fake)
+    inside_real = real_fake < real_radius[:, None]
+    return {
+        "precision": float(inside_real.any(axis=0).mean()),
+        "recall": float((real_fake < fake_radius[None, :]).any(axis=1).mean()),
+        "density": float(inside_real.sum(axis=0).mean() / k),
+        "coverage": float((real_fake.min(axis=1) < real_radius).mean()),
+    }
+
+
+# ---------------------------------------------------------------------------- diversity
+
+
+def vendi(x: ArrayLike, *, bandwidth: float, max_points: int = 2000, seed: int = 0) -> float:
+    """Vendi score: the effective number of distinct rows, ``exp(-sum(l * log l))`` over the
+    eigenvalues ``l`` of ``K / n`` for the RBF similarity ``K`` (Friedman and Dieng 2023).
+
+    Args:
+        x: ``(n, n_features)`` sample, as given (``evaluate`` standardises with the reference).
+        bandwidth: RBF bandwidth in the units of ``x``. Pass the same value for every sample
+            compared (``evaluate`` uses the reference's median heuristic); the score depends
+            on it.
+        max_points: rows used at most (a seeded subsample above it); the cost is O(n^3).
+        seed: seed of the subsample.
+
+    Returns:
+        A float in [1, n]: 1 when all rows are equal, n when they are all much farther apart
+        than ``bandwidth``. Higher is more diverse; the ideal is the reference's score at the
+        same n (``vendi_reference`` in ``evaluate``). Sensitive to clusters and repeats, blind
+        to whether the rows are realistic.
+    """
+    x = _as_sample("x", x)
+    bandwidth = _check_bandwidth(bandwidth)
+    x = _subsample(_rng(seed), x, _check_int("max_points", max_points, 1))
+    eigenvalues = np.linalg.eigvalsh(_rbf(x, x, bandwidth) / len(x))
+    eigenvalues = eigenvalues[eigenvalues > 1e-12]
+    eigenvalues = eigenvalues / eigenvalues.sum()
+    entropy = -np.sum(eigenvalues * np.log(eigenvalues))
+    return float(np.clip(np.exp(entropy), 1.0, len(x)))
+
+
+def grid_coverage(
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    bins: int = 8,
+    features: Sequence[str] = GRID_FEATURES,
+) -> float:
+    """Share of the descriptor-grid cells occupied by the reference that ``x`` also occupies.
+
+    Each chosen descriptor is cut into ``bins`` equal bins between the reference's 1st and
+    99th percentiles; values outside go to the edge bins. A cell is one combination of bins.
+
+    Args:
+        x: ``(n, len(SCENE_FEATURES))`` generated scene features (``scene_features``).
+        y: ``(m, len(SCENE_FEATURES))`` reference scene features.
+        bins: bins per descriptor.
+        features: descriptor names spanning the grid (default ``GRID_FEATURES``: density,
+            mean_speed, min_time_headway, lane_count).
+
+    Returns:
+        A share in [0, 1]. Higher is better; 1 means every kind of scene the reference holds
+        (at this resolution) is generated. Even a sample from the reference's own
+        distribution stays below 1 when cells hold few reference scenes, so compare at equal
+        sample sizes. Sensitive to missing modes; blind to what happens outside the
+        reference's cells (unrealistic scenes do not lower it).
+    """
+    x, y = _as_pair(x, y)
+    if x.shape[1] != len(SCENE_FEATURES):
+        raise ValueError(
+            f"x and y must be scene features with {len(SCENE_FEATURES)} columns "
+            f"({', '.join(SCENE_FEATURES)}), got shape {x.shape}"
+        )
+    bins = _check_int("bins", bins, 1)
+    if isinstance(features, str):
+        raise TypeError(f"features must be a sequence of descriptor names, got {features!r}")
+    unknown = [f for f in features if f not in SCENE_FEATURES]
+    if unknown or not features or len(set(features)) != len(features):
+        raise ValueError(
+            f"features must be distinct descriptor names from {SCENE_FEATURES}, got {features!r}"
+        )
+    columns = [SCENE_FEATURES.index(f) for f in features]
+    x, y = x[:, columns], y[:, columns]
+    low, high = np.percentile(y, [1.0, 99.0], axis=0)
+    width = np.where(high > low, (high - low) / bins, 1.0)
+
+    def cells(sample: NDArray) -> NDArray:
+        index = np.clip(np.floor((sample - low) / width), 0, bins - 1).astype(np.int64)
+        return np.unique(np.ravel_multi_index(index.T, (bins,) * len(columns)))
+
+    reference_cells = cells(y)
+    return float(np.isin(reference_cells, cells(x)).mean())
+
+
+def mean_pairwise_distance(x: ArrayLike, *, max_points: int = 2000, seed: int = 0) -> float:
+    """Mean Euclidean distance between distinct rows.
+
+    Args:
+        x: ``(n, n_features)`` sample, n >= 2, as given (``evaluate`` passes scene features
+            standardised with the reference, so the unit is one reference standard deviation).
+        max_points: rows used at most (a seeded subsample above it).
+        seed: seed of the subsample.
+
+    Returns:
+        A distance >= 0; 0 when all rows are equal. Higher is more spread out; the reference's
+        own value is the natural target. Dominated by outliers and by the columns that vary
+        most; blind to clusters (two far clumps score high).
+    """
+    x = _as_sample("x", x, min_rows=2)
+    x = _subsample(_rng(seed), x, _check_int("max_points", max_points, 2))
+    return float(pdist(x).mean())
+
+
+def duplicate_rate(scenes: Iterable[Scene]) -> float:
+    """Share of scenes whose ``scene.id`` already appeared earlier in ``scenes``.
+
+    Returns:
+        A share in [0, 1); ideal 0. ``n`` copies of one scene give ``(n - 1) / n``. Sensitive
+        only to exact repeats (equal content), not to near-copies.
+    """
+    scenes = _as_scenes("scenes", scenes, min_count=1)
+    return 1.0 - len({scene.id for scene in scenes}) / len(scenes)
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    scenes: Iterable[Scene], reference: Iterable[Scene], *, seed: int = 0
+) -> dict[str, Any]:
+    """Every metric of generated ``scenes`` against ``reference`` scenes, as plain floats.
+
+    Vehicle features (``VEHICLE_FEATURES``) feed ``mmd2``, ``mmd2_floor``, ``ks`` and
+    ``wasserstein``; scene features (``SCENE_FEATURES``) feed ``c2st_auc``, PRDC, Vendi, the
+    grid coverage and the mean pairwise distance. Features are standardised with the
+    reference's statistics and kernels use the reference's median-heuristic bandwidth, so
+    results of different generators against one reference are comparable.
+
+    Equal sizes where a metric depends on them:
+
+    - ``mmd2`` and ``mmd2_floor``: ``h = min(len(scenes), len(reference) // 2)`` scenes per
+      side. In each of 5 random splits the reference is cut into two disjoint sets of ``h``
+      scenes A and B and ``h`` generated scenes G are drawn; all three are cut to one vehicle
+      count (at most 2000); ``mmd2`` is the mean of MMD²(G, A), ``mmd2_floor`` the mean of
+      MMD²(B, A). A generator that matches the reference has ``mmd2 ≈ mmd2_floor``.
+    - PRDC, ``vendi``, ``vendi_reference`` and ``grid_coverage``: the larger side is
+      subsampled to the size of the smaller; ``c2st_auc`` balances its classes the same way.
+    - ``ks``, ``wasserstein``, ``mean_pairwise_distance`` (up to 2000 scenes), ``validity_rate``
+      and ``duplicate_rate`` use every scene.
+
+    Args:
+        scenes: generated scenes, at least ``C2ST_MIN_ROWS`` (10).
+        reference: reference scenes, at least ``C2ST_MIN_ROWS``.
+        seed: seed of every subsample, split and classifier; the same seed and inputs give
+            the same result.
+
+    Returns:
+        A JSON-ready dict: ``scenes``, ``reference_scenes`` (counts), ``validity_rate``,
+        ``c2st_auc``, ``mmd2``, ``mmd2_floor``, ``precision``, ``recall``, ``density``,
+        ``coverage``, ``vendi``, ``vendi_reference``, ``grid_coverage``,
+        ``mean_pairwise_distance``, ``duplicate_rate`` (floats; counts as ints), and ``ks``
+        and ``wasserstein`` (``{feature: float}`` over ``VEHICLE_FEATURES``).
+    """
+    scenes = _as_scenes("scenes", scenes, min_count=C2ST_MIN_ROWS)
+    reference = _as_scenes("reference", reference, min_count=C2ST_MIN_ROWS)
+    rng = _rng(seed)
+
+    # Vehicle level: pooled over scenes, with the scene of each row for the split.
+    x_vehicles, y_vehicles = vehicle_features(scenes), vehicle_features(reference)
+    for name, rows in (("scenes", x_vehicles), ("reference", y_vehicles)):
+        if len(rows) < 2:
+            raise ValueError(f"{name} must hold at least 2 vehicles in all, got {len(rows)}")
+    x_groups = np.repeat(np.arange(len(scenes)), [len(s.vehicles) for s in scenes])
+    y_groups = np.repeat(np.arange(len(reference)), [len(s.vehicles) for s in reference])
+    vehicle_scaler = Standardiser.fit(y_vehicles)
+    x_standard, y_standard = (
+        vehicle_scaler.transform(x_vehicles),
+        vehicle_scaler.transform(y_vehicles),
+    )
+    vehicle_bandwidth = median_bandwidth(y_standard, seed=seed)
+    half = min(len(scenes), len(reference) // 2)
+    generated_values, floor_values = [], []
+    for _ in range(5):
+        in_a, in_b = _halves(rng, np.arange(len(reference)), y_groups, half)
+        in_g = np.isin(x_groups, rng.choice(len(scenes), size=half, replace=False))
+        size = min(int(in_a.sum()), int(in_b.sum()), int(in_g.sum()), 2000)
+        if size < 2:
+            continue  # a split whose scenes hold fewer than 2 vehicles says nothing
+        a = _subsample(rng, y_standard[in_a], size)
+        b = _subsample(rng, y_standard[in_b], size)
+        g = _subsample(rng, x_standard[in_g], size)
+        generated_values.append(_mmd2_unbiased(g, a, vehicle_bandwidth))
+        floor_values.append(_mmd2_unbiased(b, a, vehicle_bandwidth))
+    if not generated_values:
+        raise ValueError(
+            "scenes and reference hold too few vehicles to compare half the reference with "
+            "the generated scenes (fewer than 2 vehicles per side)"
+        )
+
+    # Scene level: equal sizes for the metrics that depend on them.
+    x_scenes, y_scenes = scene_features(scenes), scene_features(reference)
+    scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
+    size = min(len(scenes), len(reference))
+    x_equal, y_equal = _subsample(rng, x_scenes, size), _subsample(rng, y_scenes, size)
+    scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
+    quality = prdc(x_equal, y_equal, k=5, seed=seed)
+
+    return {
+        "scenes": len(scenes),
+        "reference_scenes": len(reference),
+        "validity_rate": float(np.mean([is_valid(scene) for scene in scenes])),
+        "c2st_auc": c2st_auc(x_scenes, y_scenes, seed=seed),
+        "mmd2": float(np.mean(generated_values)),
+        "mmd2_floor": float(np.mean(floor_values)),
+        "precision": quality["precision"],
+        "recall": quality["recall"],
+        "density": quality["density"],
+        "coverage": quality["coverage"],
+        "vendi": vendi(scene_scaler.transform(x_equal), bandwidth=scene_bandwidth, seed=seed),
+        "vendi_reference": vendi(
+            scene_scaler.transform(y_equal), bandwidth=scene_bandwidth, seed=seed
+        ),
+        "grid_coverage": grid_coverage(x_equal, y_equal),
+        "mean_pairwise_distance": mean_pairwise_distance(
+            scene_scaler.transform(x_scenes), seed=seed
+        ),
+        "duplicate_rate": duplicate_rate(scenes),
+        "ks": ks_statistics(x_vehicles, y_vehicles, VEHICLE_FEATURES),
+        "wasserstein": wasserstein(x_vehicles, y_vehicles, VEHICLE_FEATURES),
+    }

@@ -1,0 +1,177 @@
+"""Evaluation reports: metrics of one or more sets of scenes against a reference, with figures.
+
+``evaluate_to_folder`` writes ``metrics.json`` (the first set's metrics at the top level, every
+set under ``"generators"``), ``report.md`` and the figures it shows (``figures/*.png``):
+per-feature histograms against the reference, descriptor coverage, a contact sheet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenegym._io import atomic_write_bytes, atomic_write_text
+from scenegym.envs.scene import Scene
+
+__all__ = ["TABLE_KEYS", "evaluate_to_folder"]
+
+TABLE_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("validity_rate", "validity rate", "1 is ideal"),
+    ("c2st_auc", "C2ST AUC", "0.5 is ideal"),
+    ("mmd2", "MMD²", "floor is ideal"),
+    ("mmd2_floor", "MMD² floor", "reference vs reference"),
+    ("precision", "precision", "1 is ideal"),
+    ("recall", "recall", "1 is ideal"),
+    ("density", "density (PRDC)", "1 is ideal"),
+    ("coverage", "coverage (PRDC)", "1 is ideal"),
+    ("vendi", "Vendi score", "reference's is typical"),
+    ("vendi_reference", "Vendi score of the reference", ""),
+    ("grid_coverage", "descriptor-grid coverage", "1 is ideal"),
+    ("mean_pairwise_distance", "mean pairwise distance", "higher is more diverse"),
+    ("duplicate_rate", "duplicate rate", "0 is ideal"),
+)
+"""Rows of the report's summary table: metric key, label, what is ideal."""
+
+
+def evaluate_to_folder(
+    generators: Mapping[str, Sequence[Scene]],
+    reference: Sequence[Scene],
+    out: str | os.PathLike,
+    *,
+    seed: int = 0,
+    reference_name: str = "reference",
+) -> dict[str, Any]:
+    """Evaluate each named set of scenes against ``reference``; write the metrics and report.
+
+    Returns the ``metrics.json`` content.
+    """
+    from scenegym.rewards.metrics import evaluate
+
+    if not generators:
+        raise ValueError("evaluate needs at least one set of scenes")
+    out = Path(out)
+    try:
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
+    results = {name: evaluate(scenes, reference, seed=seed) for name, scenes in generators.items()}
+    first = next(iter(results.values()))
+    metrics = {**first, "generators": results, "reference": reference_name, "seed": seed}
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    figures = _figures(generators, reference, out / "figures")
+    atomic_write_text(out / "report.md", _markdown(results, figures, reference_name, seed))
+    return metrics
+
+
+def _figures(
+    generators: Mapping[str, Sequence[Scene]], reference: Sequence[Scene], folder: Path
+) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from scenegym.generators.files import contact_sheet, encode_png
+    from scenegym.rewards.metrics import (
+        SCENE_FEATURES,
+        VEHICLE_FEATURES,
+        scene_features,
+        vehicle_features,
+    )
+
+    paths: dict[str, str] = {}
+    ref_vehicles = vehicle_features(reference)
+    sets = {name: vehicle_features(scenes) for name, scenes in generators.items()}
+    figure, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
+    for column, (name, ax) in enumerate(zip(VEHICLE_FEATURES, axes.ravel())):
+        values = ref_vehicles[:, column]
+        low, high = np.percentile(
+            np.concatenate([values, *(v[:, column] for v in sets.values())]), [0.5, 99.5]
+        )
+        bins = np.linspace(low, high if high > low else low + 1.0, 40)
+        ax.hist(values, bins=bins, density=True, color="0.6", label="reference")
+        for label, rows in sets.items():
+            ax.hist(rows[:, column], bins=bins, density=True, histtype="step", lw=1.5, label=label)
+        ax.set_title(name)
+    axes.ravel()[0].legend(fontsize=8)
+    figure.suptitle("Per-vehicle features against the reference")
+    figure.savefig(folder / "features.png", dpi=90)
+    plt.close(figure)
+    paths["features"] = "figures/features.png"
+
+    density = SCENE_FEATURES.index("density")
+    speed = SCENE_FEATURES.index("mean_speed")
+    figure, axes = plt.subplots(
+        1, len(generators), figsize=(5 * len(generators), 4), squeeze=False, constrained_layout=True
+    )
+    ref_scenes = scene_features(reference)
+    for ax, (label, scenes) in zip(axes[0], generators.items()):
+        rows = scene_features(scenes)
+        ax.scatter(ref_scenes[:, density], ref_scenes[:, speed], s=6, c="0.6", label="reference")
+        ax.scatter(rows[:, density], rows[:, speed], s=6, label=label)
+        ax.set_xlabel("density (veh/km)")
+        ax.set_ylabel("mean speed (m/s)")
+        ax.set_title(f"descriptor coverage: {label}")
+        ax.legend(fontsize=8)
+    figure.savefig(folder / "coverage.png", dpi=90)
+    plt.close(figure)
+    paths["coverage"] = "figures/coverage.png"
+
+    for index, (label, scenes) in enumerate(generators.items()):
+        name = f"contact_sheet_{index}.png"
+        atomic_write_bytes(folder / name, encode_png(contact_sheet(list(scenes[:12]), columns=3)))
+        paths[f"contact:{label}"] = f"figures/{name}"
+    return paths
+
+
+def _markdown(
+    results: Mapping[str, Mapping[str, Any]], figures: Mapping[str, str], reference: str, seed: int
+) -> str:
+    names = list(results)
+    lines = [
+        "# scenegym evaluation",
+        "",
+        f"Reference: {reference} ({next(iter(results.values()))['reference_scenes']} scenes); "
+        f"seed {seed}. Metric definitions: docs/metrics.md.",
+        "",
+        "| metric | " + " | ".join(names) + " | ideal |",
+        "| --- | " + " | ".join("---" for _ in names) + " | --- |",
+        "| scenes | " + " | ".join(str(results[n]["scenes"]) for n in names) + " | |",
+    ]
+    for key, label, ideal in TABLE_KEYS:
+        cells = " | ".join(_number(results[n].get(key)) for n in names)
+        lines.append(f"| {label} | {cells} | {ideal} |")
+    lines += ["", "## Per-feature KS statistic (0 is ideal)", ""]
+    features = list(next(iter(results.values()))["ks"])
+    lines.append("| feature | " + " | ".join(names) + " |")
+    lines.append("| --- | " + " | ".join("---" for _ in names) + " |")
+    for feature in features:
+        lines.append(
+            f"| {feature} | " + " | ".join(_number(results[n]["ks"][feature]) for n in names) + " |"
+        )
+    lines += [
+        "",
+        "## Figures",
+        "",
+        f"![features]({figures['features']})",
+        "",
+        f"![coverage]({figures['coverage']})",
+        "",
+    ]
+    for key, path in figures.items():
+        if key.startswith("contact:"):
+            lines += [f"### {key[len('contact:') :]}: first scenes", "", f"![contact]({path})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
