@@ -151,8 +151,15 @@ def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"scenes file {path} does not exist (expected a .jsonl file of scenes)")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValueError(
+                    f"{path} line {number}: not UTF-8 text; is it compressed or binary? "
+                    "Expected a .jsonl file of scenes"
+                ) from None
             if not line.strip():
                 continue
             try:

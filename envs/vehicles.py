@@ -128,6 +128,8 @@ class Vehicles:
     def take(self, index: ArrayLike) -> Vehicles:
         """The vehicles at ``index`` (an index array or boolean mask), in that order."""
         index = np.asarray(index)
+        if index.size == 0 and index.dtype != bool:
+            index = index.astype(np.intp)  # an empty list arrives as float
         return Vehicles(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     def replace(self, **columns: ArrayLike) -> Vehicles:

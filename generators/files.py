@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -48,30 +50,60 @@ def render_to_folder(
     out: str | os.PathLike,
     config: RenderConfig | None = None,
     on_scene: Callable[[], None] | None = None,
+    *,
+    overwrite: bool = False,
 ) -> int:
     """Render every scene into ``out`` (files named by scene index); returns the count.
 
-    Each file is written atomically, so an interrupted run leaves only whole files.
+    The files are written into a hidden folder beside ``out`` that becomes ``out`` only when
+    every scene is rendered, so a failure or an interruption leaves ``out`` as it was. An
+    existing non-empty ``out`` is replaced only with ``overwrite=True``, so no stale file of an
+    earlier run survives next to the new ones.
     """
     config = RenderConfig() if config is None else config
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output {out} is a file; give a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise ValueError(
+            f"output folder {out} is not empty; choose a new folder or pass --overwrite"
+        )
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot create output folder {out}: {out.parent} does not exist")
+    try:
+        partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as error:
+        raise ValueError(f"cannot write into {out.parent}: {error.strerror}") from None
     try:
         for folder in FOLDERS:
-            (out / folder).mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
-    count = 0
-    for index, scene in enumerate(scenes):
-        if config.view == "vehicle" and len(scene.vehicles) <= config.ego:
-            raise ValueError(
-                f"scene {index} ({scene.id}) has {len(scene.vehicles)} vehicles, so vehicle "
-                f"{config.ego} cannot be the centre of a 'vehicle' view; pick a smaller --ego"
-            )
-        rendering = render(scene, config)
-        write_rendering(out, f"{index:06d}", rendering, {"scene": scene.id, "index": index})
-        count += 1
-        if on_scene is not None:
-            on_scene()
+            (partial / folder).mkdir()
+        count = 0
+        for index, scene in enumerate(scenes):
+            if config.view == "vehicle" and len(scene.vehicles) <= config.ego:
+                what = (
+                    "no vehicles"
+                    if not len(scene.vehicles)
+                    else (f"{len(scene.vehicles)} vehicles, so vehicle {config.ego} does not exist")
+                )
+                raise ValueError(
+                    f"scene {index} ({scene.id}) has {what}; a 'vehicle' view needs its ego "
+                    "vehicle (pick a smaller --ego, or --view road)"
+                )
+            rendering = render(scene, config)
+            write_rendering(partial, f"{index:06d}", rendering, {"scene": scene.id, "index": index})
+            count += 1
+            if on_scene is not None:
+                on_scene()
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / out.name)
+            os.replace(partial, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     return count
 
 

@@ -1,6 +1,52 @@
 """scenegym.rewards: reward terms and the evaluation metrics they share.
 
-Nothing is exported yet; realism, novelty, coverage and goal terms land here.
+Metrics (``scenegym.rewards.metrics``): features ``vehicle_features``, ``scene_features``,
+``scene_vehicle_features`` (``VEHICLE_FEATURES``, ``SCENE_FEATURES``) and ``Standardiser``;
+fidelity ``mmd2``, ``mmd2_floor``, ``c2st_auc``, ``ks_statistics``, ``wasserstein``, ``prdc``;
+diversity ``vendi``, ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``; and
+``evaluate``, all of them at once.
+Reward terms: ``VehicleRealism``, a bounded per-scene realism score fitted on a reference.
 """
 
-__all__: list[str] = []
+from .metrics import (
+    SCENE_FEATURES,
+    VEHICLE_FEATURES,
+    Standardiser,
+    c2st_auc,
+    duplicate_rate,
+    evaluate,
+    grid_coverage,
+    ks_statistics,
+    mean_pairwise_distance,
+    mmd2,
+    mmd2_floor,
+    prdc,
+    scene_features,
+    scene_vehicle_features,
+    vehicle_features,
+    vendi,
+    wasserstein,
+)
+from .realism import REALISM_FEATURES, VehicleRealism
+
+__all__ = [
+    "REALISM_FEATURES",
+    "SCENE_FEATURES",
+    "VEHICLE_FEATURES",
+    "Standardiser",
+    "VehicleRealism",
+    "c2st_auc",
+    "duplicate_rate",
+    "evaluate",
+    "grid_coverage",
+    "ks_statistics",
+    "mean_pairwise_distance",
+    "mmd2",
+    "mmd2_floor",
+    "prdc",
+    "scene_features",
+    "scene_vehicle_features",
+    "vehicle_features",
+    "vendi",
+    "wasserstein",
+]

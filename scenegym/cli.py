@@ -108,7 +108,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "--resolution", type=float, default=None, help="m/px (default: fit the road)"
     )
     render.add_argument("--view", choices=("road", "vehicle"), default="road")
-    render.add_argument("--ego", type=int, default=0, help="vehicle followed by --view vehicle")
+    render.add_argument("--ego", type=_seed, default=0, help="vehicle followed by --view vehicle")
+    render.add_argument(
+        "--overwrite", action="store_true", help="replace a non-empty output folder"
+    )
 
     evaluate = commands.add_parser(
         "evaluate", help="metrics and a report of scenes against a reference"
@@ -329,7 +332,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     config = _render_config(args)
     total = _count_lines(args.scenes)
     with _progress("rendering", total) as advance:
-        count = render_to_folder(iter_scenes(args.scenes), args.out, config, on_scene=advance)
+        count = render_to_folder(
+            iter_scenes(args.scenes), args.out, config, on_scene=advance, overwrite=args.overwrite
+        )
     print(f"rendered {count} scenes into {args.out}/{{images,semantic,instance,labels}}")
     return 0
 
@@ -427,7 +432,9 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         write_scenes(scenes_path, _tick(space.sample_many(args.n, args.seed), advance))
     scenes = read_scenes(scenes_path)
     with _progress("rendering", len(scenes)) as advance:
-        render_to_folder(scenes, out / "render", RenderConfig(width=256, height=128), advance)
+        render_to_folder(
+            scenes, out / "render", RenderConfig(width=256, height=128), advance, overwrite=True
+        )
     summary = summarise(scenes)
     atomic_write_text(out / "describe.json", json.dumps(summary, indent=2) + "\n")
     atomic_write_bytes(out / "contact_sheet.png", encode_png(contact_sheet(scenes[:16])))

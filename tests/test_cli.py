@@ -432,7 +432,7 @@ def test_sampling_that_fails_midway_leaves_an_existing_file_unchanged(
     assert [p.name for p in all_files(tmp_path)] == ["existing.jsonl"]
 
 
-def test_render_stopped_by_a_malformed_line_leaves_only_whole_files(scenes_file, tmp_path, capsys):
+def test_render_stopped_by_a_malformed_line_leaves_no_output(scenes_file, tmp_path, capsys):
     lines = scenes_file.read_text().splitlines()
     lines[2] = "{not json"
     broken = tmp_path / "broken.jsonl"
@@ -440,13 +440,41 @@ def test_render_stopped_by_a_malformed_line_leaves_only_whole_files(scenes_file,
     out = tmp_path / "render"
     status, _, err = run(["render", broken, "--out", out], capsys)
     assert "line 3" in assert_usage_error(status, err)
-    assert [p for p in all_files(out) if p.name.endswith(".tmp")] == []
-    scenes = read_scenes(scenes_file)
-    for folder, suffix in (("images", "png"), ("semantic", "png"), ("instance", "png")):
-        names = sorted(p.name for p in (out / folder).iterdir())
-        assert names == [f"000000.{suffix}", f"000001.{suffix}"]
-        for name in names:
-            assert cv2.imread(str(out / folder / name), cv2.IMREAD_UNCHANGED) is not None
-    labels = sorted((out / "labels").iterdir())
-    assert [p.name for p in labels] == ["000000.json", "000001.json"]
-    assert [json.loads(p.read_text())["scene"] for p in labels] == [s.id for s in scenes[:2]]
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([scenes_file.name, "broken.jsonl"])
+
+
+def test_render_failure_keeps_an_earlier_output_folder(scenes_file, tmp_path, capsys):
+    out = tmp_path / "render"
+    assert run(["render", scenes_file, "--out", out], capsys)[0] == 0
+    before = sorted(p.relative_to(out) for p in all_files(out))
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(scenes_file.read_text().splitlines()[0] + "\n{not json\n")
+    status, _, err = run(["render", broken, "--out", out, "--overwrite"], capsys)
+    assert "line 2" in assert_usage_error(status, err)
+    assert sorted(p.relative_to(out) for p in all_files(out)) == before
+
+
+def test_render_refuses_a_non_empty_folder_without_overwrite(scenes_file, tmp_path, capsys):
+    out = tmp_path / "render"
+    assert run(["render", scenes_file, "--out", out], capsys)[0] == 0
+    status, _, err = run(["render", scenes_file, "--out", out], capsys)
+    assert "--overwrite" in assert_usage_error(status, err)
+
+
+def test_render_overwrite_leaves_no_stale_files(scenes_file, tmp_path, capsys):
+    out = tmp_path / "render"
+    assert run(["render", scenes_file, "--out", out], capsys)[0] == 0
+    one = tmp_path / "one.jsonl"
+    one.write_text(scenes_file.read_text().splitlines()[0] + "\n")
+    assert run(["render", one, "--out", out, "--overwrite"], capsys)[0] == 0
+    assert sorted(p.name for p in (out / "labels").iterdir()) == ["000000.json"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_binary_scenes_file_is_named_in_the_error(tmp_path, capsys):
+    binary = tmp_path / "scenes.jsonl.gz"
+    binary.write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")
+    status, _, err = run(["describe", binary], capsys)
+    message = assert_usage_error(status, err)
+    assert "scenes.jsonl.gz line 1" in message and "UTF-8" in message

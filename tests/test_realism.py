@@ -1,0 +1,85 @@
+"""The realism reward term: bounded, ranks reference-like scenes above others, saved as JSON."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scenegym.envs import HighwaySceneSpace, ReferenceConfig, naturalistic_reference
+from scenegym.rewards import VehicleRealism
+
+SMALL = ReferenceConfig(
+    lanes=(2, 4),
+    road_length=800.0,
+    window=(150.0, 220.0),
+    warmup=10.0,
+    snapshots_per_run=4,
+    windows_per_snapshot=2,
+    interval=2.0,
+)
+
+
+@pytest.fixture(scope="module")
+def reference():
+    scenes = naturalistic_reference(80, seed=1, config=SMALL, cache=False, workers=1)
+    order = np.random.default_rng(0).permutation(len(scenes))
+    return [scenes[i] for i in order]
+
+
+@pytest.fixture(scope="module")
+def model(reference):
+    return VehicleRealism.fit(reference[:60], components=4, seed=0)
+
+
+def test_scores_are_bounded(model, reference):
+    scenes = reference[60:] + list(HighwaySceneSpace().sample_many(20, seed=0))
+    for scene in scenes:
+        scores = model.vehicle_scores(scene)
+        assert np.all((scores >= 0.0) & (scores <= 1.0))
+        assert 0.0 <= model.score(scene) <= 1.0
+
+
+def test_held_out_reference_scores_above_the_random_sampler(model, reference):
+    held_out = model.scores(reference[60:]).mean()
+    random = model.scores(list(HighwaySceneSpace().sample_many(40, seed=0))).mean()
+    assert held_out > 0.8
+    assert held_out > random + 0.3
+
+
+def test_corrupted_speeds_score_low(model, reference):
+    scenes = [s for s in reference[60:] if len(s.vehicles)]
+    corrupted = [
+        s.replace(vehicles=s.vehicles.replace(speed=s.vehicles.speed * 3.0)) for s in scenes
+    ]
+    assert model.scores(corrupted).mean() < 0.3 < model.scores(scenes).mean()
+
+
+def test_scene_without_vehicles_scores_zero(model, reference):
+    empty = reference[0].replace(vehicles=reference[0].vehicles.take([]))
+    assert model.score(empty) == 0.0
+
+
+def test_json_round_trip_scores_the_same(model, reference, tmp_path):
+    path = tmp_path / "realism.json"
+    model.save(path)
+    again = VehicleRealism.load(path)
+    assert np.array_equal(again.scores(reference[60:]), model.scores(reference[60:]))
+
+
+def test_malformed_model_file_gives_a_clear_error(tmp_path, model):
+    path = tmp_path / "realism.json"
+    path.write_text("{broken")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        VehicleRealism.load(path)
+    data = model.to_dict()
+    data["means"] = data["means"][:1]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="inconsistent shapes"):
+        VehicleRealism.load(path)
+    with pytest.raises(ValueError, match="does not exist"):
+        VehicleRealism.load(tmp_path / "missing.json")
+
+
+def test_too_small_reference_is_refused(reference):
+    with pytest.raises(ValueError, match="needs at least"):
+        VehicleRealism.fit(reference[:1], components=8)
