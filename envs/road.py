@@ -19,6 +19,7 @@ graph with junctions gives each lane its own reference line and keeps that stora
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -209,12 +210,28 @@ class Road:
     @cached_property
     def _segment_poses(self) -> NDArray[np.float64]:
         """``(n_segments, 3)`` start pose (x, y, heading) of every segment."""
-        poses = np.empty((self.segment_lengths.size, 3))
+        return self._poses[:-1]
+
+    @cached_property
+    def _poses(self) -> NDArray[np.float64]:
+        """``(n_segments + 1, 3)`` poses at every segment start and at the road end."""
+        poses = np.empty((self.segment_lengths.size + 1, 3))
         x, y, h = self.origin
-        for i, (length, k) in enumerate(zip(self.segment_lengths, self.segment_curvatures)):
+        poses[0] = x, y, h
+        # Plain floats: a few segments do not pay numpy's per-call cost.
+        for i, (length, k) in enumerate(
+            zip(self.segment_lengths.tolist(), self.segment_curvatures.tolist()), start=1
+        ):
+            half = k * length / 2.0
+            chord = length * (math.sin(half) / half if half != 0.0 else 1.0)
+            x, y, h = x + chord * math.cos(h + half), y + chord * math.sin(h + half), h + 2 * half
             poses[i] = x, y, h
-            x, y, h = _advance(x, y, h, k, length)
         return poses
+
+    @property
+    def end_pose(self) -> tuple[float, float, float]:
+        """``(x, y, heading)`` of the reference line at the road end (m, m, rad)."""
+        return tuple(float(v) for v in self._poses[-1])
 
     # ------------------------------------------------------------------ geometry
     def lanes_at(self, s: ArrayLike) -> NDArray[np.bool_]:

@@ -178,7 +178,7 @@ class _RoadDrawing:
         self.lane_count = len(road.lane_outlines)
         self.dash_count = len(dashes)
         outline = np.concatenate(road.lane_outlines)
-        start, end = road.reference_pose(0.0), road.reference_pose(road.length)
+        start, end = road.origin, road.end_pose
         chord = np.hypot(end[0] - start[0], end[1] - start[1])
         angle = np.arctan2(end[1] - start[1], end[0] - start[0]) if chord > 1.0 else start[2]
         self.rotation = -float(angle)

@@ -271,12 +271,27 @@ def _cmd_reference(args: argparse.Namespace) -> int:
             on_scene=advance,
         )
     write_scenes(args.out, scenes)
-    vehicles = sum(len(scene.vehicles) for scene in scenes)
+    stats = _write_statistics(args.out, scenes)
     print(
-        f"wrote {len(scenes)} reference scenes ({vehicles} vehicles) to {args.out} "
-        f"(seed {args.seed}; highway-env IDM/MOBIL traffic, a model, not a recording)"
+        f"wrote {len(scenes)} reference scenes ({stats['vehicles']} vehicles) to {args.out} "
+        f"(seed {args.seed}; highway-env IDM/MOBIL traffic, a model, not a recording) and "
+        f"its feature statistics to {_statistics_path(args.out)}"
     )
     return 0
+
+
+def _statistics_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".stats.json")
+
+
+def _write_statistics(out: Path, scenes: list) -> dict[str, Any]:
+    """Write the reference statistics beside a scenes file; returns them."""
+    from scenegym._io import atomic_write_text
+    from scenegym.summary import reference_statistics
+
+    stats = reference_statistics(scenes)
+    atomic_write_text(_statistics_path(out), json.dumps(stats, indent=1) + "\n")
+    return stats
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
@@ -291,13 +306,19 @@ def _cmd_import(args: argparse.Namespace) -> int:
         raise ValueError(
             f"no scenes imported from {summary['files_read']} file(s); see the reasons above"
         )
+    from scenegym.summary import deduplicate
+
+    scenes, repeats = deduplicate(scenes)
     write_scenes(args.out, scenes)
+    stats = _write_statistics(args.out, scenes)
+    flagged = ", ".join(f"{rule} {n}" for rule, n in stats["violations"].items() if n)
     print(
-        f"imported {summary['scenes']} scenes ({summary['vehicles']} vehicles) from "
+        f"imported {len(scenes)} scenes ({stats['vehicles']} vehicles) from "
         f"{summary['files_read']} file(s) into {args.out}; skipped "
-        f"{len(summary['files_skipped'])} file(s), dropped {summary['vehicles_dropped']} "
-        f"vehicle states outside the mapped road, ignored {summary['obstacles_ignored']} "
-        "non-vehicle obstacles"
+        f"{len(summary['files_skipped'])} file(s), removed {repeats} duplicate scene(s), "
+        f"dropped {summary['vehicles_dropped']} vehicle states outside the mapped road, "
+        f"ignored {summary['obstacles_ignored']} non-vehicle obstacles; violations by "
+        f"rule: {flagged or 'none'}; feature statistics in {_statistics_path(args.out)}"
     )
     return 0
 

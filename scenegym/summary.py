@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,7 +12,7 @@ from scenegym.envs.descriptors import DESCRIPTORS, describe
 from scenegym.envs.scene import Scene
 from scenegym.envs.validity import DEFAULT_RULES, RULES, ValidityRules, violation_counts
 
-__all__ = ["summarise"]
+__all__ = ["deduplicate", "reference_statistics", "summarise"]
 
 
 def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> dict[str, Any]:
@@ -48,4 +49,58 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
             }
             for i, (name, unit) in enumerate(DESCRIPTORS.items())
         },
+    }
+
+
+def deduplicate(scenes: Iterable[Scene]) -> tuple[list[Scene], int]:
+    """The scenes without repeats, first occurrence kept, and the count of removed repeats.
+
+    Two scenes repeat each other when their road and vehicles are equal, whatever their
+    context says (the same recording imported from two files differs only in its source).
+    """
+    seen: set[str] = set()
+    kept: list[Scene] = []
+    removed = 0
+    for scene in scenes:
+        key = json.dumps([scene.road.to_dict(), scene.vehicles.to_dict()], sort_keys=True)
+        if key in seen:
+            removed += 1
+        else:
+            seen.add(key)
+            kept.append(scene)
+    return kept, removed
+
+
+def reference_statistics(
+    scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES
+) -> dict[str, Any]:
+    """What is stored beside a reference: feature normalisation statistics (mean and std of
+    every vehicle and scene feature, as ``Standardiser.to_dict``), counts of scenes and
+    vehicles, and the number of violations of each validity rule (overlaps count pairs;
+    implausible values are flagged, not silently dropped)."""
+    from scenegym.rewards.metrics import (
+        SCENE_FEATURES,
+        VEHICLE_FEATURES,
+        Standardiser,
+        scene_features,
+        vehicle_features,
+    )
+
+    scenes = list(scenes)
+    if not scenes:
+        raise ValueError("cannot compute statistics of an empty reference")
+    flagged = dict.fromkeys(RULES, 0)
+    for scene in scenes:
+        for rule, count in violation_counts(scene, rules).items():
+            flagged[rule] += count
+    vehicles = vehicle_features(scenes)
+    return {
+        "format": "scenegym.reference-statistics/1",
+        "scenes": len(scenes),
+        "vehicles": len(vehicles),
+        "violations": flagged,
+        "vehicle_features": Standardiser.fit(vehicles, names=VEHICLE_FEATURES).to_dict()
+        if len(vehicles) >= 1
+        else None,
+        "scene_features": Standardiser.fit(scene_features(scenes), names=SCENE_FEATURES).to_dict(),
     }

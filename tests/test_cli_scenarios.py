@@ -1,9 +1,11 @@
 """The scenario commands end to end: reference, export to CommonRoad, import back."""
 
+import json
+
 import numpy as np
 
 from scenegym.cli import main
-from scenegym.envs import read_scenes, vehicle_poses
+from scenegym.envs import HighwaySceneSpace, read_scenes, vehicle_poses
 
 
 def run(argv, capsys):
@@ -99,3 +101,31 @@ def test_reference_rejects_an_unknown_config_key(tmp_path, capsys):
     status, _, err = run(["reference", "--out", tmp_path / "r.jsonl", "--set", "lane=3"], capsys)
     assert status == 2
     assert "unknown key 'lane'; did you mean 'lanes'?" in err
+
+
+def test_import_removes_duplicates_and_writes_statistics(tmp_path, capsys, free_flow, congested):
+    from scenegym.envs import write_commonroad
+
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    write_commonroad(free_flow, folder / "a.xml")
+    write_commonroad(free_flow, folder / "b.xml")  # the same recording twice
+    write_commonroad(congested, folder / "c.xml")
+    status, out, err = run(["import", folder, "--out", tmp_path / "rec.jsonl"], capsys)
+    assert status == 0, err
+    assert "removed 1 duplicate scene(s)" in out
+    assert len(read_scenes(tmp_path / "rec.jsonl")) == 2
+    stats = json.loads((tmp_path / "rec.stats.json").read_text())
+    assert stats["scenes"] == 2
+    assert stats["vehicles"] == len(free_flow.vehicles) + len(congested.vehicles)
+    assert stats["violations"] == dict.fromkeys(stats["violations"], 0)
+    assert stats["vehicle_features"]["names"][0] == "speed"
+
+
+def test_reference_statistics_flag_implausible_values(tmp_path):
+    from scenegym.summary import reference_statistics
+
+    scenes = list(HighwaySceneSpace().sample_many(30, seed=0))
+    stats = reference_statistics(scenes)
+    assert stats["violations"]["overlap"] > 0
+    assert len(stats["scene_features"]["mean"]) == len(stats["scene_features"]["names"])
