@@ -368,100 +368,25 @@ class Road:
         return np.unique(np.clip(knots, 0.0, self.length))
 
     @cached_property
-    def _outline_stations(self) -> NDArray[np.float64]:
-        """Stations for drawing: segment joints and lane ends, plus points inside arcs close
-        enough that a chord strays at most ``_SAGITTA`` m from the arc. Straight segments need
-        no inner points."""
-        knots = [self._segment_starts, [self.length], self.lane_starts, self.lane_ends]
-        curved = np.flatnonzero(self.segment_curvatures != 0.0)
-        for i in curved:
-            k = abs(self.segment_curvatures[i])
-            step = np.sqrt(8.0 * _SAGITTA / k)  # sagitta of a chord c is k c^2 / 8
-            count = int(np.ceil(self.segment_lengths[i] / step))
-            knots.append(
-                self._segment_starts[i] + np.linspace(0, self.segment_lengths[i], count + 1)
-            )
-        stations = np.sort(np.clip(np.concatenate(knots), 0.0, self.length))
-        keep = np.empty(stations.size, dtype=bool)
-        keep[0] = True
-        np.greater(stations[1:], stations[:-1] + 1e-9, out=keep[1:])
-        return stations[keep]
-
-    @cached_property
-    def _boundary_points(self) -> NDArray[np.float64]:
-        """``(n_lanes + 1, m, 2)`` world points of every lane boundary at the drawing stations."""
-        stations = self._outline_stations
-        x, y, _ = self.frenet_to_cartesian(stations[None, :], self.lane_boundaries[:, None])
-        return np.stack([x, y], axis=-1)
-
-    @cached_property
     def lane_outlines(self) -> tuple[NDArray[np.float64], ...]:
         """World polygon (m) of each lane over the stations where it exists, ``(m, 2)`` each:
         the left boundary forwards, then the right boundary backwards. Arcs are sampled so
-        that no chord strays more than 2 cm from the arc."""
-        points = self._boundary_points
-        exists = self.lanes_at(self._outline_stations)
-        outlines = []
-        for lane in range(self.lane_count):
-            mask = exists[lane]
-            left, right = points[lane], points[lane + 1]
-            if not mask.all():
-                left, right = left[mask], right[mask]
-            outlines.append(np.concatenate([left, right[::-1]]))
-        return tuple(outlines)
+        that no chord strays more than 2 cm from the arc; straight stretches need no inner
+        points. ``prepare_drawing([roads])`` computes this for many roads at once."""
+        prepare_drawing([self])
+        return self.__dict__["lane_outlines"]
 
     @cached_property
     def markings(self) -> tuple[tuple[NDArray[np.float64], ...], NDArray[np.float64]]:
         """Lane markings in world coordinates (m): ``(solid, dashes)``.
 
-        A boundary between two lanes that both exist is dashed (3 m line, 9 m gap); a boundary
-        with a lane on one side only is a solid edge line. ``solid`` is a tuple of ``(m, 2)``
-        polylines, ``dashes`` an ``(k, 2, 2)`` array of dash end points.
+        A boundary between two lanes is dashed (3 m line every 12 m, counted from the road
+        start) where both lanes exist over the whole dash; where a lane exists on one side only
+        the boundary is a solid edge line. ``solid`` is a tuple of ``(m, 2)`` polylines,
+        ``dashes`` an ``(k, 2, 2)`` array of dash end points.
         """
-        stations = self._outline_stations
-        points = self._boundary_points
-        if np.all(self.lane_starts <= 0.0) and np.all(self.lane_ends >= self.length):
-            # Every lane runs the whole road: solid edges, every inner boundary dashed.
-            begins = np.arange(0.0, self.length - _DASH_LENGTH, _DASH_PERIOD)
-            inner = self.lane_boundaries[1:-1]
-            s = np.stack([begins, begins + _DASH_LENGTH], axis=1)[None, :, :]
-            x, y, _ = self.frenet_to_cartesian(
-                np.broadcast_to(s, (inner.size, *s.shape[1:])), inner[:, None, None]
-            )
-            dashes = np.stack([x, y], axis=-1).reshape(-1, 2, 2)
-            return (points[0], points[-1]), dashes
-        # Which lanes exist is constant between consecutive stations: judge each interval by
-        # its midpoint; a run of intervals [i, j) spans stations i..j.
-        exists = self.lanes_at((stations[:-1] + stations[1:]) / 2.0)
-        padded = np.zeros((self.lane_count + 2, stations.size - 1), dtype=bool)
-        padded[1:-1] = exists
-        left_of, right_of = padded[:-1], padded[1:]  # lane left / right of each boundary
-        solid_mask = left_of ^ right_of
-        dashed_mask = left_of & right_of
-        solid: list[NDArray[np.float64]] = []
-        dash_s: list[NDArray[np.float64]] = []
-        dash_offset: list[NDArray[np.float64]] = []
-        for boundary in range(self.lane_count + 1):
-            if solid_mask[boundary].all():
-                solid.append(points[boundary])
-            elif solid_mask[boundary].any():
-                for start, end in _runs(solid_mask[boundary]):
-                    solid.append(points[boundary, start : end + 1])
-            if dashed_mask[boundary].any():
-                for start, end in _runs(dashed_mask[boundary]):
-                    a, b = stations[start], stations[end]
-                    begins = np.arange(a, b - _DASH_LENGTH, _DASH_PERIOD)
-                    dash_s.append(begins)
-                    dash_offset.append(np.full(begins.size, self.lane_boundaries[boundary]))
-        if dash_s:
-            begins = np.concatenate(dash_s)
-            s = np.stack([begins, begins + _DASH_LENGTH], axis=1)
-            offset = np.repeat(np.concatenate(dash_offset)[:, None], 2, axis=1)
-            x, y, _ = self.frenet_to_cartesian(s, offset)
-            dashes = np.stack([x, y], axis=-1)
-        else:
-            dashes = np.zeros((0, 2, 2))
-        return tuple(solid), dashes
+        prepare_drawing([self])
+        return self.__dict__["markings"]
 
     def section(self, start: float, end: float) -> Road:
         """The part of the road between stations ``start`` and ``end`` (m) as a road of its
@@ -542,10 +467,174 @@ def _read_only(array: NDArray) -> NDArray:
     return array
 
 
-def _runs(mask: NDArray[np.bool_]) -> list[tuple[int, int]]:
-    """``(start, end)`` index pairs of the runs of True in a 1-D mask."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+class RoadTable:
+    """The reference lines of many roads in flat arrays, for Frenet -> world maps of points on
+    any of them in one vectorised pass. ``road_index`` values index the given ``roads``."""
+
+    def __init__(self, roads: list[Road]) -> None:
+        count = len(roads)
+        self.seg_count = np.array([road.segment_lengths.size for road in roads])
+        self.seg_road = np.repeat(np.arange(count), self.seg_count)
+        self.seg_start = np.concatenate([road._segment_starts for road in roads])
+        self.seg_k = np.concatenate([road.segment_curvatures for road in roads])
+        self.seg_pose = np.concatenate([road._segment_poses for road in roads])
+        self.seg_first = np.cumsum(self.seg_count) - self.seg_count
+        self.length = np.array([road.length for road in roads])
+        self.scale = float(self.length.max()) * 2.0 + 1.0
+        self.seg_key = self.seg_road * self.scale + self.seg_start
+
+    def reference(self, road_index: NDArray, s: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """Reference-line position (m) and heading (rad) at stations ``s`` of each road."""
+        index = np.searchsorted(self.seg_key, road_index * self.scale + s, side="right") - 1
+        low = self.seg_first[road_index]
+        index = np.minimum(np.maximum(index, low), low + self.seg_count[road_index] - 1)
+        pose = self.seg_pose[index]
+        return _advance(
+            pose[:, 0], pose[:, 1], pose[:, 2], self.seg_k[index], s - self.seg_start[index]
+        )
+
+
+def prepare_drawing(roads: list[Road]) -> None:
+    """Compute ``lane_outlines`` and ``markings`` of many roads in a few vectorised passes.
+
+    The work that does not depend on the number of roads (station sampling, the Frenet to
+    world map, dash placement) runs once over all roads together; only cutting the results into
+    per-road polylines loops over roads. Roads that already have their drawing are skipped.
+    """
+    roads = [road for road in roads if "markings" not in road.__dict__]
+    if not roads:
+        return
+    count = len(roads)
+    ids = np.arange(count)
+    table = RoadTable(roads)
+    seg_road, seg_start, seg_k = table.seg_road, table.seg_start, table.seg_k
+    seg_length = np.concatenate([road.segment_lengths for road in roads])
+    length, scale = table.length, table.scale
+    lane_count = np.array([road.lane_count for road in roads])
+    lane_road = np.repeat(ids, lane_count)
+    lane_first = np.cumsum(lane_count) - lane_count
+    lane_start = np.concatenate([road.lane_starts for road in roads])
+    lane_end = np.concatenate([road.lane_ends for road in roads])
+    boundary = np.concatenate([road.lane_boundaries for road in roads])
+    boundary_first = np.cumsum(lane_count + 1) - (lane_count + 1)
+
+    # Stations: segment starts, arc points with chords within _SAGITTA, road ends, lane ends.
+    # Between two stations ds apart, a boundary of radius rho strays ds^2 rho k^2 / 8 from its
+    # arc; the outermost boundary of a left turn (rho = 1/k + width) strays the most.
+    width = np.array([-road.lane_boundaries[-1] for road in roads])[seg_road]
+    worst = np.abs(seg_k) * (1.0 + np.maximum(seg_k, 0.0) * width)
+    with np.errstate(divide="ignore"):
+        pieces = np.where(
+            seg_k != 0.0, np.ceil(seg_length / np.sqrt(8.0 * _SAGITTA / worst)), 1.0
+        ).astype(np.int64)
+    sample_seg = np.repeat(np.arange(seg_k.size), pieces)
+    step = np.arange(sample_seg.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    sample_s = seg_start[sample_seg] + seg_length[sample_seg] * step / pieces[sample_seg]
+    all_road = np.concatenate([seg_road[sample_seg], ids, lane_road, lane_road])
+    all_s = np.concatenate([sample_s, length, lane_start, lane_end])
+    all_s = np.clip(all_s, 0.0, length[all_road])
+    order = np.lexsort((all_s, all_road))
+    all_road, all_s = all_road[order], all_s[order]
+    keep = np.ones(all_s.size, dtype=bool)
+    keep[1:] = (all_road[1:] != all_road[:-1]) | (all_s[1:] > all_s[:-1] + 1e-9)
+    st_road, st_s = all_road[keep], all_s[keep]
+    st_count = np.bincount(st_road, minlength=count)
+    st_first = np.cumsum(st_count) - st_count
+
+    def to_world(road_of, s, offset):
+        x, y, h = table.reference(road_of, s)
+        return np.stack([x - offset * np.sin(h), y + offset * np.cos(h)], axis=-1)
+
+    # Every boundary of every road at every station of that road: road r's block is
+    # (lanes + 1) x stations, boundary-major.
+    block = (lane_count + 1) * st_count
+    point_road = np.repeat(ids, block)
+    local = np.arange(point_road.size) - np.repeat(np.cumsum(block) - block, block)
+    per_row = st_count[point_road]
+    point_s = st_s[st_first[point_road] + local % per_row]
+    point_offset = boundary[boundary_first[point_road] + local // per_row]
+    points = to_world(point_road, point_s, point_offset)
+    block_first = np.cumsum(block) - block
+
+    # Dashes on every inner boundary from the road start, kept where both lanes exist.
+    per_boundary = np.maximum(np.ceil((length - _DASH_LENGTH) / _DASH_PERIOD), 0).astype(int)
+    dash_count = per_boundary * np.maximum(lane_count - 1, 0)  # every inner boundary
+    dash_road = np.repeat(ids, dash_count)
+    local = np.arange(dash_road.size) - np.repeat(np.cumsum(dash_count) - dash_count, dash_count)
+    along = per_boundary[dash_road]
+    which = local // np.maximum(along, 1)  # inner boundary ``which`` is boundary which + 1
+    dash_s0 = (local % np.maximum(along, 1)) * _DASH_PERIOD
+    left_lane = lane_first[dash_road] + which
+    both = (
+        (lane_start[left_lane] <= dash_s0)
+        & (lane_start[left_lane + 1] <= dash_s0)
+        & (lane_end[left_lane] >= dash_s0 + _DASH_LENGTH)
+        & (lane_end[left_lane + 1] >= dash_s0 + _DASH_LENGTH)
+    )
+    dash_road, dash_s0, which = dash_road[both], dash_s0[both], which[both]
+    dash_offset = boundary[boundary_first[dash_road] + which + 1]
+    ends = to_world(
+        np.repeat(dash_road, 2),
+        np.stack([dash_s0, dash_s0 + _DASH_LENGTH], axis=1).ravel(),
+        np.repeat(dash_offset, 2),
+    ).reshape(-1, 2, 2)
+    dash_split = np.searchsorted(dash_road, ids, side="left")
+    dash_split = np.append(dash_split, dash_road.size)
+
+    # Where each lane starts and ends among its road's stations (one search for all lanes).
+    station_key = st_road * scale + st_s
+    lane_begin = np.searchsorted(station_key, lane_road * scale + lane_start - 1e-9)
+    lane_stop = np.searchsorted(station_key, lane_road * scale + lane_end + 1e-9)
+    lane_begin -= st_first[lane_road]
+    lane_stop -= st_first[lane_road]
+    partial = (lane_start > 0.0) | (lane_end < length[lane_road])
+    road_full = np.bincount(lane_road, weights=partial, minlength=count) == 0
+
+    for r, road in enumerate(roads):
+        k, m = int(lane_count[r]), int(st_count[r])
+        grid = points[block_first[r] : block_first[r] + (k + 1) * m].reshape(k + 1, m, 2)
+        if road_full[r]:
+            outlines = [np.concatenate([grid[lane], grid[lane + 1, ::-1]]) for lane in range(k)]
+            solid = [grid[0], grid[k]]
+        else:
+            first = lane_first[r]
+            outlines = []
+            for lane in range(k):
+                i, j = int(lane_begin[first + lane]), int(lane_stop[first + lane])
+                outlines.append(np.concatenate([grid[lane, i:j], grid[lane + 1, i:j][::-1]]))
+            stations = st_s[st_first[r] : st_first[r] + m]
+            intervals = _edge_intervals(lane_start[first : first + k], lane_end[first : first + k])
+            bounds = np.searchsorted(stations, intervals + np.array([-1e-9, 1e-9]))
+            solid = [
+                grid[row // 2, i:j]
+                for row, ((a0, a1), (i, j)) in enumerate(zip(intervals, bounds))
+                if a1 > a0 and j - i >= 2
+            ]
+        road.__dict__["lane_outlines"] = tuple(outlines)
+        road.__dict__["markings"] = (tuple(solid), ends[dash_split[r] : dash_split[r + 1]])
+
+
+def _edge_intervals(starts: NDArray, ends: NDArray) -> NDArray[np.float64]:
+    """``(2 * (k + 1), 2)`` station intervals where exactly one of the two lanes beside each
+    boundary exists (boundary ``b`` at rows ``2b`` and ``2b + 1``; a boundary has two such
+    intervals when one lane lies inside the other's span, else the second is ``(0, 0)``)."""
+    k = len(starts)
+    out = np.zeros((2 * (k + 1), 2))
+    for b in range(k + 1):
+        one = (starts[b - 1], ends[b - 1]) if b > 0 else None
+        two = (starts[b], ends[b]) if b < k else None
+        if one is None or two is None:
+            pieces = [one if one is not None else two]
+        elif one[1] < two[0] or two[1] < one[0]:
+            pieces = [one, two]
+        else:
+            pieces = [
+                (min(one[0], two[0]), max(one[0], two[0])),
+                (min(one[1], two[1]), max(one[1], two[1])),
+            ]
+        for row, piece in enumerate(p for p in pieces if p[1] > p[0]):
+            out[2 * b + row] = piece
+    return out
 
 
 def _advance(x, y, heading, curvature, u):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ from scenegym._io import atomic_write_bytes, atomic_write_text
 from scenegym.envs.scene import Scene
 from scenegym.envs.validity import is_valid
 
-from .render import RenderConfig, Rendering, render
+from .render import RenderConfig, Rendering, render_many
 
 __all__ = ["contact_sheet", "encode_png", "render_to_folder", "write_rendering"]
 
@@ -78,18 +79,7 @@ def render_to_folder(
         for folder in FOLDERS:
             (partial / folder).mkdir()
         count = 0
-        for index, scene in enumerate(scenes):
-            if config.view == "vehicle" and len(scene.vehicles) <= config.ego:
-                what = (
-                    "no vehicles"
-                    if not len(scene.vehicles)
-                    else (f"{len(scene.vehicles)} vehicles, so vehicle {config.ego} does not exist")
-                )
-                raise ValueError(
-                    f"scene {index} ({scene.id}) has {what}; a 'vehicle' view needs its ego "
-                    "vehicle (pick a smaller --ego, or --view road)"
-                )
-            rendering = render(scene, config)
+        for index, scene, rendering in _rendered(scenes, config):
             write_rendering(partial, f"{index:06d}", rendering, {"scene": scene.id, "index": index})
             count += 1
             if on_scene is not None:
@@ -107,6 +97,32 @@ def render_to_folder(
     return count
 
 
+def _rendered(scenes: Iterable[Scene], config: RenderConfig, chunk: int = 256):
+    """``(index, scene, rendering)`` for every scene, rendered ``chunk`` scenes at a time with
+    ``render_many``; checks that a 'vehicle' view has its ego vehicle first."""
+    iterator = iter(scenes)
+    index = 0
+    while batch := list(itertools.islice(iterator, chunk)):
+        for offset, scene in enumerate(batch):
+            if (
+                isinstance(scene, Scene)
+                and config.view == "vehicle"
+                and len(scene.vehicles) <= config.ego
+            ):
+                what = (
+                    "no vehicles"
+                    if not len(scene.vehicles)
+                    else f"{len(scene.vehicles)} vehicles, so vehicle {config.ego} does not exist"
+                )
+                raise ValueError(
+                    f"scene {index + offset} ({scene.id}) has {what}; a 'vehicle' view needs "
+                    "its ego vehicle (pick a smaller --ego, or --view road)"
+                )
+        for scene, rendering in zip(batch, render_many(batch, config)):
+            yield index, scene, rendering
+            index += 1
+
+
 def contact_sheet(
     scenes: Sequence[Scene], columns: int = 4, tile: tuple[int, int] = (384, 112)
 ) -> NDArray[np.uint8]:
@@ -118,10 +134,10 @@ def contact_sheet(
     caption = 16
     sheet = np.full((rows * (height + caption), columns * width, 3), 255, dtype=np.uint8)
     config = RenderConfig(width=width, height=height)
-    for i, scene in enumerate(scenes):
+    for i, (scene, rendering) in enumerate(zip(scenes, render_many(scenes, config))):
         row, col = divmod(i, columns)
         y, x = row * (height + caption), col * width
-        sheet[y + caption : y + caption + height, x : x + width] = render(scene, config).rgb
+        sheet[y + caption : y + caption + height, x : x + width] = rendering.rgb
         valid = is_valid(scene)
         text = f"{scene.id}  {len(scene.vehicles)} veh  {'valid' if valid else 'INVALID'}"
         colour = (20, 120, 20) if valid else (200, 30, 30)

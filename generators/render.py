@@ -17,18 +17,27 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.envs.geometry import corners_from_frames, vehicle_corners, vehicle_frames
-from scenegym.envs.road import Road
+from scenegym.envs.geometry import corners_from_frames, vehicle_corners, vehicle_frames_many
+from scenegym.envs.road import Road, prepare_drawing
 from scenegym.envs.scene import Scene
 from scenegym.envs.vehicles import KINDS
 
-__all__ = ["PALETTE", "SEMANTIC_CLASSES", "RenderConfig", "Rendering", "render", "view_transform"]
+__all__ = [
+    "PALETTE",
+    "SEMANTIC_CLASSES",
+    "RenderConfig",
+    "Rendering",
+    "render",
+    "render_many",
+    "view_transform",
+]
 
 SEMANTIC_CLASSES: tuple[str, ...] = ("background", "road", "lane_marking", *KINDS)
 """Semantic map values: index = class id (vehicle kinds follow ``KINDS``)."""
@@ -241,14 +250,15 @@ def _fixed(pixels: NDArray[np.float64]) -> NDArray[np.int32]:
 
 
 def rasterise_convex(
-    corners: NDArray[np.float64], height: int, width: int
+    corners: NDArray[np.float64], height: int, width: int, image: NDArray | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Pixels whose centre lies inside each convex quadrilateral, in drawing order.
 
     ``corners`` is ``(n, 4, 2)`` in pixel coordinates (any winding). Returns the flat pixel
-    indices (row * width + col) and the index of the quadrilateral each belongs to; assigning
-    them in order draws later quadrilaterals on top. Each image row crossing a footprint is one
-    span, found from the edges the row's centre line crosses.
+    indices (row * width + col, plus ``image * height * width`` when quadrilateral ``i``
+    belongs to image ``image[i]`` of a stack) and the index of the quadrilateral each belongs
+    to; assigning them in order draws later quadrilaterals on top. Each image row crossing a
+    footprint is one span, found from the edges the row's centre line crosses.
     """
     n = corners.shape[0]
     x0, y0 = corners[:, :, 0], corners[:, :, 1]
@@ -277,6 +287,8 @@ def rasterise_convex(
     last = np.minimum(np.floor(right - 0.5), width - 1.0)
     length = np.maximum(last - first + 1.0, 0.0).astype(np.int64)
     span_start = row * width + first.astype(np.int64)
+    if image is not None:
+        span_start += np.asarray(image, dtype=np.int64)[owner] * (height * width)
     offsets = np.cumsum(length) - length
     pixels = np.repeat(span_start - offsets, length) + np.arange(
         int(offsets[-1] + length[-1]) if length.size else 0
@@ -284,10 +296,114 @@ def rasterise_convex(
     return pixels, np.repeat(owner, length)
 
 
+def render_many(scenes: Iterable[Scene], config: RenderConfig | None = None) -> list[Rendering]:
+    """Draw many scenes at once; the same arrays as ``render`` one by one, faster.
+
+    Road geometry of all roads is prepared together, vehicles of all scenes are placed and
+    rasterised in one vectorised pass into a stack of images, and the RGB pictures come from
+    one colour-map call. The returned arrays are views into those stacks.
+    """
+    config = RenderConfig() if config is None else config
+    scenes = list(scenes)
+    for i, scene in enumerate(scenes):
+        if not isinstance(scene, Scene):
+            raise TypeError(f"render expects Scenes, got {type(scene).__name__} at index {i}")
+    if not scenes:
+        return []
+    roads = [scene.road for scene in scenes]
+    prepare_drawing(roads)
+    height, width = config.height, config.width
+    count = len(scenes)
+    semantic = np.zeros((count, height, width), dtype=np.uint8)
+    instance = np.zeros((count, height, width), dtype=np.uint16)
+    transforms = np.empty((count, 2, 3))
+    for i, scene in enumerate(scenes):
+        drawing = _drawing(scene.road)
+        if config.view == "vehicle":
+            transforms[i] = _vehicle_view(scene, config)
+        else:
+            transforms[i] = _road_view(drawing, config)
+        _draw_road(semantic[i], drawing, transforms[i], config.markings)
+
+    # Vehicles of all scenes: frames (centre, half-length and half-width vectors) in pixels.
+    counts = np.array([len(scene.vehicles) for scene in scenes])
+    first = np.cumsum(counts) - counts
+    scene_of = np.repeat(np.arange(count), counts)
+    frames = vehicle_frames_many(roads, np.arange(count), [scene.vehicles for scene in scenes])
+    linear = transforms[scene_of, :, :2]  # (n, 2, 2)
+    frames = np.einsum("nij,nkj->nki", linear, frames)
+    frames[:, 0] += transforms[scene_of, :, 2]
+    corners = corners_from_frames(frames)
+    kinds = (
+        np.concatenate([scene.vehicles.kind for scene in scenes])
+        if counts.sum()
+        else np.zeros(0, np.int8)
+    )
+    # Exact rasterisation (pixel centre inside the footprint), later vehicles on top; the
+    # semantic map takes the same pixels so the two can never disagree.
+    pixels, owner = rasterise_convex(corners, height, width, image=scene_of)
+    instance.ravel()[pixels] = owner - first[scene_of[owner]] + 1
+    semantic.ravel()[pixels] = _FIRST_VEHICLE + kinds[owner]
+
+    n = len(corners)
+    boxes = np.empty((n, 4))
+    np.maximum(corners.min(axis=1), 0.0, out=boxes[:, :2])
+    np.minimum(corners.max(axis=1), [width, height], out=boxes[:, 2:])
+    np.minimum(boxes[:, :2], [width, height], out=boxes[:, :2])
+    np.maximum(boxes[:, 2:], 0.0, out=boxes[:, 2:])
+    # A vehicle is visible when some pixel it was drawn on still carries its id.
+    visible = np.zeros(n, dtype=bool)
+    drawn_scene = pixels // (height * width)
+    visible[instance.ravel()[pixels].astype(np.int64) - 1 + first[drawn_scene]] = True
+    oriented = np.empty((n, 5))
+    oriented[:, :2] = frames[:, 0]
+    oriented[:, 2:4] = 2.0 * np.hypot(frames[:, 1:, 0], frames[:, 1:, 1])
+    oriented[:, 4] = np.arctan2(frames[:, 1, 1], frames[:, 1, 0])
+    rgb = None
+    if config.rgb:
+        rgb = cv2.applyColorMap(semantic.reshape(count * height, width), _COLOURS)
+        rgb = rgb.reshape(count, height, width, 3)
+
+    out = []
+    for i in range(count):
+        part = slice(first[i], first[i] + counts[i])
+        out.append(
+            Rendering(
+                semantic=semantic[i],
+                instance=instance[i],
+                rgb=None if rgb is None else rgb[i],
+                boxes=boxes[part],
+                oriented_boxes=oriented[part],
+                corners=corners[part],
+                visible=visible[part],
+                transform=transforms[i],
+                kinds=kinds[part].copy(),
+            )
+        )
+    return out
+
+
+def _draw_road(
+    semantic: NDArray[np.uint8], drawing: _RoadDrawing, transform: NDArray, markings: bool
+) -> None:
+    fixed = _fixed(_to_pixels(drawing.points, transform))
+    dashes = fixed[drawing.splits[-1] :].reshape(-1, 2, 2)
+    pieces = [fixed[part] for part in drawing.slices]
+    cv2.fillPoly(semantic, pieces[: drawing.lane_count], _ROAD, cv2.LINE_8, _SHIFT)
+    if markings:
+        if len(pieces) > drawing.lane_count:
+            cv2.polylines(
+                semantic, pieces[drawing.lane_count :], False, _MARKING, 1, cv2.LINE_8, _SHIFT
+            )
+        if drawing.dash_count:
+            cv2.polylines(semantic, dashes, False, _MARKING, 1, cv2.LINE_8, _SHIFT)
+
+
 def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
     """Draw ``scene`` into a semantic map, an instance mask, an RGB picture and boxes.
 
-    Deterministic: the same scene and config give the same arrays, bit for bit.
+    Deterministic: the same scene and config give the same arrays, bit for bit. To draw many
+    scenes, ``render_many`` is faster.
 
     >>> from scenegym.envs import Road, Scene, Vehicles
     >>> road = Road.straight(length=60.0, lanes=2)
@@ -296,66 +412,6 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
     >>> out.semantic.shape, out.visible.tolist(), SEMANTIC_CLASSES[out.semantic.max()]
     ((32, 64), [True], 'car')
     """
-    config = RenderConfig() if config is None else config
     if not isinstance(scene, Scene):
         raise TypeError(f"render expects a Scene, got {type(scene).__name__}")
-    road, vehicles = scene.road, scene.vehicles
-    drawing = _drawing(road)
-    if config.view == "vehicle":
-        transform = _vehicle_view(scene, config)
-    else:
-        transform = _road_view(drawing, config)
-    shape = (config.height, config.width)
-    semantic = np.zeros(shape, dtype=np.uint8)
-    n = len(vehicles)
-    instance = np.zeros(shape, dtype=np.uint16)
-
-    fixed = _fixed(_to_pixels(drawing.points, transform))
-    dashes = fixed[drawing.splits[-1] :].reshape(-1, 2, 2)
-    pieces = [fixed[part] for part in drawing.slices]
-    cv2.fillPoly(semantic, pieces[: drawing.lane_count], _ROAD, cv2.LINE_8, _SHIFT)
-    if config.markings:
-        if len(pieces) > drawing.lane_count:
-            cv2.polylines(
-                semantic, pieces[drawing.lane_count :], False, _MARKING, 1, cv2.LINE_8, _SHIFT
-            )
-        if drawing.dash_count:
-            cv2.polylines(semantic, dashes, False, _MARKING, 1, cv2.LINE_8, _SHIFT)
-
-    # Frames (centre, half-length and half-width vectors) map to pixels with one product.
-    frames = vehicle_frames(road, vehicles) @ transform[:, :2].T
-    frames[:, 0] += transform[:, 2]
-    corners = corners_from_frames(frames)
-    # Vehicles are rasterised exactly (pixel centre inside the footprint), later vehicles on
-    # top, and the semantic map takes the same pixels so the two can never disagree.
-    pixels, owner = rasterise_convex(corners, config.height, config.width)
-    instance.ravel()[pixels] = owner + 1
-    semantic.ravel()[pixels] = _FIRST_VEHICLE + vehicles.kind[owner]
-
-    boxes = np.empty((n, 4))
-    np.maximum(corners.min(axis=1), 0.0, out=boxes[:, :2])
-    np.minimum(corners.max(axis=1), [config.width, config.height], out=boxes[:, 2:])
-    np.minimum(boxes[:, :2], [config.width, config.height], out=boxes[:, :2])
-    np.maximum(boxes[:, 2:], 0.0, out=boxes[:, 2:])
-    # A vehicle is visible when some pixel it was drawn on still carries its id.
-    visible = np.zeros(n, dtype=bool)
-    visible[instance.ravel()[pixels] - 1] = True
-    oriented = np.empty((n, 5))
-    oriented[:, :2] = frames[:, 0]
-    oriented[:, 2:4] = 2.0 * np.hypot(frames[:, 1:, 0], frames[:, 1:, 1])
-    oriented[:, 4] = np.arctan2(frames[:, 1, 1], frames[:, 1, 0])
-
-    rgb = None
-    if config.rgb:
-        rgb = cv2.applyColorMap(semantic, _COLOURS)
-    return Rendering(
-        semantic=semantic,
-        instance=instance,
-        rgb=rgb,
-        boxes=boxes,
-        oriented_boxes=oriented,
-        corners=corners,
-        visible=visible,
-        transform=transform,
-        kinds=vehicles.kind.copy(),
-    )
+    return render_many([scene], config)[0]

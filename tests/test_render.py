@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scenegym.envs import KINDS, HighwaySceneSpace, Road, Scene, Vehicles, is_valid, validate
-from scenegym.generators import PALETTE, SEMANTIC_CLASSES, RenderConfig, render
+from scenegym.generators import PALETTE, SEMANTIC_CLASSES, RenderConfig, render, render_many
 
 ROAD, MARKING, FIRST_VEHICLE = 1, 2, 3
 
@@ -484,3 +484,52 @@ def test_vehicle_view_of_a_scene_without_vehicles_is_an_error():
 def test_render_of_something_other_than_a_scene_is_a_type_error(thing):
     with pytest.raises(TypeError, match="Scene"):
         render(thing)
+
+
+def test_render_many_draws_what_render_draws(random_scenes):
+    fresh = [Scene.from_json(scene.to_json()) for scene in random_scenes]
+    for config in CONFIGS.values():
+        together = render_many([Scene.from_json(s.to_json()) for s in fresh], config)
+        for scene, batch in zip(fresh, together):
+            alone = render(Scene.from_json(scene.to_json()), config)
+            assert np.array_equal(alone.semantic, batch.semantic)
+            assert np.array_equal(alone.instance, batch.instance)
+            assert np.array_equal(alone.boxes, batch.boxes)
+
+
+def test_road_geometry_of_many_roads_equals_each_road_alone():
+    from scenegym.envs import HighwaySpaceConfig
+    from scenegym.envs.road import prepare_drawing
+
+    config = HighwaySpaceConfig(ramp_probability=0.7, segments=(1, 4), max_curvature=0.01)
+    roads = [scene.road for scene in HighwaySceneSpace(config).sample_many(40, seed=2)]
+    together = [Road.from_dict(road.to_dict()) for road in roads]
+    prepare_drawing(together)
+    for road, batch in zip(roads, together):
+        alone = Road.from_dict(road.to_dict())
+        assert len(alone.lane_outlines) == len(batch.lane_outlines)
+        for a, b in zip(alone.lane_outlines, batch.lane_outlines):
+            assert np.array_equal(a, b)
+        (solid_a, dashes_a), (solid_b, dashes_b) = alone.markings, batch.markings
+        assert len(solid_a) == len(solid_b)
+        assert all(np.array_equal(a, b) for a, b in zip(solid_a, solid_b))
+        assert np.array_equal(dashes_a, dashes_b)
+
+
+def test_lane_outline_follows_the_lane_boundaries_on_curves():
+    road = Road(
+        segment_lengths=[60.0, 90.0],
+        segment_curvatures=[0.0, 0.02],
+        lane_widths=[3.5, 3.5],
+        lane_starts=[0.0, 30.0],
+        lane_ends=[150.0, 120.0],
+    )
+    outline = road.lane_outlines[1]
+    s, offset = road.cartesian_to_frenet(outline[:, 0], outline[:, 1])
+    assert np.all((s > 30.0 - 1e-6) & (s < 120.0 + 1e-6))
+    assert np.all(np.isclose(offset, -3.5) | np.isclose(offset, -7.0))
+    # Chords of the arc stay within 2 cm of it.
+    mid = (outline[1:] + outline[:-1]) / 2.0
+    _, mid_offset = road.cartesian_to_frenet(mid[:, 0], mid[:, 1])
+    on_edges = np.isclose(offset[1:], offset[:-1])
+    assert np.all(np.abs(mid_offset - offset[1:])[on_edges] < 0.021)
