@@ -23,12 +23,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from scenegym._io import atomic_open
-from scenegym.config import check_config
+from scenegym.config import check_config, option
 
 from .highway import highway_network, resize, vehicles_from_highway
 from .road import Road
@@ -42,52 +41,48 @@ REFERENCE_VERSION = 2
 """Bumped whenever the simulation changes what it produces; part of the cache key."""
 
 
-def _range(text: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:
-    return {"help": text, "range": (low, high)}
-
-
 @dataclass(frozen=True)
 class ReferenceConfig:
     """How the naturalistic reference is simulated. Ranges are ``[min, max]`` per run."""
 
-    lanes: tuple[int, int] = field(default=(2, 5), metadata=_range("lanes", 1, 8))
+    lanes: tuple[int, int] = field(default=(2, 5), metadata=option("lanes", 1, 8))
     road_length: float = field(
-        default=1200.0, metadata=_range("simulated road length (m)", 600.0, 5000.0)
+        default=1200.0, metadata=option("simulated road length (m)", 600.0, 5000.0)
     )
     window: tuple[float, float] = field(
-        default=(200.0, 320.0), metadata=_range("length of a scene window (m)", 50.0, 1000.0)
+        default=(200.0, 320.0), metadata=option("length of a scene window (m)", 50.0, 1000.0)
     )
     windows_per_snapshot: int = field(
-        default=3, metadata=_range("disjoint scenes cut from one snapshot", 1, 20)
+        default=3, metadata=option("disjoint scenes cut from one snapshot", 1, 20)
     )
     max_curvature: float = field(
-        default=0.002, metadata=_range("largest |curvature| (1/m)", 0.0, 0.02)
+        default=0.002, metadata=option("largest |curvature| (1/m)", 0.0, 0.02)
     )
     speed_limit: tuple[float, float] = field(
-        default=(22.2, 36.1), metadata=_range("speed limit (m/s)", 5.0, 60.0)
+        default=(22.2, 36.1), metadata=option("speed limit (m/s)", 5.0, 60.0)
     )
     demand: tuple[float, float] = field(
-        default=(0.15, 0.6), metadata=_range("vehicles entering per second per lane", 0.01, 1.0)
+        default=(0.15, 0.6), metadata=option("vehicles entering per second per lane", 0.01, 1.0)
     )
     bottleneck_probability: float = field(
         default=0.4,
-        metadata=_range("chance that the road ends in a slow stretch that makes queues", 0, 1),
+        metadata=option("chance that the road ends in a slow stretch that makes queues", 0, 1),
     )
     bottleneck_speed: tuple[float, float] = field(
-        default=(3.0, 9.0), metadata=_range("speed limit of the slow stretch (m/s)", 1.0, 30.0)
+        default=(3.0, 9.0), metadata=option("speed limit of the slow stretch (m/s)", 1.0, 30.0)
     )
     truck_share: tuple[float, float] = field(
-        default=(0.0, 0.25), metadata=_range("share of trucks", 0.0, 1.0)
+        default=(0.0, 0.25), metadata=option("share of trucks", 0.0, 1.0)
     )
-    motorcycle_share: float = field(default=0.02, metadata=_range("share of motorcycles", 0.0, 0.5))
-    warmup: float = field(default=40.0, metadata=_range("simulated warm-up (s)", 0.0, 600.0))
+    motorcycle_share: float = field(default=0.02, metadata=option("share of motorcycles", 0.0, 0.5))
+    warmup: float = field(default=40.0, metadata=option("simulated warm-up (s)", 0.0, 600.0))
     interval: float = field(
-        default=3.0, metadata=_range("simulated time between snapshots (s)", 0.2, 60.0)
+        default=3.0, metadata=option("simulated time between snapshots (s)", 0.2, 60.0)
     )
     snapshots_per_run: int = field(
-        default=12, metadata=_range("snapshots taken from one run", 1, 1000)
+        default=12, metadata=option("snapshots taken from one run", 1, 1000)
     )
-    step: float = field(default=0.2, metadata=_range("simulation step (s)", 0.02, 0.5))
+    step: float = field(default=0.2, metadata=option("simulation step (s)", 0.02, 0.5))
 
     def __post_init__(self) -> None:
         check_config(self)

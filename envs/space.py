@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from scenegym.config import check_config
+from scenegym.config import check_config, option
 
 from .descriptors import describe
 from .road import Road
@@ -25,49 +25,47 @@ from .vehicles import KINDS, Vehicles
 __all__ = ["HighwaySceneSpace", "HighwaySpaceConfig"]
 
 
-def _help(text: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:
-    return {"help": text, "range": (low, high)}
-
-
 @dataclass(frozen=True)
 class HighwaySpaceConfig:
     """Bounds of the random highway scene space. Ranges are ``[min, max]``, drawn uniformly."""
 
-    lanes: tuple[int, int] = field(default=(2, 5), metadata=_help("main lanes", 1, 8))
+    lanes: tuple[int, int] = field(default=(2, 5), metadata=option("main lanes", 1, 8))
     length: tuple[float, float] = field(
-        default=(150.0, 350.0), metadata=_help("road length (m)", 20.0, 5000.0)
+        default=(150.0, 350.0), metadata=option("road length (m)", 20.0, 5000.0)
     )
     segments: tuple[int, int] = field(
-        default=(1, 3), metadata=_help("reference-line segments", 1, 20)
+        default=(1, 3), metadata=option("reference-line segments", 1, 20)
     )
     max_curvature: float = field(
         default=0.004,
-        metadata=_help("largest |curvature| of a segment (1/m); a segment turns <= 90 deg", 0, 0.2),
+        metadata=option(
+            "largest |curvature| of a segment (1/m); a segment turns <= 90 deg", 0, 0.2
+        ),
     )
     straight_share: float = field(
-        default=0.5, metadata=_help("chance that a segment is straight", 0.0, 1.0)
+        default=0.5, metadata=option("chance that a segment is straight", 0.0, 1.0)
     )
     lane_width: tuple[float, float] = field(
-        default=(3.25, 3.75), metadata=_help("lane width (m)", 1.0, 8.0)
+        default=(3.25, 3.75), metadata=option("lane width (m)", 1.0, 8.0)
     )
     ramp_probability: float = field(
-        default=0.4, metadata=_help("chance of an on-ramp or auxiliary lane on the right", 0, 1)
+        default=0.4, metadata=option("chance of an on-ramp or auxiliary lane on the right", 0, 1)
     )
     speed_limit: tuple[float, float] = field(
-        default=(22.2, 36.1), metadata=_help("speed limit (m/s)", 1.0, 60.0)
+        default=(22.2, 36.1), metadata=option("speed limit (m/s)", 1.0, 60.0)
     )
-    vehicles: tuple[int, int] = field(default=(5, 40), metadata=_help("vehicle count", 0, 500))
+    vehicles: tuple[int, int] = field(default=(5, 40), metadata=option("vehicle count", 0, 500))
     flow_speed: tuple[float, float] = field(
-        default=(0.2, 1.1), metadata=_help("scene mean speed as a share of the limit", 0.0, 2.0)
+        default=(0.2, 1.1), metadata=option("scene mean speed as a share of the limit", 0.0, 2.0)
     )
     speed_std: float = field(
-        default=3.0, metadata=_help("speed spread around the flow speed (m/s)", 0.0, 30.0)
+        default=3.0, metadata=option("speed spread around the flow speed (m/s)", 0.0, 30.0)
     )
     lateral_std: float = field(
-        default=0.3, metadata=_help("spread of the offset from the lane centre (m)", 0.0, 2.0)
+        default=0.3, metadata=option("spread of the offset from the lane centre (m)", 0.0, 2.0)
     )
     heading_std: float = field(
-        default=0.03, metadata=_help("spread of the heading to the lane (rad)", 0.0, 1.0)
+        default=0.03, metadata=option("spread of the heading to the lane (rad)", 0.0, 1.0)
     )
     kind_shares: dict[str, float] = field(
         default_factory=lambda: {"car": 0.8, "truck": 0.12, "motorcycle": 0.04, "bus": 0.04},

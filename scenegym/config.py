@@ -24,6 +24,7 @@ __all__ = [
     "config_to_dict",
     "load_config",
     "merge_mappings",
+    "option",
     "parse_override",
 ]
 
@@ -153,6 +154,11 @@ def check_config(config: Any, *, name: str | None = None) -> None:
             check_config(value, name=path)
         else:
             _convert(hint, value, path, field.metadata, _default(field))
+
+
+def option(help: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    """Field metadata of a config option: its help text and allowed ``[low, high]`` range."""
+    return {"help": help, "range": (low, high)}
 
 
 def _default(field: dataclasses.Field) -> Any:

@@ -14,7 +14,18 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from scenegym.envs import Road, Scene, Vehicles, kind_code
+from scenegym.envs import ReferenceConfig, Road, Scene, Vehicles, kind_code
+
+SMALL_REFERENCE = ReferenceConfig(
+    lanes=(2, 4),
+    road_length=800.0,
+    window=(150.0, 220.0),
+    warmup=10.0,
+    snapshots_per_run=4,
+    windows_per_snapshot=2,
+    interval=2.0,
+)
+"""A reference simulation small enough for tests (a few seconds for 60 scenes)."""
 
 # (kind, length m, width m, gap to the vehicle behind m, offset from lane centre m,
 #  heading to the lane rad, speed m/s); the first gap is measured from the lane start.

@@ -5,20 +5,13 @@ import json
 import cv2
 import numpy as np
 import pytest
+from conftest import SMALL_REFERENCE
 
 from scenegym.cli import main
-from scenegym.envs import HighwaySceneSpace, ReferenceConfig, naturalistic_reference, write_scenes
+from scenegym.envs import HighwaySceneSpace, naturalistic_reference, write_scenes
 from scenegym.report import evaluate_to_folder
 
-SMALL = ReferenceConfig(
-    lanes=(2, 4),
-    road_length=800.0,
-    window=(150.0, 220.0),
-    warmup=10.0,
-    snapshots_per_run=4,
-    windows_per_snapshot=2,
-    interval=2.0,
-)
+SMALL = SMALL_REFERENCE
 REQUIRED = (
     "validity_rate",
     "c2st_auc",

@@ -4,19 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import SMALL_REFERENCE
 
-from scenegym.envs import HighwaySceneSpace, ReferenceConfig, naturalistic_reference
+from scenegym.envs import HighwaySceneSpace, naturalistic_reference
 from scenegym.rewards import VehicleRealism
 
-SMALL = ReferenceConfig(
-    lanes=(2, 4),
-    road_length=800.0,
-    window=(150.0, 220.0),
-    warmup=10.0,
-    snapshots_per_run=4,
-    windows_per_snapshot=2,
-    interval=2.0,
-)
+SMALL = SMALL_REFERENCE
 
 
 @pytest.fixture(scope="module")
