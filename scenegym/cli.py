@@ -57,7 +57,10 @@ def _seed(text: str) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="scenegym", description="Generate, render and describe driving scenes.")
+    parser = _Parser(
+        prog="scenegym",
+        description="Generate, render, evaluate and export driving scenes.",
+    )
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
@@ -136,7 +139,9 @@ def _build_parser() -> argparse.ArgumentParser:
     describe.add_argument("--json", type=Path, default=None, help="also write the summary here")
 
     quick = commands.add_parser(
-        "quickstart", help="sample, render and describe scenes; write a contact sheet"
+        "quickstart",
+        help="the whole pipeline on the embedded defaults: sample, render, describe, "
+        "reference, evaluate",
     )
     quick.add_argument("--out", type=Path, default=Path("quickstart"), help="output folder")
     quick.add_argument("--n", type=_positive_int, default=64, help="number of scenes")
