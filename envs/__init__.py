@@ -7,6 +7,10 @@ Validity: ``validate``, ``is_valid``, ``violation_counts``, ``Violation``, ``Val
 ``RULES``.
 Descriptors: ``describe``, ``DESCRIPTORS`` (names and units).
 Scene spaces: ``HighwaySceneSpace`` with its ``HighwaySpaceConfig``.
+Encoding: ``LaneGrid`` (scenes as channels x lanes x cells float32 tensors: ``encode``,
+``encode_many``, ``decode``, ``collisions``) with its ``CHANNELS``.
+Generation: the ``scenegym/DrivingLayout-edit-v0`` environment
+(``scenegym.envs.generation.DrivingLayoutEnv``).
 Reference data: ``naturalistic_reference`` (highway-env IDM/MOBIL traffic, cached) with its
 ``ReferenceConfig``.
 CommonRoad XML: ``write_commonroad``, ``export_commonroad``, ``read_commonroad``,
@@ -17,6 +21,7 @@ environment ``scenegym/Drive-v0`` (``scenegym.envs.drive.DriveEnv``).
 
 from .commonroad import export_commonroad, import_commonroad, read_commonroad, write_commonroad
 from .descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, describe
+from .encoding import CHANNELS, LaneGrid
 from .geometry import vehicle_corners, vehicle_poses
 from .highway import from_highway, highway_network, to_highway
 from .reference import ReferenceConfig, naturalistic_reference
@@ -27,6 +32,7 @@ from .validity import RULES, ValidityRules, Violation, is_valid, validate, viola
 from .vehicles import KINDS, Vehicles, kind_code
 
 __all__ = [
+    "CHANNELS",
     "DESCRIPTORS",
     "GAP_CAP",
     "HEADWAY_CAP",
@@ -35,6 +41,7 @@ __all__ = [
     "SCENE_FORMAT",
     "HighwaySceneSpace",
     "HighwaySpaceConfig",
+    "LaneGrid",
     "ReferenceConfig",
     "Road",
     "Scene",

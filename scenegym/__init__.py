@@ -39,6 +39,14 @@ def _register_envs() -> None:
 
     if "scenegym/Drive-v0" not in gymnasium.registry:
         gymnasium.register(id="scenegym/Drive-v0", entry_point="scenegym.envs.drive:DriveEnv")
+    for representation in ("edit",):
+        env_id = f"scenegym/DrivingLayout-{representation}-v0"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(
+                id=env_id,
+                entry_point="scenegym.envs.generation:DrivingLayoutEnv",
+                kwargs={"representation": representation},
+            )
 
 
 _register_envs()

@@ -102,6 +102,38 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("commonroad",), default="commonroad")
     export.add_argument("--out", type=Path, required=True, help="output folder")
 
+    train = commands.add_parser("train", help="train a generation policy (SB3) into a run folder")
+    train.add_argument("--config", type=Path, default=None, help="training config (.yaml/.toml)")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set total_steps=50000 (repeatable)",
+    )
+    train.add_argument("--out", type=Path, default=None, help="new run folder")
+    train.add_argument("--resume", type=Path, default=None, help="continue this run folder")
+
+    generate = commands.add_parser("generate", help="sample scenes from a trained run")
+    generate.add_argument("run", type=Path, help="run folder written by scenegym train")
+    generate.add_argument("--n", type=_positive_int, default=100, help="number of scenes")
+    generate.add_argument("--seed", type=_seed, default=0, help="seed of the rollouts")
+    generate.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="DESCRIPTOR=VALUE",
+        help="descriptor target for goal-conditioned runs, e.g. --target density=40",
+    )
+    generate.add_argument(
+        "--invalid",
+        choices=("report", "resample", "drop"),
+        default="report",
+        help="what to do with invalid scenes (default: keep them and report the count)",
+    )
+    generate.add_argument("--out", type=Path, required=True, help="output .jsonl file")
+
     render = commands.add_parser("render", help="render scenes into PNG images and labels")
     render.add_argument("scenes", type=Path, help="scenes .jsonl file")
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -385,6 +417,55 @@ def _print_summary(summary: dict[str, Any]) -> None:
     console.print(f"scenes breaking each rule: {failures or 'none'}")
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from scenegym.agents.train import TrainConfig, train
+
+    if args.resume is not None:
+        if args.config is not None or args.overrides or args.out is not None:
+            raise ValueError("--resume RUN takes no --config, --set or --out: the run has them")
+        run = args.resume
+        config: Any = None
+    else:
+        if args.out is None:
+            raise ValueError("give --out RUN for a new run, or --resume RUN to continue one")
+        run = args.out
+        config = _config(TrainConfig, args)
+    model = train(config, run, resume=args.resume is not None, progress_bar=_interactive())
+    print(f"trained {run}: model {model}, logs {run}/progress.csv, checkpoints {run}/checkpoints/")
+    return 0
+
+
+def _interactive() -> bool:
+    return _console().is_terminal
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from scenegym.agents.policy import GenerationPolicy
+    from scenegym.envs import DESCRIPTORS, write_scenes
+
+    _check_out_file(args.out)
+    targets = {}
+    for text in args.target:
+        name, sep, value = text.partition("=")
+        if not sep or name not in DESCRIPTORS:
+            raise ValueError(
+                f"--target {text!r} must be DESCRIPTOR=VALUE with a descriptor among: "
+                f"{', '.join(DESCRIPTORS)}"
+            )
+        try:
+            targets[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--target {text!r}: {value!r} is not a number") from None
+    policy = GenerationPolicy.load(args.run)
+    sample = policy.sample(args.n, targets=targets or None, seed=args.seed, invalid=args.invalid)
+    write_scenes(args.out, sample.scenes)
+    print(
+        f"wrote {len(sample.scenes)} scenes to {args.out}: {sample.invalid} invalid, "
+        f"{sample.resampled} rollouts resampled, {sample.dropped} invalid dropped"
+    )
+    return 0
+
+
 def _load_reference(items: Sequence[str]) -> tuple[list, str]:
     """Reference scenes from a JSONL file, CommonRoad XML files/folders, or 'naturalistic'."""
     from scenegym.envs import naturalistic_reference, read_scenes
@@ -499,6 +580,8 @@ _COMMANDS = {
     "render": _cmd_render,
     "describe": _cmd_describe,
     "evaluate": _cmd_evaluate,
+    "train": _cmd_train,
+    "generate": _cmd_generate,
     "quickstart": _cmd_quickstart,
 }
 

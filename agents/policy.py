@@ -1,0 +1,151 @@
+"""A trained generation policy: load a run folder and sample scenes from it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenegym.config import config_from_mapping
+from scenegym.envs.scene import Scene
+from scenegym.envs.validity import is_valid
+
+from .train import TrainConfig
+
+__all__ = ["GenerationPolicy", "Sample"]
+
+INVALID_CHOICES = ("report", "resample", "drop")
+
+
+@dataclass
+class Sample:
+    """Scenes sampled from a policy and what happened to invalid ones.
+
+    Attributes:
+        scenes: the returned scenes, in sampling order.
+        invalid: how many returned scenes break a validity rule (``invalid="report"``).
+        resampled: how many rollouts were repeated because their scene was invalid.
+        dropped: how many invalid scenes were left out (``invalid="drop"`` or after the
+            resampling attempts ran out).
+    """
+
+    scenes: list[Scene]
+    invalid: int
+    resampled: int
+    dropped: int
+
+
+class GenerationPolicy:
+    """A trained SB3 model together with the environment config it was trained with."""
+
+    def __init__(self, model: Any, config: TrainConfig) -> None:
+        self.model = model
+        self.config = config
+
+    @classmethod
+    def load(cls, run: str | os.PathLike) -> GenerationPolicy:
+        """Load the final model (or, failing that, the newest checkpoint) of a run folder."""
+        from stable_baselines3 import PPO
+
+        from .train import latest_checkpoint
+
+        run = Path(run)
+        saved = run / "config.json"
+        if not saved.is_file():
+            raise ValueError(f"{run} is not a training run: it has no config.json")
+        try:
+            config = config_from_mapping(TrainConfig, json.loads(saved.read_text()), name="config")
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{saved} is not valid JSON: {error}") from None
+        path = run / "model.zip"
+        if not path.is_file():
+            path = latest_checkpoint(run)
+            if path is None:
+                raise ValueError(f"{run} has no model.zip and no checkpoint to load")
+        try:
+            model = PPO.load(path, device="cpu")
+        except Exception as error:  # SB3 raises many kinds for a damaged zip
+            raise ValueError(f"cannot load the model {path}: {error}") from None
+        return cls(model, config)
+
+    def _env(self):
+        import gymnasium as gym
+
+        import scenegym  # noqa: F401  (registers the environments)
+
+        return gym.make(self.config.env, **self.config.env_kwargs).unwrapped
+
+    def sample(
+        self,
+        n: int,
+        *,
+        targets: dict[str, float] | None = None,
+        seed: int = 0,
+        deterministic: bool = False,
+        invalid: str = "report",
+        batch: int = 32,
+        attempts: int = 5,
+    ) -> Sample:
+        """Roll out ``n`` episodes (``batch`` environments in lockstep) and return their final
+        scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``.
+
+        Args:
+            targets: descriptor targets for goal-conditioned policies (the same for all).
+            invalid: ``"report"`` returns invalid scenes and counts them; ``"resample"``
+                repeats their rollouts with new seeds up to ``attempts`` times, then drops and
+                counts those still invalid; ``"drop"`` leaves them out and counts them.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+        if invalid not in INVALID_CHOICES:
+            raise ValueError(
+                f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
+            )
+        seeds = list(range(seed, seed + n))
+        scenes = self._rollouts(seeds, targets, deterministic, batch)
+        resampled = dropped = 0
+        if invalid == "resample":
+            next_seed = seed + n
+            for _ in range(attempts):
+                bad = [i for i, scene in enumerate(scenes) if not is_valid(scene)]
+                if not bad:
+                    break
+                fresh = self._rollouts(
+                    list(range(next_seed, next_seed + len(bad))), targets, deterministic, batch
+                )
+                next_seed += len(bad)
+                resampled += len(bad)
+                for i, scene in zip(bad, fresh):
+                    scenes[i] = scene
+        if invalid in ("resample", "drop"):
+            kept = [scene for scene in scenes if is_valid(scene)]
+            dropped = len(scenes) - len(kept)
+            scenes = kept
+        count = sum(not is_valid(scene) for scene in scenes)
+        return Sample(scenes=scenes, invalid=count, resampled=resampled, dropped=dropped)
+
+    def _rollouts(self, seeds: list[int], targets, deterministic: bool, batch: int) -> list[Scene]:
+        scenes: list[Scene] = []
+        envs = [self._env() for _ in range(min(batch, len(seeds)))]
+        for start in range(0, len(seeds), len(envs)):
+            group = seeds[start : start + len(envs)]
+            active = envs[: len(group)]
+            options = {"targets": targets} if targets else None
+            observations = [env.reset(seed=s, options=options)[0] for env, s in zip(active, group)]
+            done = [False] * len(active)
+            while not all(done):
+                stacked = {
+                    key: np.stack([obs[key] for obs in observations]) for key in observations[0]
+                }
+                actions, _ = self.model.predict(stacked, deterministic=deterministic)
+                for i, env in enumerate(active):
+                    if done[i]:
+                        continue
+                    observations[i], _, terminated, truncated, _ = env.step(actions[i])
+                    done[i] = terminated or truncated
+            scenes.extend(env.scene for env in active)
+        return scenes

@@ -1,0 +1,193 @@
+"""Training a generation policy with stable-baselines3, into a self-contained run folder.
+
+A run folder holds everything needed to use or continue it::
+
+    RUN/config.json           the TrainConfig, as given
+    RUN/versions.json         versions of scenegym, Python and the libraries
+    RUN/checkpoints/*.zip     periodic SB3 checkpoints (model_<steps>_steps.zip)
+    RUN/model.zip             the final model
+    RUN/progress.csv          SB3's log: every reward term (mean per rollout) among the rest
+
+``resume`` continues from the newest checkpoint, so an interrupted run (kill -9 included)
+loses at most ``checkpoint_every`` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scenegym._io import atomic_write_text
+from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+
+__all__ = ["TrainConfig", "latest_checkpoint", "make_env", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings of a training run (every field is a key of the YAML/TOML config)."""
+
+    env: str = field(
+        default="scenegym/DrivingLayout-edit-v0", metadata=option("registered environment id")
+    )
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict, metadata=option("keyword arguments of the environment")
+    )
+    algorithm: str = field(default="PPO", metadata={"help": "SB3 algorithm", "choices": ("PPO",)})
+    total_steps: int = field(default=20_000, metadata=option("environment steps", 1, 10**9))
+    n_envs: int = field(default=4, metadata=option("parallel environments", 1, 256))
+    vec_env: str = field(
+        default="dummy", metadata={"help": "dummy or subproc", "choices": ("dummy", "subproc")}
+    )
+    n_steps: int = field(default=128, metadata=option("PPO rollout length per env", 2, 100_000))
+    batch_size: int = field(default=128, metadata=option("PPO minibatch size", 2, 100_000))
+    learning_rate: float = field(default=3e-4, metadata=option("learning rate", 1e-7, 1.0))
+    net_arch: tuple[int, int] = field(default=(128, 128), metadata=option("hidden layers", 1, 4096))
+    checkpoint_every: int = field(
+        default=5_000, metadata=option("steps between checkpoints", 1, 10**9)
+    )
+    seed: int = field(default=0, metadata=option("seed of envs, policy and sampling", 0, None))
+
+    def __post_init__(self) -> None:
+        check_config(self)
+
+
+def make_env(config: TrainConfig, rank: int = 0):
+    """A factory of the monitored training environment number ``rank``."""
+
+    def build():
+        import gymnasium as gym
+        from stable_baselines3.common.monitor import Monitor
+
+        import scenegym  # noqa: F401  (registers the environments)
+
+        env = gym.make(config.env, **config.env_kwargs)
+        env.reset(seed=config.seed + rank)
+        return Monitor(env, info_keywords=())
+
+    return build
+
+
+def latest_checkpoint(run: str | os.PathLike) -> Path | None:
+    """The checkpoint of ``run`` with the most steps, or None."""
+    folder = Path(run) / "checkpoints"
+    found = []
+    for path in folder.glob("model_*_steps.zip"):
+        match = re.fullmatch(r"model_(\d+)_steps\.zip", path.name)
+        if match:
+            found.append((int(match.group(1)), path))
+    return max(found)[1] if found else None
+
+
+def _versions() -> dict[str, str]:
+    import gymnasium
+    import numpy
+    import stable_baselines3
+    import torch
+
+    import scenegym
+
+    return {
+        "scenegym": scenegym.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+    }
+
+
+def _callbacks(run: Path, config: TrainConfig):
+    import numpy as np
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+
+    class RewardTerms(BaseCallback):
+        """Logs the mean of every reward term and of the score over each rollout."""
+
+        def _on_rollout_start(self) -> None:
+            self._terms: dict[str, list[float]] = {}
+
+        def _on_step(self) -> bool:
+            for info in self.locals.get("infos", []):
+                for name, value in info.get("reward_terms", {}).items():
+                    self._terms.setdefault(name, []).append(value)
+                if "score" in info:
+                    self._terms.setdefault("score", []).append(info["score"])
+            return True
+
+        def _on_rollout_end(self) -> None:
+            for name, values in self._terms.items():
+                self.logger.record(f"reward_terms/{name}", float(np.mean(values)))
+
+    every = max(1, config.checkpoint_every // config.n_envs)
+    checkpoints = CheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
+    return CallbackList([RewardTerms(), checkpoints])
+
+
+def train(
+    config: TrainConfig | dict,
+    run: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress_bar: bool = False,
+) -> Path:
+    """Train ``config`` into the folder ``run``; with ``resume``, continue its newest
+    checkpoint. Returns the path of the final model."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    run = Path(run)
+    if resume:
+        saved = run / "config.json"
+        if not saved.is_file():
+            raise ValueError(f"cannot resume {run}: it has no config.json (not a training run)")
+        config = config_from_mapping(TrainConfig, json.loads(saved.read_text()), name="config")
+    elif isinstance(config, dict):
+        config = config_from_mapping(TrainConfig, config, name="config")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig or a mapping, got {type(config).__name__}")
+    if not resume:
+        if run.exists() and any(run.iterdir()):
+            raise ValueError(f"run folder {run} is not empty; choose a new folder or pass --resume")
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run / "config.json", json.dumps(config_to_dict(config), indent=2) + "\n")
+        atomic_write_text(run / "versions.json", json.dumps(_versions(), indent=2) + "\n")
+
+    factories = [make_env(config, rank) for rank in range(config.n_envs)]
+    vec_env = SubprocVecEnv(factories) if config.vec_env == "subproc" else DummyVecEnv(factories)
+    vec_env.seed(config.seed)
+    checkpoint = latest_checkpoint(run) if resume else None
+    if checkpoint is not None:
+        model = PPO.load(checkpoint, env=vec_env, device="cpu")
+    else:
+        model = PPO(
+            "MultiInputPolicy",
+            vec_env,
+            n_steps=config.n_steps,
+            batch_size=config.batch_size,
+            learning_rate=config.learning_rate,
+            policy_kwargs={"net_arch": list(config.net_arch)},
+            seed=config.seed,
+            device="cpu",
+            verbose=0,
+        )
+    model.set_logger(configure(str(run), ["csv"]))
+    remaining = config.total_steps - model.num_timesteps
+    if remaining > 0:
+        model.learn(
+            remaining,
+            callback=_callbacks(run, config),
+            reset_num_timesteps=checkpoint is None,
+            progress_bar=progress_bar,
+        )
+    final = run / "model.zip"
+    model.save(run / "model.tmp.zip")
+    os.replace(run / "model.tmp.zip", final)
+    vec_env.close()
+    return final

@@ -1,0 +1,333 @@
+"""The scene-generation environment: an agent edits a scene towards a better reward score."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from .descriptors import describe
+from .encoding import LaneGrid
+from .road import Road
+from .scene import Scene
+from .space import HighwaySceneSpace, HighwaySpaceConfig
+from .vehicles import KINDS, Vehicles
+
+__all__ = ["EDIT_OPERATIONS", "DrivingLayoutEnv"]
+
+EDIT_OPERATIONS: tuple[str, ...] = (
+    "lane",
+    "move",
+    "speed",
+    "offset",
+    "heading",
+    "kind",
+    "remove",
+    "add",
+)
+"""What one ``edit`` action does to the chosen vehicle (see the environment docstring)."""
+
+_LEVELS = 11
+_COLUMNS = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
+
+
+class DrivingLayoutEnv(gym.Env):
+    """Generate a driving scene by editing it, one vehicle attribute per step.
+
+    ## Description
+    The agent starts from a random scene of a ``HighwaySceneSpace`` (the domain-randomisation
+    baseline) and edits it: each step changes one attribute of one vehicle, removes it, or adds
+    a vehicle. Diversity comes from the random starts and the road, which is never edited;
+    quality from the learned edits. The step reward is the change of a weighted score
+    (``RewardSpec``), so the return of an episode is the final score minus the starting one.
+
+    ## Action space
+    ``MultiDiscrete([max_vehicles, 8, 11])``: ``(vehicle, operation, level)``. ``vehicle`` is
+    taken modulo the current vehicle count. With ``level`` in 0..10:
+
+    - 0 ``lane``: move to lane ``level mod lane_count``;
+    - 1 ``move``: shift along the road by ``(level - 5) * 2`` m;
+    - 2 ``speed``: set the speed to ``level / 10 * 1.2 *`` the speed limit (m/s);
+    - 3 ``offset``: set the offset from the lane centre to ``(level - 5) / 5`` m;
+    - 4 ``heading``: set the heading to the lane to ``(level - 5) / 5 * 0.15`` rad;
+    - 5 ``kind``: make it ``KINDS[level mod 4]`` with that kind's mean size;
+    - 6 ``remove``: remove the vehicle;
+    - 7 ``add``: add a car of mean size in lane ``level mod lane_count`` in the middle of that
+      lane's largest free gap, at the mean speed of the scene (nothing when full).
+
+    ## Observation space
+    ``Dict``: ``"grid"``, the ``LaneGrid`` encoding ``(12, lanes, cells)`` (channels in
+    ``scenegym.envs.encoding.CHANNELS``, values clipped to [-5, 5]); with a goal,
+    ``"goal"``, ``2 k`` values: the ``k`` targets, then the current descriptors, each as
+    ``(value - low) / (high - low)`` of its target range, clipped to [-5, 5].
+
+    ## Rewards
+    Each step: ``score(scene after) - score(scene before)``, the score being the
+    ``RewardSpec``-weighted sum of the terms ``validity``, ``realism`` and ``goal``
+    (``scenegym.rewards.spec``); all terms are in ``info["reward_terms"]`` every step, the
+    weighted score in ``info["score"]``.
+
+    ## Starting state
+    A scene drawn from the scene space with the environment's generator, or
+    ``options["scene"]``; goal targets drawn from the goal ranges, or ``options["targets"]``.
+
+    ## Episode end
+    Never terminated; truncated after ``edit_budget`` steps.
+
+    ## Arguments
+    - ``space``: ``HighwaySpaceConfig`` (or its mapping) of the starting scenes; its lanes,
+      lengths and vehicle counts must fit ``grid`` and ``max_vehicles``.
+    - ``reward``: ``RewardSpec`` (or mapping); default validity 1, goal 1, and realism 0.5
+      when a realism model is given (else 0). ``goal``: ``GoalSpec`` (or mapping) or None.
+    - ``realism``: a fitted ``VehicleRealism`` (or a path to one saved as JSON); required when
+      the realism weight is above 0.
+    - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
+    - ``render_mode``: None or ``"rgb_array"``.
+
+    ## Version history
+    - v0: first version.
+    """
+
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        *,
+        representation: str = "edit",
+        space: HighwaySpaceConfig | dict | None = None,
+        reward: Any = None,
+        goal: Any = None,
+        realism: Any = None,
+        grid: LaneGrid | None = None,
+        max_vehicles: int = 40,
+        edit_budget: int = 64,
+        render_mode: str | None = None,
+    ) -> None:
+        from scenegym.config import config_from_mapping
+        from scenegym.rewards.realism import VehicleRealism
+        from scenegym.rewards.spec import GoalSpec, RewardSpec
+
+        if representation != "edit":
+            raise ValueError(
+                f"representation {representation!r} is not available; this version has 'edit'"
+            )
+        self.grid = grid if grid is not None else LaneGrid()
+        if isinstance(space, dict):
+            space = config_from_mapping(HighwaySpaceConfig, space, name="space")
+        if space is None:
+            space = HighwaySpaceConfig(
+                lanes=(2, min(4, self.grid.lanes - 1)),
+                length=(150.0, min(350.0, self.grid.length)),
+                vehicles=(5, min(30, max_vehicles)),
+            )
+        self.space = HighwaySceneSpace(space)
+        self._check_fits(space, max_vehicles)
+        if reward is None:
+            # Realism counts by default only when a model is given.
+            weights = {"validity": 1.0, "realism": 0.5 if realism is not None else 0.0}
+            reward = RewardSpec(weights={**weights, "goal": 1.0})
+        elif isinstance(reward, dict):
+            reward = config_from_mapping(RewardSpec, reward, name="reward")
+        self.reward_spec = reward
+        self.goal = (
+            config_from_mapping(GoalSpec, goal, name="goal") if isinstance(goal, dict) else goal
+        )
+        if isinstance(realism, str):
+            realism = VehicleRealism.load(realism)
+        if self.reward_spec.weight("realism") > 0 and realism is None:
+            raise ValueError(
+                "the realism term has a weight but no realism model was given: pass "
+                "realism=VehicleRealism.fit(reference) (or a saved model's path), or set "
+                "reward={'weights': {'realism': 0, ...}}"
+            )
+        self.realism = realism
+        if not isinstance(max_vehicles, int) or max_vehicles < 1:
+            raise ValueError(f"max_vehicles must be a whole number >= 1, got {max_vehicles!r}")
+        if not isinstance(edit_budget, int) or edit_budget < 1:
+            raise ValueError(f"edit_budget must be a whole number >= 1, got {edit_budget!r}")
+        self.max_vehicles = max_vehicles
+        self.edit_budget = edit_budget
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.render_mode = render_mode
+
+        self.action_space = spaces.MultiDiscrete([max_vehicles, len(EDIT_OPERATIONS), _LEVELS])
+        observation = {"grid": spaces.Box(-5.0, 5.0, self.grid.shape, dtype=np.float32)}
+        if self.goal is not None and self.goal.names:
+            k = len(self.goal.names)
+            observation["goal"] = spaces.Box(-5.0, 5.0, (2 * k,), dtype=np.float32)
+        self.observation_space = spaces.Dict(observation)
+        sizes = np.array([space.sizes[kind] for kind in KINDS])
+        self._mean_size = sizes[:, [0, 2]]  # (kinds, [length, width])
+        self.road: Road | None = None
+        self._columns: dict[str, NDArray] = {}
+        self.targets: dict[str, float] = {}
+        self._score = 0.0
+        self._steps = 0
+
+    def _check_fits(self, space: HighwaySpaceConfig, max_vehicles: int) -> None:
+        ramps = 1 if space.ramp_probability > 0 else 0
+        if space.lanes[1] + ramps > self.grid.lanes:
+            raise ValueError(
+                f"space.lanes allows {space.lanes[1]} lanes (+{ramps} ramp) but the grid has "
+                f"{self.grid.lanes} rows; lower space.lanes or raise grid lanes"
+            )
+        if space.length[1] > self.grid.length:
+            raise ValueError(
+                f"space.length allows {space.length[1]:g} m but the grid covers "
+                f"{self.grid.length:g} m; lower space.length or enlarge the grid"
+            )
+        if space.vehicles[1] > max_vehicles:
+            raise ValueError(
+                f"space.vehicles allows {space.vehicles[1]} vehicles but max_vehicles is "
+                f"{max_vehicles}"
+            )
+
+    # ------------------------------------------------------------------ scene state
+    @property
+    def scene(self) -> Scene:
+        """The current scene."""
+        return Scene(self.road, Vehicles(**self._columns))
+
+    def _set_scene(self, scene: Scene) -> None:
+        if len(scene.vehicles) > self.max_vehicles:
+            raise ValueError(
+                f"the scene has {len(scene.vehicles)} vehicles; max_vehicles is {self.max_vehicles}"
+            )
+        self.road = scene.road
+        self._columns = {name: np.array(getattr(scene.vehicles, name)) for name in _COLUMNS}
+
+    def _observe(self, scene: Scene) -> dict[str, NDArray[np.float32]]:
+        grid = np.clip(self.grid.encode(scene, drop=True), -5.0, 5.0).astype(np.float32)
+        observation = {"grid": grid}
+        if "goal" in self.observation_space.spaces:
+            now = describe(scene)
+            values = []
+            for source in (self.targets, now):
+                for name in self.goal.names:
+                    low, high = self.goal.ranges[name]
+                    values.append((source[name] - low) / (high - low))
+            observation["goal"] = np.clip(np.array(values, dtype=np.float32), -5.0, 5.0)
+        return observation
+
+    def _evaluate(self, scene: Scene) -> tuple[float, dict[str, float]]:
+        return self.reward_spec.score(
+            scene, realism=self.realism, targets=self.targets, goal=self.goal
+        )
+
+    # ------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        options = options or {}
+        scene = options.get("scene")
+        if scene is None:
+            scene = self.space.sample(self.np_random)
+        elif not isinstance(scene, Scene):
+            raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
+        self._set_scene(scene)
+        if "targets" in options:
+            targets = dict(options["targets"])
+            if self.goal is None or set(targets) - set(self.goal.names):
+                allowed = ", ".join(self.goal.names) if self.goal is not None else "none"
+                raise ValueError(
+                    f"options['targets'] names {sorted(targets)}; this environment's goal "
+                    f"descriptors are: {allowed}"
+                )
+            self.targets = {name: float(value) for name, value in targets.items()}
+        elif self.goal is not None:
+            self.targets = self.goal.sample(self.np_random)
+        else:
+            self.targets = {}
+        self._steps = 0
+        scene = self.scene
+        self._score, terms = self._evaluate(scene)
+        return self._observe(scene), self._info(terms)
+
+    def step(self, action):
+        vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
+        self._edit(vehicle, operation, level)
+        self._steps += 1
+        scene = self.scene
+        score, terms = self._evaluate(scene)
+        reward = score - self._score
+        self._score = score
+        truncated = self._steps >= self.edit_budget
+        return self._observe(scene), float(reward), False, truncated, self._info(terms)
+
+    def _info(self, terms: dict[str, float]) -> dict[str, Any]:
+        return {
+            "reward_terms": dict(terms),
+            "score": self._score,
+            "valid": terms["validity"] == 1.0,
+            "vehicles": int(self._columns["lane"].size),
+            "targets": dict(self.targets),
+        }
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        from scenegym.generators.render import RenderConfig, render
+
+        return render(self.scene, RenderConfig(width=256, height=128)).rgb
+
+    # ------------------------------------------------------------------ edits
+    def _edit(self, vehicle: int, operation: int, level: int) -> None:
+        c = self._columns
+        n = c["lane"].size
+        road = self.road
+        name = EDIT_OPERATIONS[operation]
+        if name == "add":
+            self._add(level)
+            return
+        if n == 0:
+            return
+        i = vehicle % n
+        if name == "lane":
+            c["lane"][i] = level % road.lane_count
+        elif name == "move":
+            c["s"][i] = float(np.clip(c["s"][i] + (level - 5) * 2.0, 0.0, road.length))
+        elif name == "speed":
+            c["speed"][i] = level / 10.0 * 1.2 * road.speed_limit
+        elif name == "offset":
+            c["d"][i] = (level - 5) / 5.0
+        elif name == "heading":
+            c["heading"][i] = (level - 5) / 5.0 * 0.15
+        elif name == "kind":
+            kind = level % len(KINDS)
+            c["kind"][i] = kind
+            c["length"][i], c["width"][i] = self._mean_size[kind]
+        elif name == "remove":
+            keep = np.arange(n) != i
+            for column in _COLUMNS:
+                c[column] = c[column][keep]
+
+    def _add(self, level: int) -> None:
+        c = self._columns
+        if c["lane"].size >= self.max_vehicles:
+            return
+        road = self.road
+        lane = level % road.lane_count
+        start, end = road.lane_starts[lane], road.lane_ends[lane]
+        mine = c["lane"] == lane
+        fronts = np.sort(c["s"][mine])
+        edges = np.concatenate([[start], fronts, [end]])
+        gaps = np.diff(edges)
+        best = int(np.argmax(gaps))
+        s = float((edges[best] + edges[best + 1]) / 2.0)
+        speed = float(c["speed"].mean()) if c["speed"].size else 0.8 * road.speed_limit
+        length, width = self._mean_size[0]
+        new = {
+            "lane": lane,
+            "s": s,
+            "d": 0.0,
+            "heading": 0.0,
+            "speed": speed,
+            "length": length,
+            "width": width,
+            "kind": 0,
+        }
+        for column in _COLUMNS:
+            c[column] = np.append(c[column], np.array(new[column], dtype=c[column].dtype))

@@ -1,0 +1,149 @@
+"""The generation environment (edit representation) and the reward specification."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import scenegym
+from scenegym.envs import Road, Scene, Vehicles, is_valid
+from scenegym.envs.generation import EDIT_OPERATIONS, DrivingLayoutEnv
+from scenegym.rewards.spec import GoalSpec, RewardSpec, goal_score, validity_score
+
+GENERATION_IDS = [env_id for env_id in gym.registry if env_id.startswith("scenegym/DrivingLayout")]
+
+
+def test_every_generation_id_is_registered_and_versioned():
+    assert "scenegym/DrivingLayout-edit-v0" in GENERATION_IDS
+    assert all(env_id.endswith("-v0") for env_id in GENERATION_IDS)
+    assert scenegym is not None
+
+
+@pytest.mark.parametrize("env_id", GENERATION_IDS)
+def test_registered_environments_pass_the_gymnasium_checker(env_id):
+    env = gym.make(env_id, goal={"ranges": {"density": [5.0, 60.0]}})
+    check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_same_seed_same_episode():
+    def rollout():
+        env = DrivingLayoutEnv(goal={"ranges": {"mean_speed": [10.0, 30.0]}})
+        obs, _ = env.reset(seed=3)
+        env.action_space.seed(3)
+        trace = [obs["grid"].copy()]
+        rewards = []
+        for _ in range(20):
+            obs, reward, _, _, _ = env.step(env.action_space.sample())
+            trace.append(obs["grid"].copy())
+            rewards.append(reward)
+        return np.array(trace), rewards, env.scene
+
+    a, b = rollout(), rollout()
+    assert np.array_equal(a[0], b[0]) and a[1] == b[1] and a[2] == b[2]
+
+
+def test_step_rewards_sum_to_the_score_change():
+    env = DrivingLayoutEnv()
+    _, info = env.reset(seed=0)
+    start = info["score"]
+    total = 0.0
+    env.action_space.seed(0)
+    for _ in range(30):
+        _, reward, _, _, info = env.step(env.action_space.sample())
+        total += reward
+    assert total == pytest.approx(info["score"] - start)
+    assert set(info["reward_terms"]) == {"validity", "realism", "goal"}
+
+
+def test_the_edit_budget_truncates_the_episode():
+    env = DrivingLayoutEnv(edit_budget=5)
+    env.reset(seed=0)
+    flags = [env.step(env.action_space.sample())[3] for _ in range(5)]
+    assert flags == [False] * 4 + [True]
+
+
+def one_car_env():
+    road = Road.straight(length=200.0, lanes=3)
+    scene = Scene(road, Vehicles.from_columns(lane=[1], s=[100.0], speed=[20.0]))
+    env = DrivingLayoutEnv()
+    env.reset(seed=0, options={"scene": scene})
+    return env
+
+
+@pytest.mark.parametrize(
+    ("operation", "level", "column", "expected"),
+    [
+        ("lane", 2, "lane", 2),
+        ("move", 7, "s", 104.0),
+        ("offset", 10, "d", 1.0),
+        ("heading", 0, "heading", -0.15),
+        ("kind", 1, "kind", 1),
+    ],
+)
+def test_each_edit_changes_what_it_says(operation, level, column, expected):
+    env = one_car_env()
+    env.step([0, EDIT_OPERATIONS.index(operation), level])
+    assert getattr(env.scene.vehicles, column)[0] == pytest.approx(expected)
+
+
+def test_add_fills_the_largest_gap_and_remove_deletes():
+    env = one_car_env()
+    env.step([0, EDIT_OPERATIONS.index("add"), 1])
+    vehicles = env.scene.vehicles
+    assert len(vehicles) == 2 and vehicles.s[1] == pytest.approx(50.0)  # first of two equal gaps
+    env.step([0, EDIT_OPERATIONS.index("remove"), 0])
+    assert len(env.scene.vehicles) == 1
+
+
+def test_removing_an_overlapping_vehicle_is_rewarded():
+    road = Road.straight(length=200.0, lanes=2)
+    scene = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[100.0, 102.0], speed=[20, 20]))
+    env = DrivingLayoutEnv()
+    _, info = env.reset(seed=0, options={"scene": scene})
+    assert not info["valid"]
+    _, reward, _, _, info = env.step([1, EDIT_OPERATIONS.index("remove"), 0])
+    assert reward > 0 and info["valid"] and is_valid(env.scene)
+
+
+def test_validity_score_counts_violations_per_vehicle():
+    road = Road.straight(length=200.0, lanes=2)
+    good = Scene(road, Vehicles.from_columns(lane=[0, 1], s=[50.0, 50.0], speed=[20, 20]))
+    bad = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[50.0, 52.0], speed=[20, 90]))
+    assert validity_score(good) == 1.0
+    assert validity_score(bad) == pytest.approx(0.0)  # 1 overlap + 1 speed for 2 vehicles
+
+
+def test_goal_score_is_one_on_target_and_falls_with_the_error():
+    goal = GoalSpec(ranges={"density": (0.0, 100.0)})
+    assert goal_score({"density": 40.0}, {"density": 40.0}, goal) == 1.0
+    assert goal_score({"density": 50.0}, {"density": 40.0}, goal) == pytest.approx(0.9)
+    assert goal_score({"density": 400.0}, {"density": 40.0}, goal) == 0.0
+
+
+def test_explicit_targets_replace_sampled_ones():
+    env = DrivingLayoutEnv(goal={"ranges": {"mean_speed": [10.0, 30.0]}})
+    obs, info = env.reset(seed=0, options={"targets": {"mean_speed": 25.0}})
+    assert info["targets"] == {"mean_speed": 25.0}
+    assert obs["goal"][0] == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"representation": "paint"}, "representation 'paint'"),
+        ({"reward": {"weights": {"beauty": 1.0}}}, "unknown term 'beauty'"),
+        ({"reward": {"weights": {"realism": 1.0}}}, "no realism model"),
+        ({"goal": {"ranges": {"happiness": [0, 1]}}}, "unknown descriptor 'happiness'"),
+        ({"space": {"lanes": [2, 9]}}, r"space.lanes\[1\] must be in"),
+        ({"space": {"length": [100.0, 900.0]}}, "grid covers"),
+        ({"space": {"vehicles": [5, 60]}}, "max_vehicles"),
+    ],
+)
+def test_bad_arguments_name_what_is_wrong(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        DrivingLayoutEnv(**kwargs)
+
+
+def test_reward_spec_rejects_out_of_range_weights():
+    with pytest.raises(ValueError, match=r"weights.validity must be in \[0, 100\]"):
+        RewardSpec(weights={"validity": -1.0})
