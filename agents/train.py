@@ -6,7 +6,9 @@ A run folder holds everything needed to use or continue it::
     RUN/versions.json         versions of scenegym, Python and the libraries
     RUN/checkpoints/*.zip     periodic SB3 checkpoints (model_<steps>_steps.zip)
     RUN/model.zip             the final model
-    RUN/progress.csv          SB3's log: every reward term (mean per rollout) among the rest
+    RUN/logs/NNN/             one folder per training session (the first, then each resume):
+                              progress.csv and TensorBoard events with every reward term
+                              (mean per rollout) beside SB3's own statistics
 
 ``resume`` continues from the newest checkpoint, so an interrupted run (kill -9 included)
 loses at most ``checkpoint_every`` steps.
@@ -177,7 +179,10 @@ def train(
             device="cpu",
             verbose=0,
         )
-    model.set_logger(configure(str(run), ["csv"]))
+    # Each training session logs into its own folder, so resuming never overwrites a log.
+    logs = run / "logs"
+    session = len(list(logs.glob("*"))) if logs.is_dir() else 0
+    model.set_logger(configure(str(logs / f"{session:03d}"), ["csv", "tensorboard"]))
     remaining = config.total_steps - model.num_timesteps
     if remaining > 0:
         model.learn(

@@ -1,0 +1,123 @@
+"""Training with stable-baselines3 and sampling from the trained run, on tiny budgets."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from scenegym.agents.policy import GenerationPolicy
+from scenegym.agents.train import TrainConfig, latest_checkpoint, train
+from scenegym.cli import main
+from scenegym.envs import is_valid, read_scenes
+
+TINY = {
+    "env_kwargs": {"edit_budget": 8, "goal": {"ranges": {"density": [10.0, 50.0]}}},
+    "total_steps": 256,
+    "n_envs": 2,
+    "n_steps": 64,
+    "batch_size": 64,
+    "checkpoint_every": 128,
+    "net_arch": [16, 16],
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "tiny"
+    train(TINY, folder)
+    return folder
+
+
+def test_a_run_folder_holds_everything_needed_to_use_it(run):
+    assert (run / "model.zip").is_file()
+    assert json.loads((run / "config.json").read_text())["total_steps"] == 256
+    assert "stable_baselines3" in json.loads((run / "versions.json").read_text())
+    assert latest_checkpoint(run).name == "model_256_steps.zip"
+    log = (run / "logs" / "000" / "progress.csv").read_text().splitlines()
+    header = log[0].split(",")
+    for term in ("reward_terms/validity", "reward_terms/goal", "reward_terms/realism"):
+        assert term in header
+    assert list((run / "logs" / "000").glob("events.out.tfevents.*"))
+
+
+def test_sampling_returns_scenes_and_counts_invalid_ones(run):
+    policy = GenerationPolicy.load(run)
+    sample = policy.sample(6, seed=1, targets={"density": 30.0})
+    assert len(sample.scenes) == 6
+    assert sample.invalid == sum(1 for s in sample.scenes if not is_valid(s))
+
+
+def test_drop_returns_only_valid_scenes(run):
+    sample = GenerationPolicy.load(run).sample(6, seed=2, invalid="drop")
+    assert sample.invalid == 0
+    assert len(sample.scenes) + sample.dropped == 6
+
+
+def test_deterministic_sampling_repeats_exactly(run):
+    policy = GenerationPolicy.load(run)
+    a = policy.sample(4, seed=3, deterministic=True)
+    b = policy.sample(4, seed=3, deterministic=True)
+    assert [s.id for s in a.scenes] == [s.id for s in b.scenes]
+
+
+def test_generate_command_writes_scenes(run, tmp_path, capsys):
+    out = tmp_path / "gen.jsonl"
+    status = main(["generate", str(run), "--n", "5", "--target", "density=25", "--out", str(out)])
+    assert status == 0
+    assert len(read_scenes(out)) == 5
+    assert "invalid" in capsys.readouterr().out
+
+
+def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):
+    status = main(["generate", str(run), "--target", "beauty=1", "--out", str(tmp_path / "x")])
+    assert status == 2
+    assert "DESCRIPTOR=VALUE" in capsys.readouterr().err
+
+
+def test_a_new_run_refuses_a_non_empty_folder(run):
+    with pytest.raises(ValueError, match="not empty"):
+        train(TINY, run)
+
+
+def test_bad_training_config_names_the_key(tmp_path):
+    with pytest.raises(ValueError, match=r"config.n_envs must be in \[1, 256\]"):
+        train({**TINY, "n_envs": 0}, tmp_path / "bad")
+    with pytest.raises(ValueError, match="unknown key 'steps'"):
+        train({**TINY, "steps": 10}, tmp_path / "bad")
+    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v0"
+
+
+def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="not a training run"):
+        GenerationPolicy.load(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps(TINY))
+    (tmp_path / "model.zip").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="cannot load the model"):
+        GenerationPolicy.load(tmp_path)
+
+
+@pytest.mark.slow
+def test_training_killed_hard_resumes_from_its_last_checkpoint(tmp_path):
+    config = {**TINY, "total_steps": 4096, "checkpoint_every": 256}
+    (tmp_path / "run.json").write_text(json.dumps(config))
+    code = (
+        "import json, sys; from scenegym.agents.train import train; "
+        "train(json.load(open(sys.argv[1])), sys.argv[2])"
+    )
+    run = tmp_path / "run"
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "run.json"), str(run)])
+    deadline = time.time() + 120
+    while latest_checkpoint(run) is None and time.time() < deadline:
+        time.sleep(0.2)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    done = latest_checkpoint(run)
+    assert done is not None and not (run / "model.zip").exists()
+    train(None, run, resume=True)
+    assert (run / "model.zip").is_file()
+    assert latest_checkpoint(run).name == "model_4096_steps.zip"
+    assert (run / "logs" / "001" / "progress.csv").is_file()
