@@ -16,7 +16,10 @@ from .scene import Scene
 from .space import HighwaySceneSpace, HighwaySpaceConfig
 from .vehicles import KINDS, Vehicles
 
-__all__ = ["EDIT_OPERATIONS", "DrivingLayoutEnv"]
+__all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "DrivingLayoutEnv"]
+
+REPRESENTATIONS: tuple[str, ...] = ("edit", "oneshot")
+"""How actions change a scene: one attribute per step, or the whole scene in one action."""
 
 EDIT_OPERATIONS: tuple[str, ...] = (
     "lane",
@@ -35,7 +38,7 @@ _COLUMNS = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
 
 
 class DrivingLayoutEnv(gym.Env):
-    """Generate a driving scene by editing it, one vehicle attribute per step.
+    """Generate a driving scene by editing it step by step, or all at once.
 
     ## Description
     The agent starts from a random scene of a ``HighwaySceneSpace`` (the domain-randomisation
@@ -45,7 +48,14 @@ class DrivingLayoutEnv(gym.Env):
     (``RewardSpec``), so the return of an episode is the final score minus the starting one.
 
     ## Action space
-    ``MultiDiscrete([max_vehicles, 8, 11])``: ``(vehicle, operation, level)``. ``vehicle`` is
+    ``oneshot`` (``scenegym/DrivingLayout-oneshot-v0``): ``Box(-1, 1, (11, lanes, cells))``,
+    the whole scene in one action, one plane per grid channel but ``lane``: a cell holds a
+    vehicle where its ``occupied`` value is above 0; the other planes set its place in the
+    cell, offset (+-1 m), heading (+-0.15 rad), speed (0-40 m/s), length (2-18 m), width
+    (1.5-2.7 m) and kind (the largest of four planes). At most ``max_vehicles`` are kept.
+
+    ``edit`` (``scenegym/DrivingLayout-edit-v0``): ``MultiDiscrete([max_vehicles, 8, 11])``:
+    ``(vehicle, operation, level)``. ``vehicle`` is
     taken modulo the current vehicle count. With ``level`` in 0..10:
 
     - 0 ``lane``: move to lane ``level mod lane_count``;
@@ -65,17 +75,20 @@ class DrivingLayoutEnv(gym.Env):
     ``(value - low) / (high - low)`` of its target range, clipped to [-5, 5].
 
     ## Rewards
-    Each step: ``score(scene after) - score(scene before)``, the score being the
+    ``oneshot``: the score of the scene, once (terminal). ``edit``: each step,
+    ``score(scene after) - score(scene before)``, the score being the
     ``RewardSpec``-weighted sum of the terms ``validity``, ``realism`` and ``goal``
     (``scenegym.rewards.spec``); all terms are in ``info["reward_terms"]`` every step, the
     weighted score in ``info["score"]``.
 
     ## Starting state
-    A scene drawn from the scene space with the environment's generator, or
-    ``options["scene"]``; goal targets drawn from the goal ranges, or ``options["targets"]``.
+    A scene drawn from the scene space with the environment's generator (``oneshot`` keeps its
+    road only), or ``options["scene"]``; goal targets drawn from the goal ranges, or
+    ``options["targets"]``.
 
     ## Episode end
-    Never terminated; truncated after ``edit_budget`` steps.
+    ``oneshot``: terminated after its one step. ``edit``: never terminated; truncated after
+    ``edit_budget`` steps.
 
     ## Arguments
     - ``space``: ``HighwaySpaceConfig`` (or its mapping) of the starting scenes; its lanes,
@@ -110,10 +123,12 @@ class DrivingLayoutEnv(gym.Env):
         from scenegym.rewards.realism import VehicleRealism
         from scenegym.rewards.spec import GoalSpec, RewardSpec
 
-        if representation != "edit":
+        if representation not in REPRESENTATIONS:
             raise ValueError(
-                f"representation {representation!r} is not available; this version has 'edit'"
+                f"representation {representation!r} is not available; choose one of "
+                f"{', '.join(REPRESENTATIONS)}"
             )
+        self.representation = representation
         self.grid = grid if grid is not None else LaneGrid()
         if isinstance(space, dict):
             space = config_from_mapping(HighwaySpaceConfig, space, name="space")
@@ -154,7 +169,13 @@ class DrivingLayoutEnv(gym.Env):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
 
-        self.action_space = spaces.MultiDiscrete([max_vehicles, len(EDIT_OPERATIONS), _LEVELS])
+        if representation == "edit":
+            self.action_space = spaces.MultiDiscrete([max_vehicles, len(EDIT_OPERATIONS), _LEVELS])
+        else:
+            # Every grid channel but "lane" (the road gives it).
+            self.action_space = spaces.Box(
+                -1.0, 1.0, (self.grid.shape[0] - 1, *self.grid.shape[1:]), dtype=np.float32
+            )
         observation = {"grid": spaces.Box(-5.0, 5.0, self.grid.shape, dtype=np.float32)}
         if self.goal is not None and self.goal.names:
             k = len(self.goal.names)
@@ -225,6 +246,8 @@ class DrivingLayoutEnv(gym.Env):
         scene = options.get("scene")
         if scene is None:
             scene = self.space.sample(self.np_random)
+            if self.representation == "oneshot":
+                scene = scene.replace(vehicles=Vehicles.empty())  # the action makes them all
         elif not isinstance(scene, Scene):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
         self._set_scene(scene)
@@ -247,6 +270,8 @@ class DrivingLayoutEnv(gym.Env):
         return self._observe(scene), self._info(terms)
 
     def step(self, action):
+        if self.representation == "oneshot":
+            return self._oneshot(action)
         vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
         self._edit(vehicle, operation, level)
         self._steps += 1
@@ -256,6 +281,29 @@ class DrivingLayoutEnv(gym.Env):
         self._score = score
         truncated = self._steps >= self.edit_budget
         return self._observe(scene), float(reward), False, truncated, self._info(terms)
+
+    def _oneshot(self, action):
+        """The action is the whole scene: each channel in [-1, 1] maps onto the grid."""
+        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        grid = np.zeros(self.grid.shape)
+        grid[1] = a[0] + 0.5  # occupied where a > 0
+        grid[2] = (a[1] + 1.0) / 2.0  # place in the cell
+        grid[3] = a[2] * 0.5  # offset: +-1 m
+        grid[4] = a[3] * 0.25  # heading: +-0.15 rad
+        grid[5] = (a[4] + 1.0) / 2.0  # speed: 0..40 m/s
+        grid[6] = 0.1 + (a[5] + 1.0) / 2.0 * 0.8  # length: 2..18 m
+        grid[7] = 0.5 + (a[6] + 1.0) / 2.0 * 0.4  # width: 1.5..2.7 m
+        grid[8:] = a[7:]  # kind: the largest
+        scene = self.grid.decode(grid, self.road)
+        self._set_scene(
+            scene.replace(
+                vehicles=scene.vehicles.take(np.arange(min(len(scene.vehicles), self.max_vehicles)))
+            )
+        )
+        self._steps += 1
+        scene = self.scene
+        self._score, terms = self._evaluate(scene)
+        return self._observe(scene), float(self._score), True, False, self._info(terms)
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         return {

@@ -147,3 +147,18 @@ def test_bad_arguments_name_what_is_wrong(kwargs, message):
 def test_reward_spec_rejects_out_of_range_weights():
     with pytest.raises(ValueError, match=r"weights.validity must be in \[0, 100\]"):
         RewardSpec(weights={"validity": -1.0})
+
+
+def test_oneshot_builds_the_whole_scene_in_one_terminal_step():
+    env = gym.make("scenegym/DrivingLayout-oneshot-v0").unwrapped
+    _, info = env.reset(seed=0)
+    assert info["vehicles"] == 0
+    action = -np.ones(env.action_space.shape, dtype=np.float32)
+    action[0, 1, 10] = 1.0  # one vehicle: lane 1, cell 10
+    action[4, 1, 10] = 0.0  # speed 20 m/s
+    _, reward, terminated, truncated, info = env.step(action)
+    assert terminated and not truncated
+    vehicles = env.scene.vehicles
+    assert len(vehicles) == 1 and vehicles.lane[0] == 1
+    assert 40.0 <= vehicles.s[0] < 44.0 and vehicles.speed[0] == pytest.approx(20.0)
+    assert reward == pytest.approx(info["score"])
