@@ -6,6 +6,7 @@ A run folder holds everything needed to use or continue it::
     RUN/versions.json         versions of scenegym, Python and the libraries
     RUN/checkpoints/*.zip     periodic SB3 checkpoints (model_<steps>_steps.zip)
     RUN/model.zip             the final model
+    RUN/archive.json          the shared novelty/coverage archive (when those terms are on)
     RUN/logs/NNN/             one folder per training session (the first, then each resume):
                               progress.csv and TensorBoard events with every reward term
                               (mean per rollout) beside SB3's own statistics
@@ -52,6 +53,12 @@ class TrainConfig:
     net_arch: tuple[int, int] = field(default=(128, 128), metadata=option("hidden layers", 1, 4096))
     checkpoint_every: int = field(
         default=5_000, metadata=option("steps between checkpoints", 1, 10**9)
+    )
+    novelty: float = field(
+        default=0.0, metadata=option("weight of the novelty term (shared archive)", 0.0, 100.0)
+    )
+    coverage: float = field(
+        default=0.0, metadata=option("weight of the coverage term (shared archive)", 0.0, 100.0)
     )
     seed: int = field(default=0, metadata=option("seed of envs, policy and sampling", 0, None))
 
@@ -104,7 +111,7 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _callbacks(run: Path, config: TrainConfig):
+def _callbacks(run: Path, config: TrainConfig, population=None):
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 
@@ -127,8 +134,17 @@ def _callbacks(run: Path, config: TrainConfig):
                 self.logger.record(f"reward_terms/{name}", float(np.mean(values)))
 
     every = max(1, config.checkpoint_every // config.n_envs)
+
+    class SaveArchive(BaseCallback):
+        """Saves the shared archive together with every checkpoint."""
+
+        def _on_step(self) -> bool:
+            if population is not None and self.n_calls % every == 0:
+                population.archive.save(run / "archive.json")
+            return True
+
     checkpoints = CheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
-    return CallbackList([RewardTerms(), checkpoints])
+    return CallbackList([RewardTerms(), SaveArchive(), checkpoints])
 
 
 def train(
@@ -164,6 +180,16 @@ def train(
     factories = [make_env(config, rank) for rank in range(config.n_envs)]
     vec_env = SubprocVecEnv(factories) if config.vec_env == "subproc" else DummyVecEnv(factories)
     vec_env.seed(config.seed)
+    archive_path = run / "archive.json"
+    population = None
+    if config.novelty > 0 or config.coverage > 0:
+        from .population import Archive, PopulationReward
+
+        archive = Archive.load(archive_path) if resume and archive_path.is_file() else None
+        population = PopulationReward(
+            vec_env, novelty=config.novelty, coverage=config.coverage, archive=archive
+        )
+        vec_env = population
     checkpoint = latest_checkpoint(run) if resume else None
     if checkpoint is not None:
         model = PPO.load(checkpoint, env=vec_env, device="cpu")
@@ -187,10 +213,12 @@ def train(
     if remaining > 0:
         model.learn(
             remaining,
-            callback=_callbacks(run, config),
+            callback=_callbacks(run, config, population),
             reset_num_timesteps=checkpoint is None,
             progress_bar=progress_bar,
         )
+    if population is not None:
+        population.archive.save(archive_path)
     final = run / "model.zip"
     model.save(run / "model.tmp.zip")
     os.replace(run / "model.tmp.zip", final)

@@ -280,7 +280,10 @@ class DrivingLayoutEnv(gym.Env):
         reward = score - self._score
         self._score = score
         truncated = self._steps >= self.edit_budget
-        return self._observe(scene), float(reward), False, truncated, self._info(terms)
+        info = self._info(terms)
+        if truncated:
+            info["descriptors"] = describe(scene)  # for population terms at episode end
+        return self._observe(scene), float(reward), False, truncated, info
 
     def _oneshot(self, action):
         """The action is the whole scene: each channel in [-1, 1] maps onto the grid."""
@@ -303,7 +306,9 @@ class DrivingLayoutEnv(gym.Env):
         self._steps += 1
         scene = self.scene
         self._score, terms = self._evaluate(scene)
-        return self._observe(scene), float(self._score), True, False, self._info(terms)
+        info = self._info(terms)
+        info["descriptors"] = describe(scene)  # for population terms at episode end
+        return self._observe(scene), float(self._score), True, False, info
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         return {

@@ -121,3 +121,30 @@ def test_training_killed_hard_resumes_from_its_last_checkpoint(tmp_path):
     assert (run / "model.zip").is_file()
     assert latest_checkpoint(run).name == "model_4096_steps.zip"
     assert (run / "logs" / "001" / "progress.csv").is_file()
+
+
+def test_population_terms_share_one_archive_across_subprocess_envs(tmp_path):
+    config = {**TINY, "vec_env": "subproc", "novelty": 1.0, "coverage": 0.5}
+    run = tmp_path / "population"
+    train(config, run)
+    from scenegym.agents.population import Archive
+
+    archive = Archive.load(run / "archive.json")
+    episodes = 256 // TINY["env_kwargs"]["edit_budget"]  # every finished episode, both envs
+    assert len(archive) == episodes
+    header = (run / "logs" / "000" / "progress.csv").read_text().splitlines()[0].split(",")
+    assert "reward_terms/novelty" in header and "reward_terms/coverage" in header
+
+
+def test_archive_scores_novelty_and_coverage():
+    from scenegym.agents.population import Archive
+
+    archive = Archive(("density", "mean_speed"), k=2, bins=4)
+    scene = {"density": 30.0, "mean_speed": 20.0}
+    assert archive.score(scene) == (1.0, 1.0)
+    archive.add(scene)
+    archive.add({"density": 31.0, "mean_speed": 20.0})
+    novelty, coverage = archive.score(scene)
+    assert novelty < 0.05 and coverage == 0.0
+    far_novelty, far_coverage = archive.score({"density": 200.0, "mean_speed": 5.0})
+    assert far_novelty == 1.0 and far_coverage == 1.0
