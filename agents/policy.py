@@ -42,9 +42,12 @@ class Sample:
 class GenerationPolicy:
     """A trained SB3 model together with the environment config it was trained with."""
 
-    def __init__(self, model: Any, config: TrainConfig) -> None:
+    def __init__(
+        self, model: Any, config: TrainConfig, run: str | os.PathLike | None = None
+    ) -> None:
         self.model = model
         self.config = config
+        self.run = run
 
     @classmethod
     def load(cls, run: str | os.PathLike) -> GenerationPolicy:
@@ -70,14 +73,16 @@ class GenerationPolicy:
             model = PPO.load(path, device="cpu")
         except Exception as error:  # SB3 raises many kinds for a damaged zip
             raise ValueError(f"cannot load the model {path}: {error}") from None
-        return cls(model, config)
+        return cls(model, config, run)
 
     def _env(self):
         import gymnasium as gym
 
         import scenegym  # noqa: F401  (registers the environments)
 
-        return gym.make(self.config.env, **self.config.env_kwargs).unwrapped
+        from .train import env_kwargs
+
+        return gym.make(self.config.env, **env_kwargs(self.config, self.run)).unwrapped
 
     def sample(
         self,

@@ -66,8 +66,19 @@ class TrainConfig:
         check_config(self)
 
 
-def make_env(config: TrainConfig, rank: int = 0):
+def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, Any]:
+    """The environment's keyword arguments, with a relative ``realism`` model path taken
+    relative to the run folder (so a run folder can be moved)."""
+    kwargs = dict(config.env_kwargs)
+    realism = kwargs.get("realism")
+    if isinstance(realism, str) and run is not None and not os.path.isabs(realism):
+        kwargs["realism"] = str(Path(run) / realism)
+    return kwargs
+
+
+def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None = None):
     """A factory of the monitored training environment number ``rank``."""
+    kwargs = env_kwargs(config, run)
 
     def build():
         import gymnasium as gym
@@ -75,7 +86,7 @@ def make_env(config: TrainConfig, rank: int = 0):
 
         import scenegym  # noqa: F401  (registers the environments)
 
-        env = gym.make(config.env, **config.env_kwargs)
+        env = gym.make(config.env, **kwargs)
         env.reset(seed=config.seed + rank)
         return Monitor(env, info_keywords=())
 
@@ -153,9 +164,12 @@ def train(
     *,
     resume: bool = False,
     progress_bar: bool = False,
+    files: dict[str, str] | None = None,
 ) -> Path:
     """Train ``config`` into the folder ``run``; with ``resume``, continue its newest
-    checkpoint. Returns the path of the final model."""
+    checkpoint. ``files`` (name: text) are written into a new run folder before the
+    environments are built, for inputs they read by a path relative to the run, such as a
+    realism model. Returns the path of the final model."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
@@ -176,8 +190,10 @@ def train(
         run.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run / "config.json", json.dumps(config_to_dict(config), indent=2) + "\n")
         atomic_write_text(run / "versions.json", json.dumps(_versions(), indent=2) + "\n")
+        for name, text in (files or {}).items():
+            atomic_write_text(run / name, text)
 
-    factories = [make_env(config, rank) for rank in range(config.n_envs)]
+    factories = [make_env(config, rank, run) for rank in range(config.n_envs)]
     vec_env = SubprocVecEnv(factories) if config.vec_env == "subproc" else DummyVecEnv(factories)
     vec_env.seed(config.seed)
     archive_path = run / "archive.json"
