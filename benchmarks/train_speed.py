@@ -1,0 +1,82 @@
+"""Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
+
+Both train for ``--steps`` environment steps with the same PPO settings (4 DummyVecEnv
+environments, 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on the CPU, in the
+same run; the JSON gives steps/s of each and their ratio (target: scenegym at least 70 % of
+CartPole).
+
+Run::
+
+    .venv/bin/python benchmarks/train_speed.py
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+
+TARGET_RATIO = 0.70
+
+
+def _rate(env_id: str, policy: str, steps: int, kwargs: dict) -> float:
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    import scenegym  # noqa: F401  (registers the environments)
+
+    vec_env = DummyVecEnv([lambda: gym.make(env_id, **kwargs) for _ in range(4)])
+    model = PPO(
+        policy,
+        vec_env,
+        n_steps=256,
+        batch_size=256,
+        policy_kwargs={"net_arch": [64, 64]},
+        seed=0,
+        device="cpu",
+        verbose=0,
+    )
+    start = time.perf_counter()
+    model.learn(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def main() -> dict:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8192)
+    args = parser.parse_args()
+    edit = _rate(
+        "scenegym/DrivingLayout-edit-v0", "MultiInputPolicy", args.steps, {"edit_budget": 16}
+    )
+    cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {})
+    import stable_baselines3
+
+    return {
+        "scenegym_edit_steps_per_s": round(edit, 1),
+        "cartpole_steps_per_s": round(cartpole, 1),
+        "ratio": round(edit / cartpole, 3),
+        "target_ratio": TARGET_RATIO,
+        "meets_target": edit / cartpole >= TARGET_RATIO,
+        "settings": {
+            "steps": args.steps,
+            "n_envs": 4,
+            "n_steps": 256,
+            "batch_size": 256,
+            "net_arch": [64, 64],
+            "edit_budget": 16,
+            "device": "cpu",
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "stable_baselines3": stable_baselines3.__version__,
+        },
+    }
+
+
+if __name__ == "__main__":
+    json.dump(main(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
