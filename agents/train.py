@@ -54,6 +54,12 @@ class TrainConfig:
     checkpoint_every: int = field(
         default=5_000, metadata=option("steps between checkpoints", 1, 10**9)
     )
+    eval_every: int = field(
+        default=10_000, metadata=option("steps between held-out evaluations", 1, 10**9)
+    )
+    eval_episodes: int = field(
+        default=32, metadata=option("episodes of each held-out evaluation", 1, 100_000)
+    )
     novelty: float = field(
         default=0.0, metadata=option("weight of the novelty term (shared archive)", 0.0, 100.0)
     )
@@ -154,8 +160,34 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
                 population.archive.save(run / "archive.json")
             return True
 
+    class HeldOut(BaseCallback):
+        """Every ``eval_every`` steps: roll out ``eval_episodes`` held-out episodes (seeds no
+        training environment uses) with the deterministic policy and log the validity rate,
+        the mean score and every reward term of their final scenes under ``eval/``."""
+
+        def _on_step(self) -> bool:
+            if self.n_calls % max(1, config.eval_every // config.n_envs):
+                return True
+            from .policy import GenerationPolicy
+
+            policy = GenerationPolicy(self.model, config, run)
+            seed = 10**6 + config.seed * 1000  # held out: training envs use seed + rank
+            scenes = policy.sample(config.eval_episodes, seed=seed, deterministic=True).scenes
+            env = policy._env()
+            totals: dict[str, list[float]] = {}
+            for scene in scenes:
+                score, terms = env.reward_spec.score(scene, realism=env.realism)
+                for name, value in {**terms, "score": score}.items():
+                    totals.setdefault(name, []).append(value)
+            for name, values in totals.items():
+                self.logger.record(f"eval/{name}", float(np.mean(values)))
+            self.logger.record(
+                "eval/validity_rate", float(np.mean([v == 1.0 for v in totals["validity"]]))
+            )
+            return True
+
     checkpoints = CheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
-    return CallbackList([RewardTerms(), SaveArchive(), checkpoints])
+    return CallbackList([RewardTerms(), SaveArchive(), HeldOut(), checkpoints])
 
 
 def train(

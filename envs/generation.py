@@ -211,7 +211,7 @@ class DrivingLayoutEnv(gym.Env):
     @property
     def scene(self) -> Scene:
         """The current scene."""
-        return Scene(self.road, Vehicles(**self._columns))
+        return Scene(self.road, Vehicles._trusted(self._columns))
 
     def _set_scene(self, scene: Scene) -> None:
         if len(scene.vehicles) > self.max_vehicles:
@@ -221,11 +221,11 @@ class DrivingLayoutEnv(gym.Env):
         self.road = scene.road
         self._columns = {name: np.array(getattr(scene.vehicles, name)) for name in _COLUMNS}
 
-    def _observe(self, scene: Scene) -> dict[str, NDArray[np.float32]]:
+    def _observe(self, scene: Scene, now: dict | None = None) -> dict[str, NDArray[np.float32]]:
         grid = np.clip(self.grid.encode(scene, drop=True), -5.0, 5.0).astype(np.float32)
         observation = {"grid": grid}
         if "goal" in self.observation_space.spaces:
-            now = describe(scene)
+            now = now if now is not None else describe(scene)
             values = []
             for source in (self.targets, now):
                 for name in self.goal.names:
@@ -234,10 +234,14 @@ class DrivingLayoutEnv(gym.Env):
             observation["goal"] = np.clip(np.array(values, dtype=np.float32), -5.0, 5.0)
         return observation
 
-    def _evaluate(self, scene: Scene) -> tuple[float, dict[str, float]]:
+    def _evaluate(self, scene: Scene, now: dict | None = None) -> tuple[float, dict[str, float]]:
         return self.reward_spec.score(
-            scene, realism=self.realism, targets=self.targets, goal=self.goal
+            scene, realism=self.realism, targets=self.targets, goal=self.goal, descriptors=now
         )
+
+    def _describe(self, scene: Scene, episode_ends: bool) -> dict | None:
+        """The descriptors, computed once per step when anything needs them."""
+        return describe(scene) if (self.targets or episode_ends) else None
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -276,14 +280,15 @@ class DrivingLayoutEnv(gym.Env):
         self._edit(vehicle, operation, level)
         self._steps += 1
         scene = self.scene
-        score, terms = self._evaluate(scene)
+        truncated = self._steps >= self.edit_budget
+        now = self._describe(scene, truncated)
+        score, terms = self._evaluate(scene, now)
         reward = score - self._score
         self._score = score
-        truncated = self._steps >= self.edit_budget
         info = self._info(terms)
         if truncated:
-            info["descriptors"] = describe(scene)  # for population terms at episode end
-        return self._observe(scene), float(reward), False, truncated, info
+            info["descriptors"] = now  # for population terms at episode end
+        return self._observe(scene, now), float(reward), False, truncated, info
 
     def _oneshot(self, action):
         """The action is the whole scene: each channel in [-1, 1] maps onto the grid."""
@@ -305,10 +310,11 @@ class DrivingLayoutEnv(gym.Env):
         )
         self._steps += 1
         scene = self.scene
-        self._score, terms = self._evaluate(scene)
+        now = self._describe(scene, True)
+        self._score, terms = self._evaluate(scene, now)
         info = self._info(terms)
-        info["descriptors"] = describe(scene)  # for population terms at episode end
-        return self._observe(scene), float(self._score), True, False, info
+        info["descriptors"] = now  # for population terms at episode end
+        return self._observe(scene, now), float(self._score), True, False, info
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         return {

@@ -265,8 +265,10 @@ class Road:
     def _lane_arc(self, lane: NDArray[np.integer], s: ArrayLike) -> NDArray[np.float64]:
         """Distance (m) along the centre of ``lane`` from station 0 to station ``s``."""
         s = np.asarray(s, dtype=np.float64)
+        if self.segment_lengths.size == 1:
+            return self._lane_segment_starts[lane, 0] + s * self._lane_scale[lane, 0]
         index = np.searchsorted(self._segment_starts, s, side="right") - 1
-        index = np.clip(index, 0, self.segment_lengths.size - 1)
+        index = np.minimum(np.maximum(index, 0), self.segment_lengths.size - 1)
         u = s - self._segment_starts[index]
         return self._lane_segment_starts[lane, index] + u * self._lane_scale[lane, index]
 

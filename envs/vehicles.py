@@ -113,6 +113,17 @@ class Vehicles:
         )
 
     @classmethod
+    def _trusted(cls, columns: dict[str, NDArray]) -> Vehicles:
+        """Vehicles from columns already of the right dtypes and lengths, copied and made
+        read-only without the checks of the constructor (for hot loops inside scenegym)."""
+        vehicles = object.__new__(cls)
+        for name, values in columns.items():
+            array = np.array(values)
+            array.setflags(write=False)
+            object.__setattr__(vehicles, name, array)
+        return vehicles
+
+    @classmethod
     def empty(cls) -> Vehicles:
         """No vehicles."""
         return cls.from_columns(lane=np.zeros(0, np.int16), s=np.zeros(0))

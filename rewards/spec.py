@@ -119,6 +119,7 @@ class RewardSpec:
         realism: Any = None,
         targets: Mapping[str, float] | None = None,
         goal: GoalSpec | None = None,
+        descriptors: Mapping[str, float] | None = None,
     ) -> tuple[float, dict[str, float]]:
         """The weighted score of ``scene`` and every term's value.
 
@@ -127,11 +128,13 @@ class RewardSpec:
             realism: a fitted ``VehicleRealism`` (the realism term is 0 without one).
             targets: descriptor targets of the goal term.
             goal: the goal spec the targets come from (needed with ``targets``).
+            descriptors: ``describe(scene)`` when the caller has it already.
         """
         terms = {"validity": validity_score(scene)}
         terms["realism"] = realism.score(scene) if realism is not None else 0.0
         if targets:
-            terms["goal"] = goal_score(describe(scene), targets, goal)
+            now = descriptors if descriptors is not None else describe(scene)
+            terms["goal"] = goal_score(now, targets, goal)
         else:
             terms["goal"] = 1.0
         total = sum(self.weight(name) * value for name, value in terms.items())

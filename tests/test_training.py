@@ -22,6 +22,8 @@ TINY = {
     "batch_size": 64,
     "checkpoint_every": 128,
     "net_arch": [16, 16],
+    "eval_every": 128,
+    "eval_episodes": 4,
 }
 
 
@@ -41,6 +43,7 @@ def test_a_run_folder_holds_everything_needed_to_use_it(run):
     header = log[0].split(",")
     for term in ("reward_terms/validity", "reward_terms/goal", "reward_terms/realism"):
         assert term in header
+    assert "eval/validity_rate" in header and "eval/score" in header
     assert list((run / "logs" / "000").glob("events.out.tfevents.*"))
 
 
