@@ -52,9 +52,7 @@ class GenerationPolicy:
     @classmethod
     def load(cls, run: str | os.PathLike) -> GenerationPolicy:
         """Load the final model (or, failing that, the newest checkpoint) of a run folder."""
-        from stable_baselines3 import PPO
-
-        from .train import latest_checkpoint
+        from .train import algorithm_class, latest_checkpoint
 
         run = Path(run)
         saved = run / "config.json"
@@ -70,7 +68,7 @@ class GenerationPolicy:
             if path is None:
                 raise ValueError(f"{run} has no model.zip and no checkpoint to load")
         try:
-            model = PPO.load(path, device="cpu")
+            model = algorithm_class(config).load(path, device="cpu")
         except Exception as error:  # SB3 raises many kinds for a damaged zip
             raise ValueError(f"cannot load the model {path}: {error}") from None
         return cls(model, config, run)
@@ -146,7 +144,10 @@ class GenerationPolicy:
                 stacked = {
                     key: np.stack([obs[key] for obs in observations]) for key in observations[0]
                 }
-                actions, _ = self.model.predict(stacked, deterministic=deterministic)
+                kwargs = {}
+                if "Maskable" in type(self.model).__name__:
+                    kwargs["action_masks"] = np.stack([env.action_masks() for env in active])
+                actions, _ = self.model.predict(stacked, deterministic=deterministic, **kwargs)
                 for i, env in enumerate(active):
                     if done[i]:
                         continue

@@ -41,7 +41,14 @@ class TrainConfig:
     env_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata=option("keyword arguments of the environment")
     )
-    algorithm: str = field(default="PPO", metadata={"help": "SB3 algorithm", "choices": ("PPO",)})
+    algorithm: str = field(
+        default="auto",
+        metadata={
+            "help": "PPO, MaskablePPO (sb3-contrib; uses action_masks()), or auto: MaskablePPO "
+            "for the construct representation, else PPO",
+            "choices": ("auto", "PPO", "MaskablePPO"),
+        },
+    )
     total_steps: int = field(default=20_000, metadata=option("environment steps", 1, 10**9))
     n_envs: int = field(default=4, metadata=option("parallel environments", 1, 256))
     vec_env: str = field(
@@ -97,6 +104,20 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
         return Monitor(env, info_keywords=())
 
     return build
+
+
+def algorithm_class(config: TrainConfig):
+    """The SB3 algorithm class a config trains with."""
+    name = config.algorithm
+    if name == "auto":
+        name = "MaskablePPO" if "construct" in config.env else "PPO"
+    if name == "MaskablePPO":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO
+    from stable_baselines3 import PPO
+
+    return PPO
 
 
 def latest_checkpoint(run: str | os.PathLike) -> Path | None:
@@ -202,7 +223,6 @@ def train(
     checkpoint. ``files`` (name: text) are written into a new run folder before the
     environments are built, for inputs they read by a path relative to the run, such as a
     realism model. Returns the path of the final model."""
-    from stable_baselines3 import PPO
     from stable_baselines3.common.logger import configure
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
@@ -239,10 +259,11 @@ def train(
         )
         vec_env = population
     checkpoint = latest_checkpoint(run) if resume else None
+    algorithm = algorithm_class(config)
     if checkpoint is not None:
-        model = PPO.load(checkpoint, env=vec_env, device="cpu")
+        model = algorithm.load(checkpoint, env=vec_env, device="cpu")
     else:
-        model = PPO(
+        model = algorithm(
             "MultiInputPolicy",
             vec_env,
             n_steps=config.n_steps,

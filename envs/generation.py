@@ -18,8 +18,16 @@ from .vehicles import KINDS, Vehicles
 
 __all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "DrivingLayoutEnv"]
 
-REPRESENTATIONS: tuple[str, ...] = ("edit", "oneshot")
-"""How actions change a scene: one attribute per step, or the whole scene in one action."""
+REPRESENTATIONS: tuple[str, ...] = ("edit", "construct", "oneshot")
+"""How actions change a scene: one attribute per step, one placed vehicle per step, or the
+whole scene in one action."""
+
+CONSTRUCT_GAPS = (2.0, 4.0, 7.0, 10.0, 15.0, 25.0, 40.0, 70.0)
+"""Bumper-to-bumper gaps (m) a ``construct`` action can leave behind the previous vehicle."""
+CONSTRUCT_SPEEDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.15)
+"""Speeds a ``construct`` action can give, as shares of the speed limit."""
+_PLACEMENTS = len(CONSTRUCT_GAPS) * len(CONSTRUCT_SPEEDS) * len(KINDS)
+_NEXT_LANE, _STOP = _PLACEMENTS, _PLACEMENTS + 1
 
 EDIT_OPERATIONS: tuple[str, ...] = (
     "lane",
@@ -54,6 +62,15 @@ class DrivingLayoutEnv(gym.Env):
     cell, offset (+-1 m), heading (+-0.15 rad), speed (0-40 m/s), length (2-18 m), width
     (1.5-2.7 m) and kind (the largest of four planes). At most ``max_vehicles`` are kept.
 
+    ``construct`` (``scenegym/DrivingLayout-construct-v0``): ``Discrete(226)``. The scene is
+    built lane by lane from the road start behind a cursor (current lane, front bumper of the
+    last vehicle placed there). Actions 0..223 place the next vehicle: a bumper gap from
+    ``CONSTRUCT_GAPS`` (2-70 m), a speed from ``CONSTRUCT_SPEEDS`` (0-1.15 x the limit) and a
+    kind (mean size), centred in the lane and aligned with it; 224 moves to the next lane; 225
+    stops. ``action_masks()`` (for MaskablePPO) forbids placements that leave the lane's extent
+    or exceed ``max_vehicles`` and "next lane" on the last lane, so every placement is valid.
+    The observation adds ``"cursor"``: lane / (lanes - 1) and front / grid length.
+
     ``edit`` (``scenegym/DrivingLayout-edit-v0``): ``MultiDiscrete([max_vehicles, 8, 11])``:
     ``(vehicle, operation, level)``. ``vehicle`` is
     taken modulo the current vehicle count. With ``level`` in 0..10:
@@ -75,20 +92,21 @@ class DrivingLayoutEnv(gym.Env):
     ``(value - low) / (high - low)`` of its target range, clipped to [-5, 5].
 
     ## Rewards
-    ``oneshot``: the score of the scene, once (terminal). ``edit``: each step,
+    ``oneshot``: the score of the scene, once (terminal). ``edit`` and ``construct``: each step,
     ``score(scene after) - score(scene before)``, the score being the
     ``RewardSpec``-weighted sum of the terms ``validity``, ``realism`` and ``goal``
     (``scenegym.rewards.spec``); all terms are in ``info["reward_terms"]`` every step, the
     weighted score in ``info["score"]``.
 
     ## Starting state
-    A scene drawn from the scene space with the environment's generator (``oneshot`` keeps its
-    road only), or ``options["scene"]``; goal targets drawn from the goal ranges, or
-    ``options["targets"]``.
+    A scene drawn from the scene space with the environment's generator (``oneshot`` and
+    ``construct`` keep its road only), or ``options["scene"]``; goal targets drawn from the
+    goal ranges, or ``options["targets"]``.
 
     ## Episode end
-    ``oneshot``: terminated after its one step. ``edit``: never terminated; truncated after
-    ``edit_budget`` steps.
+    ``oneshot``: terminated after its one step. ``construct``: terminated on "stop" or when no
+    placement or lane change is left; truncated after ``edit_budget`` steps. ``edit``: never
+    terminated; truncated after ``edit_budget`` steps.
 
     ## Arguments
     - ``space``: ``HighwaySpaceConfig`` (or its mapping) of the starting scenes; its lanes,
@@ -169,7 +187,9 @@ class DrivingLayoutEnv(gym.Env):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
 
-        if representation == "edit":
+        if representation == "construct":
+            self.action_space = spaces.Discrete(_PLACEMENTS + 2)
+        elif representation == "edit":
             self.action_space = spaces.MultiDiscrete([max_vehicles, len(EDIT_OPERATIONS), _LEVELS])
         else:
             # Every grid channel but "lane" (the road gives it).
@@ -177,6 +197,8 @@ class DrivingLayoutEnv(gym.Env):
                 -1.0, 1.0, (self.grid.shape[0] - 1, *self.grid.shape[1:]), dtype=np.float32
             )
         observation = {"grid": spaces.Box(-5.0, 5.0, self.grid.shape, dtype=np.float32)}
+        if representation == "construct":
+            observation["cursor"] = spaces.Box(0.0, 1.0, (2,), dtype=np.float32)
         if self.goal is not None and self.goal.names:
             k = len(self.goal.names)
             observation["goal"] = spaces.Box(-5.0, 5.0, (2 * k,), dtype=np.float32)
@@ -184,6 +206,7 @@ class DrivingLayoutEnv(gym.Env):
         sizes = np.array([space.sizes[kind] for kind in KINDS])
         self._mean_size = sizes[:, [0, 2]]  # (kinds, [length, width])
         self.road: Road | None = None
+        self._cursor: tuple[int, float] = (0, 0.0)
         self._columns: dict[str, NDArray] = {}
         self.targets: dict[str, float] = {}
         self._score = 0.0
@@ -224,6 +247,12 @@ class DrivingLayoutEnv(gym.Env):
     def _observe(self, scene: Scene, now: dict | None = None) -> dict[str, NDArray[np.float32]]:
         grid = np.clip(self.grid.encode(scene, drop=True), -5.0, 5.0).astype(np.float32)
         observation = {"grid": grid}
+        if self.representation == "construct":
+            lane, front = self._cursor
+            observation["cursor"] = np.array(
+                [lane / max(self.grid.lanes - 1, 1), min(front / self.grid.length, 1.0)],
+                dtype=np.float32,
+            )
         if "goal" in self.observation_space.spaces:
             now = now if now is not None else describe(scene)
             values = []
@@ -250,8 +279,8 @@ class DrivingLayoutEnv(gym.Env):
         scene = options.get("scene")
         if scene is None:
             scene = self.space.sample(self.np_random)
-            if self.representation == "oneshot":
-                scene = scene.replace(vehicles=Vehicles.empty())  # the action makes them all
+            if self.representation in ("oneshot", "construct"):
+                scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
         elif not isinstance(scene, Scene):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
         self._set_scene(scene)
@@ -269,6 +298,7 @@ class DrivingLayoutEnv(gym.Env):
         else:
             self.targets = {}
         self._steps = 0
+        self._cursor = (0, float(self.road.lane_starts[0]))
         scene = self.scene
         self._score, terms = self._evaluate(scene)
         return self._observe(scene), self._info(terms)
@@ -276,6 +306,8 @@ class DrivingLayoutEnv(gym.Env):
     def step(self, action):
         if self.representation == "oneshot":
             return self._oneshot(action)
+        if self.representation == "construct":
+            return self._construct(int(np.asarray(action).ravel()[0]))
         vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
         self._edit(vehicle, operation, level)
         self._steps += 1
@@ -289,6 +321,77 @@ class DrivingLayoutEnv(gym.Env):
         if truncated:
             info["descriptors"] = now  # for population terms at episode end
         return self._observe(scene, now), float(reward), False, truncated, info
+
+    # ------------------------------------------------------------------ construct
+    def _placement(self, action: int) -> tuple[float, float, int, float, float]:
+        """``(s, speed, kind, length, width)`` of the vehicle a placement action puts down."""
+        gap_i, rest = divmod(action, len(CONSTRUCT_SPEEDS) * len(KINDS))
+        speed_i, kind = divmod(rest, len(KINDS))
+        length, width = self._mean_size[kind]
+        s = self._cursor[1] + CONSTRUCT_GAPS[gap_i] + length / 2.0
+        speed = CONSTRUCT_SPEEDS[speed_i] * self.road.speed_limit
+        return s, speed, kind, float(length), float(width)
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        """Which actions are allowed now (for sb3-contrib's MaskablePPO).
+
+        ``construct`` only: a placement is allowed while the vehicle stays inside its lane's
+        extent and fewer than ``max_vehicles`` are placed; "next lane" while a lane is left;
+        "stop" always. Other representations allow everything.
+        """
+        if self.representation != "construct":
+            size = int(np.prod(getattr(self.action_space, "nvec", [self.action_space.n])))
+            return np.ones(size, dtype=bool)
+        mask = np.zeros(_PLACEMENTS + 2, dtype=bool)
+        lane, front = self._cursor
+        if self._columns["lane"].size < self.max_vehicles and lane < self.road.lane_count:
+            gaps = np.repeat(np.array(CONSTRUCT_GAPS), len(CONSTRUCT_SPEEDS) * len(KINDS))
+            lengths = np.tile(self._mean_size[:, 0], len(CONSTRUCT_GAPS) * len(CONSTRUCT_SPEEDS))
+            rear = front + gaps
+            mask[:_PLACEMENTS] = (rear >= self.road.lane_starts[lane]) & (
+                rear + lengths <= self.road.lane_ends[lane]
+            )
+        mask[_NEXT_LANE] = lane < self.road.lane_count - 1
+        mask[_STOP] = True
+        return mask
+
+    def _construct(self, action: int):
+        if not 0 <= action < _PLACEMENTS + 2:
+            raise ValueError(f"action must be in 0..{_PLACEMENTS + 1}, got {action}")
+        done = action == _STOP
+        if not self.action_masks()[action]:
+            pass  # a masked action changes nothing (MaskablePPO never picks one)
+        elif action == _NEXT_LANE:
+            lane = self._cursor[0] + 1
+            self._cursor = (lane, float(self.road.lane_starts[lane]))
+        elif action < _PLACEMENTS:
+            s, speed, kind, length, width = self._placement(action)
+            new = {
+                "lane": self._cursor[0],
+                "s": s,
+                "d": 0.0,
+                "heading": 0.0,
+                "speed": speed,
+                "length": length,
+                "width": width,
+                "kind": kind,
+            }
+            c = self._columns
+            for column in _COLUMNS:
+                c[column] = np.append(c[column], np.array(new[column], dtype=c[column].dtype))
+            self._cursor = (self._cursor[0], s + length / 2.0)
+        self._steps += 1
+        done = done or not self.action_masks()[:_STOP].any()
+        truncated = not done and self._steps >= self.edit_budget
+        scene = self.scene
+        now = self._describe(scene, done or truncated)
+        score, terms = self._evaluate(scene, now)
+        reward = score - self._score
+        self._score = score
+        info = self._info(terms)
+        if done or truncated:
+            info["descriptors"] = now  # for population terms at episode end
+        return self._observe(scene, now), float(reward), bool(done), truncated, info
 
     def _oneshot(self, action):
         """The action is the whole scene: each channel in [-1, 1] maps onto the grid."""

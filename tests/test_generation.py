@@ -162,3 +162,43 @@ def test_oneshot_builds_the_whole_scene_in_one_terminal_step():
     assert len(vehicles) == 1 and vehicles.lane[0] == 1
     assert 40.0 <= vehicles.s[0] < 44.0 and vehicles.speed[0] == pytest.approx(20.0)
     assert reward == pytest.approx(info["score"])
+
+
+def test_construct_places_vehicles_lane_by_lane_and_masks_what_cannot_fit():
+    from scenegym.envs.generation import CONSTRUCT_GAPS, CONSTRUCT_SPEEDS
+
+    env = gym.make("scenegym/DrivingLayout-construct-v0").unwrapped
+    road = Road.straight(length=30.0, lanes=2)
+    env.reset(seed=0, options={"scene": Scene(road, Vehicles.empty())})
+    per_gap = len(CONSTRUCT_SPEEDS) * 4
+    mask = env.action_masks()
+    assert mask[0] and mask[-1] and mask[-2]  # a 2 m gap car, next lane, stop
+    assert not mask[(len(CONSTRUCT_GAPS) - 1) * per_gap]  # a 70 m gap leaves a 30 m road
+    env.step(3 * 4 + 0)  # gap 2 m, the fourth speed (0.6 x the limit), a car
+    vehicles = env.scene.vehicles
+    assert len(vehicles) == 1 and vehicles.lane[0] == 0
+    assert vehicles.s[0] == pytest.approx(2.0 + vehicles.length[0] / 2)
+    env.step(len(env.action_masks()) - 2)  # next lane
+    env.step(0)
+    assert env.scene.vehicles.lane.tolist() == [0, 1]
+    _, _, terminated, _, info = env.step(len(env.action_masks()) - 1)  # stop
+    assert terminated and info["valid"]
+
+
+def test_construct_trains_with_maskable_ppo(tmp_path):
+    from sb3_contrib import MaskablePPO
+
+    env = gym.make("scenegym/DrivingLayout-construct-v0", edit_budget=12).unwrapped
+    model = MaskablePPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=64,
+        batch_size=32,
+        seed=0,
+        policy_kwargs={"net_arch": [16, 16]},
+        device="cpu",
+    )
+    model.learn(128)
+    obs, _ = env.reset(seed=1)
+    action, _ = model.predict(obs, action_masks=env.action_masks())
+    assert env.action_masks()[int(action)]

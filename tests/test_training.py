@@ -179,3 +179,16 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path):
     start = HighwaySceneSpace(HighwaySpaceConfig(**{k: tuple(v) for k, v in space.items()}))
     random = np.mean([is_valid(scene) for scene in start.sample_many(400, seed=5)])
     assert learned > random + 0.1  # measured: 0.80 against 0.61
+
+
+def test_construct_runs_train_with_maskable_ppo_and_sample_valid_scenes(tmp_path):
+    config = {
+        **TINY,
+        "env": "scenegym/DrivingLayout-construct-v0",
+        "env_kwargs": {"edit_budget": 24},
+    }
+    train(config, tmp_path / "construct")
+    policy = GenerationPolicy.load(tmp_path / "construct")
+    assert type(policy.model).__name__ == "MaskablePPO"
+    sample = policy.sample(6, seed=0)
+    assert sample.invalid == 0  # every placement the masks allow is valid
