@@ -12,13 +12,13 @@ import numpy as np
 
 from scenegym.config import config_from_mapping
 from scenegym.envs.scene import Scene
-from scenegym.envs.validity import is_valid
+from scenegym.envs.validity import is_valid, repair
 
 from .train import TrainConfig
 
 __all__ = ["GenerationPolicy", "Sample"]
 
-INVALID_CHOICES = ("report", "resample", "drop")
+INVALID_CHOICES = ("report", "resample", "repair", "drop")
 
 
 @dataclass
@@ -31,12 +31,16 @@ class Sample:
         resampled: how many rollouts were repeated because their scene was invalid.
         dropped: how many invalid scenes were left out (``invalid="drop"`` or after the
             resampling attempts ran out).
+        repaired: how many scenes were made valid by removing vehicles, and ``removed`` how
+            many vehicles that took (``invalid="repair"``).
     """
 
     scenes: list[Scene]
     invalid: int
     resampled: int
     dropped: int
+    repaired: int = 0
+    removed: int = 0
 
 
 class GenerationPolicy:
@@ -100,7 +104,9 @@ class GenerationPolicy:
             targets: descriptor targets for goal-conditioned policies (the same for all).
             invalid: ``"report"`` returns invalid scenes and counts them; ``"resample"``
                 repeats their rollouts with new seeds up to ``attempts`` times, then drops and
-                counts those still invalid; ``"drop"`` leaves them out and counts them.
+                counts those still invalid; ``"repair"`` removes the vehicles in violations
+                (most involved first) until each scene is valid, and counts them; ``"drop"``
+                leaves them out and counts them.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a whole number >= 1, got {n!r}")
@@ -124,12 +130,25 @@ class GenerationPolicy:
                 resampled += len(bad)
                 for i, scene in zip(bad, fresh):
                     scenes[i] = scene
+        repaired = removed = 0
+        if invalid == "repair":
+            for i, scene in enumerate(scenes):
+                fixed, count = repair(scene)
+                if count:
+                    scenes[i], repaired, removed = fixed, repaired + 1, removed + count
         if invalid in ("resample", "drop"):
             kept = [scene for scene in scenes if is_valid(scene)]
             dropped = len(scenes) - len(kept)
             scenes = kept
         count = sum(not is_valid(scene) for scene in scenes)
-        return Sample(scenes=scenes, invalid=count, resampled=resampled, dropped=dropped)
+        return Sample(
+            scenes=scenes,
+            invalid=count,
+            resampled=resampled,
+            dropped=dropped,
+            repaired=repaired,
+            removed=removed,
+        )
 
     def _rollouts(self, seeds: list[int], targets, deterministic: bool, batch: int) -> list[Scene]:
         scenes: list[Scene] = []

@@ -24,7 +24,15 @@ from .road import Road
 from .scene import Scene
 from .vehicles import KINDS
 
-__all__ = ["RULES", "ValidityRules", "Violation", "is_valid", "validate", "violation_counts"]
+__all__ = [
+    "RULES",
+    "ValidityRules",
+    "Violation",
+    "is_valid",
+    "repair",
+    "validate",
+    "violation_counts",
+]
 
 RULES: tuple[str, ...] = ("lane", "off_road", "heading", "speed", "size", "overlap")
 """Names of the validity rules, in the order they are checked."""
@@ -225,3 +233,22 @@ def violation_counts(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> dict
 def is_valid(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> bool:
     """True when ``scene`` breaks no rule."""
     return not any(violation_counts(scene, rules).values())
+
+
+def repair(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> tuple[Scene, int]:
+    """Make ``scene`` valid by removing vehicles: repeatedly the one named in the most
+    violations (the last such vehicle on a tie). Returns the valid scene and how many
+    vehicles were removed."""
+    removed = 0
+    while True:
+        violations = validate(scene, rules)
+        if not violations:
+            return scene, removed
+        counts = np.bincount(
+            [i for violation in violations for i in violation.vehicles],
+            minlength=len(scene.vehicles),
+        )
+        worst = len(counts) - 1 - int(np.argmax(counts[::-1]))
+        keep = np.arange(len(scene.vehicles)) != worst
+        scene = scene.replace(vehicles=scene.vehicles.take(keep))
+        removed += 1

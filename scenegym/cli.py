@@ -128,7 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument(
         "--invalid",
-        choices=("report", "resample", "drop"),
+        choices=("report", "resample", "repair", "drop"),
         default="report",
         help="what to do with invalid scenes (default: keep them and report the count)",
     )
@@ -467,7 +467,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     write_scenes(args.out, sample.scenes)
     print(
         f"wrote {len(sample.scenes)} scenes to {args.out}: {sample.invalid} invalid, "
-        f"{sample.resampled} rollouts resampled, {sample.dropped} invalid dropped"
+        f"{sample.resampled} rollouts resampled, {sample.repaired} repaired by removing "
+        f"{sample.removed} vehicles, {sample.dropped} invalid dropped"
     )
     return 0
 

@@ -192,3 +192,9 @@ def test_construct_runs_train_with_maskable_ppo_and_sample_valid_scenes(tmp_path
     assert type(policy.model).__name__ == "MaskablePPO"
     sample = policy.sample(6, seed=0)
     assert sample.invalid == 0  # every placement the masks allow is valid
+
+
+def test_repair_returns_only_valid_scenes_and_counts_what_it_removed(run):
+    sample = GenerationPolicy.load(run).sample(6, seed=4, invalid="repair")
+    assert sample.invalid == 0 and len(sample.scenes) == 6
+    assert (sample.repaired == 0) == (sample.removed == 0)

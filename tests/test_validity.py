@@ -166,3 +166,14 @@ def test_counts_cover_every_rule_and_agree_with_validate(rng):
 
 def test_empty_scene_is_valid():
     assert validate(Scene(ROAD, Vehicles.empty())) == []
+
+
+def test_repair_removes_the_fewest_vehicles_to_make_a_scene_valid():
+    from scenegym.envs.validity import repair
+
+    # Vehicle 1 overlaps both neighbours; removing it alone fixes the scene.
+    scene = scene_of(lane=[0, 0, 0], s=[50.0, 53.0, 56.0], speed=[5.0, 5.0, 5.0])
+    fixed, removed = repair(scene)
+    assert removed == 1 and is_valid(fixed)
+    assert fixed.vehicles.s.tolist() == [50.0, 56.0]
+    assert repair(fixed) == (fixed, 0)
