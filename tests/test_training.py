@@ -198,3 +198,41 @@ def test_repair_returns_only_valid_scenes_and_counts_what_it_removed(run):
     sample = GenerationPolicy.load(run).sample(6, seed=4, invalid="repair")
     assert sample.invalid == 0 and len(sample.scenes) == 6
     assert (sample.repaired == 0) == (sample.removed == 0)
+
+
+@pytest.mark.slow
+def test_goal_targets_are_honoured_better_than_random_after_a_short_run(tmp_path):
+    import numpy as np
+
+    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, describe
+
+    space = {"lanes": [3, 3], "length": [250.0, 250.0], "ramp_probability": 0.0}
+    config = {
+        "env": "scenegym/DrivingLayout-construct-v0",
+        "env_kwargs": {
+            "edit_budget": 48,
+            "reward": {"weights": {"validity": 1.0, "goal": 2.0, "realism": 0.0}},
+            "goal": {"ranges": {"density": [10.0, 40.0]}},
+            "space": space,
+        },
+        "total_steps": 40000,
+        "n_envs": 4,
+        "n_steps": 256,
+        "batch_size": 256,
+        "checkpoint_every": 40000,
+        "eval_every": 40000,
+        "net_arch": [64, 64],
+    }
+    train(config, tmp_path / "goal")
+    policy = GenerationPolicy.load(tmp_path / "goal")
+    start = HighwaySceneSpace(
+        HighwaySpaceConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in space.items()})
+    )
+    random = np.array([describe(s)["density"] for s in start.sample_many(400, seed=1)])
+    learned_error, random_error = [], []
+    for target in (10.0, 20.0, 30.0, 40.0):
+        scenes = policy.sample(40, targets={"density": target}, seed=7, deterministic=True).scenes
+        density = np.array([describe(s)["density"] for s in scenes])
+        learned_error.append(np.abs(density - target).mean())
+        random_error.append(np.abs(random - target).mean())
+    assert np.mean(learned_error) < 0.8 * np.mean(random_error)  # measured: 7.3 against 15.2
