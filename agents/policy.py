@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from scenegym._checks import check_whole
 from scenegym.config import config_from_mapping
 from scenegym.envs.scene import Scene
 from scenegym.envs.validity import is_valid, repair
@@ -108,8 +109,7 @@ class GenerationPolicy:
                 (most involved first) until each scene is valid, and counts them; ``"drop"``
                 leaves them out and counts them.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+        n = check_whole("n", n, 1)
         if invalid not in INVALID_CHOICES:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"

@@ -1230,8 +1230,7 @@ def _assign(rows: NDArray[np.float64], carriageways: list[_Carriageway]):
             & (distance <= 0.5 * road.lane_widths[lane_index] + _ROAD_EDGE_MARGIN)
         )
         # Nearest existing lane, for centres outside the lanelets or outside their lane.
-        centres = np.where(exists, road.lane_centers[:, None], np.inf)
-        nearest = np.argmin(np.abs(centres - offset[None, :]), axis=0)
+        nearest = road.nearest_lane(s, offset)
         left_edge = np.where(exists, road.lane_boundaries[:-1, None], -np.inf).max(axis=0)
         right_edge = np.where(exists, road.lane_boundaries[1:, None], np.inf).min(axis=0)
         outside = np.maximum(0.0, np.maximum(offset - left_edge, right_edge - offset))

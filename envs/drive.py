@@ -7,6 +7,7 @@ random straight road.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -120,15 +121,7 @@ class DriveEnv(HighwayEnv):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
         if len(scene.vehicles) == 0:
             raise ValueError("Drive-v0 needs a scene with at least one vehicle to control")
-        road = scene.road
-        placed = Road(
-            segment_lengths=road.segment_lengths,
-            segment_curvatures=road.segment_curvatures,
-            lane_widths=road.lane_widths,
-            lane_starts=road.lane_starts,
-            lane_ends=road.lane_ends,
-            speed_limit=road.speed_limit,
-        )
+        placed = dataclasses.replace(scene.road, origin=(0.0, 0.0, 0.0))
         self.scene = scene.replace(road=placed)
         return super().reset(seed=seed, options=options or None)
 

@@ -9,6 +9,8 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from scenegym._checks import check_whole
+
 from .descriptors import describe
 from .encoding import LaneGrid
 from .road import Road
@@ -177,12 +179,8 @@ class DrivingLayoutEnv(gym.Env):
                 "reward={'weights': {'realism': 0, ...}}"
             )
         self.realism = realism
-        if not isinstance(max_vehicles, int) or max_vehicles < 1:
-            raise ValueError(f"max_vehicles must be a whole number >= 1, got {max_vehicles!r}")
-        if not isinstance(edit_budget, int) or edit_budget < 1:
-            raise ValueError(f"edit_budget must be a whole number >= 1, got {edit_budget!r}")
-        self.max_vehicles = max_vehicles
-        self.edit_budget = edit_budget
+        self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
+        self.edit_budget = check_whole("edit_budget", edit_budget, 1)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
@@ -311,16 +309,27 @@ class DrivingLayoutEnv(gym.Env):
         vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
         self._edit(vehicle, operation, level)
         self._steps += 1
+        return self._end_step(False, self._steps >= self.edit_budget)
+
+    def _end_step(self, terminated: bool, truncated: bool, *, terminal_reward: bool = False):
+        """Score the current scene and build the step's return; the reward is the change of the
+        score, or (``terminal_reward``) the score itself."""
         scene = self.scene
-        truncated = self._steps >= self.edit_budget
-        now = self._describe(scene, truncated)
+        ends = terminated or truncated
+        now = self._describe(scene, ends)
         score, terms = self._evaluate(scene, now)
-        reward = score - self._score
+        reward = score if terminal_reward else score - self._score
         self._score = score
         info = self._info(terms)
-        if truncated:
+        if ends:
             info["descriptors"] = now  # for population terms at episode end
-        return self._observe(scene, now), float(reward), False, truncated, info
+        return self._observe(scene, now), float(reward), bool(terminated), bool(truncated), info
+
+    def _append_vehicle(self, **values: float) -> None:
+        """Add one vehicle to the columns (values of every column in ``_COLUMNS``)."""
+        c = self._columns
+        for column in _COLUMNS:
+            c[column] = np.append(c[column], np.array(values[column], dtype=c[column].dtype))
 
     # ------------------------------------------------------------------ construct
     def _placement(self, action: int) -> tuple[float, float, int, float, float]:
@@ -366,32 +375,20 @@ class DrivingLayoutEnv(gym.Env):
             self._cursor = (lane, float(self.road.lane_starts[lane]))
         elif action < _PLACEMENTS:
             s, speed, kind, length, width = self._placement(action)
-            new = {
-                "lane": self._cursor[0],
-                "s": s,
-                "d": 0.0,
-                "heading": 0.0,
-                "speed": speed,
-                "length": length,
-                "width": width,
-                "kind": kind,
-            }
-            c = self._columns
-            for column in _COLUMNS:
-                c[column] = np.append(c[column], np.array(new[column], dtype=c[column].dtype))
+            self._append_vehicle(
+                lane=self._cursor[0],
+                s=s,
+                d=0.0,
+                heading=0.0,
+                speed=speed,
+                length=length,
+                width=width,
+                kind=kind,
+            )
             self._cursor = (self._cursor[0], s + length / 2.0)
         self._steps += 1
         done = done or not self.action_masks()[:_STOP].any()
-        truncated = not done and self._steps >= self.edit_budget
-        scene = self.scene
-        now = self._describe(scene, done or truncated)
-        score, terms = self._evaluate(scene, now)
-        reward = score - self._score
-        self._score = score
-        info = self._info(terms)
-        if done or truncated:
-            info["descriptors"] = now  # for population terms at episode end
-        return self._observe(scene, now), float(reward), bool(done), truncated, info
+        return self._end_step(done, not done and self._steps >= self.edit_budget)
 
     def _oneshot(self, action):
         """The action is the whole scene: each channel in [-1, 1] maps onto the grid."""
@@ -412,12 +409,7 @@ class DrivingLayoutEnv(gym.Env):
             )
         )
         self._steps += 1
-        scene = self.scene
-        now = self._describe(scene, True)
-        self._score, terms = self._evaluate(scene, now)
-        info = self._info(terms)
-        info["descriptors"] = now  # for population terms at episode end
-        return self._observe(scene, now), float(self._score), True, False, info
+        return self._end_step(True, False, terminal_reward=True)
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         return {
@@ -481,15 +473,6 @@ class DrivingLayoutEnv(gym.Env):
         s = float((edges[best] + edges[best + 1]) / 2.0)
         speed = float(c["speed"].mean()) if c["speed"].size else 0.8 * road.speed_limit
         length, width = self._mean_size[0]
-        new = {
-            "lane": lane,
-            "s": s,
-            "d": 0.0,
-            "heading": 0.0,
-            "speed": speed,
-            "length": length,
-            "width": width,
-            "kind": 0,
-        }
-        for column in _COLUMNS:
-            c[column] = np.append(c[column], np.array(new[column], dtype=c[column].dtype))
+        self._append_vehicle(
+            lane=lane, s=s, d=0.0, heading=0.0, speed=speed, length=length, width=width, kind=0
+        )

@@ -53,15 +53,13 @@ def vehicle_frames_many(
     s = np.concatenate([v.s for v in vehicles])
     offset = centers[lane_first[owner] + lane] + np.concatenate([v.d for v in vehicles])
     xr, yr, h = table.reference(owner, s)
-    heading = h + np.concatenate([v.heading for v in vehicles])
-    length = np.concatenate([v.length for v in vehicles])
-    width = np.concatenate([v.width for v in vehicles])
-    cos, sin = np.cos(heading), np.sin(heading)
-    frame = np.empty((len(s), 3, 2))
-    frame[:, 0, 0], frame[:, 0, 1] = xr - offset * np.sin(h), yr + offset * np.cos(h)
-    frame[:, 1, 0], frame[:, 1, 1] = cos * length / 2.0, sin * length / 2.0
-    frame[:, 2, 0], frame[:, 2, 1] = -sin * width / 2.0, cos * width / 2.0
-    return frame
+    return _frames(
+        xr - offset * np.sin(h),
+        yr + offset * np.cos(h),
+        h + np.concatenate([v.heading for v in vehicles]),
+        np.concatenate([v.length for v in vehicles]),
+        np.concatenate([v.width for v in vehicles]),
+    )
 
 
 def corners_from_frames(frames: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -73,10 +71,14 @@ def vehicle_frames(road: Road, vehicles: Vehicles) -> NDArray[np.float64]:
     """``(n, 3, 2)`` per vehicle: world centre (m), the vector from the centre to the middle of
     the front bumper, and the vector from the centre to the middle of the left side."""
     x, y, heading = vehicle_poses(road, vehicles)
+    return _frames(x, y, heading, vehicles.length, vehicles.width)
+
+
+def _frames(x, y, heading, length, width) -> NDArray[np.float64]:
+    """Per vehicle: centre, half-length vector to the front, half-width vector to the left."""
     cos, sin = np.cos(heading), np.sin(heading)
-    # Per vehicle: centre, half-length vector to the front, half-width vector to the left.
     frame = np.empty((len(x), 3, 2))
     frame[:, 0, 0], frame[:, 0, 1] = x, y
-    frame[:, 1, 0], frame[:, 1, 1] = cos * vehicles.length / 2.0, sin * vehicles.length / 2.0
-    frame[:, 2, 0], frame[:, 2, 1] = -sin * vehicles.width / 2.0, cos * vehicles.width / 2.0
+    frame[:, 1, 0], frame[:, 1, 1] = cos * length / 2.0, sin * length / 2.0
+    frame[:, 2, 0], frame[:, 2, 1] = -sin * width / 2.0, cos * width / 2.0
     return frame

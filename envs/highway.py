@@ -193,9 +193,7 @@ def vehicles_from_highway(road: Road, highway_vehicles: list[Any]) -> Vehicles:
     x, y = position[:, 0], -position[:, 1]
     s, offset = road.cartesian_to_frenet(x, y)
     _, _, reference_heading = road.reference_pose(s)
-    exists = road.lanes_at(np.clip(s, 0.0, road.length))  # (lanes, n)
-    distance = np.abs(offset[None, :] - road.lane_centers[:, None])
-    lane = np.argmin(np.where(exists, distance, np.inf), axis=0)
+    lane = road.nearest_lane(s, offset)
     length = np.array([vehicle.LENGTH for vehicle in highway_vehicles], dtype=np.float64)
     width = np.array([vehicle.WIDTH for vehicle in highway_vehicles], dtype=np.float64)
     truck = kind_code("truck")

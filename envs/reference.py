@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scenegym._checks import check_whole
 from scenegym._io import atomic_open
 from scenegym.config import check_config, option
 
@@ -126,10 +127,7 @@ def naturalistic_reference(
     parallel; the scenes are the same for any worker count. ``on_scene`` is called once per
     scene produced (for progress bars).
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    n, seed = check_whole("n", n, 1), check_whole("seed", seed, 0)
     config = ReferenceConfig() if config is None else config
     path = (
         cache_folder() / "reference" / f"naturalistic-{_cache_key(int(n), int(seed), config)}.jsonl"
@@ -250,9 +248,8 @@ def _highway_classes():
                 s, offset = np.zeros(0), np.zeros(0)
             self.s, self.offset = s, offset
             clipped = np.clip(s, 0.0, road.length)
-            exists = road.lanes_at(clipped)
+            self.lane = road.nearest_lane(s, offset)
             distance = np.abs(offset[None, :] - road.lane_centers[:, None])
-            self.lane = np.argmin(np.where(exists, distance, np.inf), axis=0)
             on_lane = distance <= road.lane_widths[:, None] / 2.0 + 1.0
             self.members = []
             for lane in range(road.lane_count):

@@ -239,6 +239,15 @@ class Road:
         s = np.asarray(s, dtype=np.float64)
         return (s >= self.lane_starts[:, None]) & (s <= self.lane_ends[:, None])
 
+    def nearest_lane(self, s: ArrayLike, offset: ArrayLike) -> NDArray[np.intp]:
+        """For points at stations ``s`` (m, clipped to the road) and lateral offsets ``offset``
+        (m from the reference line), the lane existing there whose centre is nearest."""
+        s = np.clip(np.asarray(s, dtype=np.float64), 0.0, self.length)
+        distance = np.abs(
+            np.asarray(offset, dtype=np.float64)[None, :] - self.lane_centers[:, None]
+        )
+        return np.argmin(np.where(self.lanes_at(s), distance, np.inf), axis=0)
+
     def lane_distance(self, lane: ArrayLike, s_from: ArrayLike, s_to: ArrayLike) -> NDArray:
         """Distance (m) along the centre of ``lane`` from station ``s_from`` to ``s_to`` (m),
         negative when ``s_to < s_from``; the three arguments broadcast together.
@@ -348,13 +357,6 @@ class Road:
         s = self._segment_starts[best] + u[rows, best]
         offset = -dx[rows, best] * np.sin(rh[rows, best]) + dy[rows, best] * np.cos(rh[rows, best])
         return s.reshape(shape), offset.reshape(shape)
-
-    def centerline(self, step: float = 2.0) -> NDArray[np.float64]:
-        """``(m, 3)`` samples (x, y, heading) of the reference line, at most ``step`` m apart,
-        segment joints included."""
-        stations = self.stations(step)
-        x, y, h = self.reference_pose(stations)
-        return np.stack([x, y, h], axis=1)
 
     def stations(self, step: float = 2.0) -> NDArray[np.float64]:
         """Stations (m) at most ``step`` m apart that include every segment joint and lane end."""

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from scenegym._checks import check_whole
 from scenegym.config import check_config, option
 
 from .descriptors import describe
@@ -196,9 +196,8 @@ class HighwaySceneSpace:
 
     def sample_many(self, n: int, seed: int) -> Iterator[Scene]:
         """``n`` scenes; scene ``i`` depends only on ``(seed, i)``, so any slice can be redone."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"n must be a whole number >= 0, got {n!r}")
-        seed = _check_seed(seed)
+        n = check_whole("n", n, 0)
+        seed = check_whole("seed", seed, 0)
         # Child i of SeedSequence(seed).spawn(n) is SeedSequence(seed, spawn_key=(i,)); built
         # one at a time, memory stays flat for any n.
         for i in range(int(n)):
@@ -212,9 +211,3 @@ class HighwaySceneSpace:
     def describe(self, scene: Scene) -> dict[str, float]:
         """Descriptors of ``scene``."""
         return describe(scene)
-
-
-def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    return int(seed)

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist, pdist
 
-from scenegym._checks import as_float_array, check_keys
+from scenegym._checks import as_float_array, check_keys, check_whole
 from scenegym.envs.descriptors import (
     DESCRIPTORS,
     GAP_CAP,
@@ -129,12 +129,6 @@ def _as_scenes(name: str, scenes: Any, *, min_count: int = 0) -> list[Scene]:
     return scenes
 
 
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-    return int(value)
-
-
 def _check_bandwidth(bandwidth: Any) -> float:
     if (
         isinstance(bandwidth, bool)
@@ -158,7 +152,7 @@ def _check_names(names: Any, width: int) -> tuple[str, ...]:
 
 
 def _rng(seed: Any) -> np.random.Generator:
-    return np.random.default_rng(_check_int("seed", seed, 0))
+    return np.random.default_rng(check_whole("seed", seed, 0))
 
 
 def _subsample(rng: np.random.Generator, array: NDArray, size: int) -> NDArray:
@@ -354,7 +348,7 @@ def median_bandwidth(x: ArrayLike, *, max_points: int = 1000, seed: int = 0) -> 
         are equal.
     """
     x = _as_sample("x", x, min_rows=2)
-    x = _subsample(_rng(seed), x, _check_int("max_points", max_points, 2))
+    x = _subsample(_rng(seed), x, check_whole("max_points", max_points, 2))
     distances = pdist(x)
     median = float(np.median(distances))
     if median > 0:
@@ -410,7 +404,7 @@ def mmd2(
         length scale of the kernel; compare values only at equal sample sizes and bandwidth.
     """
     x, y = _as_pair(x, y, min_rows=2)
-    max_points = _check_int("max_points", max_points, 2)
+    max_points = check_whole("max_points", max_points, 2)
     scaler = Standardiser.fit(y)
     rng = _rng(seed)
     a = scaler.transform(_subsample(rng, x, max_points))
@@ -478,8 +472,8 @@ def mmd2_floor(
     distinct = np.unique(ids)
     if len(distinct) < 2:
         raise ValueError(f"groups must name at least 2 distinct groups, got {len(distinct)}")
-    repeats = _check_int("repeats", repeats, 1)
-    max_points = _check_int("max_points", max_points, 2)
+    repeats = check_whole("repeats", repeats, 1)
+    max_points = check_whole("max_points", max_points, 2)
     scaler = Standardiser.fit(y)
     standard = scaler.transform(y)
     if bandwidth is None:
@@ -537,7 +531,7 @@ def c2st_auc(x: ArrayLike, y: ArrayLike, *, seed: int = 0, folds: int = 5) -> fl
                 "scenes per side"
             )
     n = min(len(x), len(y))
-    folds = _check_int("folds", folds, 2)
+    folds = check_whole("folds", folds, 2)
     if folds > n:
         raise ValueError(f"folds must be at most {n} (the balanced size), got {folds}")
     rng = _rng(seed)
@@ -642,8 +636,8 @@ def prdc(
         equal sizes (``evaluate`` passes as many generated rows as reference rows).
     """
     x, y = _as_pair(x, y)
-    k = _check_int("k", k, 1)
-    max_points = _check_int("max_points", max_points, 2)
+    k = check_whole("k", k, 1)
+    max_points = check_whole("max_points", max_points, 2)
     for name, sample in (("x", x), ("y", y)):
         if len(sample) <= k:
             raise ValueError(f"{name} must have more than k={k} rows, got {len(sample)}")
@@ -687,7 +681,7 @@ def vendi(x: ArrayLike, *, bandwidth: float, max_points: int = 2000, seed: int =
     """
     x = _as_sample("x", x)
     bandwidth = _check_bandwidth(bandwidth)
-    x = _subsample(_rng(seed), x, _check_int("max_points", max_points, 1))
+    x = _subsample(_rng(seed), x, check_whole("max_points", max_points, 1))
     eigenvalues = np.linalg.eigvalsh(_rbf(x, x, bandwidth) / len(x))
     eigenvalues = eigenvalues[eigenvalues > 1e-12]
     eigenvalues = eigenvalues / eigenvalues.sum()
@@ -727,7 +721,7 @@ def grid_coverage(
             f"x and y must be scene features with {len(SCENE_FEATURES)} columns "
             f"({', '.join(SCENE_FEATURES)}), got shape {x.shape}"
         )
-    bins = _check_int("bins", bins, 1)
+    bins = check_whole("bins", bins, 1)
     if isinstance(features, str):
         raise TypeError(f"features must be a sequence of descriptor names, got {features!r}")
     unknown = [f for f in features if f not in SCENE_FEATURES]
@@ -763,7 +757,7 @@ def mean_pairwise_distance(x: ArrayLike, *, max_points: int = 2000, seed: int = 
         most; blind to clusters (two far clumps score high).
     """
     x = _as_sample("x", x, min_rows=2)
-    x = _subsample(_rng(seed), x, _check_int("max_points", max_points, 2))
+    x = _subsample(_rng(seed), x, check_whole("max_points", max_points, 2))
     return float(pdist(x).mean())
 
 

@@ -74,6 +74,13 @@ def check_keys(name: str, data: Any, required: set[str], optional: set[str] = fr
         raise ValueError(f"{name} is missing key {missing[0]!r}")
 
 
+def check_whole(name: str, value: Any, low: int) -> int:
+    """``value`` as an int, or raise unless it is a whole number (not a bool) >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return int(value)
+
+
 def check_range(name: str, value: float, low: float | None = None, high: float | None = None):
     """Raise unless ``value`` is finite and ``low <= value <= high`` (either bound may be None)."""
     if not math.isfinite(value):
