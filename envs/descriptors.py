@@ -27,13 +27,23 @@ name                      unit      meaning
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
+from .batch import SceneBatch
 from .scene import Scene
 from .vehicles import kind_code
 
-__all__ = ["DESCRIPTORS", "GAP_CAP", "HEADWAY_CAP", "describe", "leader_follower_gaps"]
+__all__ = [
+    "DESCRIPTORS",
+    "GAP_CAP",
+    "HEADWAY_CAP",
+    "describe",
+    "describe_many",
+    "leader_follower_gaps",
+]
 
 HEADWAY_CAP = 10.0
 """Time headways (s) are capped here: beyond 10 s a vehicle is not following."""
@@ -60,15 +70,7 @@ _HEAVY = (kind_code("truck"), kind_code("bus"))
 
 def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:
     """Follower index, leader index and bumper-to-bumper gap (m) of every same-lane pair."""
-    v = scene.vehicles
-    order = np.lexsort((v.s, v.lane))
-    same_lane = v.lane[order[1:]] == v.lane[order[:-1]]
-    follower, leader = order[:-1][same_lane], order[1:][same_lane]
-    # Lanes off the road (an invalid scene) are measured along the nearest lane.
-    lane = np.clip(v.lane[follower], 0, scene.road.lane_count - 1)
-    centres = scene.road.lane_distance(lane, v.s[follower], v.s[leader])
-    gap = centres - v.length[leader] / 2 - v.length[follower] / 2
-    return follower, leader, gap
+    return SceneBatch.of([scene]).leader_follower()
 
 
 def describe(scene: Scene) -> dict[str, float]:
@@ -81,27 +83,10 @@ def describe(scene: Scene) -> dict[str, float]:
     >>> d["density"], d["min_gap"], d["min_time_headway"]
     (2.0, 20.0, 1.0)
     """
-    road, v = scene.road, scene.vehicles
-    n = len(v)
-    lane_km = float(road.lane_lengths.sum()) / 1000.0
-    follower, _, gap = leader_follower_gaps(scene)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        headway = np.where(
-            gap <= 0, 0.0, np.minimum(gap / np.maximum(v.speed[follower], 0.0), HEADWAY_CAP)
-        )
-    lanes = np.clip(v.lane, 0, road.lane_count - 1)
-    per_lane = np.bincount(lanes, minlength=road.lane_count) / (road.lane_lengths / 1000.0)
-    mean_lane = per_lane.mean()
-    return {
-        "vehicle_count": float(n),
-        "density": n / lane_km,
-        "mean_speed": float(v.speed.mean()) if n else 0.0,
-        "std_speed": float(v.speed.std()) if n > 1 else 0.0,
-        "min_time_headway": float(headway.min()) if headway.size else HEADWAY_CAP,
-        "median_time_headway": float(np.median(headway)) if headway.size else HEADWAY_CAP,
-        "min_gap": float(min(gap.min(), GAP_CAP)) if gap.size else GAP_CAP,
-        "lane_occupancy_spread": float(per_lane.std() / mean_lane) if mean_lane > 0 else 0.0,
-        "truck_share": float(np.isin(v.kind, _HEAVY).mean()) if n else 0.0,
-        "max_curvature": road.max_curvature,
-        "lane_count": float(road.lane_count),
-    }
+    return {name: float(values[0]) for name, values in SceneBatch.of([scene]).describe().items()}
+
+
+def describe_many(scenes: Sequence[Scene]) -> dict[str, NDArray[np.float64]]:
+    """The descriptors of every scene in one vectorised pass: ``(len(scenes),)`` per name,
+    equal to ``describe`` of each scene."""
+    return SceneBatch.of(list(scenes)).describe()

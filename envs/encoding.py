@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from scenegym.config import check_config, option
 
+from .batch import SceneBatch
 from .road import Road
 from .scene import Scene
 from .vehicles import Vehicles
@@ -159,7 +160,7 @@ class LaneGrid:
         """
         if not isinstance(scene, Scene):
             raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
-        grids, outside, lost = self._encode([scene], drop=drop, where="scene")
+        grids, outside, lost = self._encode(SceneBatch.of([scene]), drop=drop, where="scene")
         if return_dropped:
             return grids[0], int(outside[0] + lost[0])
         return grids[0]
@@ -176,7 +177,7 @@ class LaneGrid:
         for i, scene in enumerate(scenes):
             if not isinstance(scene, Scene):
                 raise TypeError(f"scenes[{i}] must be a Scene, got {type(scene).__name__}")
-        grids, outside, lost = self._encode(scenes, drop=drop, where="scenes[{}]")
+        grids, outside, lost = self.encode_batch(SceneBatch.of(scenes), drop=drop)
         if return_dropped:
             return grids, outside + lost
         return grids
@@ -187,43 +188,34 @@ class LaneGrid:
         grid are not counted."""
         if not isinstance(scene, Scene):
             raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
-        return int(self._encode([scene], drop=True, where="scene")[2][0])
+        return int(self._encode(SceneBatch.of([scene]), drop=True, where="scene")[2][0])
+
+    def encode_batch(
+        self, batch: SceneBatch, *, drop: bool = False
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64]]:
+        """Grids ``(scenes, *shape)`` of a ``SceneBatch``, the vehicles outside each grid and
+        the vehicles lost to shared cells (both ``(scenes,)``)."""
+        return self._encode(batch, drop=drop, where="scenes[{}]")
 
     def _encode(
-        self, scenes: list[Scene], *, drop: bool, where: str
+        self, batch: SceneBatch, *, drop: bool, where: str
     ) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64]]:
         """Grids ``(n, *shape)``, vehicles outside each grid and vehicles lost to shared cells
         (both ``(n,)``). ``where`` names a scene in errors (``{}`` takes its index)."""
-        n, rows, cells = len(scenes), self.lanes, self.cells
+        n, rows, cells = batch.count, self.lanes, self.cells
         channels = len(CHANNELS)
         plane = rows * cells
         grids = np.zeros((n, channels, rows, cells), dtype=np.float32)
         if n == 0:
             return grids, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        for i, scene in enumerate(scenes):
-            exists = scene.road.lanes_at(self._centres)[:rows]
-            grids[i, 0, : exists.shape[0]] = exists
+        roads = batch.roads
+        shown = min(rows, roads.lane_start.shape[1])
+        starts = roads.lane_start[batch.road_of, :shown, None]
+        ends = roads.lane_end[batch.road_of, :shown, None]
+        grids[:, 0, :shown] = (self._centres >= starts) & (self._centres <= ends)
 
-        if n == 1:
-            vehicles = scenes[0].vehicles
-            lane, s, kind = vehicles.lane.astype(np.intp), vehicles.s, vehicles.kind
-            physical = np.stack(
-                [vehicles.d, vehicles.heading, vehicles.speed, vehicles.length, vehicles.width]
-            )
-            scene_of = np.zeros(lane.size, dtype=np.intp)
-        else:
-            columns = [scene.vehicles for scene in scenes]
-            counts = np.array([len(v) for v in columns], dtype=np.intp)
-            lane = np.concatenate([v.lane for v in columns]).astype(np.intp)
-            s = np.concatenate([v.s for v in columns])
-            kind = np.concatenate([v.kind for v in columns])
-            physical = np.stack(
-                [
-                    np.concatenate([getattr(v, name) for v in columns])
-                    for name in ("d", "heading", "speed", "length", "width")
-                ]
-            )
-            scene_of = np.repeat(np.arange(n), counts)
+        lane, s, kind, scene_of = batch.lane, batch.s, batch.kind, batch.scene_of
+        physical = np.stack([batch.d, batch.heading, batch.speed, batch.length, batch.width])
 
         lane_out = (lane < 0) | (lane >= rows)
         station_out = (s < 0.0) | (s >= self.length)

@@ -192,6 +192,13 @@ class Road:
         return _read_only(self.lane_distance(lanes, self.lane_starts, self.lane_ends))
 
     @cached_property
+    def _batch(self):
+        """This road's tables as a ``RoadBatch`` of one (for one-scene batch computations)."""
+        from .batch import RoadBatch
+
+        return RoadBatch([self])
+
+    @cached_property
     def _lane_scale(self) -> NDArray[np.float64]:
         """``(n_lanes, n_segments)`` lane-centre length per metre of reference line."""
         return 1.0 - self.segment_curvatures[None, :] * self.lane_centers[:, None]

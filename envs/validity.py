@@ -14,12 +14,13 @@ A broken rule is a ``Violation`` naming the rule, the vehicle(s) and a readable 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .geometry import vehicle_corners
+from .batch import SceneBatch, _near_pairs
 from .road import Road
 from .scene import Scene
 from .vehicles import KINDS
@@ -32,6 +33,7 @@ __all__ = [
     "repair",
     "validate",
     "violation_counts",
+    "violation_counts_many",
 ]
 
 RULES: tuple[str, ...] = ("lane", "off_road", "heading", "speed", "size", "overlap")
@@ -88,46 +90,6 @@ class Violation:
         return f"{self.rule}: {who}: {self.reason}"
 
 
-def _single_vehicle_checks(scene: Scene, rules: ValidityRules) -> dict[str, NDArray[np.bool_]]:
-    """Boolean ``(n,)`` masks, one per single-vehicle rule: True where the rule is broken."""
-    road, v = scene.road, scene.vehicles
-    lane_ok = (v.lane >= 0) & (v.lane < road.lane_count)
-    lane = np.where(lane_ok, v.lane, 0)
-    exists = road.lanes_at(v.s)  # (lanes, n)
-    n = len(v)
-    present = exists[lane, np.arange(n)]
-    half_width = road.lane_widths[lane] / 2.0
-    outside_lane = np.abs(v.d) > half_width + rules.lane_tolerance
-    lane_bad = ~lane_ok | ~present | outside_lane
-
-    # Lateral extent of the footprint against the outer edges of the lanes present at s.
-    boundaries = road.lane_boundaries
-    any_lane = exists.any(axis=0)
-    left_edge = np.where(exists, boundaries[:-1, None], -np.inf).max(axis=0)
-    right_edge = np.where(exists, boundaries[1:, None], np.inf).min(axis=0)
-    centre = road.lane_centers[lane] + v.d
-    half_extent = v.length / 2 * np.abs(np.sin(v.heading)) + v.width / 2 * np.abs(np.cos(v.heading))
-    tol = rules.offroad_tolerance
-    off_road = (
-        (v.s < 0.0)
-        | (v.s > road.length)
-        | ~any_lane
-        | (centre + half_extent > left_edge + tol)
-        | (centre - half_extent < right_edge - tol)
-    )
-    sizes = rules.size_table()[v.kind]
-    return {
-        "lane": lane_bad,
-        "off_road": off_road,
-        "heading": np.abs(v.heading) > rules.max_heading,
-        "speed": (v.speed < 0.0) | (v.speed > rules.max_speed),
-        "size": (v.length < sizes[:, 0])
-        | (v.length > sizes[:, 1])
-        | (v.width < sizes[:, 2])
-        | (v.width > sizes[:, 3]),
-    }
-
-
 def overlapping_pairs(corners: NDArray[np.float64]) -> NDArray[np.int64]:
     """``(m, 2)`` index pairs ``i < j`` whose oriented boxes intersect (separating axis test).
 
@@ -138,22 +100,47 @@ def overlapping_pairs(corners: NDArray[np.float64]) -> NDArray[np.int64]:
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
     centre = corners.mean(axis=1)
-    radius = np.linalg.norm(corners[:, 0] - centre, axis=1)
-    i, j = np.triu_indices(n, k=1)
-    near = np.sum((centre[i] - centre[j]) ** 2, axis=1) < (radius[i] + radius[j]) ** 2
-    i, j = i[near], j[near]
-    if i.size == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    a, b = corners[i], corners[j]  # (m, 4, 2)
-    # Candidate axes: the two edge directions of each box (corner 0 to corners 1 and 3).
-    axes = np.concatenate([a[:, 1::2] - a[:, 0:1], b[:, 1::2] - b[:, 0:1]], axis=1)  # (m, 4, 2)
-    axes /= np.linalg.norm(axes, axis=2, keepdims=True) + 1e-12
-    pa = np.einsum("mkc,mac->mak", a, axes)  # (m, axes, corners)
-    pb = np.einsum("mkc,mac->mak", b, axes)
-    eps = 1e-9
-    separated = (pa.max(axis=2) <= pb.min(axis=2) + eps) | (pb.max(axis=2) <= pa.min(axis=2) + eps)
-    hit = ~separated.any(axis=1)
-    return np.stack([i[hit], j[hit]], axis=1)
+    frames = np.stack(
+        [
+            centre,
+            (corners[:, 0] + corners[:, 3]) / 2 - centre,
+            (corners[:, 0] + corners[:, 1]) / 2 - centre,
+        ],
+        axis=1,
+    )
+    return _overlapping(frames, np.zeros(n, dtype=np.int64))
+
+
+def _overlapping(frames: NDArray[np.float64], group: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Sorted ``(m, 2)`` pairs ``i < j`` of one group whose footprints (``(n, 3, 2)`` frames as
+    from ``vehicle_frames``) intersect."""
+    centre = frames[:, 0]
+    radius = np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))
+    i, j = _near_pairs(centre, radius, group)
+    hit = _intersecting(frames[i], frames[j])
+    pairs = np.stack([i[hit], j[hit]], axis=1)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def _intersecting(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """``(m,)`` do the oriented boxes with frames ``a[k]`` and ``b[k]`` (each ``(m, 3, 2)``:
+    centre, half-length vector, half-width vector) intersect?
+
+    Separating axis test over the four edge directions: the boxes are apart along unit axis
+    ``n`` when ``|n . (centre_b - centre_a)|`` reaches the sum of both boxes' projected half
+    extents; boxes that only touch do not intersect.
+    """
+    if a.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    dx, dy = b[:, 0, 0] - a[:, 0, 0], b[:, 0, 1] - a[:, 0, 1]
+    vectors = (a[:, 1], a[:, 2], b[:, 1], b[:, 2])
+    separated = np.zeros(a.shape[0], dtype=bool)
+    for axis in vectors:
+        norm = np.hypot(axis[:, 0], axis[:, 1]) + 1e-12
+        nx, ny = axis[:, 0] / norm, axis[:, 1] / norm
+        extent = sum(np.abs(nx * v[:, 0] + ny * v[:, 1]) for v in vectors)
+        separated |= np.abs(nx * dx + ny * dy) >= extent - 1e-9
+    return ~separated
 
 
 _REASONS = {
@@ -183,7 +170,8 @@ def validate(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> list[Violati
     if len(v) == 0:
         return []
     violations: list[Violation] = []
-    checks = _single_vehicle_checks(scene, rules)
+    batch = SceneBatch.of([scene])
+    checks = batch.single_vehicle_checks(rules)
     for rule in RULES[:-1]:
         for index in np.flatnonzero(checks[rule]):
             facts = {
@@ -204,7 +192,7 @@ def validate(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> list[Violati
             else:
                 reason = _REASONS[rule].format(**facts)
             violations.append(Violation(rule, (int(index),), reason))
-    for i, j in overlapping_pairs(vehicle_corners(scene.road, v)):
+    for i, j in batch.overlapping_pairs():
         violations.append(Violation("overlap", (int(i), int(j)), "footprints intersect"))
     return violations
 
@@ -222,12 +210,19 @@ def _lane_reason(road: Road, facts: dict) -> str:
 
 def violation_counts(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> dict[str, int]:
     """Number of violations per rule (``RULES`` order), without building messages."""
-    v = scene.vehicles
-    if len(v) == 0:
-        return dict.fromkeys(RULES, 0)
-    counts = {rule: int(mask.sum()) for rule, mask in _single_vehicle_checks(scene, rules).items()}
-    counts["overlap"] = len(overlapping_pairs(vehicle_corners(scene.road, v)))
-    return counts
+    counts = SceneBatch.of([scene]).violation_counts(rules)[0]
+    return dict(zip(RULES, counts.tolist()))
+
+
+def violation_counts_many(
+    scenes: Sequence[Scene], rules: ValidityRules = DEFAULT_RULES
+) -> NDArray[np.int64]:
+    """``(len(scenes), len(RULES))`` violations per rule of every scene, in one vectorised
+    pass; row ``i`` equals ``violation_counts(scenes[i])`` in ``RULES`` order."""
+    scenes = list(scenes)
+    if not scenes:
+        return np.zeros((0, len(RULES)), dtype=np.int64)
+    return SceneBatch.of(scenes).violation_counts(rules)
 
 
 def is_valid(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> bool:

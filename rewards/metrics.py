@@ -21,15 +21,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist, pdist
 
 from scenegym._checks import as_float_array, check_keys, check_whole
+from scenegym.envs.batch import SceneBatch
 from scenegym.envs.descriptors import (
     DESCRIPTORS,
-    GAP_CAP,
-    HEADWAY_CAP,
-    describe,
-    leader_follower_gaps,
 )
 from scenegym.envs.scene import Scene
-from scenegym.envs.validity import is_valid
+from scenegym.envs.validity import violation_counts_many
 
 __all__ = [
     "C2ST_MIN_ROWS",
@@ -172,33 +169,7 @@ def scene_vehicle_features(scene: Scene) -> NDArray[np.float64]:
     """
     if not isinstance(scene, Scene):
         raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
-    v = scene.vehicles
-    n = len(v)
-    follower, leader, gap = leader_follower_gaps(scene)
-    has_leader = np.zeros(n, dtype=bool)
-    has_leader[follower] = True
-    raw_gap = np.full(n, np.inf)
-    raw_gap[follower] = gap
-    relative_speed = np.zeros(n)
-    relative_speed[follower] = v.speed[leader] - v.speed[follower]
-    # The same headway rule as ``describe``: 0 when footprints touch or overlap, capped when
-    # the follower stands still or no vehicle leads.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        headway = np.minimum(raw_gap / np.maximum(v.speed, 0.0), HEADWAY_CAP)
-    headway = np.where(has_leader & (raw_gap <= 0), 0.0, headway)
-    headway = np.where(has_leader, headway, HEADWAY_CAP)
-    return np.column_stack(
-        [
-            v.speed,
-            np.minimum(raw_gap, GAP_CAP),
-            headway,
-            relative_speed,
-            v.d,
-            v.heading,
-            v.length,
-            v.width,
-        ]
-    )
+    return SceneBatch.of([scene]).vehicle_features()
 
 
 def vehicle_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
@@ -223,10 +194,10 @@ def vehicle_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
     >>> vehicle_features([Scene(Road.straight(length=500.0, lanes=2), cars)])[:, :4].tolist()
     [[20.0, 20.0, 1.0, 5.0], [25.0, 200.0, 10.0, 0.0]]
     """
-    rows = [scene_vehicle_features(scene) for scene in _as_scenes("scenes", scenes)]
-    if not rows:
+    scenes = _as_scenes("scenes", scenes)
+    if not scenes:
         return np.zeros((0, len(VEHICLE_FEATURES)))
-    return np.concatenate(rows, axis=0)
+    return SceneBatch.of(scenes).vehicle_features()
 
 
 def scene_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
@@ -237,8 +208,10 @@ def scene_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
         ``(n_scenes, len(SCENE_FEATURES))`` float array.
     """
     scenes = _as_scenes("scenes", scenes)
-    values = [list(describe(scene).values()) for scene in scenes]
-    return np.array(values, dtype=np.float64).reshape(len(scenes), len(SCENE_FEATURES))
+    if not scenes:
+        return np.zeros((0, len(SCENE_FEATURES)))
+    values = SceneBatch.of(scenes).describe()
+    return np.column_stack([values[name] for name in SCENE_FEATURES])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -858,7 +831,7 @@ def evaluate(
     return {
         "scenes": len(scenes),
         "reference_scenes": len(reference),
-        "validity_rate": float(np.mean([is_valid(scene) for scene in scenes])),
+        "validity_rate": float(np.mean(violation_counts_many(scenes).sum(axis=1) == 0)),
         "c2st_auc": c2st_auc(x_scenes, y_scenes, seed=seed),
         "mmd2": float(np.mean(generated_values)),
         "mmd2_floor": float(np.mean(floor_values)),

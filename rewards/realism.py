@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
+from scenegym.envs.batch import SceneBatch
 from scenegym.envs.descriptors import GAP_CAP, HEADWAY_CAP
 from scenegym.envs.scene import Scene
 
@@ -80,9 +81,8 @@ class VehicleRealism:
 
         if not 0.0 < tail <= 1.0:
             raise ValueError(f"tail must be in (0, 1], got {tail!r}")
-        features = np.concatenate(
-            [scene_vehicle_features(scene) for scene in reference] or [np.zeros((0, 8))]
-        )
+        reference = list(reference)
+        features = SceneBatch.of(reference).vehicle_features() if reference else np.zeros((0, 8))
         if len(features) < 10 * components:
             raise ValueError(
                 f"reference has {len(features)} vehicles; fitting {components} components "
@@ -126,13 +126,7 @@ class VehicleRealism:
 
     def vehicle_scores(self, scene: Scene) -> NDArray[np.float64]:
         """``(n,)`` score in [0, 1] of every vehicle of ``scene`` (see the module notes)."""
-        features = scene_vehicle_features(scene)
-        if len(features) == 0:
-            return np.zeros(0)
-        percentile = np.interp(
-            self.log_likelihood(features), self.quantiles, np.linspace(0, 1, 101)
-        )
-        return np.clip(percentile / self.tail, 0.0, 1.0)
+        return self._percentile_scores(scene_vehicle_features(scene))
 
     def score(self, scene: Scene) -> float:
         """Mean vehicle score of ``scene`` in [0, 1]; 0 for a scene without vehicles."""
@@ -140,8 +134,25 @@ class VehicleRealism:
         return float(scores.mean()) if scores.size else 0.0
 
     def scores(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
-        """``score`` of each scene."""
-        return np.array([self.score(scene) for scene in scenes])
+        """``score`` of each scene, in one vectorised pass."""
+        scenes = list(scenes)
+        if not scenes:
+            return np.zeros(0)
+        return self.batch_scores(SceneBatch.of(scenes))
+
+    def batch_scores(self, batch: SceneBatch) -> NDArray[np.float64]:
+        """``score`` of each scene of a ``SceneBatch``."""
+        vehicles = self._percentile_scores(batch.vehicle_features())
+        total = np.bincount(batch.scene_of, vehicles, minlength=batch.count)
+        return np.where(batch.sizes > 0, total / np.maximum(batch.sizes, 1), 0.0)
+
+    def _percentile_scores(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        if len(features) == 0:
+            return np.zeros(0)
+        percentile = np.interp(
+            self.log_likelihood(features), self.quantiles, np.linspace(0, 1, 101)
+        )
+        return np.clip(percentile / self.tail, 0.0, 1.0)
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:

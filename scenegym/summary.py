@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from scenegym.envs.descriptors import DESCRIPTORS, describe
+from scenegym.envs.batch import SceneBatch
+from scenegym.envs.descriptors import DESCRIPTORS
 from scenegym.envs.scene import Scene
 from scenegym.envs.validity import DEFAULT_RULES, RULES, ValidityRules, violation_counts
 
@@ -24,19 +25,15 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
     >>> summary["scenes"], 0.0 <= summary["validity_rate"] <= 1.0
     (20, True)
     """
-    rows: list[list[float]] = []
-    broken: list[list[bool]] = []
-    for scene in scenes:
-        d = describe(scene)
-        rows.append([d[name] for name in DESCRIPTORS])
-        counts = violation_counts(scene, rules)
-        broken.append([counts[rule] > 0 for rule in RULES])
-    if not rows:
+    scenes = list(scenes)
+    if not scenes:
         raise ValueError("cannot summarise an empty set of scenes")
-    values = np.array(rows)
-    failed = np.array(broken)
+    batch = SceneBatch.of(scenes)
+    described = batch.describe()
+    values = np.column_stack([described[name] for name in DESCRIPTORS])
+    failed = batch.violation_counts(rules) > 0
     return {
-        "scenes": len(rows),
+        "scenes": len(scenes),
         "validity_rate": float(np.mean(~failed.any(axis=1))),
         "rule_failure_rate": {rule: float(failed[:, i].mean()) for i, rule in enumerate(RULES)},
         "descriptors": {

@@ -1,0 +1,437 @@
+"""Many scenes at once: every vehicle of every scene in flat columns.
+
+Validity checks, descriptors, per-vehicle features and lane grids are computed here for a whole
+batch of scenes in one vectorised pass; the one-scene functions (``violation_counts``,
+``describe``, ``scene_vehicle_features``, ``LaneGrid.encode``) are the same code on a batch of
+one, so a batched environment, an evaluation of ten thousand scenes and a single call agree.
+
+A ``RoadBatch`` holds the lane and reference-line tables of many roads padded to the largest
+lane and segment counts; a ``SceneBatch`` holds the vehicle columns of all scenes back to back,
+with ``scene_of`` naming each vehicle's scene and ``road_of`` each scene's road.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .road import Road
+from .scene import Scene
+
+__all__ = ["COLUMNS", "RoadBatch", "SceneBatch"]
+
+COLUMNS: tuple[str, ...] = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
+"""The vehicle columns a ``SceneBatch`` holds, as in ``Vehicles``."""
+
+
+class RoadBatch:
+    """Lane and segment tables of many roads, padded to the most lanes and segments.
+
+    Missing lanes have start ``+inf`` and end ``-inf`` so they exist nowhere; missing segments
+    start at ``+inf`` so no station falls on them.
+    """
+
+    def __init__(self, roads: Sequence[Road]) -> None:
+        self.roads = list(roads)
+        count = len(self.roads)
+        lanes = max((road.lane_count for road in self.roads), default=1)
+        segments = max((road.segment_lengths.size for road in self.roads), default=1)
+        self.lane_count = np.zeros(count, dtype=np.int64)
+        self.segment_count = np.zeros(count, dtype=np.int64)
+        self.length = np.zeros(count)
+        self.speed_limit = np.zeros(count)
+        self.max_curvature = np.zeros(count)
+        self.total_lane_km = np.zeros(count)
+        self.lane_start = np.empty((count, lanes))
+        self.lane_end = np.empty((count, lanes))
+        self.lane_width = np.empty((count, lanes))
+        self.lane_centre = np.empty((count, lanes))
+        self.left_edge = np.empty((count, lanes))  # left boundary of each lane
+        self.right_edge = np.empty((count, lanes))  # right boundary of each lane
+        self.lane_km = np.empty((count, lanes))
+        self.segment_start = np.empty((count, segments))
+        self.segment_curvature = np.empty((count, segments))
+        self.segment_pose = np.empty((count, segments, 3))
+        self.lane_segment_start = np.empty((count, lanes, segments))
+        self.lane_scale = np.empty((count, lanes, segments))
+        for r, road in enumerate(self.roads):
+            self._fill(r, road)
+
+    def _fill(self, r: int, road: Road) -> None:
+        """Write the tables of ``road`` into row ``r``."""
+        n, m = road.lane_count, road.segment_lengths.size
+        self.lane_count[r], self.segment_count[r] = n, m
+        self.length[r], self.speed_limit[r] = road.length, road.speed_limit
+        self.max_curvature[r] = road.max_curvature
+        self.total_lane_km[r] = road.lane_lengths.sum() / 1000.0
+        for table, values, pad in (
+            (self.lane_start, road.lane_starts, np.inf),
+            (self.lane_end, road.lane_ends, -np.inf),
+            (self.lane_width, road.lane_widths, 1.0),
+            (self.lane_centre, road.lane_centers, 0.0),
+            (self.left_edge, road.lane_boundaries[:-1], -np.inf),
+            (self.right_edge, road.lane_boundaries[1:], np.inf),
+            (self.lane_km, road.lane_lengths / 1000.0, 0.0),
+        ):
+            table[r, :n] = values
+            table[r, n:] = pad
+        self.segment_start[r, :m] = road._segment_starts
+        self.segment_start[r, m:] = np.inf
+        self.segment_curvature[r, :m] = road.segment_curvatures
+        self.segment_curvature[r, m:] = 0.0
+        self.segment_pose[r, :m] = road._segment_poses
+        self.segment_pose[r, m:] = 0.0
+        self.lane_segment_start[r] = 0.0
+        self.lane_segment_start[r, :n, :m] = road._lane_segment_starts
+        self.lane_scale[r] = 1.0
+        self.lane_scale[r, :n, :m] = road._lane_scale
+
+    def fits(self, road: Road) -> bool:
+        """Can ``road`` take a row of these tables (no more lanes or segments than they have)?"""
+        return (
+            road.lane_count <= self.lane_start.shape[1]
+            and road.segment_lengths.size <= self.segment_start.shape[1]
+        )
+
+    def replace(self, r: int, road: Road) -> None:
+        """Put ``road`` in row ``r`` (it must ``fit``)."""
+        if not self.fits(road):
+            raise ValueError("the road has more lanes or segments than the tables hold")
+        self.roads[r] = road
+        self._fill(r, road)
+
+    def _segment(self, road: NDArray, s: NDArray) -> NDArray[np.intp]:
+        """Index of the segment of ``road`` holding station ``s`` (stations outside the road
+        fall on the first or last segment)."""
+        if self.segment_start.shape[1] == 1:
+            return np.zeros(s.shape, dtype=np.intp)
+        index = (self.segment_start[road] <= s[:, None]).sum(axis=1) - 1
+        return np.minimum(np.maximum(index, 0), self.segment_count[road] - 1)
+
+    def lane_arc(self, road: NDArray, lane: NDArray, s: NDArray) -> NDArray[np.float64]:
+        """Distance (m) along the centre of ``lane`` of ``road`` from station 0 to ``s``; the
+        same arithmetic as ``Road.lane_distance``."""
+        index = self._segment(road, s)
+        u = s - self.segment_start[road, index]
+        return self.lane_segment_start[road, lane, index] + u * self.lane_scale[road, lane, index]
+
+    def reference(self, road: NDArray, s: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+        """Reference-line position (m) and heading (rad) of ``road`` at stations ``s``; the
+        same arithmetic as ``Road.reference_pose``."""
+        from .road import _advance
+
+        index = self._segment(road, s)
+        pose = self.segment_pose[road, index]
+        return _advance(
+            pose[:, 0],
+            pose[:, 1],
+            pose[:, 2],
+            self.segment_curvature[road, index],
+            s - self.segment_start[road, index],
+        )
+
+    def lanes_at(self, road: NDArray, s: NDArray) -> NDArray[np.bool_]:
+        """``(len(s), lanes)`` mask: does lane ``j`` of ``road[i]`` exist at station ``s[i]``?"""
+        s = s[:, None]
+        return (s >= self.lane_start[road]) & (s <= self.lane_end[road])
+
+
+class SceneBatch:
+    """The vehicles of many scenes in flat columns, scene by scene.
+
+    Args:
+        roads: the roads the scenes drive on.
+        road_of: ``(scenes,)`` index into ``roads.roads`` of each scene's road.
+        sizes: ``(scenes,)`` vehicle count of each scene.
+        columns: one flat array per name in ``COLUMNS``, ``sizes.sum()`` long (lane and kind
+            integer, the rest float64).
+    """
+
+    def __init__(
+        self,
+        roads: RoadBatch,
+        road_of: NDArray[np.int64],
+        sizes: NDArray[np.int64],
+        columns: dict[str, NDArray],
+    ) -> None:
+        self.roads = roads
+        self.road_of = np.asarray(road_of, dtype=np.int64)
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        self.count = self.sizes.size
+        self.scene_of = np.repeat(np.arange(self.count), self.sizes)
+        self.first = np.cumsum(self.sizes) - self.sizes
+        self.lane = np.asarray(columns["lane"]).astype(np.int64)
+        self.s = columns["s"]
+        self.d = columns["d"]
+        self.heading = columns["heading"]
+        self.speed = columns["speed"]
+        self.length = columns["length"]
+        self.width = columns["width"]
+        self.kind = np.asarray(columns["kind"]).astype(np.int64)
+        self.road = self.road_of[self.scene_of]  # road of every vehicle
+        self._pairs: tuple[NDArray, NDArray, NDArray] | None = None
+
+    @classmethod
+    def of(cls, scenes: Sequence[Scene]) -> SceneBatch:
+        """The batch of ``scenes``; scenes sharing one ``Road`` object share its tables."""
+        if len(scenes) == 1:
+            road = scenes[0].road
+            roads, road_of = road._batch, np.zeros(1, dtype=np.int64)
+        else:
+            index: dict[int, int] = {}
+            unique: list[Road] = []
+            road_of = np.empty(len(scenes), dtype=np.int64)
+            for i, scene in enumerate(scenes):
+                key = id(scene.road)
+                if key not in index:
+                    index[key] = len(unique)
+                    unique.append(scene.road)
+                road_of[i] = index[key]
+            roads = RoadBatch(unique)
+        vehicles = [scene.vehicles for scene in scenes]
+        sizes = np.array([len(v) for v in vehicles], dtype=np.int64)
+        if len(vehicles) == 1:
+            columns = {name: getattr(vehicles[0], name) for name in COLUMNS}
+        else:
+            columns = {
+                name: np.concatenate([getattr(v, name) for v in vehicles])
+                if vehicles
+                else np.zeros(0)
+                for name in COLUMNS
+            }
+        return cls(roads, road_of, sizes, columns)
+
+    # ------------------------------------------------------------------ lanes
+    def clipped_lane(self) -> NDArray[np.int64]:
+        """Each vehicle's lane clipped into its road's lanes (invalid lanes are measured along
+        the nearest one)."""
+        return np.minimum(np.maximum(self.lane, 0), self.roads.lane_count[self.road] - 1)
+
+    # ------------------------------------------------------------------ validity
+    def single_vehicle_checks(self, rules) -> dict[str, NDArray[np.bool_]]:
+        """Boolean masks, one per single-vehicle rule of ``scenegym.envs.validity``: True
+        where the vehicle breaks the rule."""
+        roads, road = self.roads, self.road
+        n = self.lane.size
+        lane_ok = (self.lane >= 0) & (self.lane < roads.lane_count[road])
+        lane = np.where(lane_ok, self.lane, 0)
+        exists = roads.lanes_at(road, self.s)  # (n, lanes)
+        present = exists[np.arange(n), lane]
+        half_width = roads.lane_width[road, lane] / 2.0
+        outside_lane = np.abs(self.d) > half_width + rules.lane_tolerance
+        lane_bad = ~lane_ok | ~present | outside_lane
+
+        # Lateral extent of the footprint against the outer edges of the lanes present at s.
+        any_lane = exists.any(axis=1)
+        left_edge = np.where(exists, roads.left_edge[road], -np.inf).max(axis=1)
+        right_edge = np.where(exists, roads.right_edge[road], np.inf).min(axis=1)
+        centre = roads.lane_centre[road, lane] + self.d
+        half_extent = self.length / 2 * np.abs(np.sin(self.heading)) + self.width / 2 * np.abs(
+            np.cos(self.heading)
+        )
+        tol = rules.offroad_tolerance
+        off_road = (
+            (self.s < 0.0)
+            | (self.s > roads.length[road])
+            | ~any_lane
+            | (centre + half_extent > left_edge + tol)
+            | (centre - half_extent < right_edge - tol)
+        )
+        sizes = rules.size_table()[self.kind]
+        return {
+            "lane": lane_bad,
+            "off_road": off_road,
+            "heading": np.abs(self.heading) > rules.max_heading,
+            "speed": (self.speed < 0.0) | (self.speed > rules.max_speed),
+            "size": (self.length < sizes[:, 0])
+            | (self.length > sizes[:, 1])
+            | (self.width < sizes[:, 2])
+            | (self.width > sizes[:, 3]),
+        }
+
+    def frames(self) -> NDArray[np.float64]:
+        """``(n, 3, 2)`` world frames of every vehicle (see ``geometry.vehicle_frames``)."""
+        from .geometry import _frames
+
+        lane = self.clipped_lane()
+        offset = self.roads.lane_centre[self.road, lane] + self.d
+        xr, yr, h = self.roads.reference(self.road, self.s)
+        return _frames(
+            xr - offset * np.sin(h),
+            yr + offset * np.cos(h),
+            h + self.heading,
+            self.length,
+            self.width,
+        )
+
+    def overlapping_pairs(self) -> NDArray[np.int64]:
+        """``(m, 2)`` flat index pairs ``i < j`` of vehicles of one scene whose footprints
+        intersect, sorted."""
+        from .validity import _overlapping
+
+        if self.lane.size < 2:
+            return np.zeros((0, 2), dtype=np.int64)
+        return _overlapping(self.frames(), self.scene_of)
+
+    def violation_counts(self, rules) -> NDArray[np.int64]:
+        """``(scenes, len(RULES))`` number of violations of every rule in every scene."""
+        checks = self.single_vehicle_checks(rules)
+        counts = np.zeros((self.count, len(checks) + 1), dtype=np.int64)
+        for column, mask in enumerate(checks.values()):
+            counts[:, column] = np.bincount(self.scene_of[mask], minlength=self.count)
+        pairs = self.overlapping_pairs()
+        counts[:, -1] = np.bincount(self.scene_of[pairs[:, 0]], minlength=self.count)
+        return counts
+
+    # ------------------------------------------------------------------ car following
+    def leader_follower(self) -> tuple[NDArray, NDArray, NDArray]:
+        """Flat follower index, leader index and bumper-to-bumper gap (m) of every pair of
+        consecutive vehicles in one lane of one scene (see ``descriptors``)."""
+        if self._pairs is None:
+            order = np.lexsort((self.s, self.lane, self.scene_of))
+            same = (self.lane[order[1:]] == self.lane[order[:-1]]) & (
+                self.scene_of[order[1:]] == self.scene_of[order[:-1]]
+            )
+            follower, leader = order[:-1][same], order[1:][same]
+            road = self.road[follower]
+            lane = self.clipped_lane()[follower]
+            centres = self.roads.lane_arc(road, lane, self.s[leader]) - self.roads.lane_arc(
+                road, lane, self.s[follower]
+            )
+            gap = centres - self.length[leader] / 2 - self.length[follower] / 2
+            self._pairs = (follower, leader, gap)
+        return self._pairs
+
+    def vehicle_features(self) -> NDArray[np.float64]:
+        """``(n, 8)`` per-vehicle features (``scenegym.rewards.VEHICLE_FEATURES``)."""
+        from .descriptors import GAP_CAP, HEADWAY_CAP
+
+        n = self.lane.size
+        follower, leader, gap = self.leader_follower()
+        has_leader = np.zeros(n, dtype=bool)
+        has_leader[follower] = True
+        raw_gap = np.full(n, np.inf)
+        raw_gap[follower] = gap
+        relative_speed = np.zeros(n)
+        relative_speed[follower] = self.speed[leader] - self.speed[follower]
+        # The same headway rule as ``describe``: 0 when footprints touch or overlap, capped
+        # when the follower stands still or no vehicle leads.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            headway = np.minimum(raw_gap / np.maximum(self.speed, 0.0), HEADWAY_CAP)
+        headway = np.where(has_leader & (raw_gap <= 0), 0.0, headway)
+        headway = np.where(has_leader, headway, HEADWAY_CAP)
+        return np.column_stack(
+            [
+                self.speed,
+                np.minimum(raw_gap, GAP_CAP),
+                headway,
+                relative_speed,
+                self.d,
+                self.heading,
+                self.length,
+                self.width,
+            ]
+        )
+
+    def describe(self) -> dict[str, NDArray[np.float64]]:
+        """Every descriptor (``scenegym.envs.DESCRIPTORS``) of every scene, ``(scenes,)`` each."""
+        from .descriptors import _HEAVY, GAP_CAP, HEADWAY_CAP
+
+        b, roads = self.count, self.roads
+        n = self.sizes.astype(np.float64)
+        some = self.sizes > 0
+        scene_of = self.scene_of
+        follower, _, gap = self.leader_follower()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            headway = np.where(
+                gap <= 0, 0.0, np.minimum(gap / np.maximum(self.speed[follower], 0.0), HEADWAY_CAP)
+            )
+        pair_scene = scene_of[follower]
+        pairs = np.bincount(pair_scene, minlength=b)
+        order = np.lexsort((headway, pair_scene))
+        sorted_headway = headway[order]
+        start = np.cumsum(pairs) - pairs
+        has_pairs = pairs > 0
+        low = np.where(has_pairs, start + (pairs - 1) // 2, 0)
+        high = np.where(has_pairs, start + pairs // 2, 0)
+        if sorted_headway.size:
+            median = (sorted_headway[low] + sorted_headway[high]) / 2.0
+            smallest = sorted_headway[np.where(has_pairs, start, 0)]
+        else:
+            median = smallest = np.zeros(b)
+        min_gap = np.full(b, GAP_CAP)
+        np.minimum.at(min_gap, pair_scene, gap)
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_speed = np.bincount(scene_of, self.speed, minlength=b) / n
+            deviation = self.speed - mean_speed[scene_of]
+            std_speed = np.sqrt(np.bincount(scene_of, deviation * deviation, minlength=b) / n)
+            heavy = np.isin(self.kind, _HEAVY).astype(np.float64)
+            truck_share = np.bincount(scene_of, heavy, minlength=b) / n
+
+        lanes = roads.lane_km.shape[1]
+        road_of = self.road_of
+        per_lane = np.bincount(scene_of * lanes + self.clipped_lane(), minlength=b * lanes)
+        exists = np.arange(lanes)[None, :] < roads.lane_count[road_of][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_lane = np.where(exists, per_lane.reshape(b, lanes) / roads.lane_km[road_of], 0.0)
+        lane_n = roads.lane_count[road_of]
+        mean_lane = per_lane.sum(axis=1) / lane_n
+        spread = np.where(exists, per_lane - mean_lane[:, None], 0.0)
+        std_lane = np.sqrt((spread * spread).sum(axis=1) / lane_n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            occupancy_spread = np.where(mean_lane > 0, std_lane / mean_lane, 0.0)
+        return {
+            "vehicle_count": n,
+            "density": n / roads.total_lane_km[road_of],
+            "mean_speed": np.where(some, mean_speed, 0.0),
+            "std_speed": np.where(self.sizes > 1, std_speed, 0.0),
+            "min_time_headway": np.where(has_pairs, smallest, HEADWAY_CAP),
+            "median_time_headway": np.where(has_pairs, median, HEADWAY_CAP),
+            "min_gap": min_gap,
+            "lane_occupancy_spread": occupancy_spread,
+            "truck_share": np.where(some, truck_share, 0.0),
+            "max_curvature": roads.max_curvature[road_of],
+            "lane_count": roads.lane_count[road_of].astype(np.float64),
+        }
+
+
+def _near_pairs(
+    centre: NDArray[np.float64], radius: NDArray[np.float64], group: NDArray[np.int64]
+) -> tuple[NDArray, NDArray]:
+    """Index pairs ``i < j`` of one group whose circles (``centre``, ``radius``) intersect:
+    sweep and prune along world x within each group, then the exact circle test. Memory
+    grows with the number of candidate pairs, not the square of the vehicle count."""
+    x = centre[:, 0]
+    lo, hi = x - radius, x + radius
+    # One increasing key: groups laid end to end, each shifted to start at 0, with a margin
+    # wider than any group so that no interval reaches into the next group.
+    count = int(group.max()) + 1
+    base = np.full(count, np.inf)
+    np.minimum.at(base, group, lo)
+    top = np.full(count, -np.inf)
+    np.maximum.at(top, group, hi)
+    present = np.isfinite(base)
+    span = float(np.max(top[present] - base[present])) + 1.0
+    offset = group * span - base[group]
+    key_lo, key_hi = lo + offset, hi + offset
+    order = np.argsort(key_lo, kind="stable")
+    sorted_lo = key_lo[order]
+    # A little slack: a candidate too many is removed by the exact test below.
+    ends = np.searchsorted(sorted_lo, key_hi[order] + 1e-6, side="right")
+    rank = np.arange(order.size)
+    counts = np.maximum(ends - rank - 1, 0)
+    total = int(counts.sum())
+    if total == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    a_rank = np.repeat(rank, counts)
+    steps = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    a, b = order[a_rank], order[a_rank + 1 + steps]
+    i, j = np.minimum(a, b), np.maximum(a, b)
+    near = (group[i] == group[j]) & (
+        np.sum((centre[i] - centre[j]) ** 2, axis=1) < (radius[i] + radius[j]) ** 2
+    )
+    return i[near], j[near]

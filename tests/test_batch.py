@@ -1,0 +1,129 @@
+"""Batched computations agree with one scene at a time and with independent brute force."""
+
+import numpy as np
+import pytest
+from shapely.geometry import Polygon
+
+from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, Road, Scene, Vehicles
+from scenegym.envs.batch import RoadBatch, SceneBatch
+from scenegym.envs.descriptors import describe, describe_many, leader_follower_gaps
+from scenegym.envs.encoding import LaneGrid
+from scenegym.envs.geometry import vehicle_corners
+from scenegym.envs.validity import (
+    RULES,
+    overlapping_pairs,
+    violation_counts,
+    violation_counts_many,
+)
+from scenegym.rewards.metrics import scene_vehicle_features, vehicle_features
+from scenegym.rewards.realism import VehicleRealism
+from tests.conftest import congested_freeway, free_flow_curve
+
+
+@pytest.fixture(scope="module")
+def scenes() -> list[Scene]:
+    """Random scenes (most invalid: overlaps, off-road, odd sizes), curved roads with ramps,
+    recorded-like scenes, one empty scene and one with a single vehicle."""
+    space = HighwaySceneSpace(
+        HighwaySpaceConfig(ramp_probability=0.5, max_curvature=0.02, vehicles=(0, 40))
+    )
+    sampled = list(space.sample_many(150, seed=3))
+    road = Road.straight(length=100.0, lanes=2)
+    lonely = Scene(road, Vehicles.from_columns(lane=[1], s=[50.0], speed=[10.0]))
+    return [*sampled, congested_freeway(), free_flow_curve(), Scene(road, Vehicles.empty()), lonely]
+
+
+def test_violation_counts_of_many_scenes_equal_one_by_one(scenes):
+    many = violation_counts_many(scenes)
+    one = np.array([[violation_counts(scene)[rule] for rule in RULES] for scene in scenes])
+    np.testing.assert_array_equal(many, one)
+    assert many[:, RULES.index("overlap")].sum() > 50  # the sample does exercise overlaps
+    assert many[:, RULES.index("off_road")].sum() > 0
+
+
+def test_overlapping_pairs_match_polygon_intersection(scenes):
+    checked = 0
+    for scene in scenes[:60]:
+        corners = vehicle_corners(scene.road, scene.vehicles)
+        polygons = [Polygon(c) for c in corners]
+        expected = {
+            (i, j)
+            for i in range(len(polygons))
+            for j in range(i + 1, len(polygons))
+            if polygons[i].intersection(polygons[j]).area > 1e-6
+        }
+        assert {tuple(p) for p in overlapping_pairs(corners).tolist()} == expected
+        checked += len(expected)
+    assert checked > 20
+
+
+def test_descriptors_of_many_scenes_equal_one_by_one(scenes):
+    many = describe_many(scenes)
+    for i, scene in enumerate(scenes):
+        one = describe(scene)
+        for name, value in one.items():
+            assert many[name][i] == pytest.approx(value, rel=1e-12, abs=1e-12), (i, name)
+
+
+def test_descriptors_match_plain_numpy_statistics(scenes):
+    for scene in scenes[:40] + scenes[-4:]:
+        v = scene.vehicles
+        follower, _, gap = leader_follower_gaps(scene)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            headway = np.where(
+                gap <= 0, 0.0, np.minimum(gap / np.maximum(v.speed[follower], 0), 10)
+            )
+        d = describe(scene)
+        if len(v) > 1:
+            assert d["std_speed"] == pytest.approx(np.std(v.speed))
+        if headway.size:
+            assert d["median_time_headway"] == pytest.approx(np.median(headway))
+            assert d["min_gap"] == pytest.approx(min(gap.min(), 200.0))
+        lanes = np.bincount(
+            np.clip(v.lane, 0, scene.road.lane_count - 1), minlength=scene.road.lane_count
+        )
+        per_lane = lanes / (scene.road.lane_lengths / 1000.0)
+        expected = per_lane.std() / per_lane.mean() if per_lane.mean() > 0 else 0.0
+        assert d["lane_occupancy_spread"] == pytest.approx(expected)
+
+
+def test_vehicle_features_and_realism_of_many_equal_one_by_one(scenes):
+    pooled = vehicle_features(scenes)
+    np.testing.assert_allclose(
+        pooled, np.concatenate([scene_vehicle_features(scene) for scene in scenes])
+    )
+    model = VehicleRealism.fit(scenes[-4:-2] * 5, components=2)
+    np.testing.assert_allclose(
+        model.scores(scenes), [model.score(scene) for scene in scenes], atol=1e-12
+    )
+
+
+def test_lane_grids_of_many_equal_one_by_one(scenes):
+    grid = LaneGrid()
+    many, dropped = grid.encode_many(scenes, drop=True, return_dropped=True)
+    for i, scene in enumerate(scenes):
+        one, lost = grid.encode(scene, drop=True, return_dropped=True)
+        np.testing.assert_array_equal(many[i], one)
+        assert dropped[i] == lost
+
+
+def test_scenes_sharing_a_road_share_its_tables(congested):
+    moved = congested.replace(vehicles=congested.vehicles.take(np.arange(10)))
+    batch = SceneBatch.of([congested, moved, congested])
+    assert len(batch.roads.roads) == 1
+    counts = violation_counts_many([congested, moved, congested])
+    assert counts.sum() == 0
+
+
+def test_a_replaced_road_row_equals_fresh_tables(scenes):
+    roads = [scene.road for scene in scenes[:5]]
+    batch = RoadBatch(roads)
+    newcomer = next(s.road for s in scenes[5:] if batch.fits(s.road))
+    batch.replace(2, newcomer)
+    fresh = RoadBatch([*roads[:2], newcomer, *roads[3:]])
+    for name in ("lane_start", "lane_end", "lane_centre", "segment_pose", "lane_scale"):
+        np.testing.assert_array_equal(getattr(batch, name), getattr(fresh, name))
+    with pytest.raises(ValueError, match="more lanes or segments"):
+        RoadBatch([Road.straight(length=50.0, lanes=1)]).replace(
+            0, Road.straight(length=50.0, lanes=3)
+        )
