@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 
-from .descriptors import describe
+from .batch import RoadBatch, SceneBatch
 from .encoding import LaneGrid
 from .road import Road
 from .scene import Scene
@@ -242,34 +242,6 @@ class DrivingLayoutEnv(gym.Env):
         self.road = scene.road
         self._columns = {name: np.array(getattr(scene.vehicles, name)) for name in _COLUMNS}
 
-    def _observe(self, scene: Scene, now: dict | None = None) -> dict[str, NDArray[np.float32]]:
-        grid = np.clip(self.grid.encode(scene, drop=True), -5.0, 5.0).astype(np.float32)
-        observation = {"grid": grid}
-        if self.representation == "construct":
-            lane, front = self._cursor
-            observation["cursor"] = np.array(
-                [lane / max(self.grid.lanes - 1, 1), min(front / self.grid.length, 1.0)],
-                dtype=np.float32,
-            )
-        if "goal" in self.observation_space.spaces:
-            now = now if now is not None else describe(scene)
-            values = []
-            for source in (self.targets, now):
-                for name in self.goal.names:
-                    low, high = self.goal.ranges[name]
-                    values.append((source[name] - low) / (high - low))
-            observation["goal"] = np.clip(np.array(values, dtype=np.float32), -5.0, 5.0)
-        return observation
-
-    def _evaluate(self, scene: Scene, now: dict | None = None) -> tuple[float, dict[str, float]]:
-        return self.reward_spec.score(
-            scene, realism=self.realism, targets=self.targets, goal=self.goal, descriptors=now
-        )
-
-    def _describe(self, scene: Scene, episode_ends: bool) -> dict | None:
-        """The descriptors, computed once per step when anything needs them."""
-        return describe(scene) if (self.targets or episode_ends) else None
-
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -282,6 +254,7 @@ class DrivingLayoutEnv(gym.Env):
         elif not isinstance(scene, Scene):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
         self._set_scene(scene)
+        self.targets = self.goal.sample(self.np_random) if self.goal is not None else {}
         if "targets" in options:
             targets = dict(options["targets"])
             if self.goal is None or set(targets) - set(self.goal.names):
@@ -290,18 +263,32 @@ class DrivingLayoutEnv(gym.Env):
                     f"options['targets'] names {sorted(targets)}; this environment's goal "
                     f"descriptors are: {allowed}"
                 )
-            self.targets = {name: float(value) for name, value in targets.items()}
-        elif self.goal is not None:
-            self.targets = self.goal.sample(self.np_random)
-        else:
-            self.targets = {}
+            # Descriptors not named keep the targets just drawn from their ranges.
+            self.targets.update({name: float(value) for name, value in targets.items()})
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
-        scene = self.scene
-        self._score, terms = self._evaluate(scene)
-        return self._observe(scene), self._info(terms)
+        scores, terms, _, observation = score_envs([self], self.road._batch, _ONE, False)
+        self._score = float(scores[0])
+        return _row(observation, 0), self._info(_column(terms, 0))
 
     def step(self, action):
+        terminated, truncated, terminal_reward = self._apply(action)
+        scores, terms, now, observation = score_envs(
+            [self], self.road._batch, _ONE, terminated or truncated
+        )
+        reward, info = self._settle(
+            float(scores[0]),
+            _column(terms, 0),
+            None if now is None else _column(now, 0),
+            terminated,
+            truncated,
+            terminal_reward,
+        )
+        return _row(observation, 0), reward, terminated, truncated, info
+
+    def _apply(self, action) -> tuple[bool, bool, bool]:
+        """Carry out ``action`` on the current scene; ``(terminated, truncated, terminal
+        reward)``: the last says the reward is the score itself, not its change."""
         if self.representation == "oneshot":
             return self._oneshot(action)
         if self.representation == "construct":
@@ -309,21 +296,24 @@ class DrivingLayoutEnv(gym.Env):
         vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
         self._edit(vehicle, operation, level)
         self._steps += 1
-        return self._end_step(False, self._steps >= self.edit_budget)
+        return False, self._steps >= self.edit_budget, False
 
-    def _end_step(self, terminated: bool, truncated: bool, *, terminal_reward: bool = False):
-        """Score the current scene and build the step's return; the reward is the change of the
-        score, or (``terminal_reward``) the score itself."""
-        scene = self.scene
-        ends = terminated or truncated
-        now = self._describe(scene, ends)
-        score, terms = self._evaluate(scene, now)
+    def _settle(
+        self,
+        score: float,
+        terms: dict[str, float],
+        now: dict[str, float] | None,
+        terminated: bool,
+        truncated: bool,
+        terminal_reward: bool,
+    ) -> tuple[float, dict[str, Any]]:
+        """Take the new score of the scene; the step's reward and info."""
         reward = score if terminal_reward else score - self._score
         self._score = score
         info = self._info(terms)
-        if ends:
+        if terminated or truncated:
             info["descriptors"] = now  # for population terms at episode end
-        return self._observe(scene, now), float(reward), bool(terminated), bool(truncated), info
+        return float(reward), info
 
     def _append_vehicle(self, **values: float) -> None:
         """Add one vehicle to the columns (values of every column in ``_COLUMNS``)."""
@@ -388,7 +378,7 @@ class DrivingLayoutEnv(gym.Env):
             self._cursor = (self._cursor[0], s + length / 2.0)
         self._steps += 1
         done = done or not self.action_masks()[:_STOP].any()
-        return self._end_step(done, not done and self._steps >= self.edit_budget)
+        return done, not done and self._steps >= self.edit_budget, False
 
     def _oneshot(self, action):
         """The action is the whole scene: each channel in [-1, 1] maps onto the grid."""
@@ -409,7 +399,7 @@ class DrivingLayoutEnv(gym.Env):
             )
         )
         self._steps += 1
-        return self._end_step(True, False, terminal_reward=True)
+        return True, False, True
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         return {
@@ -476,3 +466,57 @@ class DrivingLayoutEnv(gym.Env):
         self._append_vehicle(
             lane=lane, s=s, d=0.0, heading=0.0, speed=speed, length=length, width=width, kind=0
         )
+
+
+_ONE = np.zeros(1, dtype=np.int64)
+
+
+def _row(observation: dict[str, NDArray], i: int) -> dict[str, NDArray]:
+    return {name: values[i] for name, values in observation.items()}
+
+
+def _column(values: dict[str, NDArray], i: int) -> dict[str, float]:
+    return {name: float(column[i]) for name, column in values.items()}
+
+
+def score_envs(
+    envs: list[DrivingLayoutEnv],
+    roads: RoadBatch,
+    road_of: NDArray[np.int64],
+    descriptors: bool,
+) -> tuple[NDArray, dict[str, NDArray], dict[str, NDArray] | None, dict[str, NDArray]]:
+    """Score and observe the current scenes of ``envs`` (all configured alike) in one batch.
+
+    ``roads`` holds the envs' roads, ``road_of`` the row of each env's road. Returns the
+    ``(n,)`` weighted scores, every reward term ``(n,)``, the descriptors (when ``descriptors``
+    or a goal asks for them, else None) and the stacked observations.
+    """
+    first = envs[0]
+    if len(envs) == 1:
+        columns = first._columns
+    else:
+        columns = {name: np.concatenate([env._columns[name] for env in envs]) for name in _COLUMNS}
+    sizes = np.fromiter((env._columns["lane"].size for env in envs), np.int64, len(envs))
+    batch = SceneBatch(roads, road_of, sizes, columns)
+    goal = first.goal if "goal" in first.observation_space.spaces else None
+    now = batch.describe() if (descriptors or goal is not None) else None
+    targets = None
+    if goal is not None:
+        targets = np.array([[env.targets[name] for name in goal.names] for env in envs])
+    scores, terms = first.reward_spec.score_batch(
+        batch, realism=first.realism, targets=targets, goal=goal, descriptors=now
+    )
+    grid = first.grid.encode_batch(batch, drop=True)[0]
+    observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}
+    if first.representation == "construct":
+        cursor = np.array([env._cursor for env in envs], dtype=np.float64)
+        cursor[:, 0] /= max(first.grid.lanes - 1, 1)
+        cursor[:, 1] = np.minimum(cursor[:, 1] / first.grid.length, 1.0)
+        observation["cursor"] = cursor.astype(np.float32)
+    if goal is not None:
+        low = np.array([goal.ranges[name][0] for name in goal.names])
+        width = np.array([goal.ranges[name][1] for name in goal.names]) - low
+        current = np.column_stack([now[name] for name in goal.names])
+        values = np.concatenate([(targets - low) / width, (current - low) / width], axis=1)
+        observation["goal"] = np.clip(values, -5.0, 5.0).astype(np.float32)
+    return scores, terms, now, observation

@@ -16,18 +16,28 @@ Per-scene terms:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from scenegym.config import check_config, option
-from scenegym.envs.descriptors import DESCRIPTORS, describe
+from scenegym.envs.batch import SceneBatch
+from scenegym.envs.descriptors import DESCRIPTORS
 from scenegym.envs.scene import Scene
-from scenegym.envs.validity import violation_counts
+from scenegym.envs.validity import DEFAULT_RULES, violation_counts_many
 
-__all__ = ["TERMS", "GoalSpec", "RewardSpec", "goal_score", "validity_score"]
+__all__ = [
+    "TERMS",
+    "GoalSpec",
+    "RewardSpec",
+    "goal_score",
+    "goal_scores",
+    "validity_score",
+    "validity_scores",
+]
 
 TERMS: tuple[str, ...] = ("validity", "realism", "goal")
 """Names of the per-scene reward terms."""
@@ -35,9 +45,15 @@ TERMS: tuple[str, ...] = ("validity", "realism", "goal")
 
 def validity_score(scene: Scene) -> float:
     """1 when ``scene`` breaks no rule, else ``max(0, 1 - violations / vehicles)``."""
-    n = len(scene.vehicles)
-    broken = sum(violation_counts(scene).values())
-    return 1.0 if broken == 0 else max(0.0, 1.0 - broken / max(n, 1))
+    return float(validity_scores(violation_counts_many([scene]), [len(scene.vehicles)])[0])
+
+
+def validity_scores(counts: ArrayLike, vehicles: ArrayLike) -> NDArray[np.float64]:
+    """``validity_score`` of many scenes from their ``(scenes, len(RULES))`` violation counts
+    and vehicle counts."""
+    broken = np.asarray(counts).sum(axis=1)
+    n = np.maximum(np.asarray(vehicles), 1)
+    return np.where(broken == 0, 1.0, np.maximum(0.0, 1.0 - broken / n))
 
 
 @dataclass(frozen=True)
@@ -79,11 +95,21 @@ def goal_score(
     """``1 - mean min(1, |error| / range width)`` over the targets; 1 without targets."""
     if not targets:
         return 1.0
-    errors = [
-        min(1.0, abs(descriptors[name] - value) / (goal.ranges[name][1] - goal.ranges[name][0]))
-        for name, value in targets.items()
-    ]
-    return 1.0 - float(np.mean(errors))
+    names = list(targets)
+    now = np.array([[descriptors[name] for name in names]])
+    wanted = np.array([[targets[name] for name in names]])
+    return float(goal_scores(now, wanted, goal, names)[0])
+
+
+def goal_scores(
+    now: ArrayLike, targets: ArrayLike, goal: GoalSpec, names: Sequence[str] | None = None
+) -> NDArray[np.float64]:
+    """``goal_score`` of many scenes: ``now`` and ``targets`` are ``(scenes, k)`` values of
+    the descriptors ``names`` (default ``goal.names``)."""
+    names = goal.names if names is None else names
+    width = np.array([goal.ranges[name][1] - goal.ranges[name][0] for name in names])
+    error = np.minimum(1.0, np.abs(np.asarray(now) - np.asarray(targets)) / width)
+    return 1.0 - error.mean(axis=1)
 
 
 @dataclass(frozen=True)
@@ -130,12 +156,51 @@ class RewardSpec:
             goal: the goal spec the targets come from (needed with ``targets``).
             descriptors: ``describe(scene)`` when the caller has it already.
         """
-        terms = {"validity": validity_score(scene)}
-        terms["realism"] = realism.score(scene) if realism is not None else 0.0
+        batch = SceneBatch.of([scene])
+        described = None
+        if descriptors is not None:
+            described = {name: np.array([value]) for name, value in descriptors.items()}
         if targets:
-            now = descriptors if descriptors is not None else describe(scene)
-            terms["goal"] = goal_score(now, targets, goal)
+            names = list(targets)
+            wanted = np.array([[targets[name] for name in names]], dtype=np.float64)
         else:
-            terms["goal"] = 1.0
-        total = sum(self.weight(name) * value for name, value in terms.items())
+            names, wanted = None, None
+        total, terms = self.score_batch(
+            batch,
+            realism=realism,
+            targets=wanted,
+            goal=goal,
+            names=names,
+            descriptors=described,
+        )
+        return float(total[0]), {name: float(values[0]) for name, values in terms.items()}
+
+    def score_batch(
+        self,
+        batch: SceneBatch,
+        *,
+        realism: Any = None,
+        targets: NDArray[np.float64] | None = None,
+        goal: GoalSpec | None = None,
+        names: Sequence[str] | None = None,
+        descriptors: Mapping[str, NDArray[np.float64]] | None = None,
+    ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
+        """``score`` of every scene of a ``SceneBatch``: the ``(scenes,)`` weighted scores and
+        every term's ``(scenes,)`` values. ``targets`` is ``(scenes, k)``, one column per name
+        in ``names`` (default ``goal.names``); ``descriptors`` is ``batch.describe()`` when the
+        caller has it already."""
+        terms = {"validity": validity_scores(batch.violation_counts(DEFAULT_RULES), batch.sizes)}
+        if realism is not None:
+            terms["realism"] = realism.batch_scores(batch)
+        else:
+            terms["realism"] = np.zeros(batch.count)
+        if targets is not None:
+            names = goal.names if names is None else names
+            now = descriptors if descriptors is not None else batch.describe()
+            terms["goal"] = goal_scores(
+                np.column_stack([now[name] for name in names]), targets, goal, names
+            )
+        else:
+            terms["goal"] = np.ones(batch.count)
+        total = sum(self.weight(name) * values for name, values in terms.items())
         return total, terms

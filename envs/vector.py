@@ -1,0 +1,152 @@
+"""Many generation environments stepped in lockstep and scored in one vectorised pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
+
+from .batch import RoadBatch
+from .generation import DrivingLayoutEnv, score_envs
+
+__all__ = ["DrivingLayoutVecEnv"]
+
+
+class DrivingLayoutVecEnv(VecEnv):
+    """``num_envs`` copies of ``DrivingLayoutEnv`` as one stable-baselines3 ``VecEnv``.
+
+    Each environment applies its own action exactly as ``DrivingLayoutEnv.step`` does; then
+    the scenes of all of them are checked, described, scored and encoded in one batch
+    (``scenegym.envs.batch``), which is where a single environment spends most of its step.
+    Rewards, observations, ``info`` and episode ends equal those of the same environments
+    stepped one by one with the same seeds and actions. Like SB3's ``DummyVecEnv`` it resets
+    an environment when its episode ends, leaving the last observation in
+    ``info["terminal_observation"]`` and ``info["TimeLimit.truncated"]`` set on truncation.
+
+    Args:
+        num_envs: how many environments.
+        **kwargs: the ``DrivingLayoutEnv`` arguments, the same for all.
+
+    >>> venv = DrivingLayoutVecEnv(4, representation="edit", edit_budget=8)
+    >>> venv.seed(0)
+    [0, 1, 2, 3]
+    >>> observation = venv.reset()
+    >>> observation["grid"].shape
+    (4, 12, 6, 96)
+    """
+
+    def __init__(self, num_envs: int, **kwargs: Any) -> None:
+        from scenegym._checks import check_whole
+
+        num_envs = check_whole("num_envs", num_envs, 1)
+        self.envs = [DrivingLayoutEnv(**kwargs) for _ in range(num_envs)]
+        first = self.envs[0]
+        super().__init__(num_envs, first.observation_space, first.action_space)
+        self.render_mode = first.render_mode
+        self._road_of = np.arange(num_envs, dtype=np.int64)
+        self._roads: RoadBatch | None = None
+        self._actions: NDArray | None = None
+        self._observation: dict[str, NDArray] | None = None
+
+    # ------------------------------------------------------------------ VecEnv API
+    def reset(self) -> dict[str, NDArray]:
+        observations = []
+        for i, env in enumerate(self.envs):
+            options = {"options": self._options[i]} if self._options[i] else {}
+            observation, self.reset_infos[i] = env.reset(seed=self._seeds[i], **options)
+            observations.append(observation)
+        self._reset_seeds()
+        self._reset_options()
+        self._roads = RoadBatch([env.road for env in self.envs])
+        self._observation = {
+            name: np.stack([o[name] for o in observations]) for name in observations[0]
+        }
+        return {name: values.copy() for name, values in self._observation.items()}
+
+    def step_async(self, actions: NDArray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self):
+        if self._roads is None:
+            raise RuntimeError("call reset() before step()")
+        envs, actions = self.envs, self._actions
+        n = self.num_envs
+        terminated = np.zeros(n, dtype=bool)
+        truncated = np.zeros(n, dtype=bool)
+        terminal_reward = np.zeros(n, dtype=bool)
+        for i, env in enumerate(envs):
+            terminated[i], truncated[i], terminal_reward[i] = env._apply(actions[i])
+        dones = terminated | truncated
+        scores, terms, now, observation = score_envs(
+            envs, self._roads, self._road_of, bool(dones.any())
+        )
+        rewards = np.zeros(n, dtype=np.float32)
+        infos: list[dict[str, Any]] = []
+        for i, env in enumerate(envs):
+            reward, info = env._settle(
+                float(scores[i]),
+                {name: float(values[i]) for name, values in terms.items()},
+                None if not dones[i] else {name: float(v[i]) for name, v in now.items()},
+                bool(terminated[i]),
+                bool(truncated[i]),
+                bool(terminal_reward[i]),
+            )
+            rewards[i] = reward
+            info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
+            infos.append(info)
+        for i in np.flatnonzero(dones):
+            infos[i]["terminal_observation"] = {
+                name: values[i].copy() for name, values in observation.items()
+            }
+            fresh, self.reset_infos[i] = envs[i].reset()
+            for name, values in observation.items():
+                values[i] = fresh[name]
+            self._new_road(int(i))
+        self._observation = observation
+        return observation, rewards, dones, infos
+
+    def _new_road(self, i: int) -> None:
+        road = self.envs[i].road
+        if self._roads.fits(road):
+            self._roads.replace(i, road)
+        else:
+            self._roads = RoadBatch([env.road for env in self.envs])
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+    def get_images(self) -> Sequence[NDArray | None]:
+        return [env.render() for env in self.envs]
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        return [getattr(self.envs[i], attr_name) for i in self._indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        for i in self._indices(indices):
+            setattr(self.envs[i], attr_name, value)
+
+    def env_method(
+        self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs
+    ) -> list[Any]:
+        return [
+            getattr(self.envs[i], method_name)(*method_args, **method_kwargs)
+            for i in self._indices(indices)
+        ]
+
+    def env_is_wrapped(self, wrapper_class, indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._indices(indices)]
+
+    def _indices(self, indices: VecEnvIndices) -> Iterable[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return indices
+
+    def action_masks(self) -> NDArray[np.bool_]:
+        """``(num_envs, actions)`` allowed actions of every environment (for MaskablePPO)."""
+        return np.stack([env.action_masks() for env in self.envs])

@@ -1,0 +1,97 @@
+"""The batched vector environment equals the same environments stepped one by one."""
+
+import numpy as np
+import pytest
+
+from scenegym.envs.generation import DrivingLayoutEnv
+from scenegym.envs.vector import DrivingLayoutVecEnv
+
+SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_probability": 0.5}
+
+
+def _kwargs(representation: str) -> dict:
+    return {
+        "representation": representation,
+        "space": SPACE,
+        "goal": {"ranges": {"density": [5.0, 60.0], "mean_speed": [10.0, 30.0]}},
+        "max_vehicles": 20,
+        "edit_budget": 7,
+    }
+
+
+def _actions(envs, rng, representation):
+    if representation == "construct":
+        actions = []
+        for env in envs:
+            allowed = np.flatnonzero(env.action_masks())
+            actions.append(rng.choice(allowed))
+        return np.array(actions)
+    return np.stack([envs[0].action_space.sample() for _ in envs])
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("representation", ["edit", "construct", "oneshot"])
+def test_vector_env_equals_single_envs_step_by_step(representation):
+    n = 4
+    venv = DrivingLayoutVecEnv(n, **_kwargs(representation))
+    venv.seed(11)
+    batched = venv.reset()
+    singles = [DrivingLayoutEnv(**_kwargs(representation)) for _ in range(n)]
+    for i, env in enumerate(singles):
+        env.action_space.seed(i)
+    one = [env.reset(seed=11 + i)[0] for i, env in enumerate(singles)]
+    _same(batched, {name: np.stack([o[name] for o in one]) for name in one[0]})
+    venv.envs[0].action_space.seed(3)
+    singles[0].action_space.seed(3)
+    rng = np.random.default_rng(0)
+    ends = 0
+    for _ in range(20):
+        actions = _actions(singles, rng, representation)
+        batched, rewards, dones, infos = venv.step(actions)
+        for i, env in enumerate(singles):
+            observation, reward, terminated, truncated, info = env.step(actions[i])
+            assert rewards[i] == pytest.approx(reward, abs=1e-6)
+            assert dones[i] == (terminated or truncated)
+            assert infos[i]["reward_terms"] == pytest.approx(info["reward_terms"], abs=1e-12)
+            assert infos[i]["TimeLimit.truncated"] == (truncated and not terminated)
+            if dones[i]:
+                ends += 1
+                _same(infos[i]["terminal_observation"], observation)
+                assert infos[i]["descriptors"] == pytest.approx(info["descriptors"])
+                observation, _ = env.reset()
+            _same({name: values[i] for name, values in batched.items()}, observation)
+    assert ends >= n  # every environment went through at least one episode end
+
+
+def test_vector_env_masks_and_attributes():
+    venv = DrivingLayoutVecEnv(3, **_kwargs("construct"))
+    venv.seed(0)
+    venv.reset()
+    masks = venv.action_masks()
+    assert masks.shape == (3, venv.action_space.n)
+    np.testing.assert_array_equal(masks, np.stack(venv.env_method("action_masks")))
+    assert venv.get_attr("representation") == ["construct"] * 3
+    assert venv.env_is_wrapped(object) == [False] * 3
+
+
+def test_vector_env_trains_with_ppo_and_maskable_ppo():
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    for algorithm, representation in ((PPO, "edit"), (MaskablePPO, "construct")):
+        venv = VecMonitor(DrivingLayoutVecEnv(4, **_kwargs(representation)))
+        model = algorithm("MultiInputPolicy", venv, n_steps=16, batch_size=32, seed=0, device="cpu")
+        model.learn(64)
+        assert model.num_timesteps == 64
+        assert len(model.ep_info_buffer) > 0  # episodes were recorded through VecMonitor
+
+
+def test_vector_env_rejects_a_bad_count():
+    with pytest.raises(ValueError, match="num_envs"):
+        DrivingLayoutVecEnv(0)
