@@ -13,7 +13,7 @@ import numpy as np
 from scenegym._checks import check_whole
 from scenegym.config import config_from_mapping
 from scenegym.envs.scene import Scene
-from scenegym.envs.validity import is_valid, repair
+from scenegym.envs.validity import repair, violation_counts_many
 
 from .train import TrainConfig
 
@@ -95,7 +95,7 @@ class GenerationPolicy:
         seed: int = 0,
         deterministic: bool = False,
         invalid: str = "report",
-        batch: int = 32,
+        batch: int = 256,
         attempts: int = 5,
     ) -> Sample:
         """Roll out ``n`` episodes (``batch`` environments in lockstep) and return their final
@@ -120,7 +120,7 @@ class GenerationPolicy:
         if invalid == "resample":
             next_seed = seed + n
             for _ in range(attempts):
-                bad = [i for i, scene in enumerate(scenes) if not is_valid(scene)]
+                bad = np.flatnonzero(~_valid(scenes)).tolist()
                 if not bad:
                     break
                 fresh = self._rollouts(
@@ -137,10 +137,10 @@ class GenerationPolicy:
                 if count:
                     scenes[i], repaired, removed = fixed, repaired + 1, removed + count
         if invalid in ("resample", "drop"):
-            kept = [scene for scene in scenes if is_valid(scene)]
+            kept = [scene for scene, ok in zip(scenes, _valid(scenes)) if ok]
             dropped = len(scenes) - len(kept)
             scenes = kept
-        count = sum(not is_valid(scene) for scene in scenes)
+        count = int((~_valid(scenes)).sum())
         return Sample(
             scenes=scenes,
             invalid=count,
@@ -150,27 +150,32 @@ class GenerationPolicy:
             removed=removed,
         )
 
+    def _vector_env(self, count: int):
+        import gymnasium as gym
+
+        import scenegym  # noqa: F401  (registers the environments)
+        from scenegym.envs.vector import DrivingLayoutVecEnv
+
+        from .train import env_kwargs
+
+        kwargs = {**gym.spec(self.config.env).kwargs, **env_kwargs(self.config, self.run)}
+        return DrivingLayoutVecEnv(count, **kwargs)
+
     def _rollouts(self, seeds: list[int], targets, deterministic: bool, batch: int) -> list[Scene]:
+        venv = self._vector_env(min(batch, len(seeds)))
+        options = {"targets": targets} if targets else None
+        maskable = "Maskable" in type(self.model).__name__
+
+        def act(observation, masks):
+            kwargs = {"action_masks": masks} if maskable and masks is not None else {}
+            return self.model.predict(observation, deterministic=deterministic, **kwargs)[0]
+
         scenes: list[Scene] = []
-        envs = [self._env() for _ in range(min(batch, len(seeds)))]
-        for start in range(0, len(seeds), len(envs)):
-            group = seeds[start : start + len(envs)]
-            active = envs[: len(group)]
-            options = {"targets": targets} if targets else None
-            observations = [env.reset(seed=s, options=options)[0] for env, s in zip(active, group)]
-            done = [False] * len(active)
-            while not all(done):
-                stacked = {
-                    key: np.stack([obs[key] for obs in observations]) for key in observations[0]
-                }
-                kwargs = {}
-                if "Maskable" in type(self.model).__name__:
-                    kwargs["action_masks"] = np.stack([env.action_masks() for env in active])
-                actions, _ = self.model.predict(stacked, deterministic=deterministic, **kwargs)
-                for i, env in enumerate(active):
-                    if done[i]:
-                        continue
-                    observations[i], _, terminated, truncated, _ = env.step(actions[i])
-                    done[i] = terminated or truncated
-            scenes.extend(env.scene for env in active)
+        for start in range(0, len(seeds), venv.num_envs):
+            scenes.extend(venv.rollout(act, seeds[start : start + venv.num_envs], options))
         return scenes
+
+
+def _valid(scenes: list[Scene]) -> np.ndarray:
+    """``(len(scenes),)`` which scenes break no rule."""
+    return violation_counts_many(scenes).sum(axis=1) == 0

@@ -52,7 +52,13 @@ class TrainConfig:
     total_steps: int = field(default=20_000, metadata=option("environment steps", 1, 10**9))
     n_envs: int = field(default=4, metadata=option("parallel environments", 1, 256))
     vec_env: str = field(
-        default="dummy", metadata={"help": "dummy or subproc", "choices": ("dummy", "subproc")}
+        default="batched",
+        metadata={
+            "help": "batched (scenegym's DrivingLayoutVecEnv: all envs scored in one "
+            "vectorised pass, one process), dummy (SB3 DummyVecEnv) or subproc (SB3 "
+            "SubprocVecEnv, one process per env)",
+            "choices": ("batched", "dummy", "subproc"),
+        },
     )
     n_steps: int = field(default=128, metadata=option("PPO rollout length per env", 2, 100_000))
     batch_size: int = field(default=128, metadata=option("PPO minibatch size", 2, 100_000))
@@ -77,6 +83,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
+        if self.vec_env == "batched" and not self.env.startswith("scenegym/DrivingLayout-"):
+            raise ValueError(
+                f"vec_env: batched steps the scenegym/DrivingLayout-* environments only, not "
+                f"{self.env!r}; use vec_env: dummy or subproc"
+            )
 
 
 def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, Any]:
@@ -104,6 +115,28 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
         return Monitor(env, info_keywords=())
 
     return build
+
+
+def make_vec_env(config: TrainConfig, run: str | os.PathLike | None = None):
+    """The monitored vector environment of ``config`` (seeded with ``config.seed`` + rank at
+    its first reset)."""
+    if config.vec_env == "batched":
+        import gymnasium as gym
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        import scenegym  # noqa: F401  (registers the environments)
+        from scenegym.envs.vector import DrivingLayoutVecEnv
+
+        kwargs = {**gym.spec(config.env).kwargs, **env_kwargs(config, run)}
+        vec_env = VecMonitor(DrivingLayoutVecEnv(config.n_envs, **kwargs))
+    else:
+        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+        factories = [make_env(config, rank, run) for rank in range(config.n_envs)]
+        kind = SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv
+        vec_env = kind(factories)
+    vec_env.seed(config.seed)
+    return vec_env
 
 
 def algorithm_class(config: TrainConfig):
@@ -224,7 +257,6 @@ def train(
     environments are built, for inputs they read by a path relative to the run, such as a
     realism model. Returns the path of the final model."""
     from stable_baselines3.common.logger import configure
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     run = Path(run)
     if resume:
@@ -245,9 +277,7 @@ def train(
         for name, text in (files or {}).items():
             atomic_write_text(run / name, text)
 
-    factories = [make_env(config, rank, run) for rank in range(config.n_envs)]
-    vec_env = SubprocVecEnv(factories) if config.vec_env == "subproc" else DummyVecEnv(factories)
-    vec_env.seed(config.seed)
+    vec_env = make_vec_env(config, run)
     archive_path = run / "archive.json"
     population = None
     if config.novelty > 0 or config.coverage > 0:

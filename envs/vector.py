@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from .batch import RoadBatch
 from .generation import DrivingLayoutEnv, score_envs
+from .scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
 
@@ -107,6 +108,45 @@ class DrivingLayoutVecEnv(VecEnv):
             self._new_road(int(i))
         self._observation = observation
         return observation, rewards, dones, infos
+
+    def rollout(
+        self,
+        act: Callable[[dict[str, NDArray], NDArray | None], NDArray],
+        seeds: Sequence[int],
+        options: dict | None = None,
+    ) -> list[Scene]:
+        """One episode in each of the first ``len(seeds)`` environments, environment ``i``
+        reset with ``seeds[i]`` and ``options``; returns their final scenes.
+
+        ``act(observation, masks)`` gets the stacked observations of the environments still
+        running (and their ``action_masks()`` for ``construct``, else None) and returns their
+        actions. Environments whose episode has ended wait for the others; nothing is reset
+        automatically. The training state of ``step`` is left alone only in that
+        ``reset()`` must be called before stepping again.
+        """
+        count = len(seeds)
+        if not 1 <= count <= self.num_envs:
+            raise ValueError(f"seeds must hold 1 to {self.num_envs} seeds, got {count}")
+        envs = self.envs[:count]
+        first = [env.reset(seed=int(seed), options=options)[0] for env, seed in zip(envs, seeds)]
+        observation = {name: np.stack([o[name] for o in first]) for name in first[0]}
+        roads = RoadBatch([env.road for env in envs])
+        masked = envs[0].representation == "construct"
+        running = np.arange(count)
+        while running.size:
+            masks = np.stack([envs[i].action_masks() for i in running]) if masked else None
+            actions = act({name: values[running] for name, values in observation.items()}, masks)
+            ended = np.zeros(running.size, dtype=bool)
+            for j, i in enumerate(running):
+                terminated, truncated, _ = envs[i]._apply(actions[j])
+                ended[j] = terminated or truncated
+            running = running[~ended]
+            if running.size:
+                fresh = score_envs([envs[i] for i in running], roads, running, False)[3]
+                for name, values in fresh.items():
+                    observation[name][running] = values
+        self._roads = None  # the environments moved on: step() needs a reset() first
+        return [env.scene for env in envs]
 
     def _new_road(self, i: int) -> None:
         road = self.envs[i].road

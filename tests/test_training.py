@@ -86,11 +86,27 @@ def test_a_new_run_refuses_a_non_empty_folder(run):
         train(TINY, run)
 
 
+def test_batched_and_dummy_vector_envs_train_the_same_model(tmp_path):
+    """The batched vector env is a faster DummyVecEnv: same seeds, same model."""
+    import torch
+
+    for kind in ("batched", "dummy"):
+        train({**TINY, "vec_env": kind, "eval_every": 10**6}, tmp_path / kind)
+    weights = [
+        GenerationPolicy.load(tmp_path / kind).model.policy.state_dict()
+        for kind in ("batched", "dummy")
+    ]
+    for name, value in weights[0].items():
+        torch.testing.assert_close(value, weights[1][name], msg=name)
+
+
 def test_bad_training_config_names_the_key(tmp_path):
     with pytest.raises(ValueError, match=r"config.n_envs must be in \[1, 256\]"):
         train({**TINY, "n_envs": 0}, tmp_path / "bad")
     with pytest.raises(ValueError, match="unknown key 'steps'"):
         train({**TINY, "steps": 10}, tmp_path / "bad")
+    with pytest.raises(ValueError, match="vec_env: batched steps the scenegym/DrivingLayout"):
+        train({**TINY, "env": "CartPole-v1"}, tmp_path / "bad")
     assert TrainConfig().env == "scenegym/DrivingLayout-edit-v0"
 
 

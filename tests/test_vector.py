@@ -95,3 +95,41 @@ def test_vector_env_trains_with_ppo_and_maskable_ppo():
 def test_vector_env_rejects_a_bad_count():
     with pytest.raises(ValueError, match="num_envs"):
         DrivingLayoutVecEnv(0)
+
+
+def _policy(representation):
+    """A deterministic stand-in policy: actions from the observation's numbers."""
+
+    def act(observation, masks):
+        total = observation["grid"].reshape(len(observation["grid"]), -1).sum(axis=1)
+        code = (np.abs(total) * 1000).astype(np.int64)
+        if representation == "construct":
+            return np.array([np.flatnonzero(m)[c % m.sum()] for m, c in zip(masks, code)])
+        return np.stack([code % 20, code % 8, code % 11], axis=1)
+
+    return act
+
+
+@pytest.mark.parametrize("representation", ["edit", "construct"])
+def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representation):
+    act = _policy(representation)
+    venv = DrivingLayoutVecEnv(5, **_kwargs(representation))
+    seeds = [3, 4, 5]
+    options = {"targets": {"density": 30.0}}
+    scenes = venv.rollout(act, seeds, options)
+    assert len(scenes) == 3
+    for seed, scene in zip(seeds, scenes):
+        env = DrivingLayoutEnv(**_kwargs(representation))
+        observation, _ = env.reset(seed=seed, options=options)
+        assert env.targets["density"] == 30.0
+        done = False
+        while not done:
+            masks = env.action_masks()[None] if representation == "construct" else None
+            batch = {name: values[None] for name, values in observation.items()}
+            observation, _, terminated, truncated, _ = env.step(act(batch, masks)[0])
+            done = terminated or truncated
+        assert scene == env.scene
+    with pytest.raises(RuntimeError, match="reset"):
+        venv.step(np.zeros((5, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match="seeds must hold 1 to 5"):
+        venv.rollout(act, list(range(6)))
