@@ -244,6 +244,17 @@ class DrivingLayoutEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._begin(seed, options)
+        scores, terms, _, observation = score_envs([self], self.road._batch, _ONE, False)
+        return _row(observation, 0), self._start_info(float(scores[0]), terms, 0)
+
+    def _start_info(self, score: float, terms: dict[str, NDArray], i: int) -> dict[str, Any]:
+        """Take the score of the starting scene; the reset's info."""
+        self._score = score
+        return self._info(_column(terms, i))
+
+    def _begin(self, seed: int | None, options: dict | None) -> None:
+        """Everything ``reset`` does but scoring and observing the starting scene."""
         super().reset(seed=seed)
         options = options or {}
         scene = options.get("scene")
@@ -267,9 +278,6 @@ class DrivingLayoutEnv(gym.Env):
             self.targets.update({name: float(value) for name, value in targets.items()})
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
-        scores, terms, _, observation = score_envs([self], self.road._batch, _ONE, False)
-        self._score = float(scores[0])
-        return _row(observation, 0), self._info(_column(terms, 0))
 
     def step(self, action):
         terminated, truncated, terminal_reward = self._apply(action)
@@ -484,12 +492,15 @@ def score_envs(
     roads: RoadBatch,
     road_of: NDArray[np.int64],
     descriptors: bool,
-) -> tuple[NDArray, dict[str, NDArray], dict[str, NDArray] | None, dict[str, NDArray]]:
+    *,
+    score: bool = True,
+) -> tuple[NDArray | None, dict[str, NDArray], dict[str, NDArray] | None, dict[str, NDArray]]:
     """Score and observe the current scenes of ``envs`` (all configured alike) in one batch.
 
     ``roads`` holds the envs' roads, ``road_of`` the row of each env's road. Returns the
     ``(n,)`` weighted scores, every reward term ``(n,)``, the descriptors (when ``descriptors``
-    or a goal asks for them, else None) and the stacked observations.
+    or a goal asks for them, else None) and the stacked observations. Without ``score`` only
+    the observations (and descriptors) are computed; scores are None and terms empty.
     """
     first = envs[0]
     if len(envs) == 1:
@@ -503,9 +514,11 @@ def score_envs(
     targets = None
     if goal is not None:
         targets = np.array([[env.targets[name] for name in goal.names] for env in envs])
-    scores, terms = first.reward_spec.score_batch(
-        batch, realism=first.realism, targets=targets, goal=goal, descriptors=now
-    )
+    scores, terms = None, {}
+    if score:
+        scores, terms = first.reward_spec.score_batch(
+            batch, realism=first.realism, targets=targets, goal=goal, descriptors=now
+        )
     grid = first.grid.encode_batch(batch, drop=True)[0]
     observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}
     if first.representation == "construct":

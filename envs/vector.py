@@ -43,8 +43,16 @@ class DrivingLayoutVecEnv(VecEnv):
         from scenegym._checks import check_whole
 
         num_envs = check_whole("num_envs", num_envs, 1)
-        self.envs = [DrivingLayoutEnv(**kwargs) for _ in range(num_envs)]
-        first = self.envs[0]
+        first = DrivingLayoutEnv(**kwargs)
+        # The others share the first one's checked configuration objects.
+        shared = {
+            **kwargs,
+            "space": first.space.config,
+            "reward": first.reward_spec,
+            "goal": first.goal,
+            "realism": first.realism,
+        }
+        self.envs = [first] + [DrivingLayoutEnv(**shared) for _ in range(num_envs - 1)]
         super().__init__(num_envs, first.observation_space, first.action_space)
         self.render_mode = first.render_mode
         self._road_of = np.arange(num_envs, dtype=np.int64)
@@ -54,18 +62,16 @@ class DrivingLayoutVecEnv(VecEnv):
 
     # ------------------------------------------------------------------ VecEnv API
     def reset(self) -> dict[str, NDArray]:
-        observations = []
         for i, env in enumerate(self.envs):
-            options = {"options": self._options[i]} if self._options[i] else {}
-            observation, self.reset_infos[i] = env.reset(seed=self._seeds[i], **options)
-            observations.append(observation)
+            env._begin(self._seeds[i], self._options[i] or None)
         self._reset_seeds()
         self._reset_options()
         self._roads = RoadBatch([env.road for env in self.envs])
-        self._observation = {
-            name: np.stack([o[name] for o in observations]) for name in observations[0]
-        }
-        return {name: values.copy() for name, values in self._observation.items()}
+        scores, terms, _, observation = score_envs(self.envs, self._roads, self._road_of, False)
+        for i, env in enumerate(self.envs):
+            self.reset_infos[i] = env._start_info(float(scores[i]), terms, i)
+        self._observation = observation
+        return {name: values.copy() for name, values in observation.items()}
 
     def step_async(self, actions: NDArray) -> None:
         self._actions = np.asarray(actions)
@@ -98,14 +104,20 @@ class DrivingLayoutVecEnv(VecEnv):
             rewards[i] = reward
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
             infos.append(info)
-        for i in np.flatnonzero(dones):
+        ended = np.flatnonzero(dones)
+        for i in ended:
             infos[i]["terminal_observation"] = {
                 name: values[i].copy() for name, values in observation.items()
             }
-            fresh, self.reset_infos[i] = envs[i].reset()
-            for name, values in observation.items():
-                values[i] = fresh[name]
+            envs[i]._begin(None, None)
             self._new_road(int(i))
+        if ended.size:
+            restarted = [envs[i] for i in ended]
+            scores, terms, _, fresh = score_envs(restarted, self._roads, ended, False)
+            for j, i in enumerate(ended):
+                self.reset_infos[i] = envs[i]._start_info(float(scores[j]), terms, j)
+            for name, values in fresh.items():
+                observation[name][ended] = values
         self._observation = observation
         return observation, rewards, dones, infos
 
@@ -128,9 +140,10 @@ class DrivingLayoutVecEnv(VecEnv):
         if not 1 <= count <= self.num_envs:
             raise ValueError(f"seeds must hold 1 to {self.num_envs} seeds, got {count}")
         envs = self.envs[:count]
-        first = [env.reset(seed=int(seed), options=options)[0] for env, seed in zip(envs, seeds)]
-        observation = {name: np.stack([o[name] for o in first]) for name in first[0]}
+        for env, seed in zip(envs, seeds):
+            env._begin(int(seed), options)
         roads = RoadBatch([env.road for env in envs])
+        observation = score_envs(envs, roads, np.arange(count), False, score=False)[3]
         masked = envs[0].representation == "construct"
         running = np.arange(count)
         while running.size:
@@ -142,7 +155,9 @@ class DrivingLayoutVecEnv(VecEnv):
                 ended[j] = terminated or truncated
             running = running[~ended]
             if running.size:
-                fresh = score_envs([envs[i] for i in running], roads, running, False)[3]
+                fresh = score_envs([envs[i] for i in running], roads, running, False, score=False)[
+                    3
+                ]
                 for name, values in fresh.items():
                     observation[name][running] = values
         self._roads = None  # the environments moved on: step() needs a reset() first
