@@ -20,14 +20,19 @@ import time
 TARGET_RATIO = 0.70
 
 
-def _rate(env_id: str, policy: str, steps: int, kwargs: dict) -> float:
+def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> float:
     import gymnasium as gym
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     import scenegym  # noqa: F401  (registers the environments)
 
-    vec_env = DummyVecEnv([lambda: gym.make(env_id, **kwargs) for _ in range(4)])
+    if env_id.startswith("scenegym/"):
+        from scenegym.envs.vector import DrivingLayoutVecEnv
+
+        vec_env = DrivingLayoutVecEnv(n_envs, **{**gym.spec(env_id).kwargs, **kwargs})
+    else:
+        vec_env = DummyVecEnv([lambda: gym.make(env_id, **kwargs) for _ in range(n_envs)])
     model = PPO(
         policy,
         vec_env,

@@ -277,13 +277,23 @@ class SceneBatch:
 
     def violation_counts(self, rules) -> NDArray[np.int64]:
         """``(scenes, len(RULES))`` number of violations of every rule in every scene."""
-        checks = self.single_vehicle_checks(rules)
-        counts = np.zeros((self.count, len(checks) + 1), dtype=np.int64)
-        for column, mask in enumerate(checks.values()):
-            counts[:, column] = np.bincount(self.scene_of[mask], minlength=self.count)
-        pairs = self.overlapping_pairs()
-        counts[:, -1] = np.bincount(self.scene_of[pairs[:, 0]], minlength=self.count)
-        return counts
+        return self.violations(rules)[0]
+
+    def violations(self, rules) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """``(scenes, len(RULES))`` violations of every rule in every scene, and ``(n,)`` the
+        number of violations each vehicle is named in (cached: a batch is checked once)."""
+        if getattr(self, "_violations", None) is None or self._violations[0] is not rules:
+            checks = self.single_vehicle_checks(rules)
+            counts = np.zeros((self.count, len(checks) + 1), dtype=np.int64)
+            per_vehicle = np.zeros(self.lane.size, dtype=np.int64)
+            for column, mask in enumerate(checks.values()):
+                counts[:, column] = np.bincount(self.scene_of[mask], minlength=self.count)
+                per_vehicle += mask
+            pairs = self.overlapping_pairs()
+            counts[:, -1] = np.bincount(self.scene_of[pairs[:, 0]], minlength=self.count)
+            per_vehicle += np.bincount(pairs.ravel(), minlength=self.lane.size)
+            self._violations = (rules, counts, per_vehicle)
+        return self._violations[1], self._violations[2]
 
     # ------------------------------------------------------------------ car following
     def leader_follower(self) -> tuple[NDArray, NDArray, NDArray]:

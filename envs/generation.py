@@ -16,6 +16,7 @@ from .encoding import LaneGrid
 from .road import Road
 from .scene import Scene
 from .space import HighwaySceneSpace, HighwaySpaceConfig
+from .validity import DEFAULT_RULES
 from .vehicles import KINDS, Vehicles
 
 __all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "DrivingLayoutEnv"]
@@ -44,6 +45,10 @@ EDIT_OPERATIONS: tuple[str, ...] = (
 """What one ``edit`` action does to the chosen vehicle (see the environment docstring)."""
 
 _LEVELS = 11
+SELECTIONS: tuple[str, ...] = ("index", "cursor")
+"""How an ``edit`` action picks its vehicle: by index, or the vehicle under a cursor that
+visits all vehicles in lane, then station order."""
+_OWN = 13  # cursor features after the lane one-hot (see the environment docstring)
 _COLUMNS = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
 
 
@@ -137,6 +142,8 @@ class DrivingLayoutEnv(gym.Env):
         grid: LaneGrid | None = None,
         max_vehicles: int = 40,
         edit_budget: int = 64,
+        select: str = "index",
+        window: int = 16,
         render_mode: str | None = None,
     ) -> None:
         from scenegym.config import config_from_mapping
@@ -181,12 +188,18 @@ class DrivingLayoutEnv(gym.Env):
         self.realism = realism
         self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
         self.edit_budget = check_whole("edit_budget", edit_budget, 1)
+        if select not in SELECTIONS:
+            raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
+        self.select = select if representation == "edit" else "index"
+        self.window = check_whole("window", window, 2)
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
 
         if representation == "construct":
             self.action_space = spaces.Discrete(_PLACEMENTS + 2)
+        elif representation == "edit" and self.select == "cursor":
+            self.action_space = spaces.MultiDiscrete([len(EDIT_OPERATIONS), _LEVELS])
         elif representation == "edit":
             self.action_space = spaces.MultiDiscrete([max_vehicles, len(EDIT_OPERATIONS), _LEVELS])
         else:
@@ -194,7 +207,14 @@ class DrivingLayoutEnv(gym.Env):
             self.action_space = spaces.Box(
                 -1.0, 1.0, (self.grid.shape[0] - 1, *self.grid.shape[1:]), dtype=np.float32
             )
-        observation = {"grid": spaces.Box(-5.0, 5.0, self.grid.shape, dtype=np.float32)}
+        if self.select == "cursor":
+            shape = (*self.grid.shape[:2], self.window)
+            observation = {
+                "grid": spaces.Box(-5.0, 5.0, shape, dtype=np.float32),
+                "cursor": spaces.Box(-5.0, 5.0, (self.grid.lanes + _OWN,), dtype=np.float32),
+            }
+        else:
+            observation = {"grid": spaces.Box(-5.0, 5.0, self.grid.shape, dtype=np.float32)}
         if representation == "construct":
             observation["cursor"] = spaces.Box(0.0, 1.0, (2,), dtype=np.float32)
         if self.goal is not None and self.goal.names:
@@ -205,6 +225,7 @@ class DrivingLayoutEnv(gym.Env):
         self._mean_size = sizes[:, [0, 2]]  # (kinds, [length, width])
         self.road: Road | None = None
         self._cursor: tuple[int, float] = (0, 0.0)
+        self._current = -1  # the vehicle under the edit cursor (select="cursor")
         self._columns: dict[str, NDArray] = {}
         self.targets: dict[str, float] = {}
         self._score = 0.0
@@ -278,6 +299,7 @@ class DrivingLayoutEnv(gym.Env):
             self.targets.update({name: float(value) for name, value in targets.items()})
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
+        self._advance((-1, -np.inf))
 
     def step(self, action):
         terminated, truncated, terminal_reward = self._apply(action)
@@ -301,10 +323,32 @@ class DrivingLayoutEnv(gym.Env):
             return self._oneshot(action)
         if self.representation == "construct":
             return self._construct(int(np.asarray(action).ravel()[0]))
-        vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
-        self._edit(vehicle, operation, level)
+        if self.select == "cursor":
+            operation, level = (int(a) for a in np.asarray(action).ravel()[:2])
+            c, i = self._columns, self._current
+            key = (int(c["lane"][i]), float(c["s"][i])) if i >= 0 else (-1, -np.inf)
+            self._edit(max(i, 0), operation, level)
+            self._advance(key)
+        else:
+            vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
+            self._edit(vehicle, operation, level)
         self._steps += 1
         return False, self._steps >= self.edit_budget, False
+
+    def _advance(self, key: tuple[int, float]) -> None:
+        """Move the edit cursor to the first vehicle after ``key = (lane, s)`` in lane, then
+        station order, wrapping around to the first vehicle; none without vehicles."""
+        c = self._columns
+        if c["lane"].size == 0:
+            self._current = -1
+            return
+        lane, s = c["lane"], c["s"]
+        after = (lane > key[0]) | ((lane == key[0]) & (s > key[1]))
+        if not after.any():
+            after = np.ones(lane.size, dtype=bool)
+        candidates = np.flatnonzero(after)
+        best = np.lexsort((s[candidates], lane[candidates]))[0]
+        self._current = int(candidates[best])
 
     def _settle(
         self,
@@ -521,6 +565,8 @@ def score_envs(
         )
     grid = first.grid.encode_batch(batch, drop=True)[0]
     observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}
+    if first.select == "cursor":
+        observation.update(_cursor_view(envs, batch, grid, first))
     if first.representation == "construct":
         cursor = np.array([env._cursor for env in envs], dtype=np.float64)
         cursor[:, 0] /= max(first.grid.lanes - 1, 1)
@@ -533,3 +579,48 @@ def score_envs(
         values = np.concatenate([(targets - low) / width, (current - low) / width], axis=1)
         observation["goal"] = np.clip(values, -5.0, 5.0).astype(np.float32)
     return scores, terms, now, observation
+
+
+def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> dict[str, NDArray]:
+    """The ``grid`` window centred on each env's cursor vehicle and its ``cursor`` features."""
+    n, (channels, rows, cells), window = len(envs), grid.shape[1:], first.window
+    current = np.fromiter((env._current for env in envs), np.int64, n)
+    has = current >= 0
+    flat = batch.first + np.maximum(current, 0)
+    if batch.lane.size:
+        flat = np.minimum(flat, batch.lane.size - 1)
+    else:
+        flat = np.zeros(n, dtype=np.int64)
+        has[:] = False
+    take = (
+        (lambda column: np.where(has, column[flat], 0.0))
+        if batch.lane.size
+        else (lambda column: np.zeros(n))
+    )
+    lane = np.where(has, take(batch.lane), 0).astype(np.int64)
+    cell = np.clip((take(batch.s) / first.grid.cell_length).astype(np.int64), 0, cells - 1)
+    half = window // 2
+    padded = np.zeros((n, channels, rows, cells + window), dtype=np.float32)
+    padded[..., half : half + cells] = grid
+    index = (cell[:, None] + np.arange(window))[:, None, None, :]
+    crop = np.take_along_axis(padded, np.broadcast_to(index, (n, channels, rows, window)), axis=3)
+    _, per_vehicle = batch.violations(DEFAULT_RULES)
+    features = np.zeros((n, rows + _OWN), dtype=np.float32)
+    features[np.flatnonzero(has), np.minimum(lane[has], rows - 1)] = 1.0
+    kind = np.where(has, take(batch.kind), 0).astype(np.int64)
+    own = np.column_stack(
+        [
+            cell / cells,
+            has,
+            take(batch.d) / 2.0,
+            take(batch.heading) / 0.6,
+            take(batch.speed) / 40.0,
+            take(batch.length) / 20.0,
+            take(batch.width) / 3.0,
+            (kind[:, None] == np.arange(4)) & has[:, None],
+            np.minimum(take(per_vehicle) / 4.0, 1.0) if per_vehicle.size else np.zeros(n),
+            np.full(n, 0.0) + [env._steps / env.edit_budget for env in envs],
+        ]
+    )
+    features[:, rows:] = np.clip(own, -5.0, 5.0)
+    return {"grid": crop, "cursor": features}

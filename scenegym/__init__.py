@@ -47,6 +47,12 @@ def _register_envs() -> None:
                 entry_point="scenegym.envs.generation:DrivingLayoutEnv",
                 kwargs={"representation": representation},
             )
+    if "scenegym/DrivingLayout-edit-v1" not in gymnasium.registry:
+        gymnasium.register(
+            id="scenegym/DrivingLayout-edit-v1",
+            entry_point="scenegym.envs.generation:DrivingLayoutEnv",
+            kwargs={"representation": "edit", "select": "cursor"},
+        )
 
 
 _register_envs()

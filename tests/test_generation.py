@@ -1,5 +1,7 @@
 """The generation environment (edit representation) and the reward specification."""
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -15,7 +17,8 @@ GENERATION_IDS = [env_id for env_id in gym.registry if env_id.startswith("sceneg
 
 def test_every_generation_id_is_registered_and_versioned():
     assert "scenegym/DrivingLayout-edit-v0" in GENERATION_IDS
-    assert all(env_id.endswith("-v0") for env_id in GENERATION_IDS)
+    assert all(re.search(r"-v\d+$", env_id) for env_id in GENERATION_IDS)
+    assert "scenegym/DrivingLayout-edit-v1" in GENERATION_IDS
     assert scenegym is not None
 
 
@@ -202,3 +205,69 @@ def test_construct_trains_with_maskable_ppo(tmp_path):
     obs, _ = env.reset(seed=1)
     action, _ = model.predict(obs, action_masks=env.action_masks())
     assert env.action_masks()[int(action)]
+
+
+def _cursor_env(scene):
+    env = DrivingLayoutEnv(select="cursor", edit_budget=50)
+    observation, _ = env.reset(seed=0, options={"scene": scene})
+    return env, observation
+
+
+def test_the_edit_cursor_visits_vehicles_in_lane_then_station_order(free_flow):
+    scene = free_flow
+    v = scene.vehicles
+    env, _ = _cursor_env(scene)
+    order = np.lexsort((v.s, v.lane))
+    visited = [env._current]
+    for _ in range(len(v)):
+        env.step([EDIT_OPERATIONS.index("offset"), 5])  # offset 0: changes nothing here
+        visited.append(env._current)
+    assert visited == [*order.tolist(), order[0]]  # all in order, then around again
+
+
+def test_the_cursor_observation_is_centred_on_the_cursor_vehicle(free_flow):
+    env, observation = _cursor_env(free_flow)
+    i = env._current
+    lane = int(free_flow.vehicles.lane[i])
+    rows, window = env.grid.lanes, env.window
+    assert observation["grid"].shape == (12, rows, window)
+    assert observation["cursor"][:rows].tolist() == [float(r == lane) for r in range(rows)]
+    assert observation["cursor"][rows + 1] == 1.0  # there is a vehicle under the cursor
+    assert observation["grid"][1, lane, window // 2] == 1.0  # occupied: the centre cell
+    speed = observation["grid"][5, lane, window // 2] * 40.0
+    assert speed == pytest.approx(free_flow.vehicles.speed[i], abs=1e-4)
+
+
+def test_a_cursor_edit_changes_the_vehicle_under_the_cursor(free_flow):
+    env, _ = _cursor_env(free_flow)
+    i = env._current
+    env.step([EDIT_OPERATIONS.index("speed"), 0])
+    assert env.scene.vehicles.speed[i] == 0.0
+    others = np.arange(len(free_flow.vehicles)) != i
+    np.testing.assert_array_equal(
+        env.scene.vehicles.speed[others], free_flow.vehicles.speed[others]
+    )
+
+
+def test_the_cursor_sees_its_vehicle_violations(congested):
+    bad = congested.replace(
+        vehicles=Vehicles.from_columns(lane=[0, 0], s=[50.0, 52.0], speed=[10.0, 10.0])
+    )
+    env, observation = _cursor_env(bad)
+    rows = env.grid.lanes
+    assert observation["cursor"][rows + 11] > 0  # named in an overlap
+    env.step([EDIT_OPERATIONS.index("remove"), 0])
+    assert len(env.scene.vehicles) == 1 and is_valid(env.scene)
+
+
+def test_an_empty_scene_has_no_cursor_vehicle_and_add_still_works(congested):
+    empty = congested.replace(vehicles=Vehicles.empty())
+    env, observation = _cursor_env(empty)
+    assert env._current == -1 and observation["cursor"][env.grid.lanes + 1] == 0.0
+    env.step([EDIT_OPERATIONS.index("add"), 0])
+    assert len(env.scene.vehicles) == 1 and env._current == 0
+
+
+def test_select_must_be_known():
+    with pytest.raises(ValueError, match="select must be one of index, cursor"):
+        DrivingLayoutEnv(select="random")

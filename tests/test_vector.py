@@ -10,8 +10,12 @@ SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_p
 
 
 def _kwargs(representation: str) -> dict:
+    select = "index"
+    if representation == "edit-cursor":
+        representation, select = "edit", "cursor"
     return {
         "representation": representation,
+        "select": select,
         "space": SPACE,
         "goal": {"ranges": {"density": [5.0, 60.0], "mean_speed": [10.0, 30.0]}},
         "max_vehicles": 20,
@@ -35,7 +39,7 @@ def _same(a, b):
         np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("representation", ["edit", "construct", "oneshot"])
+@pytest.mark.parametrize("representation", ["edit", "edit-cursor", "construct", "oneshot"])
 def test_vector_env_equals_single_envs_step_by_step(representation):
     n = 4
     venv = DrivingLayoutVecEnv(n, **_kwargs(representation))
@@ -105,12 +109,14 @@ def _policy(representation):
         code = (np.abs(total) * 1000).astype(np.int64)
         if representation == "construct":
             return np.array([np.flatnonzero(m)[c % m.sum()] for m, c in zip(masks, code)])
+        if representation == "edit-cursor":
+            return np.stack([code % 8, code % 11], axis=1)
         return np.stack([code % 20, code % 8, code % 11], axis=1)
 
     return act
 
 
-@pytest.mark.parametrize("representation", ["edit", "construct"])
+@pytest.mark.parametrize("representation", ["edit", "edit-cursor", "construct"])
 def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representation):
     act = _policy(representation)
     venv = DrivingLayoutVecEnv(5, **_kwargs(representation))
