@@ -94,9 +94,10 @@ def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, 
     """The environment's keyword arguments, with a relative ``realism`` model path taken
     relative to the run folder (so a run folder can be moved)."""
     kwargs = dict(config.env_kwargs)
-    realism = kwargs.get("realism")
-    if isinstance(realism, str) and run is not None and not os.path.isabs(realism):
-        kwargs["realism"] = str(Path(run) / realism)
+    for key in ("realism", "scene_realism"):
+        path = kwargs.get(key)
+        if isinstance(path, str) and run is not None and not os.path.isabs(path):
+            kwargs[key] = str(Path(run) / path)
     return kwargs
 
 
@@ -230,7 +231,9 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
             env = policy._env()
             totals: dict[str, list[float]] = {}
             for scene in scenes:
-                score, terms = env.reward_spec.score(scene, realism=env.realism)
+                score, terms = env.reward_spec.score(
+                    scene, realism=env.realism, scene_realism=env.scene_realism
+                )
                 for name, value in {**terms, "score": score}.items():
                     totals.setdefault(name, []).append(value)
             for name, values in totals.items():

@@ -101,7 +101,8 @@ class DrivingLayoutEnv(gym.Env):
     ## Rewards
     ``oneshot``: the score of the scene, once (terminal). ``edit`` and ``construct``: each step,
     ``score(scene after) - score(scene before)``, the score being the
-    ``RewardSpec``-weighted sum of the terms ``validity``, ``realism`` and ``goal``
+    ``RewardSpec``-weighted sum of the terms ``validity``, ``realism``, ``scene_realism`` and
+    ``goal``
     (``scenegym.rewards.spec``); all terms are in ``info["reward_terms"]`` every step, the
     weighted score in ``info["score"]``.
 
@@ -121,7 +122,8 @@ class DrivingLayoutEnv(gym.Env):
     - ``reward``: ``RewardSpec`` (or mapping); default validity 1, goal 1, and realism 0.5
       when a realism model is given (else 0). ``goal``: ``GoalSpec`` (or mapping) or None.
     - ``realism``: a fitted ``VehicleRealism`` (or a path to one saved as JSON); required when
-      the realism weight is above 0.
+      the realism weight is above 0. ``scene_realism``: likewise a ``SceneRealism`` for the
+      ``scene_realism`` term (default weight 0.5 when given).
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
     - ``render_mode``: None or ``"rgb_array"``.
 
@@ -139,6 +141,7 @@ class DrivingLayoutEnv(gym.Env):
         reward: Any = None,
         goal: Any = None,
         realism: Any = None,
+        scene_realism: Any = None,
         grid: LaneGrid | None = None,
         max_vehicles: int = 40,
         edit_budget: int = 64,
@@ -147,7 +150,7 @@ class DrivingLayoutEnv(gym.Env):
         render_mode: str | None = None,
     ) -> None:
         from scenegym.config import config_from_mapping
-        from scenegym.rewards.realism import VehicleRealism
+        from scenegym.rewards.realism import SceneRealism, VehicleRealism
         from scenegym.rewards.spec import GoalSpec, RewardSpec
 
         if representation not in REPRESENTATIONS:
@@ -169,7 +172,11 @@ class DrivingLayoutEnv(gym.Env):
         self._check_fits(space, max_vehicles)
         if reward is None:
             # Realism counts by default only when a model is given.
-            weights = {"validity": 1.0, "realism": 0.5 if realism is not None else 0.0}
+            weights = {
+                "validity": 1.0,
+                "realism": 0.5 if realism is not None else 0.0,
+                "scene_realism": 0.5 if scene_realism is not None else 0.0,
+            }
             reward = RewardSpec(weights={**weights, "goal": 1.0})
         elif isinstance(reward, dict):
             reward = config_from_mapping(RewardSpec, reward, name="reward")
@@ -186,6 +193,15 @@ class DrivingLayoutEnv(gym.Env):
                 "reward={'weights': {'realism': 0, ...}}"
             )
         self.realism = realism
+        if isinstance(scene_realism, str):
+            scene_realism = SceneRealism.load(scene_realism)
+        if self.reward_spec.weight("scene_realism") > 0 and scene_realism is None:
+            raise ValueError(
+                "the scene_realism term has a weight but no scene realism model was given: pass "
+                "scene_realism=SceneRealism.fit(reference) (or a saved model's path), or set "
+                "its weight to 0"
+            )
+        self.scene_realism = scene_realism
         self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
         self.edit_budget = check_whole("edit_budget", edit_budget, 1)
         if select not in SELECTIONS:
@@ -561,7 +577,12 @@ def score_envs(
     scores, terms = None, {}
     if score:
         scores, terms = first.reward_spec.score_batch(
-            batch, realism=first.realism, targets=targets, goal=goal, descriptors=now
+            batch,
+            realism=first.realism,
+            scene_realism=first.scene_realism,
+            targets=targets,
+            goal=goal,
+            descriptors=now,
         )
     grid = first.grid.encode_batch(batch, drop=True)[0]
     observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}

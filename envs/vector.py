@@ -51,6 +51,7 @@ class DrivingLayoutVecEnv(VecEnv):
             "reward": first.reward_spec,
             "goal": first.goal,
             "realism": first.realism,
+            "scene_realism": first.scene_realism,
         }
         self.envs = [first] + [DrivingLayoutEnv(**shared) for _ in range(num_envs - 1)]
         super().__init__(num_envs, first.observation_space, first.action_space)

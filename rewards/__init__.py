@@ -27,12 +27,14 @@ from .metrics import (
     vendi,
     wasserstein,
 )
-from .realism import REALISM_FEATURES, VehicleRealism
+from .realism import REALISM_FEATURES, SCENE_REALISM_FEATURES, SceneRealism, VehicleRealism
 
 __all__ = [
     "REALISM_FEATURES",
     "SCENE_FEATURES",
+    "SCENE_REALISM_FEATURES",
     "VEHICLE_FEATURES",
+    "SceneRealism",
     "Standardiser",
     "VehicleRealism",
     "c2st_auc",

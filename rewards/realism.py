@@ -1,4 +1,12 @@
-"""Realism reward: how plausible each vehicle's car-following state is under the reference.
+"""Realism rewards: how plausible a scene is under Gaussian mixtures fitted on the reference.
+
+``VehicleRealism`` judges each vehicle's car-following state; ``SceneRealism`` judges the scene
+as a whole by its descriptors (vehicle count, density, speeds, headways, gaps, lane use, truck
+share and the road's lanes and curvature), the view a classifier two-sample test takes. A
+generator can please the first by keeping only a few easy vehicles; the second asks for the
+reference's amount and arrangement of traffic.
+
+The per-vehicle model:
 
 A Gaussian mixture is fitted (scikit-learn) on the reference's per-vehicle ``(speed, gap,
 time headway, relative speed)``, with gap and headway on a log scale. Scoring is plain numpy,
@@ -16,25 +24,31 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
 from scenegym.envs.batch import SceneBatch
-from scenegym.envs.descriptors import GAP_CAP, HEADWAY_CAP
+from scenegym.envs.descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP
 from scenegym.envs.scene import Scene
 
 from .metrics import VEHICLE_FEATURES, scene_vehicle_features
 
-__all__ = ["REALISM_FEATURES", "VehicleRealism"]
+__all__ = ["REALISM_FEATURES", "SCENE_REALISM_FEATURES", "SceneRealism", "VehicleRealism"]
 
 REALISM_FEATURES: tuple[str, ...] = ("speed", "gap", "time_headway", "relative_speed")
 """The per-vehicle features the realism model looks at."""
 
+SCENE_REALISM_FEATURES: tuple[str, ...] = tuple(DESCRIPTORS)
+"""The scene descriptors the scene realism model looks at (all of ``DESCRIPTORS``)."""
+
 _COLUMNS = [VEHICLE_FEATURES.index(name) for name in REALISM_FEATURES]
 _FORMAT = "scenegym.realism/1"
+_SCENE_FORMAT = "scenegym.scene-realism/1"
+_LOG_SCALED = [SCENE_REALISM_FEATURES.index(name) for name in ("vehicle_count", "density")]
+_GAP = SCENE_REALISM_FEATURES.index("min_gap")
 
 
 def _transform(features: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -45,17 +59,28 @@ def _transform(features: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+def _scene_transform(features: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Model space of scene descriptors: counts and densities as log(1 + x), the smallest gap
+    clipped to [-20 m, GAP_CAP]; the rest as they are."""
+    out = features.astype(np.float64, copy=True)
+    out[:, _LOG_SCALED] = np.log1p(np.maximum(out[:, _LOG_SCALED], 0.0))
+    out[:, _GAP] = np.clip(out[:, _GAP], -20.0, GAP_CAP)
+    return out
+
+
 @dataclass(frozen=True)
-class VehicleRealism:
-    """A fitted realism model; build it with ``VehicleRealism.fit(reference)``.
+class _Mixture:
+    """A Gaussian mixture over standardised model-space features, scored as a percentile of
+    the reference's own log-likelihoods. Subclasses say what a row is and how rows pool into
+    a scene score.
 
     Attributes:
-        mean, scale: ``(4,)`` standardisation of the model-space features.
+        mean, scale: ``(d,)`` standardisation of the model-space features.
         weights: ``(k,)`` mixture weights.
-        means: ``(k, 4)`` component means.
-        precisions_cholesky: ``(k, 4, 4)`` Cholesky factors of the component precisions.
-        quantiles: ``(101,)`` percentiles 0..100 of the reference vehicles' log-likelihoods.
-        tail: reference percentile (as a share) below which a vehicle's score falls from 1.
+        means: ``(k, d)`` component means.
+        precisions_cholesky: ``(k, d, d)`` Cholesky factors of the component precisions.
+        quantiles: ``(101,)`` percentiles 0..100 of the reference rows' log-likelihoods.
+        tail: reference percentile (as a share) below which a row's score falls from 1.
     """
 
     mean: NDArray[np.float64]
@@ -66,32 +91,32 @@ class VehicleRealism:
     quantiles: NDArray[np.float64]
     tail: float = 0.1
 
+    _format: ClassVar[str]
+    _names: ClassVar[tuple[str, ...]]
+    _what: ClassVar[str]  # what a row is, for messages
+
+    @staticmethod
+    def _model_space(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _rows(batch: SceneBatch) -> NDArray[np.float64]:
+        raise NotImplementedError
+
     @classmethod
-    def fit(
-        cls,
-        reference: Iterable[Scene],
-        *,
-        components: int = 8,
-        tail: float = 0.1,
-        max_vehicles: int = 20000,
-        seed: int = 0,
-    ) -> VehicleRealism:
-        """Fit on the vehicles of ``reference`` (at most ``max_vehicles``, drawn with ``seed``)."""
+    def _fit_rows(
+        cls, rows: NDArray[np.float64], components: int, tail: float, seed: int
+    ) -> _Mixture:
         from sklearn.mixture import GaussianMixture
 
         if not 0.0 < tail <= 1.0:
             raise ValueError(f"tail must be in (0, 1], got {tail!r}")
-        reference = list(reference)
-        features = SceneBatch.of(reference).vehicle_features() if reference else np.zeros((0, 8))
-        if len(features) < 10 * components:
+        if len(rows) < 10 * components:
             raise ValueError(
-                f"reference has {len(features)} vehicles; fitting {components} components "
+                f"reference has {len(rows)} {cls._what}; fitting {components} components "
                 f"needs at least {10 * components}"
             )
-        rng = np.random.default_rng(seed)
-        if len(features) > max_vehicles:
-            features = features[rng.choice(len(features), max_vehicles, replace=False)]
-        x = _transform(features)
+        x = cls._model_space(rows)
         mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
         z = (x - mean) / scale
         mixture = GaussianMixture(
@@ -120,18 +145,19 @@ class VehicleRealism:
         top = weighted.max(axis=1, keepdims=True)
         return (top + np.log(np.exp(weighted - top).sum(axis=1, keepdims=True)))[:, 0]
 
-    def log_likelihood(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Log-density of ``(n, 8)`` vehicle features (``VEHICLE_FEATURES`` columns)."""
-        return self._log_likelihood((_transform(features) - self.mean) / self.scale)
+    def log_likelihood(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Log-density of feature rows (the columns the model is fitted on)."""
+        return self._log_likelihood((self._model_space(rows) - self.mean) / self.scale)
 
-    def vehicle_scores(self, scene: Scene) -> NDArray[np.float64]:
-        """``(n,)`` score in [0, 1] of every vehicle of ``scene`` (see the module notes)."""
-        return self._percentile_scores(scene_vehicle_features(scene))
+    def _percentile_scores(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        if len(rows) == 0:
+            return np.zeros(0)
+        percentile = np.interp(self.log_likelihood(rows), self.quantiles, np.linspace(0, 1, 101))
+        return np.clip(percentile / self.tail, 0.0, 1.0)
 
     def score(self, scene: Scene) -> float:
-        """Mean vehicle score of ``scene`` in [0, 1]; 0 for a scene without vehicles."""
-        scores = self.vehicle_scores(scene)
-        return float(scores.mean()) if scores.size else 0.0
+        """The score of ``scene`` in [0, 1]."""
+        return float(self.batch_scores(SceneBatch.of([scene]))[0])
 
     def scores(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
         """``score`` of each scene, in one vectorised pass."""
@@ -142,24 +168,14 @@ class VehicleRealism:
 
     def batch_scores(self, batch: SceneBatch) -> NDArray[np.float64]:
         """``score`` of each scene of a ``SceneBatch``."""
-        vehicles = self._percentile_scores(batch.vehicle_features())
-        total = np.bincount(batch.scene_of, vehicles, minlength=batch.count)
-        return np.where(batch.sizes > 0, total / np.maximum(batch.sizes, 1), 0.0)
-
-    def _percentile_scores(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
-        if len(features) == 0:
-            return np.zeros(0)
-        percentile = np.interp(
-            self.log_likelihood(features), self.quantiles, np.linspace(0, 1, 101)
-        )
-        return np.clip(percentile / self.tail, 0.0, 1.0)
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ files
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready parameters; ``from_dict`` restores the model exactly."""
         return {
-            "format": _FORMAT,
-            "features": list(REALISM_FEATURES),
+            "format": self._format,
+            "features": list(self._names),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "weights": self.weights.tolist(),
@@ -170,10 +186,12 @@ class VehicleRealism:
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> VehicleRealism:
+    def from_dict(cls, data: Any):
         """Rebuild a model from ``to_dict`` output, checking its format and shapes."""
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a scenegym realism model (expected format {_FORMAT!r})")
+        if not isinstance(data, dict) or data.get("format") != cls._format:
+            raise ValueError(
+                f"not a scenegym {cls._what} realism model (expected format {cls._format!r})"
+            )
         try:
             model = cls(
                 mean=np.array(data["mean"], dtype=np.float64),
@@ -188,7 +206,7 @@ class VehicleRealism:
             raise ValueError(f"realism model is incomplete or malformed: {error}") from None
         k, d = model.means.shape if model.means.ndim == 2 else (0, 0)
         if (
-            d != len(REALISM_FEATURES)
+            d != len(cls._names)
             or model.weights.shape != (k,)
             or model.precisions_cholesky.shape != (k, d, d)
             or model.quantiles.shape != (101,)
@@ -201,7 +219,7 @@ class VehicleRealism:
         atomic_write_text(path, json.dumps(self.to_dict()) + "\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> VehicleRealism:
+    def load(cls, path: str | os.PathLike):
         """Read a model written by ``save``."""
         path = Path(path)
         try:
@@ -211,3 +229,91 @@ class VehicleRealism:
         except json.JSONDecodeError as error:
             raise ValueError(f"realism model file {path} is not valid JSON: {error}") from None
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class VehicleRealism(_Mixture):
+    """Per-vehicle realism; build it with ``VehicleRealism.fit(reference)``.
+
+    A vehicle's score is the percentile of its log-likelihood among the reference's vehicles,
+    divided by ``tail`` and clipped to [0, 1]; a scene's score is the mean over its vehicles
+    (0 without vehicles). See ``_Mixture`` for the attributes.
+    """
+
+    _format: ClassVar[str] = _FORMAT
+    _names: ClassVar[tuple[str, ...]] = REALISM_FEATURES
+    _what: ClassVar[str] = "vehicles"
+
+    @classmethod
+    def fit(
+        cls,
+        reference: Iterable[Scene],
+        *,
+        components: int = 8,
+        tail: float = 0.1,
+        max_vehicles: int = 20000,
+        seed: int = 0,
+    ) -> VehicleRealism:
+        """Fit on the vehicles of ``reference`` (at most ``max_vehicles``, drawn with ``seed``)."""
+        reference = list(reference)
+        features = SceneBatch.of(reference).vehicle_features() if reference else np.zeros((0, 8))
+        rng = np.random.default_rng(seed)
+        if len(features) > max_vehicles:
+            features = features[rng.choice(len(features), max_vehicles, replace=False)]
+        return cls._fit_rows(features, components, tail, seed)
+
+    @staticmethod
+    def _model_space(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        return _transform(rows)
+
+    def log_likelihood(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Log-density of ``(n, 8)`` vehicle features (``VEHICLE_FEATURES`` columns)."""
+        return super().log_likelihood(features)
+
+    def vehicle_scores(self, scene: Scene) -> NDArray[np.float64]:
+        """``(n,)`` score in [0, 1] of every vehicle of ``scene`` (see the module notes)."""
+        return self._percentile_scores(scene_vehicle_features(scene))
+
+    def batch_scores(self, batch: SceneBatch) -> NDArray[np.float64]:
+        """``score`` of each scene of a ``SceneBatch``."""
+        vehicles = self._percentile_scores(batch.vehicle_features())
+        total = np.bincount(batch.scene_of, vehicles, minlength=batch.count)
+        return np.where(batch.sizes > 0, total / np.maximum(batch.sizes, 1), 0.0)
+
+
+@dataclass(frozen=True)
+class SceneRealism(_Mixture):
+    """Whole-scene realism; build it with ``SceneRealism.fit(reference)``.
+
+    A scene's score is the percentile of the log-likelihood of its descriptors
+    (``SCENE_REALISM_FEATURES``) among the reference's scenes, divided by ``tail`` and clipped
+    to [0, 1]: a scene as likely as the typical 90 % of reference scenes scores 1 (default
+    ``tail = 0.1``). See ``_Mixture`` for the attributes.
+    """
+
+    _format: ClassVar[str] = _SCENE_FORMAT
+    _names: ClassVar[tuple[str, ...]] = SCENE_REALISM_FEATURES
+    _what: ClassVar[str] = "scenes"
+
+    @classmethod
+    def fit(
+        cls, reference: Iterable[Scene], *, components: int = 8, tail: float = 0.1, seed: int = 0
+    ) -> SceneRealism:
+        """Fit on the descriptors of the ``reference`` scenes."""
+        reference = list(reference)
+        rows = cls._rows(SceneBatch.of(reference)) if reference else np.zeros((0, 11))
+        return cls._fit_rows(rows, components, tail, seed)
+
+    @staticmethod
+    def _model_space(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+        return _scene_transform(rows)
+
+    @staticmethod
+    def _rows(batch: SceneBatch, described: dict | None = None) -> NDArray[np.float64]:
+        described = described if described is not None else batch.describe()
+        return np.column_stack([described[name] for name in SCENE_REALISM_FEATURES])
+
+    def batch_scores(self, batch: SceneBatch, described: dict | None = None) -> NDArray:
+        """``score`` of each scene of a ``SceneBatch`` (``described``: its ``describe()``
+        when the caller has it already)."""
+        return self._percentile_scores(self._rows(batch, described))

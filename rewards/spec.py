@@ -10,6 +10,8 @@ Per-scene terms:
   (an empty scene is valid);
 - ``realism``: ``VehicleRealism.score`` under a model fitted on the reference (0 for a scene
   without vehicles);
+- ``scene_realism``: ``SceneRealism.score``, the scene's descriptors judged together under a
+  model fitted on the reference's scenes (0 without a model);
 - ``goal``: ``1 - mean_i min(1, |descriptor_i - target_i| / range_i)`` over the targeted
   descriptors, where ``range_i`` is the width of the range the targets are drawn from.
 """
@@ -39,7 +41,7 @@ __all__ = [
     "validity_scores",
 ]
 
-TERMS: tuple[str, ...] = ("validity", "realism", "goal")
+TERMS: tuple[str, ...] = ("validity", "realism", "scene_realism", "goal")
 """Names of the per-scene reward terms."""
 
 
@@ -143,6 +145,7 @@ class RewardSpec:
         scene: Scene,
         *,
         realism: Any = None,
+        scene_realism: Any = None,
         targets: Mapping[str, float] | None = None,
         goal: GoalSpec | None = None,
         descriptors: Mapping[str, float] | None = None,
@@ -152,6 +155,7 @@ class RewardSpec:
         Args:
             scene: the scene.
             realism: a fitted ``VehicleRealism`` (the realism term is 0 without one).
+            scene_realism: a fitted ``SceneRealism`` (the scene_realism term is 0 without one).
             targets: descriptor targets of the goal term.
             goal: the goal spec the targets come from (needed with ``targets``).
             descriptors: ``describe(scene)`` when the caller has it already.
@@ -168,6 +172,7 @@ class RewardSpec:
         total, terms = self.score_batch(
             batch,
             realism=realism,
+            scene_realism=scene_realism,
             targets=wanted,
             goal=goal,
             names=names,
@@ -180,6 +185,7 @@ class RewardSpec:
         batch: SceneBatch,
         *,
         realism: Any = None,
+        scene_realism: Any = None,
         targets: NDArray[np.float64] | None = None,
         goal: GoalSpec | None = None,
         names: Sequence[str] | None = None,
@@ -194,9 +200,15 @@ class RewardSpec:
             terms["realism"] = realism.batch_scores(batch)
         else:
             terms["realism"] = np.zeros(batch.count)
+        now = descriptors
+        if scene_realism is not None:
+            now = now if now is not None else batch.describe()
+            terms["scene_realism"] = scene_realism.batch_scores(batch, now)
+        else:
+            terms["scene_realism"] = np.zeros(batch.count)
         if targets is not None:
             names = goal.names if names is None else names
-            now = descriptors if descriptors is not None else batch.describe()
+            now = now if now is not None else batch.describe()
             terms["goal"] = goal_scores(
                 np.column_stack([now[name] for name in names]), targets, goal, names
             )

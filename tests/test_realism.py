@@ -7,7 +7,7 @@ import pytest
 from conftest import SMALL_REFERENCE
 
 from scenegym.envs import HighwaySceneSpace, naturalistic_reference
-from scenegym.rewards import VehicleRealism
+from scenegym.rewards import SceneRealism, VehicleRealism
 
 SMALL = SMALL_REFERENCE
 
@@ -76,3 +76,47 @@ def test_malformed_model_file_gives_a_clear_error(tmp_path, model):
 def test_too_small_reference_is_refused(reference):
     with pytest.raises(ValueError, match="needs at least"):
         VehicleRealism.fit(reference[:1], components=8)
+
+
+@pytest.fixture(scope="module")
+def scene_model(reference):
+    return SceneRealism.fit(reference[:60], components=2, seed=0)
+
+
+def test_scene_realism_ranks_held_out_reference_above_random_and_sparse_scenes(
+    scene_model, reference
+):
+    held_out = scene_model.scores(reference[60:])
+    random = scene_model.scores(list(HighwaySceneSpace().sample_many(40, seed=0)))
+    assert np.all((held_out >= 0) & (held_out <= 1))
+    assert held_out.mean() > random.mean() + 0.3
+    # Keeping one vehicle of each scene pleases per-vehicle realism, not scene realism.
+    thinned = [
+        s.replace(vehicles=s.vehicles.take([0])) for s in reference[60:] if len(s.vehicles) > 6
+    ]
+    assert scene_model.scores(thinned).mean() < held_out.mean() - 0.3
+
+
+def test_scene_realism_json_round_trip_and_format_check(scene_model, model, reference, tmp_path):
+    path = tmp_path / "scene.json"
+    scene_model.save(path)
+    assert np.array_equal(SceneRealism.load(path).scores(reference), scene_model.scores(reference))
+    model.save(tmp_path / "vehicle.json")
+    with pytest.raises(ValueError, match="not a scenegym scenes realism model"):
+        SceneRealism.load(tmp_path / "vehicle.json")
+
+
+def test_scene_realism_term_needs_its_model():
+    from scenegym.envs.generation import DrivingLayoutEnv
+
+    with pytest.raises(ValueError, match="scene_realism term has a weight but no scene realism"):
+        DrivingLayoutEnv(reward={"weights": {"validity": 1.0, "scene_realism": 1.0}})
+
+
+def test_the_environment_reports_the_scene_realism_term(scene_model, reference):
+    from scenegym.envs.generation import DrivingLayoutEnv
+
+    env = DrivingLayoutEnv(scene_realism=scene_model)
+    _, info = env.reset(seed=0, options={"scene": reference[61]})
+    assert info["reward_terms"]["scene_realism"] == pytest.approx(scene_model.score(reference[61]))
+    assert env.reward_spec.weight("scene_realism") == 0.5
