@@ -55,7 +55,7 @@ def main() -> dict:
     parser.add_argument("--steps", type=int, default=8192)
     args = parser.parse_args()
     edit = _rate(
-        "scenegym/DrivingLayout-edit-v0", "MultiInputPolicy", args.steps, {"edit_budget": 16}
+        "scenegym/DrivingLayout-edit-v1", "MultiInputPolicy", args.steps, {"edit_budget": 16}
     )
     cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {})
     import stable_baselines3

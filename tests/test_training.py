@@ -107,7 +107,7 @@ def test_bad_training_config_names_the_key(tmp_path):
         train({**TINY, "steps": 10}, tmp_path / "bad")
     with pytest.raises(ValueError, match="vec_env: batched steps the scenegym/DrivingLayout"):
         train({**TINY, "env": "CartPole-v1"}, tmp_path / "bad")
-    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v0"
+    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v1"
 
 
 def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path):
@@ -183,18 +183,18 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path):
             "space": space,
         },
         "total_steps": 30000,
-        "n_envs": 4,
-        "n_steps": 256,
+        "n_envs": 16,
+        "n_steps": 128,
         "batch_size": 256,
         "checkpoint_every": 30000,
         "net_arch": [64, 64],
     }
-    train(config, tmp_path / "run")
+    train(config, tmp_path / "run")  # edit-v1, batched: about 12 s
     sample = GenerationPolicy.load(tmp_path / "run").sample(200, seed=1000, deterministic=True)
     learned = 1 - sample.invalid / len(sample.scenes)
     start = HighwaySceneSpace(HighwaySpaceConfig(**{k: tuple(v) for k, v in space.items()}))
     random = np.mean([is_valid(scene) for scene in start.sample_many(400, seed=5)])
-    assert learned > random + 0.1  # measured: 0.80 against 0.61
+    assert learned > random + 0.2  # measured: 0.92 against 0.61
 
 
 def test_construct_runs_train_with_maskable_ppo_and_sample_valid_scenes(tmp_path):
