@@ -83,23 +83,23 @@ def main() -> dict:
     rng = np.random.default_rng(args.seed)
     vector_steps = max(1, args.steps * 10 // n)
     vector_per_s = {}
-    for representation in ("edit", "construct", "oneshot"):
+    for env_id in ids:
         venv = DrivingLayoutVecEnv(
-            n, representation=representation, goal={"ranges": {"density": [5.0, 60.0]}}
+            n, **gym.spec(env_id).kwargs, goal={"ranges": {"density": [5.0, 60.0]}}
         )
         venv.seed(args.seed)
         venv.action_space.seed(args.seed)
         space = venv.action_space
         sample = (
             (lambda s=space: np.stack([s.sample() for _ in range(n)]))
-            if representation != "construct"
+            if "construct" not in env_id
             # Masked placements change nothing; sample among the allowed ones, as a policy does.
             else (
                 lambda v=venv: np.array([rng.choice(np.flatnonzero(m)) for m in v.action_masks()])
             )
         )
         rate = max(_vector_rate(venv, vector_steps, args.seed, sample) for _ in range(args.repeats))
-        vector_per_s[f"scenegym/DrivingLayout-{representation}-v0"] = round(rate, 1)
+        vector_per_s[env_id] = round(rate, 1)
     gym_cartpole = gym.make_vec("CartPole-v1", num_envs=n, vectorization_mode="vector_entry_point")
     gym_cartpole.action_space.seed(args.seed)
     gym_cartpole.reset(seed=args.seed)

@@ -181,7 +181,7 @@ def _build_parser() -> argparse.ArgumentParser:
     quick.add_argument(
         "--train-steps",
         type=_positive_int,
-        default=30_000,
+        default=200_000,
         help="training budget of the generation policy (environment steps)",
     )
     quick.add_argument(
@@ -571,17 +571,20 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     components = max(1, min(8, vehicles // 20))  # a small reference gets a simpler model
     realism = json.dumps(VehicleRealism.fit(reference, components=components, seed=0).to_dict())
     training = {
+        "env": "scenegym/DrivingLayout-edit-v1",
         "env_kwargs": {
             "space": config_to_dict(space.config),
             "realism": "realism.json",
             "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 0.0}},
-            "edit_budget": 16,
+            "edit_budget": 64,
         },
         "total_steps": args.train_steps,
-        "n_envs": 4,
-        "n_steps": 256,
+        "n_envs": 16,
+        "vec_env": "batched",
+        "n_steps": 128,
         "batch_size": 256,
         "checkpoint_every": max(args.train_steps // 3, 1),
+        "eval_every": max(args.train_steps // 4, 1),
         "net_arch": [64, 64],
         "seed": args.seed,
     }
@@ -616,7 +619,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         f"   (0.5 = indistinguishable from the reference)\n"
         f"  MMD²                {baseline['mmd2']:8.4f}          {learned['mmd2']:8.4f}"
         f"   (reference floor {learned['mmd2_floor']:.4f})\n"
-        f"Longer training: scenegym quickstart --train-steps 300000, or scenegym train."
+        f"Longer training: scenegym quickstart --train-steps 1000000, or scenegym train."
     )
     return 0
 
