@@ -620,11 +620,12 @@ def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> d
     )
     lane = np.where(has, take(batch.lane), 0).astype(np.int64)
     cell = np.clip((take(batch.s) / first.grid.cell_length).astype(np.int64), 0, cells - 1)
-    half = window // 2
-    padded = np.zeros((n, channels, rows, cells + window), dtype=np.float32)
-    padded[..., half : half + cells] = grid
-    index = (cell[:, None] + np.arange(window))[:, None, None, :]
-    crop = np.take_along_axis(padded, np.broadcast_to(index, (n, channels, rows, window)), axis=3)
+    # Cells cell - window // 2 ... of each grid; those beyond the grid's ends are zero.
+    index = cell[:, None] + np.arange(window) - window // 2
+    inside = (index >= 0) & (index < cells)
+    picked = grid[np.arange(n)[:, None], :, :, np.clip(index, 0, cells - 1)]  # (n, window, C, R)
+    picked *= inside[:, :, None, None]
+    crop = np.ascontiguousarray(picked.transpose(0, 2, 3, 1))
     _, per_vehicle = batch.violations(DEFAULT_RULES)
     features = np.zeros((n, rows + _OWN), dtype=np.float32)
     features[np.flatnonzero(has), np.minimum(lane[has], rows - 1)] = 1.0
