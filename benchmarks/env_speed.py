@@ -73,7 +73,8 @@ def main() -> dict:
         )
     cartpole = gym.make("CartPole-v1").unwrapped
     cartpole_rate = max(_rate(cartpole, args.steps * 10, args.seed) for _ in range(args.repeats))
-    edit = steps_per_s.get("scenegym/DrivingLayout-edit-v0", float("nan"))
+    # Both edit versions must reach the target: the smaller rate counts.
+    edit = min(rate for env_id, rate in steps_per_s.items() if "-edit-" in env_id)
 
     from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -113,7 +114,7 @@ def main() -> dict:
         _vector_rate(dummy, vector_steps, args.seed, lambda: rng.integers(0, 2, n))
         for _ in range(args.repeats)
     )
-    edit_vector = vector_per_s["scenegym/DrivingLayout-edit-v0"]
+    edit_vector = min(rate for env_id, rate in vector_per_s.items() if "-edit-" in env_id)
     return {
         "steps_per_s": steps_per_s,
         "cartpole_steps_per_s": round(cartpole_rate, 1),

@@ -1,9 +1,10 @@
 """Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
 
-Both train for ``--steps`` environment steps with the same PPO settings (4 DummyVecEnv
-environments, 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on the CPU, in the
-same run; the JSON gives steps/s of each and their ratio (target: scenegym at least 70 % of
-CartPole).
+Both train for ``--steps`` environment steps with the same PPO settings (``--n-envs``
+environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v1 and SB3's
+``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
+the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
+least 70 % of CartPole).
 
 Run::
 
@@ -53,11 +54,16 @@ def main() -> dict:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8192)
+    parser.add_argument("--n-envs", type=int, default=4)
     args = parser.parse_args()
     edit = _rate(
-        "scenegym/DrivingLayout-edit-v1", "MultiInputPolicy", args.steps, {"edit_budget": 16}
+        "scenegym/DrivingLayout-edit-v1",
+        "MultiInputPolicy",
+        args.steps,
+        {"edit_budget": 16},
+        args.n_envs,
     )
-    cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {})
+    cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {}, args.n_envs)
     import stable_baselines3
 
     return {
@@ -68,7 +74,7 @@ def main() -> dict:
         "meets_target": edit / cartpole >= TARGET_RATIO,
         "settings": {
             "steps": args.steps,
-            "n_envs": 4,
+            "n_envs": args.n_envs,
             "n_steps": 256,
             "batch_size": 256,
             "net_arch": [64, 64],
