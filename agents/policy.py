@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ class Sample:
             resampling attempts ran out).
         repaired: how many scenes were made valid by removing vehicles, and ``removed`` how
             many vehicles that took (``invalid="repair"``).
+        goal_errors: with targets, per targeted descriptor the mean absolute error of the
+            returned scenes (``"error"``, in the descriptor's unit) and that error as a share
+            of the width of the policy's goal range (``"range_share"``; None when the policy
+            has no range for it).
     """
 
     scenes: list[Scene]
@@ -42,6 +46,7 @@ class Sample:
     dropped: int
     repaired: int = 0
     removed: int = 0
+    goal_errors: dict[str, dict[str, float | None]] = field(default_factory=dict)
 
 
 class GenerationPolicy:
@@ -142,6 +147,7 @@ class GenerationPolicy:
             scenes = kept
         count = int((~_valid(scenes)).sum())
         return Sample(
+            goal_errors=self._goal_errors(scenes, targets or {}),
             scenes=scenes,
             invalid=count,
             resampled=resampled,
@@ -149,6 +155,24 @@ class GenerationPolicy:
             repaired=repaired,
             removed=removed,
         )
+
+    def _goal_errors(
+        self, scenes: list[Scene], targets: dict[str, float]
+    ) -> dict[str, dict[str, float | None]]:
+        """Mean absolute error per target over ``scenes``, also as a share of the goal range."""
+        if not targets or not scenes:
+            return {}
+        from scenegym.envs.descriptors import describe_many
+
+        ranges = (self.config.env_kwargs.get("goal") or {}).get("ranges", {})
+        described = describe_many(scenes)
+        errors = {}
+        for name, value in targets.items():
+            error = float(np.mean(np.abs(described[name] - float(value))))
+            low_high = ranges.get(name)
+            share = error / (low_high[1] - low_high[0]) if low_high else None
+            errors[name] = {"error": error, "range_share": share}
+        return errors
 
     def _vector_env(self, count: int):
         import gymnasium as gym

@@ -604,7 +604,7 @@ def score_envs(
 
 def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> dict[str, NDArray]:
     """The ``grid`` window centred on each env's cursor vehicle and its ``cursor`` features."""
-    n, (channels, rows, cells), window = len(envs), grid.shape[1:], first.window
+    n, (_, rows, cells), window = len(envs), grid.shape[1:], first.window
     current = np.fromiter((env._current for env in envs), np.int64, n)
     has = current >= 0
     flat = batch.first + np.maximum(current, 0)

@@ -470,6 +470,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         f"{sample.resampled} rollouts resampled, {sample.repaired} repaired by removing "
         f"{sample.removed} vehicles, {sample.dropped} invalid dropped"
     )
+    for name, error in sample.goal_errors.items():
+        share = error["range_share"]
+        of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
+        print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
     return 0
 
 

@@ -7,12 +7,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.train import TrainConfig, latest_checkpoint, train
 from scenegym.cli import main
-from scenegym.envs import is_valid, read_scenes
+from scenegym.envs import describe, is_valid, read_scenes
 
 TINY = {
     "env_kwargs": {"edit_budget": 8, "goal": {"ranges": {"density": [10.0, 50.0]}}},
@@ -71,8 +72,15 @@ def test_generate_command_writes_scenes(run, tmp_path, capsys):
     out = tmp_path / "gen.jsonl"
     status = main(["generate", str(run), "--n", "5", "--target", "density=25", "--out", str(out)])
     assert status == 0
-    assert len(read_scenes(out)) == 5
-    assert "invalid" in capsys.readouterr().out
+    scenes = read_scenes(out)
+    assert len(scenes) == 5
+    printed = capsys.readouterr().out
+    assert "invalid" in printed
+    # The goal error is measured on the written scenes, against TINY's range [10, 50].
+    error = np.mean([abs(describe(scene)["density"] - 25.0) for scene in scenes])
+    assert (
+        f"goal error density: {error:.3g} veh/km ({error / 40.0:.1%} of the goal range)" in printed
+    )
 
 
 def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):
@@ -171,8 +179,6 @@ def test_archive_scores_novelty_and_coverage():
 
 @pytest.mark.slow
 def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path):
-    import numpy as np
-
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
 
     space = {"vehicles": [6, 12], "lanes": [3, 4], "length": [200.0, 300.0]}
@@ -218,8 +224,6 @@ def test_repair_returns_only_valid_scenes_and_counts_what_it_removed(run):
 
 @pytest.mark.slow
 def test_goal_targets_are_honoured_better_than_random_after_a_short_run(tmp_path):
-    import numpy as np
-
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, describe
 
     space = {"lanes": [3, 3], "length": [250.0, 250.0], "ramp_probability": 0.0}
