@@ -79,10 +79,22 @@ class TrainConfig:
     coverage: float = field(
         default=0.0, metadata=option("weight of the coverage term (shared archive)", 0.0, 100.0)
     )
+    reference: str = field(
+        default="",
+        metadata=option(
+            "reference scenes (JSONL) for C2ST, MMD², coverage and Vendi in the held-out "
+            "evaluation; a relative path is inside the run folder"
+        ),
+    )
     seed: int = field(default=0, metadata=option("seed of envs, policy and sampling", 0, None))
 
     def __post_init__(self) -> None:
         check_config(self)
+        if self.reference and self.eval_episodes < 10:
+            raise ValueError(
+                f"config.eval_episodes is {self.eval_episodes}; with a reference it must be at "
+                "least 10 (the classifier two-sample test needs 10 scenes a side)"
+            )
         if self.vec_env == "batched" and not self.env.startswith("scenegym/DrivingLayout-"):
             raise ValueError(
                 f"vec_env: batched steps the scenegym/DrivingLayout-* environments only, not "
@@ -116,6 +128,14 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
         return Monitor(env, info_keywords=())
 
     return build
+
+
+def reference_path(config: TrainConfig, run: str | os.PathLike) -> Path | None:
+    """The reference file of the held-out evaluation (None without one)."""
+    if not config.reference:
+        return None
+    path = Path(config.reference)
+    return path if path.is_absolute() else Path(run) / path
 
 
 def make_vec_env(config: TrainConfig, run: str | os.PathLike | None = None):
@@ -218,7 +238,10 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
     class HeldOut(BaseCallback):
         """Every ``eval_every`` steps: roll out ``eval_episodes`` held-out episodes (seeds no
         training environment uses) with the deterministic policy and log the validity rate,
-        the mean score and every reward term of their final scenes under ``eval/``."""
+        the mean score and every reward term of their final scenes under ``eval/``; with a
+        reference, also their C2ST AUC, MMD², PRDC coverage and Vendi score against it."""
+
+        reference: list | None = None
 
         def _on_step(self) -> bool:
             if self.n_calls % max(1, config.eval_every // config.n_envs):
@@ -241,6 +264,16 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
             self.logger.record(
                 "eval/validity_rate", float(np.mean([v == 1.0 for v in totals["validity"]]))
             )
+            path = reference_path(config, run)
+            if path is not None:
+                from scenegym.envs import read_scenes
+                from scenegym.rewards.metrics import evaluate
+
+                if self.reference is None:
+                    self.reference = read_scenes(path)
+                metrics = evaluate(scenes, self.reference, seed=config.seed)
+                for name in ("c2st_auc", "mmd2", "coverage", "vendi"):
+                    self.logger.record(f"eval/{name}", float(metrics[name]))
             return True
 
     checkpoints = CheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
@@ -280,6 +313,12 @@ def train(
         for name, text in (files or {}).items():
             atomic_write_text(run / name, text)
 
+    path = reference_path(config, run)
+    if path is not None:
+        from scenegym.envs import read_scenes
+
+        if len(read_scenes(path)) < 10:  # a bad file fails here, before any training
+            raise ValueError(f"reference {path} must hold at least 10 scenes")
     vec_env = make_vec_env(config, run)
     archive_path = run / "archive.json"
     population = None

@@ -590,10 +590,15 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         "checkpoint_every": max(args.train_steps // 3, 1),
         "eval_every": max(args.train_steps // 4, 1),
         "net_arch": [64, 64],
+        "reference": "reference.jsonl",
         "seed": args.seed,
     }
     print(f"training a generation policy for {args.train_steps} steps ...", file=sys.stderr)
-    train(training, run, progress_bar=_interactive(), files={"realism.json": realism})
+    files = {
+        "realism.json": realism,
+        "reference.jsonl": (out / "reference.jsonl").read_text(encoding="utf-8"),
+    }
+    train(training, run, progress_bar=_interactive(), files=files)
     generated = GenerationPolicy.load(run).sample(len(scenes), seed=args.seed + 1).scenes
     write_scenes(out / "generated.jsonl", generated)
     atomic_write_bytes(out / "generated_sheet.png", encode_png(contact_sheet(generated[:16])))

@@ -108,6 +108,27 @@ def test_batched_and_dummy_vector_envs_train_the_same_model(tmp_path):
         torch.testing.assert_close(value, weights[1][name], msg=name)
 
 
+def test_the_held_out_evaluation_measures_fidelity_against_a_reference(tmp_path):
+    from scenegym.envs import HighwaySceneSpace, write_scenes
+
+    reference = tmp_path / "reference.jsonl"
+    write_scenes(reference, HighwaySceneSpace().sample_many(40, seed=9))
+    config = {**TINY, "eval_episodes": 12, "reference": str(reference)}
+    train(config, tmp_path / "run")
+    logs = (tmp_path / "run" / "logs" / "000" / "progress.csv").read_text().splitlines()
+    header = logs[0].split(",")
+    for name in ("eval/c2st_auc", "eval/mmd2", "eval/coverage", "eval/vendi"):
+        assert name in header
+    values = [row.split(",")[header.index("eval/c2st_auc")] for row in logs[1:]]
+    assert any(0.0 <= float(v) <= 1.0 for v in values if v)
+    with pytest.raises(ValueError, match="eval_episodes is 4; with a reference it must be at"):
+        train({**TINY, "reference": str(reference)}, tmp_path / "bad")
+    few = tmp_path / "few.jsonl"
+    write_scenes(few, HighwaySceneSpace().sample_many(3, seed=9))
+    with pytest.raises(ValueError, match="must hold at least 10 scenes"):
+        train({**TINY, "eval_episodes": 12, "reference": str(few)}, tmp_path / "bad2")
+
+
 def test_bad_training_config_names_the_key(tmp_path):
     with pytest.raises(ValueError, match=r"config.n_envs must be in \[1, 256\]"):
         train({**TINY, "n_envs": 0}, tmp_path / "bad")
