@@ -110,6 +110,10 @@ def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, 
         path = kwargs.get(key)
         if isinstance(path, str) and run is not None and not os.path.isabs(path):
             kwargs[key] = str(Path(run) / path)
+    goal = kwargs.get("goal")
+    reference = goal.get("reference") if isinstance(goal, dict) else None
+    if reference and run is not None and not os.path.isabs(reference):
+        kwargs["goal"] = {**goal, "reference": str(Path(run) / reference)}
     return kwargs
 
 

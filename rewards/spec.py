@@ -18,6 +18,7 @@ Per-scene terms:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +59,18 @@ def validity_scores(counts: ArrayLike, vehicles: ArrayLike) -> NDArray[np.float6
     return np.where(broken == 0, 1.0, np.maximum(0.0, 1.0 - broken / n))
 
 
+@functools.lru_cache(maxsize=8)
+def _reference_targets(path: str, names: tuple[str, ...]) -> NDArray[np.float64]:
+    """``(scenes, len(names))`` descriptors of the scenes in ``path`` (read once)."""
+    from scenegym.envs.scene import read_scenes
+
+    scenes = read_scenes(path)
+    if not scenes:
+        raise ValueError(f"goal.reference {path} holds no scenes")
+    described = SceneBatch.of(scenes).describe()
+    return np.column_stack([described[name] for name in names])
+
+
 @dataclass(frozen=True)
 class GoalSpec:
     """Descriptor targets for controllable generation.
@@ -65,10 +78,18 @@ class GoalSpec:
     Args:
         ranges: per descriptor name, the ``[low, high]`` range targets are drawn from at reset
             (uniformly); its width also scales the goal error.
+        reference: optional scenes file (JSONL); then each reset takes the targets from the
+            descriptors of one of its scenes, drawn at random, instead of uniformly from the
+            ranges, so that a policy asked for what the reference holds learns to generate
+            the reference's joint distribution of the targeted descriptors.
     """
 
     ranges: dict[str, tuple[float, float]] = field(
         default_factory=dict, metadata=option("descriptor: [low, high] target range")
+    )
+    reference: str = field(
+        default="",
+        metadata=option("scenes (JSONL) whose descriptors are drawn as targets at reset"),
     )
 
     def __post_init__(self) -> None:
@@ -87,7 +108,11 @@ class GoalSpec:
         return tuple(name for name in DESCRIPTORS if name in self.ranges)
 
     def sample(self, rng: np.random.Generator) -> dict[str, float]:
-        """Targets drawn uniformly from the ranges."""
+        """Targets drawn uniformly from the ranges, or those of a random reference scene."""
+        if self.reference:
+            table = _reference_targets(self.reference, self.names)
+            row = table[int(rng.integers(len(table)))]
+            return {name: float(value) for name, value in zip(self.names, row)}
         return {name: float(rng.uniform(*self.ranges[name])) for name in self.names}
 
 

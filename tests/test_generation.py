@@ -271,3 +271,35 @@ def test_an_empty_scene_has_no_cursor_vehicle_and_add_still_works(congested):
 def test_select_must_be_known():
     with pytest.raises(ValueError, match="select must be one of index, cursor"):
         DrivingLayoutEnv(select="random")
+
+
+def test_goal_targets_can_be_drawn_from_reference_scenes(tmp_path, congested, free_flow):
+    from scenegym.envs import describe, write_scenes
+
+    path = tmp_path / "reference.jsonl"
+    write_scenes(path, [congested, free_flow])
+    goal = GoalSpec(
+        ranges={"density": (0.0, 200.0), "mean_speed": (0.0, 40.0)}, reference=str(path)
+    )
+    wanted = {(describe(s)["density"], describe(s)["mean_speed"]) for s in (congested, free_flow)}
+    rng = np.random.default_rng(0)
+    drawn = {tuple(goal.sample(rng).values()) for _ in range(20)}
+    assert drawn == wanted  # both scenes' descriptors, nothing else
+    env = DrivingLayoutEnv(goal=goal)
+    _, info = env.reset(seed=1)
+    assert tuple(info["targets"].values()) in wanted
+
+
+def test_a_relative_goal_reference_is_read_inside_the_run_folder(tmp_path):
+    from scenegym.agents.train import TrainConfig, env_kwargs
+
+    config = TrainConfig(
+        env_kwargs={"goal": {"ranges": {"density": [0, 50]}, "reference": "r.jsonl"}}
+    )
+    assert env_kwargs(config, tmp_path)["goal"]["reference"] == str(tmp_path / "r.jsonl")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="holds no scenes"):
+        GoalSpec(ranges={"density": (0.0, 50.0)}, reference=str(empty)).sample(
+            np.random.default_rng(0)
+        )
