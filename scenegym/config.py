@@ -138,7 +138,8 @@ def config_from_mapping(cls: type[T], data: Any, *, name: str = "", base: T | No
 def check_config(config: Any, *, name: str | None = None) -> None:
     """Check a config dataclass instance as ``config_from_mapping`` checks a file: the type,
     range and ``min <= max`` of every field's current value, and the keys of fixed-key
-    mappings. Call it from ``__post_init__`` so configs built in Python are checked too.
+    mappings. Call it from ``__post_init__`` so configs built in Python are checked too. A
+    fixed-key mapping given in part is completed from the field's default, as in a file.
 
     Raises ``ValueError`` naming the field (prefixed by ``name``, default the class name).
     """
@@ -152,8 +153,10 @@ def check_config(config: Any, *, name: str | None = None) -> None:
         hint = hints[field.name]
         if dataclasses.is_dataclass(hint) and isinstance(value, hint):
             check_config(value, name=path)
-        else:
-            _convert(hint, value, path, field.metadata, _default(field))
+            continue
+        converted = _convert(hint, value, path, field.metadata, _default(field))
+        if field.metadata.get("fixed_keys") and set(converted) != set(value):
+            object.__setattr__(config, field.name, converted)
 
 
 def option(help: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:

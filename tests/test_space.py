@@ -87,3 +87,14 @@ def test_yaml_config_is_loaded_and_checked(tmp_path):
 def test_bad_config_values_name_their_key(data, message):
     with pytest.raises(ValueError, match=message):
         config_from_mapping(HighwaySpaceConfig, data, name="space")
+
+
+def test_a_partial_fixed_key_mapping_in_python_is_completed_like_a_file():
+    from scenegym.config import config_from_mapping
+
+    in_python = HighwaySpaceConfig(sizes={"car": (4.0, 0.5, 1.85, 0.1)})
+    from_file = config_from_mapping(HighwaySpaceConfig, {"sizes": {"car": [4.0, 0.5, 1.85, 0.1]}})
+    assert in_python.sizes == from_file.sizes
+    assert sorted(in_python.sizes) == ["bus", "car", "motorcycle", "truck"]
+    scene = HighwaySceneSpace(in_python).sample(np.random.default_rng(0))  # every kind has a size
+    assert len(scene.vehicles) > 0
