@@ -444,15 +444,16 @@ class Road:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``Road.from_dict`` inverts it exactly."""
+        """A JSON-ready dict; ``Road.from_dict`` inverts it exactly (-0.0 is written as 0.0,
+        so equal roads give equal files and scene ids)."""
         return {
-            "segment_lengths": self.segment_lengths.tolist(),
-            "segment_curvatures": self.segment_curvatures.tolist(),
-            "lane_widths": self.lane_widths.tolist(),
-            "lane_starts": self.lane_starts.tolist(),
-            "lane_ends": self.lane_ends.tolist(),
-            "speed_limit": self.speed_limit,
-            "origin": list(self.origin),
+            "segment_lengths": (self.segment_lengths + 0.0).tolist(),
+            "segment_curvatures": (self.segment_curvatures + 0.0).tolist(),
+            "lane_widths": (self.lane_widths + 0.0).tolist(),
+            "lane_starts": (self.lane_starts + 0.0).tolist(),
+            "lane_ends": (self.lane_ends + 0.0).tolist(),
+            "speed_limit": self.speed_limit + 0.0,
+            "origin": [value + 0.0 for value in self.origin],
         }
 
     @classmethod

@@ -152,10 +152,11 @@ class Vehicles:
         return Vehicles(**{**current, **columns})
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of columns (kinds as names); ``from_dict`` inverts it exactly."""
+        """A JSON-ready dict of columns (kinds as names); ``from_dict`` inverts it exactly
+        (-0.0 is written as 0.0, so equal vehicles give equal files and scene ids)."""
         data: dict[str, Any] = {"lane": self.lane.tolist()}
         for name in _FLOAT_COLUMNS:
-            data[name] = getattr(self, name).tolist()
+            data[name] = (getattr(self, name) + 0.0).tolist()
         data["kind"] = list(self.kind_names)
         return data
 

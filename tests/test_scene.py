@@ -120,3 +120,17 @@ def test_failed_write_keeps_the_old_file(tmp_path, congested):
         write_scenes(path, [congested, "not a scene"])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["scenes.jsonl"]
+
+
+def test_negative_zero_gives_the_same_file_and_id_as_zero():
+    road = Road.straight(length=100.0, lanes=2)
+    tilted = Road(
+        segment_lengths=[100.0],
+        segment_curvatures=[-0.0],
+        lane_widths=[3.5, 3.5],
+        origin=(0.0, -0.0, -0.0),
+    )
+    a = Scene(road, Vehicles.from_columns(lane=[0], s=[10.0], d=[0.0], speed=[5.0]))
+    b = Scene(tilted, Vehicles.from_columns(lane=[0], s=[10.0], d=[-0.0], speed=[5.0]))
+    assert a == b
+    assert a.to_json() == b.to_json() and a.id == b.id
