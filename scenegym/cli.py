@@ -531,6 +531,10 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     return 0
 
 
+QUICKSTART_GOALS = ("density", "mean_speed", "median_time_headway", "min_gap")
+"""Descriptors the quickstart policy is asked to match, scene by scene, to the reference's."""
+
+
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from scenegym._io import atomic_write_bytes, atomic_write_text
     from scenegym.envs import naturalistic_reference, read_scenes, write_scenes
@@ -561,9 +565,12 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         reference = naturalistic_reference(args.reference_n, 0, on_scene=advance)
     write_scenes(out / "reference.jsonl", reference)
     # Train a generation policy from the same starting space, realism judged by the reference.
+    import numpy as np
+
     from scenegym.agents.policy import GenerationPolicy
     from scenegym.agents.train import train
     from scenegym.config import config_to_dict
+    from scenegym.envs.descriptors import describe_many
     from scenegym.rewards import VehicleRealism
 
     run = out / "run"
@@ -574,12 +581,21 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     vehicles = sum(len(scene.vehicles) for scene in reference)
     components = max(1, min(8, vehicles // 20))  # a small reference gets a simpler model
     realism = json.dumps(VehicleRealism.fit(reference, components=components, seed=0).to_dict())
+    # Goal targets drawn from the reference's scenes: asked for what the reference holds, the
+    # policy learns its joint distribution of these descriptors (docs/generation.md).
+    described = describe_many(reference)
+    ranges = {
+        name: [float(np.percentile(described[name], 1)), float(np.percentile(described[name], 99))]
+        for name in QUICKSTART_GOALS
+    }
+    ranges = {name: [low, max(high, low + 1e-3)] for name, (low, high) in ranges.items()}
     training = {
         "env": "scenegym/DrivingLayout-edit-v1",
         "env_kwargs": {
             "space": config_to_dict(space.config),
             "realism": "realism.json",
-            "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 0.0}},
+            "goal": {"ranges": ranges, "reference": "reference.jsonl"},
+            "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 1.0}},
             "edit_budget": 64,
         },
         "total_steps": args.train_steps,
