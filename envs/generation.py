@@ -78,9 +78,13 @@ class DrivingLayoutEnv(gym.Env):
     or exceed ``max_vehicles`` and "next lane" on the last lane, so every placement is valid.
     The observation adds ``"cursor"``: lane / (lanes - 1) and front / grid length.
 
-    ``edit`` (``scenegym/DrivingLayout-edit-v0``): ``MultiDiscrete([max_vehicles, 8, 11])``:
-    ``(vehicle, operation, level)``. ``vehicle`` is
-    taken modulo the current vehicle count. With ``level`` in 0..10:
+    ``edit`` with ``select="cursor"`` (``scenegym/DrivingLayout-edit-v1``):
+    ``MultiDiscrete([8, 11])``: ``(operation, level)`` applied to the vehicle under the edit
+    cursor, which then moves to the next vehicle in lane, then station order (around to the
+    first after the last; it starts on the first). ``edit`` with ``select="index"``
+    (``scenegym/DrivingLayout-edit-v0``): ``MultiDiscrete([max_vehicles, 8, 11])``:
+    ``(vehicle, operation, level)``; ``vehicle`` is taken modulo the current vehicle count.
+    With ``level`` in 0..10:
 
     - 0 ``lane``: move to lane ``level mod lane_count``;
     - 1 ``move``: shift along the road by ``(level - 5) * 2`` m;
@@ -98,6 +102,13 @@ class DrivingLayoutEnv(gym.Env):
     ``"goal"``, ``2 k`` values: the ``k`` targets, then the current descriptors, each as
     ``(value - low) / (high - low)`` of its target range, clipped to [-5, 5].
 
+    With ``select="cursor"``, ``"grid"`` is ``(12, lanes, window)``: the ``window`` cells
+    centred on the cursor vehicle's cell (cells beyond the grid are 0), and ``"cursor"`` holds
+    ``lanes + 13`` values: the cursor vehicle's lane one-hot, its cell / cells, 1 when there is
+    a cursor vehicle (0 in an empty scene), its offset / 2 m, heading / 0.6 rad, speed / 40
+    m/s, length / 20 m, width / 3 m, kind one-hot (4), the number of violations it is named in
+    / 4 (at most 1) and the share of the edit budget spent.
+
     ## Rewards
     ``oneshot``: the score of the scene, once (terminal). ``edit`` and ``construct``: each step,
     ``score(scene after) - score(scene before)``, the score being the
@@ -109,7 +120,8 @@ class DrivingLayoutEnv(gym.Env):
     ## Starting state
     A scene drawn from the scene space with the environment's generator (``oneshot`` and
     ``construct`` keep its road only), or ``options["scene"]``; goal targets drawn from the
-    goal ranges, or ``options["targets"]``.
+    goal ranges (or taken from a random scene of ``goal.reference``), and any of them replaced
+    by ``options["targets"]``.
 
     ## Episode end
     ``oneshot``: terminated after its one step. ``construct``: terminated on "stop" or when no
@@ -125,9 +137,14 @@ class DrivingLayoutEnv(gym.Env):
       the realism weight is above 0. ``scene_realism``: likewise a ``SceneRealism`` for the
       ``scene_realism`` term (default weight 0.5 when given).
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
+    - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
+      view (16).
     - ``render_mode``: None or ``"rgb_array"``.
 
     ## Version history
+    - v1 (edit): the vehicle is the one under a cursor that visits all vehicles, and the
+      observation is a window around it (``select="cursor"``); a policy cannot tell from the
+      whole grid which index sits in which cell, so v0 learns slowly.
     - v0: first version.
     """
 
