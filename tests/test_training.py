@@ -171,8 +171,9 @@ def test_training_killed_hard_resumes_from_its_last_checkpoint(tmp_path):
     assert (run / "logs" / "001" / "progress.csv").is_file()
 
 
-def test_population_terms_share_one_archive_across_subprocess_envs(tmp_path):
-    config = {**TINY, "vec_env": "subproc", "novelty": 1.0, "coverage": 0.5}
+@pytest.mark.parametrize("vec_env", ["subproc", "batched"])
+def test_population_terms_share_one_archive_across_envs(tmp_path, vec_env):
+    config = {**TINY, "vec_env": vec_env, "novelty": 1.0, "coverage": 0.5}
     run = tmp_path / "population"
     train(config, run)
     from scenegym.agents.population import Archive
