@@ -375,13 +375,11 @@ class DrivingLayoutEnv(gym.Env):
         if c["lane"].size == 0:
             self._current = -1
             return
-        lane, s = c["lane"], c["s"]
-        after = (lane > key[0]) | ((lane == key[0]) & (s > key[1]))
-        if not after.any():
-            after = np.ones(lane.size, dtype=bool)
-        candidates = np.flatnonzero(after)
-        best = np.lexsort((s[candidates], lane[candidates]))[0]
-        self._current = int(candidates[best])
+        # One number orders vehicles by lane, then station (stations are far below 1e7 m).
+        order = c["lane"] * 1e7 + c["s"]
+        later = np.where(order > key[0] * 1e7 + key[1], order, np.inf)
+        best = int(np.argmin(later))
+        self._current = best if later[best] < np.inf else int(np.argmin(order))
 
     def _settle(
         self,
