@@ -163,8 +163,10 @@ class GenerationPolicy:
         if not targets or not scenes:
             return {}
         from scenegym.envs.descriptors import describe_many
+        from scenegym.rewards.spec import GoalSpec
 
-        ranges = (self.config.env_kwargs.get("goal") or {}).get("ranges", {})
+        goal = self.config.env_kwargs.get("goal") or {}
+        ranges = goal.ranges if isinstance(goal, GoalSpec) else goal.get("ranges", {})
         described = describe_many(scenes)
         errors = {}
         for name, value in targets.items():

@@ -80,8 +80,9 @@ class DrivingLayoutEnv(gym.Env):
 
     ``edit`` with ``select="cursor"`` (``scenegym/DrivingLayout-edit-v1``):
     ``MultiDiscrete([8, 11])``: ``(operation, level)`` applied to the vehicle under the edit
-    cursor, which then moves to the next vehicle in lane, then station order (around to the
-    first after the last; it starts on the first). ``edit`` with ``select="index"``
+    cursor, which then moves on. The cursor works in rounds: each visits every vehicle present
+    at its start once, in lane, then station order (then index, for vehicles at the same
+    place); vehicles added during a round join the next one. ``edit`` with ``select="index"``
     (``scenegym/DrivingLayout-edit-v0``): ``MultiDiscrete([max_vehicles, 8, 11])``:
     ``(vehicle, operation, level)``; ``vehicle`` is taken modulo the current vehicle count.
     With ``level`` in 0..10:
@@ -259,6 +260,7 @@ class DrivingLayoutEnv(gym.Env):
         self.road: Road | None = None
         self._cursor: tuple[int, float] = (0, 0.0)
         self._current = -1  # the vehicle under the edit cursor (select="cursor")
+        self._round: list[int] = []  # vehicles the cursor has still to visit in this round
         self._columns: dict[str, NDArray] = {}
         self.targets: dict[str, float] = {}
         self._score = 0.0
@@ -332,7 +334,8 @@ class DrivingLayoutEnv(gym.Env):
             self.targets.update({name: float(value) for name, value in targets.items()})
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
-        self._advance((-1, -np.inf))
+        self._round: list[int] = []
+        self._next_in_round()
 
     def step(self, action):
         terminated, truncated, terminal_reward = self._apply(action)
@@ -358,28 +361,32 @@ class DrivingLayoutEnv(gym.Env):
             return self._construct(int(np.asarray(action).ravel()[0]))
         if self.select == "cursor":
             operation, level = (int(a) for a in np.asarray(action).ravel()[:2])
-            c, i = self._columns, self._current
-            key = (int(c["lane"][i]), float(c["s"][i])) if i >= 0 else (-1, -np.inf)
-            self._edit(max(i, 0), operation, level)
-            self._advance(key)
+            self._edit_at_cursor(operation, level)
         else:
             vehicle, operation, level = (int(a) for a in np.asarray(action).ravel()[:3])
             self._edit(vehicle, operation, level)
         self._steps += 1
         return False, self._steps >= self.edit_budget, False
 
-    def _advance(self, key: tuple[int, float]) -> None:
-        """Move the edit cursor to the first vehicle after ``key = (lane, s)`` in lane, then
-        station order, wrapping around to the first vehicle; none without vehicles."""
-        c = self._columns
-        if c["lane"].size == 0:
-            self._current = -1
-            return
-        # One number orders vehicles by lane, then station (stations are far below 1e7 m).
-        order = c["lane"] * 1e7 + c["s"]
-        later = np.where(order > key[0] * 1e7 + key[1], order, np.inf)
-        best = int(np.argmin(later))
-        self._current = best if later[best] < np.inf else int(np.argmin(order))
+    def _edit_at_cursor(self, operation: int, level: int) -> None:
+        """Edit the vehicle under the cursor, then move the cursor to the next vehicle of the
+        round: every round visits each vehicle of its start once, in lane, then station order
+        (vehicles added during a round join the next one)."""
+        i = self._current
+        before = self._columns["lane"].size
+        self._edit(max(i, 0), operation, level)
+        if self._columns["lane"].size < before:  # vehicle i was removed: indices above shift
+            self._round = [j - (j > i) for j in self._round]
+        self._next_in_round()
+
+    def _next_in_round(self) -> None:
+        """Put the cursor on the next vehicle of the round, starting a new round (lane, then
+        station, then index order) when it is over; -1 without vehicles."""
+        if not self._round:
+            c = self._columns
+            n = c["lane"].size
+            self._round = np.lexsort((np.arange(n), c["s"], c["lane"])).tolist()
+        self._current = self._round.pop(0) if self._round else -1
 
     def _settle(
         self,

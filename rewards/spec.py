@@ -101,6 +101,11 @@ class GoalSpec:
                 )
             if not high > low:
                 raise ValueError(f"goal.ranges.{name} needs low < high, got [{low}, {high}]")
+        if self.reference and not self.ranges:
+            raise ValueError(
+                "goal.reference needs goal.ranges: name the descriptors to take from the "
+                "reference scenes and their [low, high] ranges"
+            )
 
     @property
     def names(self) -> tuple[str, ...]:
