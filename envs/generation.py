@@ -80,11 +80,12 @@ class DrivingLayoutEnv(gym.Env):
 
     ``edit`` with ``select="cursor"`` (``scenegym/DrivingLayout-edit-v1``):
     ``MultiDiscrete([8, 11])``: ``(operation, level)`` applied to the vehicle under the edit
-    cursor, which then moves on. The cursor works in rounds: each visits every vehicle present
-    at its start once, in lane, then station order (then index, for vehicles at the same
-    place); vehicles added during a round join the next one. ``edit`` with ``select="index"``
-    (``scenegym/DrivingLayout-edit-v0``): ``MultiDiscrete([max_vehicles, 8, 11])``:
-    ``(vehicle, operation, level)``; ``vehicle`` is taken modulo the current vehicle count.
+    cursor, which then moves on along the road to the first vehicle after the edited vehicle's
+    place before the edit, in lane, station, then index order, around to the first after the
+    last (it starts on the first). A vehicle moved ahead of the cursor is met again. ``edit``
+    with ``select="index"`` (``scenegym/DrivingLayout-edit-v0``):
+    ``MultiDiscrete([max_vehicles, 8, 11])``: ``(vehicle, operation, level)``; ``vehicle`` is
+    taken modulo the current vehicle count.
     With ``level`` in 0..10:
 
     - 0 ``lane``: move to lane ``level mod lane_count``;
@@ -260,7 +261,6 @@ class DrivingLayoutEnv(gym.Env):
         self.road: Road | None = None
         self._cursor: tuple[int, float] = (0, 0.0)
         self._current = -1  # the vehicle under the edit cursor (select="cursor")
-        self._round: list[int] = []  # vehicles the cursor has still to visit in this round
         self._columns: dict[str, NDArray] = {}
         self.targets: dict[str, float] = {}
         self._score = 0.0
@@ -334,8 +334,7 @@ class DrivingLayoutEnv(gym.Env):
             self.targets.update({name: float(value) for name, value in targets.items()})
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
-        self._round: list[int] = []
-        self._next_in_round()
+        self._current = self._first_vehicle()
 
     def step(self, action):
         terminated, truncated, terminal_reward = self._apply(action)
@@ -369,24 +368,35 @@ class DrivingLayoutEnv(gym.Env):
         return False, self._steps >= self.edit_budget, False
 
     def _edit_at_cursor(self, operation: int, level: int) -> None:
-        """Edit the vehicle under the cursor, then move the cursor to the next vehicle of the
-        round: every round visits each vehicle of its start once, in lane, then station order
-        (vehicles added during a round join the next one)."""
+        """Edit the vehicle under the cursor, then move the cursor on along the road: to the
+        first vehicle after the edited vehicle's place before the edit, in lane, station, then
+        index order, around to the first after the last. A vehicle moved ahead of the cursor is
+        met again; vehicles at the same place are all visited."""
+        c = self._columns
         i = self._current
-        before = self._columns["lane"].size
+        lane, s = (int(c["lane"][i]), float(c["s"][i])) if i >= 0 else (-(2**31), -np.inf)
+        before = c["lane"].size
         self._edit(max(i, 0), operation, level)
-        if self._columns["lane"].size < before:  # vehicle i was removed: indices above shift
-            self._round = [j - (j > i) for j in self._round]
-        self._next_in_round()
+        c = self._columns
+        n = c["lane"].size
+        if n == 0:
+            self._current = -1
+            return
+        index = np.arange(n)
+        if n < before:  # vehicle i was removed: compare in the indices of before the edit
+            index = index + (index >= i)
+        after = (c["lane"] > lane) | (
+            (c["lane"] == lane) & ((c["s"] > s) | ((c["s"] == s) & (index > i)))
+        )
+        candidates = np.flatnonzero(after) if after.any() else np.arange(n)
+        first = np.lexsort((index[candidates], c["s"][candidates], c["lane"][candidates]))[0]
+        self._current = int(candidates[first])
 
-    def _next_in_round(self) -> None:
-        """Put the cursor on the next vehicle of the round, starting a new round (lane, then
-        station, then index order) when it is over; -1 without vehicles."""
-        if not self._round:
-            c = self._columns
-            n = c["lane"].size
-            self._round = np.lexsort((np.arange(n), c["s"], c["lane"])).tolist()
-        self._current = self._round.pop(0) if self._round else -1
+    def _first_vehicle(self) -> int:
+        """The first vehicle in lane, station, then index order; -1 without vehicles."""
+        c = self._columns
+        n = c["lane"].size
+        return int(np.lexsort((np.arange(n), c["s"], c["lane"]))[0]) if n else -1
 
     def _settle(
         self,

