@@ -1,0 +1,130 @@
+"""Quality of a trained generation policy against the random sampler, on the reference.
+
+Trains one policy with the options given, samples 1,000 scenes from it (deterministic, seed 1)
+and 1,000 from the random sampler of the same space (seed 0), and evaluates both with
+``scenegym.rewards.metrics.evaluate`` against the naturalistic reference (2,000 scenes, seed
+0). With ``--goals``, goal targets are taken from reference scenes (``GoalSpec.reference``):
+the reference is split in halves, targets come from the first, evaluation is against the
+second; without, evaluation is against the first 1,000 reference scenes. One JSON object is
+printed. These are the runs of the quality tables of docs/BENCHMARKS.md, for example::
+
+    .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5
+    .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 --scene-realism 1
+    .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 \\
+        --goals density,mean_speed,median_time_headway,min_gap
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+METRICS = ("validity_rate", "c2st_auc", "mmd2", "coverage", "vendi")
+REFERENCE_ROADS = {
+    "lanes": (2, 5),
+    "length": (200.0, 320.0),
+    "max_curvature": 0.002,
+    "ramp_probability": 0.0,
+    "lane_width": (3.4, 3.75),
+}
+"""A scene space whose roads are drawn like the reference's (see scenegym.envs.reference)."""
+
+
+def main() -> dict:
+    import numpy as np
+
+    from scenegym.agents.policy import GenerationPolicy
+    from scenegym.agents.train import train
+    from scenegym.config import config_to_dict
+    from scenegym.envs import (
+        HighwaySceneSpace,
+        HighwaySpaceConfig,
+        naturalistic_reference,
+        write_scenes,
+    )
+    from scenegym.envs.descriptors import describe_many
+    from scenegym.rewards import SceneRealism, VehicleRealism
+    from scenegym.rewards.metrics import evaluate
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="scenegym/DrivingLayout-edit-v1")
+    parser.add_argument("--steps", type=int, default=200_000)
+    parser.add_argument("--roads", choices=("default", "reference"), default="default")
+    parser.add_argument("--realism", type=float, default=0.5)
+    parser.add_argument("--scene-realism", type=float, default=0.0)
+    parser.add_argument("--goals", default="", help="descriptors, comma-separated")
+    parser.add_argument("--goal-weight", type=float, default=1.0)
+    parser.add_argument("--edit-budget", type=int, default=64)
+    args = parser.parse_args()
+
+    space_config = HighwaySpaceConfig(**REFERENCE_ROADS) if args.roads == "reference" else None
+    space = HighwaySceneSpace(space_config) if space_config else HighwaySceneSpace()
+    reference = naturalistic_reference(2000, 0)
+    goals = [name for name in args.goals.split(",") if name]
+    fit_on, test_on = (
+        (reference[:1000], reference[1000:]) if goals else (reference, reference[:1000])
+    )
+    weights = {
+        "validity": 1.0,
+        "realism": args.realism,
+        "scene_realism": args.scene_realism,
+        "goal": args.goal_weight if goals else 0.0,
+    }
+    files = {"realism.json": json.dumps(VehicleRealism.fit(fit_on, seed=0).to_dict())}
+    env_kwargs = {
+        "space": config_to_dict(space.config),
+        "realism": "realism.json",
+        "reward": {"weights": weights},
+        "edit_budget": args.edit_budget,
+    }
+    if args.scene_realism > 0:
+        files["scene_realism.json"] = json.dumps(SceneRealism.fit(fit_on, seed=0).to_dict())
+        env_kwargs["scene_realism"] = "scene_realism.json"
+    with tempfile.TemporaryDirectory() as folder:
+        run = Path(folder) / "run"
+        if goals:
+            write_scenes(Path(folder) / "goals.jsonl", fit_on)
+            described = describe_many(fit_on)
+            ranges = {
+                name: [
+                    float(np.percentile(described[name], 1)),
+                    float(np.percentile(described[name], 99)) + 1e-6,
+                ]
+                for name in goals
+            }
+            env_kwargs["goal"] = {"ranges": ranges, "reference": str(Path(folder) / "goals.jsonl")}
+        config = {
+            "env": args.env,
+            "env_kwargs": env_kwargs,
+            "total_steps": args.steps,
+            "n_envs": 16,
+            "n_steps": 128,
+            "batch_size": 256,
+            "checkpoint_every": 10**7,
+            "eval_every": 10**7,
+            "net_arch": [64, 64],
+            "seed": 0,
+        }
+        start = time.perf_counter()
+        train(config, run, files=files)
+        trained = time.perf_counter() - start
+        generated = GenerationPolicy.load(run).sample(1000, seed=1, deterministic=True).scenes
+    random = list(space.sample_many(1000, 0))
+    results = {}
+    for name, scenes in (("policy", generated), ("random sampler", random)):
+        metrics = evaluate(scenes, test_on)
+        results[name] = {key: round(float(metrics[key]), 4) for key in METRICS}
+    return {
+        **results,
+        "train_s": round(trained, 1),
+        "settings": {key: value for key, value in vars(args).items()},
+    }
+
+
+if __name__ == "__main__":
+    json.dump(main(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
