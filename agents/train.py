@@ -284,33 +284,10 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
     return CallbackList([RewardTerms(), SaveArchive(), HeldOut(), checkpoints])
 
 
-def train(
-    config: TrainConfig | dict,
-    run: str | os.PathLike,
-    *,
-    resume: bool = False,
-    progress_bar: bool = False,
-    files: dict[str, str] | None = None,
-) -> Path:
-    """Train ``config`` into the folder ``run``; with ``resume``, continue its newest
-    checkpoint. ``files`` (name: text) are written into a new run folder before the
-    environments are built, for inputs they read by a path relative to the run, such as a
-    realism model. Returns the path of the final model."""
-    from stable_baselines3.common.logger import configure
-
-    run = Path(run)
-    if resume:
-        saved = run / "config.json"
-        if not saved.is_file():
-            raise ValueError(f"cannot resume {run}: it has no config.json (not a training run)")
-        config = config_from_mapping(TrainConfig, json.loads(saved.read_text()), name="config")
-    elif isinstance(config, dict):
-        config = config_from_mapping(TrainConfig, config, name="config")
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig or a mapping, got {type(config).__name__}")
+def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] | None):
+    """Write a new run's files, build the environments (one is reset first, so bad inputs
+    such as a missing reference fail before training) and the model."""
     if not resume:
-        if run.exists() and any(run.iterdir()):
-            raise ValueError(f"run folder {run} is not empty; choose a new folder or pass --resume")
         run.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run / "config.json", json.dumps(config_to_dict(config), indent=2) + "\n")
         atomic_write_text(run / "versions.json", json.dumps(_versions(), indent=2) + "\n")
@@ -323,6 +300,7 @@ def train(
 
         if len(read_scenes(path)) < 10:  # a bad file fails here, before any training
             raise ValueError(f"reference {path} must hold at least 10 scenes")
+    _probe(config, run)
     vec_env = make_vec_env(config, run)
     archive_path = run / "archive.json"
     population = None
@@ -350,6 +328,71 @@ def train(
             device="cpu",
             verbose=0,
         )
+    return model, vec_env, population, checkpoint
+
+
+def _probe(config: TrainConfig, run: Path) -> None:
+    """Build one environment of ``config`` and reset it: inputs it reads on reset (a goal
+    reference, a realism model) fail here with their own message, before training starts."""
+    import gymnasium as gym
+
+    import scenegym  # noqa: F401  (registers the environments)
+
+    env = gym.make(config.env, **env_kwargs(config, run))
+    try:
+        env.reset(seed=config.seed)
+    finally:
+        env.close()
+
+
+def _remove_new_run(run: Path, existed: bool) -> None:
+    """Remove what a new run wrote (and its folder when this run made it)."""
+    import shutil
+
+    if not existed:
+        shutil.rmtree(run, ignore_errors=True)
+    elif run.is_dir():
+        for entry in run.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def train(
+    config: TrainConfig | dict,
+    run: str | os.PathLike,
+    *,
+    resume: bool = False,
+    progress_bar: bool = False,
+    files: dict[str, str] | None = None,
+) -> Path:
+    """Train ``config`` into the folder ``run``; with ``resume``, continue its newest
+    checkpoint. ``files`` (name: text) are written into a new run folder before the
+    environments are built, for inputs they read by a path relative to the run, such as a
+    realism model. Returns the path of the final model."""
+    from stable_baselines3.common.logger import configure
+
+    run = Path(run)
+    if resume:
+        saved = run / "config.json"
+        if not saved.is_file():
+            raise ValueError(f"cannot resume {run}: it has no config.json (not a training run)")
+        config = config_from_mapping(TrainConfig, json.loads(saved.read_text()), name="config")
+    elif isinstance(config, dict):
+        config = config_from_mapping(TrainConfig, config, name="config")
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig or a mapping, got {type(config).__name__}")
+    if not resume and run.exists() and any(run.iterdir()):
+        raise ValueError(f"run folder {run} is not empty; choose a new folder or pass --resume")
+    existed = run.exists()
+    try:
+        model, vec_env, population, checkpoint = _set_up(config, run, resume, files)
+    except BaseException:
+        if not resume:  # a new run that could not start leaves nothing behind
+            _remove_new_run(run, existed)
+        raise
+    archive_path = run / "archive.json"
     # Each training session logs into its own folder, so resuming never overwrites a log.
     logs = run / "logs"
     session = len(list(logs.glob("*"))) if logs.is_dir() else 0

@@ -278,3 +278,16 @@ def test_goal_targets_are_honoured_better_than_random_after_a_short_run(tmp_path
         learned_error.append(np.abs(density - target).mean())
         random_error.append(np.abs(random - target).mean())
     assert np.mean(learned_error) < 0.8 * np.mean(random_error)  # measured: 7.3 against 15.2
+
+
+def test_a_new_run_that_cannot_start_leaves_nothing_behind(tmp_path):
+    missing = str(tmp_path / "missing.jsonl")
+    goal = {"ranges": {"density": [10.0, 50.0]}, "reference": missing}
+    with pytest.raises(ValueError, match="missing.jsonl does not exist"):
+        train({**TINY, "env_kwargs": {"edit_budget": 8, "goal": goal}}, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="missing.jsonl does not exist"):
+        train({**TINY, "eval_episodes": 12, "reference": missing}, tmp_path / "empty")
+    assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
+    train(TINY, tmp_path / "run")  # the same folder works once the inputs are right
