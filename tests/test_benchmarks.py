@@ -1,0 +1,51 @@
+"""The benchmark scripts run and print their JSON (tiny settings; the numbers are not checked)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _run(script: str, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_env_speed_reports_every_environment_and_its_peers():
+    result = _run("env_speed.py", "--steps", "20", "--repeats", "1", "--num-envs", "4")
+    for key in ("steps_per_s", "vector_steps_per_s"):
+        assert "scenegym/DrivingLayout-edit-v1" in result[key]
+    assert result["cartpole_steps_per_s"] > 0
+    assert result["cartpole_sb3_dummy_vec_env_steps_per_s"] > 0
+    assert isinstance(result["meets_target_vector_env"], bool)
+
+
+def test_train_speed_compares_with_cartpole():
+    result = _run("train_speed.py", "--steps", "256", "--n-envs", "2")
+    assert result["scenegym_edit_steps_per_s"] > 0 and result["cartpole_steps_per_s"] > 0
+    assert result["settings"]["n_envs"] == 2
+
+
+def test_sample_speed_runs_on_a_given_run(tmp_path):
+    from scenegym.agents.train import train
+
+    config = {
+        "env_kwargs": {"edit_budget": 4},
+        "total_steps": 128,
+        "n_envs": 2,
+        "n_steps": 64,
+        "batch_size": 64,
+        "net_arch": [8, 8],
+    }
+    train(config, tmp_path / "run")
+    result = _run("sample_speed.py", "--run", str(tmp_path / "run"), "--n", "16", "--batch", "8")
+    assert result["policy_valid_scenes_per_s"] >= 0 and 0 <= result["policy_validity_rate"] <= 1
