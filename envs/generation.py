@@ -203,24 +203,10 @@ class DrivingLayoutEnv(gym.Env):
         self.goal = (
             config_from_mapping(GoalSpec, goal, name="goal") if isinstance(goal, dict) else goal
         )
-        if isinstance(realism, str):
-            realism = VehicleRealism.load(realism)
-        if self.reward_spec.weight("realism") > 0 and realism is None:
-            raise ValueError(
-                "the realism term has a weight but no realism model was given: pass "
-                "realism=VehicleRealism.fit(reference) (or a saved model's path), or set "
-                "reward={'weights': {'realism': 0, ...}}"
-            )
-        self.realism = realism
-        if isinstance(scene_realism, str):
-            scene_realism = SceneRealism.load(scene_realism)
-        if self.reward_spec.weight("scene_realism") > 0 and scene_realism is None:
-            raise ValueError(
-                "the scene_realism term has a weight but no scene realism model was given: pass "
-                "scene_realism=SceneRealism.fit(reference) (or a saved model's path), or set "
-                "its weight to 0"
-            )
-        self.scene_realism = scene_realism
+        self.realism = self._model("realism", realism, VehicleRealism, "realism")
+        self.scene_realism = self._model(
+            "scene_realism", scene_realism, SceneRealism, "scene realism"
+        )
         self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
         self.edit_budget = check_whole("edit_budget", edit_budget, 1)
         if select not in SELECTIONS:
@@ -265,6 +251,19 @@ class DrivingLayoutEnv(gym.Env):
         self.targets: dict[str, float] = {}
         self._score = 0.0
         self._steps = 0
+
+    def _model(self, term: str, model: Any, kind: type, what: str) -> Any:
+        """The model of a realism ``term``: ``model`` itself, or loaded from its path; one is
+        required when the term has a weight."""
+        if isinstance(model, str):
+            model = kind.load(model)
+        if self.reward_spec.weight(term) > 0 and model is None:
+            raise ValueError(
+                f"the {term} term has a weight but no {what} model was given: pass "
+                f"{term}={kind.__name__}.fit(reference) (or a saved model's path), or set "
+                f"reward={{'weights': {{'{term}': 0, ...}}}}"
+            )
+        return model
 
     def _check_fits(self, space: HighwaySpaceConfig, max_vehicles: int) -> None:
         ramps = 1 if space.ramp_probability > 0 else 0
@@ -639,18 +638,15 @@ def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> d
     n, (_, rows, cells), window = len(envs), grid.shape[1:], first.window
     current = np.fromiter((env._current for env in envs), np.int64, n)
     has = current >= 0
-    flat = batch.first + np.maximum(current, 0)
-    if batch.lane.size:
-        flat = np.minimum(flat, batch.lane.size - 1)
-    else:
-        flat = np.zeros(n, dtype=np.int64)
-        has[:] = False
-    take = (
-        (lambda column: np.where(has, column[flat], 0.0))
-        if batch.lane.size
-        else (lambda column: np.zeros(n))
-    )
-    lane = np.where(has, take(batch.lane), 0).astype(np.int64)
+    flat = (batch.first + current)[has]  # the cursor vehicles, in the batch's columns
+
+    def take(column: NDArray) -> NDArray[np.float64]:
+        """``column`` of each env's cursor vehicle; 0 where there is none."""
+        values = np.zeros(n)
+        values[has] = column[flat]
+        return values
+
+    lane = take(batch.lane).astype(np.int64)
     cell = np.clip((take(batch.s) / first.grid.cell_length).astype(np.int64), 0, cells - 1)
     # Cells cell - window // 2 ... of each grid; those beyond the grid's ends are zero.
     index = cell[:, None] + np.arange(window) - window // 2
@@ -661,7 +657,7 @@ def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> d
     _, per_vehicle = batch.violations(DEFAULT_RULES)
     features = np.zeros((n, rows + _OWN), dtype=np.float32)
     features[np.flatnonzero(has), np.minimum(lane[has], rows - 1)] = 1.0
-    kind = np.where(has, take(batch.kind), 0).astype(np.int64)
+    kind = take(batch.kind).astype(np.int64)
     own = np.column_stack(
         [
             cell / cells,
@@ -672,8 +668,8 @@ def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> d
             take(batch.length) / 20.0,
             take(batch.width) / 3.0,
             (kind[:, None] == np.arange(4)) & has[:, None],
-            np.minimum(take(per_vehicle) / 4.0, 1.0) if per_vehicle.size else np.zeros(n),
-            np.full(n, 0.0) + [env._steps / env.edit_budget for env in envs],
+            np.minimum(take(per_vehicle) / 4.0, 1.0),
+            [env._steps / env.edit_budget for env in envs],
         ]
     )
     features[:, rows:] = np.clip(own, -5.0, 5.0)
