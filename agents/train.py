@@ -207,7 +207,7 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _callbacks(run: Path, config: TrainConfig, population=None):
+def _callbacks(run: Path, config: TrainConfig, population=None, reference=None):
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
 
@@ -245,37 +245,31 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
         the mean score and every reward term of their final scenes under ``eval/``; with a
         reference, also their C2ST AUC, MMD², PRDC coverage and Vendi score against it."""
 
-        reference: list | None = None
+        scorer = None  # an environment of the run, built once, whose terms score the scenes
 
         def _on_step(self) -> bool:
             if self.n_calls % max(1, config.eval_every // config.n_envs):
                 return True
+            from scenegym.envs.batch import SceneBatch
+
             from .policy import GenerationPolicy
 
             policy = GenerationPolicy(self.model, config, run)
             seed = 10**6 + config.seed * 1000  # held out: training envs use seed + rank
             scenes = policy.sample(config.eval_episodes, seed=seed, deterministic=True).scenes
-            env = policy._env()
-            totals: dict[str, list[float]] = {}
-            for scene in scenes:
-                score, terms = env.reward_spec.score(
-                    scene, realism=env.realism, scene_realism=env.scene_realism
-                )
-                for name, value in {**terms, "score": score}.items():
-                    totals.setdefault(name, []).append(value)
-            for name, values in totals.items():
-                self.logger.record(f"eval/{name}", float(np.mean(values)))
-            self.logger.record(
-                "eval/validity_rate", float(np.mean([v == 1.0 for v in totals["validity"]]))
+            if self.scorer is None:
+                self.scorer = policy._env()
+            env = self.scorer
+            score, terms = env.reward_spec.score_batch(
+                SceneBatch.of(scenes), realism=env.realism, scene_realism=env.scene_realism
             )
-            path = reference_path(config, run)
-            if path is not None:
-                from scenegym.envs import read_scenes
+            for name, values in {**terms, "score": score}.items():
+                self.logger.record(f"eval/{name}", float(np.mean(values)))
+            self.logger.record("eval/validity_rate", float(np.mean(terms["validity"] == 1.0)))
+            if reference is not None:
                 from scenegym.rewards.metrics import evaluate
 
-                if self.reference is None:
-                    self.reference = read_scenes(path)
-                metrics = evaluate(scenes, self.reference, seed=config.seed)
+                metrics = evaluate(scenes, reference, seed=config.seed)
                 for name in ("c2st_auc", "mmd2", "coverage", "vendi"):
                     self.logger.record(f"eval/{name}", float(metrics[name]))
             return True
@@ -285,8 +279,9 @@ def _callbacks(run: Path, config: TrainConfig, population=None):
 
 
 def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] | None):
-    """Write a new run's files, build the environments (one is reset first, so bad inputs
-    such as a missing reference fail before training) and the model."""
+    """Write a new run's files, read its evaluation reference, build the environments (one is
+    reset first, so bad inputs such as a missing reference fail before training) and the
+    model."""
     if not resume:
         run.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run / "config.json", json.dumps(config_to_dict(config), indent=2) + "\n")
@@ -295,10 +290,12 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
             atomic_write_text(run / name, text)
 
     path = reference_path(config, run)
+    reference = None
     if path is not None:
         from scenegym.envs import read_scenes
 
-        if len(read_scenes(path)) < 10:  # a bad file fails here, before any training
+        reference = read_scenes(path)  # a bad file fails here, before any training
+        if len(reference) < 10:
             raise ValueError(f"reference {path} must hold at least 10 scenes")
     _probe(config, run)
     vec_env = make_vec_env(config, run)
@@ -328,7 +325,7 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
             device="cpu",
             verbose=0,
         )
-    return model, vec_env, population, checkpoint
+    return model, vec_env, population, checkpoint, reference
 
 
 def _probe(config: TrainConfig, run: Path) -> None:
@@ -387,7 +384,7 @@ def train(
         raise ValueError(f"run folder {run} is not empty; choose a new folder or pass --resume")
     existed = run.exists()
     try:
-        model, vec_env, population, checkpoint = _set_up(config, run, resume, files)
+        model, vec_env, population, checkpoint, reference = _set_up(config, run, resume, files)
     except BaseException:
         if not resume:  # a new run that could not start leaves nothing behind
             _remove_new_run(run, existed)
@@ -401,7 +398,7 @@ def train(
     if remaining > 0:
         model.learn(
             remaining,
-            callback=_callbacks(run, config, population),
+            callback=_callbacks(run, config, population, reference),
             reset_num_timesteps=checkpoint is None,
             progress_bar=progress_bar,
         )
