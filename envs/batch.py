@@ -17,7 +17,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .road import Road
+from .geometry import _frames
+from .road import Road, _advance
 from .scene import Scene
 
 __all__ = ["COLUMNS", "RoadBatch", "SceneBatch"]
@@ -120,8 +121,6 @@ class RoadBatch:
     def reference(self, road: NDArray, s: NDArray) -> tuple[NDArray, NDArray, NDArray]:
         """Reference-line position (m) and heading (rad) of ``road`` at stations ``s``; the
         same arithmetic as ``Road.reference_pose``."""
-        from .road import _advance
-
         index = self._segment(road, s)
         pose = self.segment_pose[road, index]
         return _advance(
@@ -172,6 +171,7 @@ class SceneBatch:
         self.kind = np.asarray(columns["kind"]).astype(np.int64)
         self.road = self.road_of[self.scene_of]  # road of every vehicle
         self._pairs: tuple[NDArray, NDArray, NDArray] | None = None
+        self._violations: tuple | None = None  # (rules, per scene, per vehicle)
 
     @classmethod
     def of(cls, scenes: Sequence[Scene]) -> SceneBatch:
@@ -253,8 +253,6 @@ class SceneBatch:
 
     def frames(self) -> NDArray[np.float64]:
         """``(n, 3, 2)`` world frames of every vehicle (see ``geometry.vehicle_frames``)."""
-        from .geometry import _frames
-
         lane = self.clipped_lane()
         offset = self.roads.lane_centre[self.road, lane] + self.d
         xr, yr, h = self.roads.reference(self.road, self.s)
@@ -269,8 +267,6 @@ class SceneBatch:
     def overlapping_pairs(self) -> NDArray[np.int64]:
         """``(m, 2)`` flat index pairs ``i < j`` of vehicles of one scene whose footprints
         intersect, sorted."""
-        from .validity import _overlapping
-
         if self.lane.size < 2:
             return np.zeros((0, 2), dtype=np.int64)
         return _overlapping(self.frames(), self.scene_of)
@@ -282,7 +278,7 @@ class SceneBatch:
     def violations(self, rules) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """``(scenes, len(RULES))`` violations of every rule in every scene, and ``(n,)`` the
         number of violations each vehicle is named in (cached: a batch is checked once)."""
-        if getattr(self, "_violations", None) is None or self._violations[0] is not rules:
+        if self._violations is None or self._violations[0] is not rules:
             checks = self.single_vehicle_checks(rules)
             counts = np.zeros((self.count, len(checks) + 1), dtype=np.int64)
             per_vehicle = np.zeros(self.lane.size, dtype=np.int64)
@@ -445,3 +441,35 @@ def _near_pairs(
         np.sum((centre[i] - centre[j]) ** 2, axis=1) < (radius[i] + radius[j]) ** 2
     )
     return i[near], j[near]
+
+
+def _overlapping(frames: NDArray[np.float64], group: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Sorted ``(m, 2)`` pairs ``i < j`` of one group whose footprints (``(n, 3, 2)`` frames as
+    from ``vehicle_frames``) intersect."""
+    centre = frames[:, 0]
+    radius = np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))
+    i, j = _near_pairs(centre, radius, group)
+    hit = _intersecting(frames[i], frames[j])
+    pairs = np.stack([i[hit], j[hit]], axis=1)
+    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+
+
+def _intersecting(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """``(m,)`` do the oriented boxes with frames ``a[k]`` and ``b[k]`` (each ``(m, 3, 2)``:
+    centre, half-length vector, half-width vector) intersect?
+
+    Separating axis test over the four edge directions: the boxes are apart along unit axis
+    ``n`` when ``|n . (centre_b - centre_a)|`` reaches the sum of both boxes' projected half
+    extents; boxes that only touch do not intersect.
+    """
+    if a.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    dx, dy = b[:, 0, 0] - a[:, 0, 0], b[:, 0, 1] - a[:, 0, 1]
+    vectors = (a[:, 1], a[:, 2], b[:, 1], b[:, 2])
+    separated = np.zeros(a.shape[0], dtype=bool)
+    for axis in vectors:
+        norm = np.hypot(axis[:, 0], axis[:, 1]) + 1e-12
+        nx, ny = axis[:, 0] / norm, axis[:, 1] / norm
+        extent = sum(np.abs(nx * v[:, 0] + ny * v[:, 1]) for v in vectors)
+        separated |= np.abs(nx * dx + ny * dy) >= extent - 1e-9
+    return ~separated

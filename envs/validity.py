@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import SceneBatch, _near_pairs
+from .batch import SceneBatch, _overlapping
 from .road import Road
 from .scene import Scene
 from .vehicles import KINDS
@@ -109,38 +109,6 @@ def overlapping_pairs(corners: NDArray[np.float64]) -> NDArray[np.int64]:
         axis=1,
     )
     return _overlapping(frames, np.zeros(n, dtype=np.int64))
-
-
-def _overlapping(frames: NDArray[np.float64], group: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Sorted ``(m, 2)`` pairs ``i < j`` of one group whose footprints (``(n, 3, 2)`` frames as
-    from ``vehicle_frames``) intersect."""
-    centre = frames[:, 0]
-    radius = np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))
-    i, j = _near_pairs(centre, radius, group)
-    hit = _intersecting(frames[i], frames[j])
-    pairs = np.stack([i[hit], j[hit]], axis=1)
-    return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
-
-
-def _intersecting(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """``(m,)`` do the oriented boxes with frames ``a[k]`` and ``b[k]`` (each ``(m, 3, 2)``:
-    centre, half-length vector, half-width vector) intersect?
-
-    Separating axis test over the four edge directions: the boxes are apart along unit axis
-    ``n`` when ``|n . (centre_b - centre_a)|`` reaches the sum of both boxes' projected half
-    extents; boxes that only touch do not intersect.
-    """
-    if a.shape[0] == 0:
-        return np.zeros(0, dtype=bool)
-    dx, dy = b[:, 0, 0] - a[:, 0, 0], b[:, 0, 1] - a[:, 0, 1]
-    vectors = (a[:, 1], a[:, 2], b[:, 1], b[:, 2])
-    separated = np.zeros(a.shape[0], dtype=bool)
-    for axis in vectors:
-        norm = np.hypot(axis[:, 0], axis[:, 1]) + 1e-12
-        nx, ny = axis[:, 0] / norm, axis[:, 1] / norm
-        extent = sum(np.abs(nx * v[:, 0] + ny * v[:, 1]) for v in vectors)
-        separated |= np.abs(nx * dx + ny * dy) >= extent - 1e-9
-    return ~separated
 
 
 _REASONS = {
