@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,9 @@ class Sample:
         repaired: how many scenes were made valid by removing vehicles, and ``removed`` how
             many vehicles that took (``invalid="repair"``).
         goal_errors: with targets, per targeted descriptor the mean absolute error of the
-            returned scenes (``"error"``, in the descriptor's unit) and that error as a share
-            of the width of the policy's goal range (``"range_share"``; None when the policy
-            has no range for it).
+            returned scenes against their own targets (``"error"``, in the descriptor's unit)
+            and that error as a share of the width of the policy's goal range
+            (``"range_share"``; None when the policy has no range for it).
     """
 
     scenes: list[Scene]
@@ -96,7 +97,7 @@ class GenerationPolicy:
         self,
         n: int,
         *,
-        targets: dict[str, float] | None = None,
+        targets: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
         seed: int = 0,
         deterministic: bool = False,
         invalid: str = "report",
@@ -107,7 +108,9 @@ class GenerationPolicy:
         scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``.
 
         Args:
-            targets: descriptor targets for goal-conditioned policies (the same for all).
+            targets: descriptor targets for goal-conditioned policies: one mapping for all
+                rollouts, or a sequence of ``n`` mappings with the same names, one per rollout
+                (for example the descriptors of scenes to generate more like).
             invalid: ``"report"`` returns invalid scenes and counts them; ``"resample"``
                 repeats their rollouts with new seeds up to ``attempts`` times, then drops and
                 counts those still invalid; ``"repair"`` removes the vehicles in violations
@@ -119,8 +122,9 @@ class GenerationPolicy:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
             )
+        wanted = _per_rollout(targets, n)
         seeds = list(range(seed, seed + n))
-        scenes = self._rollouts(seeds, targets, deterministic, batch)
+        scenes = self._rollouts(seeds, wanted, deterministic, batch)
         resampled = dropped = 0
         if invalid == "resample":
             next_seed = seed + n
@@ -129,12 +133,16 @@ class GenerationPolicy:
                 if not bad:
                     break
                 fresh = self._rollouts(
-                    list(range(next_seed, next_seed + len(bad))), targets, deterministic, batch
+                    list(range(next_seed, next_seed + len(bad))),
+                    [wanted[i] for i in bad],
+                    deterministic,
+                    batch,
                 )
                 next_seed += len(bad)
                 resampled += len(bad)
                 for i, scene in zip(bad, fresh):
                     scenes[i] = scene
+        kept_targets = wanted
         repaired = removed = 0
         if invalid == "repair":
             for i, scene in enumerate(scenes):
@@ -142,12 +150,13 @@ class GenerationPolicy:
                 if count:
                     scenes[i], repaired, removed = fixed, repaired + 1, removed + count
         if invalid in ("resample", "drop"):
-            kept = [scene for scene, ok in zip(scenes, _valid(scenes)) if ok]
-            dropped = len(scenes) - len(kept)
-            scenes = kept
+            ok = _valid(scenes)
+            kept_targets = [want for want, good in zip(wanted, ok) if good]
+            scenes = [scene for scene, good in zip(scenes, ok) if good]
+            dropped = n - len(scenes)
         count = int((~_valid(scenes)).sum())
         return Sample(
-            goal_errors=self._goal_errors(scenes, targets or {}),
+            goal_errors=self._goal_errors(scenes, kept_targets),
             scenes=scenes,
             invalid=count,
             resampled=resampled,
@@ -157,10 +166,11 @@ class GenerationPolicy:
         )
 
     def _goal_errors(
-        self, scenes: list[Scene], targets: dict[str, float]
+        self, scenes: list[Scene], targets: list[dict[str, float] | None]
     ) -> dict[str, dict[str, float | None]]:
-        """Mean absolute error per target over ``scenes``, also as a share of the goal range."""
-        if not targets or not scenes:
+        """Mean absolute error per target over ``scenes`` (each against its own targets),
+        also as a share of the goal range."""
+        if not scenes or not targets[0]:
             return {}
         from scenegym.envs.descriptors import describe_many
         from scenegym.rewards.spec import GoalSpec
@@ -169,8 +179,9 @@ class GenerationPolicy:
         ranges = goal.ranges if isinstance(goal, GoalSpec) else goal.get("ranges", {})
         described = describe_many(scenes)
         errors = {}
-        for name, value in targets.items():
-            error = float(np.mean(np.abs(described[name] - float(value))))
+        for name in targets[0]:
+            wanted = np.array([want[name] for want in targets])
+            error = float(np.mean(np.abs(described[name] - wanted)))
             low_high = ranges.get(name)
             share = error / (low_high[1] - low_high[0]) if low_high else None
             errors[name] = {"error": error, "range_share": share}
@@ -187,9 +198,15 @@ class GenerationPolicy:
         kwargs = {**gym.spec(self.config.env).kwargs, **env_kwargs(self.config, self.run)}
         return DrivingLayoutVecEnv(count, **kwargs)
 
-    def _rollouts(self, seeds: list[int], targets, deterministic: bool, batch: int) -> list[Scene]:
+    def _rollouts(
+        self,
+        seeds: list[int],
+        targets: list[dict[str, float] | None],
+        deterministic: bool,
+        batch: int,
+    ) -> list[Scene]:
         venv = self._vector_env(min(batch, len(seeds)))
-        options = {"targets": targets} if targets else None
+        options = [{"targets": want} if want else None for want in targets]
         maskable = "Maskable" in type(self.model).__name__
 
         def act(observation, masks):
@@ -198,8 +215,33 @@ class GenerationPolicy:
 
         scenes: list[Scene] = []
         for start in range(0, len(seeds), venv.num_envs):
-            scenes.extend(venv.rollout(act, seeds[start : start + venv.num_envs], options))
+            end = start + venv.num_envs
+            scenes.extend(venv.rollout(act, seeds[start:end], options[start:end]))
         return scenes
+
+
+def _per_rollout(targets: Any, n: int) -> list[dict[str, float] | None]:
+    """``targets`` (None, one mapping, or ``n`` mappings) as ``n`` per-rollout dicts."""
+    if targets is None or isinstance(targets, Mapping):
+        return [dict(targets) if targets else None] * n
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        raise TypeError(
+            f"targets must be a mapping of descriptor to value or a sequence of them, got "
+            f"{type(targets).__name__}"
+        )
+    if len(targets) != n:
+        raise ValueError(f"targets holds {len(targets)} mappings; give one per rollout (n={n})")
+    wanted = []
+    for i, want in enumerate(targets):
+        if not isinstance(want, Mapping) or not want:
+            raise TypeError(f"targets[{i}] must be a non-empty mapping of descriptor to value")
+        if set(want) != set(targets[0]):
+            raise ValueError(
+                f"targets[{i}] names {sorted(want)} but targets[0] names "
+                f"{sorted(targets[0])}; every rollout must ask for the same descriptors"
+            )
+        wanted.append(dict(want))
+    return wanted
 
 
 def _valid(scenes: list[Scene]) -> np.ndarray:

@@ -59,6 +59,7 @@ def main() -> dict:
     parser.add_argument("--goals", default="", help="descriptors, comma-separated")
     parser.add_argument("--goal-weight", type=float, default=1.0)
     parser.add_argument("--edit-budget", type=int, default=64)
+    parser.add_argument("--start", choices=("space", "goal"), default="space")
     args = parser.parse_args()
 
     space_config = HighwaySpaceConfig(**REFERENCE_ROADS) if args.roads == "reference" else None
@@ -80,6 +81,7 @@ def main() -> dict:
         "realism": "realism.json",
         "reward": {"weights": weights},
         "edit_budget": args.edit_budget,
+        "start": args.start,
     }
     if args.scene_realism > 0:
         files["scene_realism.json"] = json.dumps(SceneRealism.fit(fit_on, seed=0).to_dict())
@@ -112,17 +114,57 @@ def main() -> dict:
         start = time.perf_counter()
         train(config, run, files=files)
         trained = time.perf_counter() - start
-        generated = GenerationPolicy.load(run).sample(1000, seed=1, deterministic=True).scenes
+        policy = GenerationPolicy.load(run)
+        generated = policy.sample(1000, seed=1, deterministic=True).scenes
+        if goals:
+            # Asked for each held-out scene's descriptors: how close each comes (goal error).
+            asked = [dict(zip(goals, row)) for row in _descriptors(test_on, goals)]
+            answered = policy.sample(len(asked), targets=asked, seed=1, deterministic=True)
     random = list(space.sample_many(1000, 0))
+    samples = {"policy": generated, "random sampler": random}
+    errors = {}
+    if goals:
+        samples["policy asked for the held-out scenes"] = answered.scenes
+        errors["policy asked for the held-out scenes"] = _shares(answered.goal_errors)
+        if args.start == "goal":
+            # The starting scenes alone: the space following the same targets, no policy.
+            starts = [space.sample(np.random.default_rng(i), want) for i, want in enumerate(asked)]
+            samples["starting scenes for the held-out targets"] = starts
+            errors["starting scenes for the held-out targets"] = _goal_shares(starts, asked, ranges)
     results = {}
-    for name, scenes in (("policy", generated), ("random sampler", random)):
+    for name, scenes in samples.items():
         metrics = evaluate(scenes, test_on)
         results[name] = {key: round(float(metrics[key]), 4) for key in METRICS}
+        if name in errors:
+            results[name]["goal_error_share_of_range"] = errors[name]
     return {
         **results,
         "train_s": round(trained, 1),
         "settings": {key: value for key, value in vars(args).items()},
     }
+
+
+def _descriptors(scenes, names):
+    from scenegym.envs.descriptors import describe_many
+
+    described = describe_many(scenes)
+    return list(zip(*(described[name].tolist() for name in names)))
+
+
+def _shares(goal_errors: dict) -> dict[str, float]:
+    return {name: round(error["range_share"], 4) for name, error in goal_errors.items()}
+
+
+def _goal_shares(scenes, asked, ranges) -> dict[str, float]:
+    """Mean |descriptor - target| of each scene against its own targets, per range width."""
+    import numpy as np
+
+    names = list(asked[0])
+    got = np.array(_descriptors(scenes, names))
+    wanted = np.array([[want[name] for name in names] for want in asked])
+    width = np.array([ranges[name][1] - ranges[name][0] for name in names])
+    share = np.abs(got - wanted).mean(axis=0) / width
+    return {name: round(float(value), 4) for name, value in zip(names, share)}
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from .space import HighwaySceneSpace, HighwaySpaceConfig
 from .validity import DEFAULT_RULES
 from .vehicles import KINDS, Vehicles
 
-__all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "DrivingLayoutEnv"]
+__all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "STARTS", "DrivingLayoutEnv"]
 
 REPRESENTATIONS: tuple[str, ...] = ("edit", "construct", "oneshot")
 """How actions change a scene: one attribute per step, one placed vehicle per step, or the
@@ -48,6 +48,9 @@ _LEVELS = 11
 SELECTIONS: tuple[str, ...] = ("index", "cursor")
 """How an ``edit`` action picks its vehicle: by index, or the vehicle under a cursor that
 visits all vehicles in lane, then station order."""
+STARTS: tuple[str, ...] = ("space", "goal")
+"""Where a starting scene comes from: the scene space alone, or the scene space following the
+goal targets (``HighwaySceneSpace.sample(rng, targets)``)."""
 _OWN = 13  # cursor features after the lane one-hot (see the environment docstring)
 _COLUMNS = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
 
@@ -123,7 +126,10 @@ class DrivingLayoutEnv(gym.Env):
     A scene drawn from the scene space with the environment's generator (``oneshot`` and
     ``construct`` keep its road only), or ``options["scene"]``; goal targets drawn from the
     goal ranges (or taken from a random scene of ``goal.reference``), and any of them replaced
-    by ``options["targets"]``.
+    by ``options["targets"]``. With ``start="goal"`` the targets are drawn first and the
+    starting scene follows those the space can set (``scenegym.envs.space.TARGETABLE``: lane
+    count, largest curvature, vehicle count or density, mean speed, speed spread, truck
+    share); where vehicles sit, and so gaps, headways, lane use and overlaps, stays random.
 
     ## Episode end
     ``oneshot``: terminated after its one step. ``construct``: terminated on "stop" or when no
@@ -141,6 +147,7 @@ class DrivingLayoutEnv(gym.Env):
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
     - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
       view (16).
+    - ``start``: ``"space"`` (default) or ``"goal"`` (needs a goal; see Starting state).
     - ``render_mode``: None or ``"rgb_array"``.
 
     ## Version history
@@ -166,6 +173,7 @@ class DrivingLayoutEnv(gym.Env):
         edit_budget: int = 64,
         select: str = "index",
         window: int = 16,
+        start: str = "space",
         render_mode: str | None = None,
     ) -> None:
         from scenegym.config import config_from_mapping
@@ -213,6 +221,14 @@ class DrivingLayoutEnv(gym.Env):
             raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
         self.select = select if representation == "edit" else "index"
         self.window = check_whole("window", window, 2)
+        if start not in STARTS:
+            raise ValueError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
+        if start == "goal" and (self.goal is None or not self.goal.names):
+            raise ValueError(
+                "start='goal' draws the starting scene from the goal targets, but no goal was "
+                "given: pass goal={'ranges': {...}} or use start='space'"
+            )
+        self.start = start
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
@@ -313,27 +329,39 @@ class DrivingLayoutEnv(gym.Env):
         super().reset(seed=seed)
         options = options or {}
         scene = options.get("scene")
+        if scene is not None and not isinstance(scene, Scene):
+            raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
+        # start="goal": the targets come first and shape the starting scene; otherwise the
+        # scene is drawn first (the order fixes which scene and targets a seed gives).
+        goal_first = self.start == "goal" and scene is None
+        if goal_first:
+            self.targets = self._draw_targets(options)
         if scene is None:
-            scene = self.space.sample(self.np_random)
+            scene = self.space.sample(self.np_random, self.targets if goal_first else None)
             if self.representation in ("oneshot", "construct"):
                 scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
-        elif not isinstance(scene, Scene):
-            raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
         self._set_scene(scene)
-        self.targets = self.goal.sample(self.np_random) if self.goal is not None else {}
-        if "targets" in options:
-            targets = dict(options["targets"])
-            if self.goal is None or set(targets) - set(self.goal.names):
-                allowed = ", ".join(self.goal.names) if self.goal is not None else "none"
-                raise ValueError(
-                    f"options['targets'] names {sorted(targets)}; this environment's goal "
-                    f"descriptors are: {allowed}"
-                )
-            # Descriptors not named keep the targets just drawn from their ranges.
-            self.targets.update({name: float(value) for name, value in targets.items()})
+        if not goal_first:
+            self.targets = self._draw_targets(options)
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
         self._current = self._first_vehicle()
+
+    def _draw_targets(self, options: dict) -> dict[str, float]:
+        """Goal targets drawn from the goal, with those in ``options["targets"]`` replacing
+        theirs."""
+        targets = self.goal.sample(self.np_random) if self.goal is not None else {}
+        if "targets" in options:
+            given = dict(options["targets"])
+            if self.goal is None or set(given) - set(self.goal.names):
+                allowed = ", ".join(self.goal.names) if self.goal is not None else "none"
+                raise ValueError(
+                    f"options['targets'] names {sorted(given)}; this environment's goal "
+                    f"descriptors are: {allowed}"
+                )
+            # Descriptors not named keep the targets just drawn.
+            targets.update({name: float(value) for name, value in given.items()})
+        return targets
 
     def step(self, action):
         terminated, truncated, terminal_reward = self._apply(action)

@@ -4,14 +4,23 @@
 or auxiliary lane) and drops vehicles on it independently and uniformly, with speeds and sizes
 from simple distributions. It knows nothing about car following, so many of its scenes break
 validity rules (mostly overlaps); its validity rate is the number a learned generator improves.
+
+``sample(rng, targets=...)`` draws the same way with the scene-wide numbers taken from
+descriptor targets where they name them (``TARGETABLE``): the lane count and largest
+curvature of the road, the number of vehicles, their mean speed, speed spread and truck
+share. Where the vehicles go in their lanes stays uniform, so gaps, headways and overlaps are
+still the random sampler's; a generation environment started this way (``start="goal"``)
+leaves those to the policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym.config import check_config, option
@@ -22,7 +31,19 @@ from .scene import Scene
 from .validity import DEFAULT_RULES, ValidityRules, Violation, validate
 from .vehicles import KINDS, Vehicles
 
-__all__ = ["HighwaySceneSpace", "HighwaySpaceConfig"]
+__all__ = ["TARGETABLE", "HighwaySceneSpace", "HighwaySpaceConfig"]
+
+TARGETABLE: tuple[str, ...] = (
+    "lane_count",
+    "max_curvature",
+    "vehicle_count",
+    "density",
+    "mean_speed",
+    "std_speed",
+    "truck_share",
+)
+"""Descriptors that ``HighwaySceneSpace.sample(rng, targets=...)`` follows."""
+_HEAVY = {"truck", "bus"}
 
 
 @dataclass(frozen=True)
@@ -122,10 +143,20 @@ class HighwaySceneSpace:
         if not isinstance(self.rules, ValidityRules):
             raise TypeError(f"rules must be ValidityRules, got {type(self.rules).__name__}")
 
-    def sample_road(self, rng: np.random.Generator) -> Road:
-        """A random road within the configured bounds."""
+    def sample_road(
+        self, rng: np.random.Generator, targets: Mapping[str, float] | None = None
+    ) -> Road:
+        """A random road within the configured bounds.
+
+        With ``targets`` (see ``sample``): ``lane_count`` main lanes and no ramp (clipped to
+        the configured lanes), and curvatures scaled so that the largest is ``max_curvature``
+        (at most the configured one; 0 makes the road straight).
+        """
         c = self.config
+        targets = targets or {}
         lanes = int(rng.integers(c.lanes[0], c.lanes[1] + 1))
+        if "lane_count" in targets:
+            lanes = int(np.clip(round(targets["lane_count"]), c.lanes[0], c.lanes[1]))
         length = float(rng.uniform(*c.length))
         n_segments = int(rng.integers(c.segments[0], c.segments[1] + 1))
         shares = rng.dirichlet(np.full(n_segments, 4.0))
@@ -137,11 +168,17 @@ class HighwaySceneSpace:
         right_limit = np.minimum(limit, 0.5 / ((lanes + 1) * c.lane_width[1]))
         curvatures = rng.uniform(-right_limit, limit)
         curvatures[rng.random(n_segments) < c.straight_share] = 0.0
+        if "max_curvature" in targets:
+            curvatures = _curvatures_for(
+                curvatures, min(max(targets["max_curvature"], 0.0), c.max_curvature), rng
+            )
+            curvatures = np.clip(curvatures, -right_limit, limit)
         widths = rng.uniform(*c.lane_width, lanes)
         starts = np.zeros(lanes)
         total = float(lengths.sum())
         ends = np.full(lanes, total)
-        if rng.random() < c.ramp_probability:
+        ramp = rng.random() < c.ramp_probability
+        if ramp and "lane_count" not in targets:
             # An on-ramp merging from the start, or an auxiliary lane between two ramps.
             if rng.random() < 0.5:
                 start, end = 0.0, rng.uniform(0.3, 0.7) * total
@@ -160,23 +197,44 @@ class HighwaySceneSpace:
             origin=(0.0, 0.0, float(rng.uniform(-np.pi, np.pi))),
         )
 
-    def sample_vehicles(self, road: Road, rng: np.random.Generator) -> Vehicles:
+    def sample_vehicles(
+        self,
+        road: Road,
+        rng: np.random.Generator,
+        targets: Mapping[str, float] | None = None,
+    ) -> Vehicles:
         """Vehicles dropped independently on ``road``: lanes in proportion to their length,
-        stations uniform along the lane."""
+        stations uniform along the lane.
+
+        With ``targets`` (see ``sample``): ``vehicle_count`` vehicles, or as many as
+        ``density`` asks for on this road (clipped to the configured count); speeds drawn
+        around ``mean_speed`` with spread ``std_speed``; heavy vehicles (trucks and buses)
+        with probability ``truck_share``.
+        """
         c = self.config
+        targets = targets or {}
         n = int(rng.integers(c.vehicles[0], c.vehicles[1] + 1))
+        if "vehicle_count" in targets or "density" in targets:
+            wanted = targets.get("vehicle_count")
+            if wanted is None:
+                wanted = targets["density"] * float(road.lane_lengths.sum()) / 1000.0
+            n = int(np.clip(round(wanted), c.vehicles[0], c.vehicles[1]))
         # Weights are station extents (not lane-centre lengths), matching the uniform draw of
         # stations below and keeping the scenes of every seed unchanged.
         extent = road.lane_ends - road.lane_starts
         lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
         s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
         shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
+        if "truck_share" in targets:
+            shares = _shares_for(shares, float(np.clip(targets["truck_share"], 0.0, 1.0)))
         kind = rng.choice(len(KINDS), size=n, p=shares / shares.sum())
         sizes = np.array([c.sizes[k] for k in KINDS])[kind]
         length = np.maximum(rng.normal(sizes[:, 0], sizes[:, 1]), 0.5)
         width = np.maximum(rng.normal(sizes[:, 2], sizes[:, 3]), 0.3)
         flow = rng.uniform(*c.flow_speed) * road.speed_limit
-        speed = np.maximum(rng.normal(flow, c.speed_std, n), 0.0)
+        flow = max(float(targets.get("mean_speed", flow)), 0.0)
+        spread = max(float(targets.get("std_speed", c.speed_std)), 0.0)
+        speed = np.maximum(rng.normal(flow, spread, n), 0.0)
         half_lane = road.lane_widths[lane] / 2.0
         d = np.clip(rng.normal(0.0, c.lateral_std, n), -half_lane, half_lane)
         heading = rng.normal(0.0, c.heading_std, n)
@@ -184,15 +242,24 @@ class HighwaySceneSpace:
             lane=lane, s=s, d=d, heading=heading, speed=speed, length=length, width=width, kind=kind
         )
 
-    def sample(self, rng: np.random.Generator) -> Scene:
-        """One random scene. Same generator state, same scene."""
+    def sample(self, rng: np.random.Generator, targets: Mapping[str, float] | None = None) -> Scene:
+        """One random scene. Same generator state, same scene.
+
+        ``targets``: descriptor values the scene's road and scene-wide numbers follow (names in
+        ``TARGETABLE``; others are ignored, so a goal's whole target set can be passed):
+        ``lane_count`` and ``max_curvature`` shape the road, ``vehicle_count`` or ``density``
+        the number of vehicles, ``mean_speed``, ``std_speed`` and ``truck_share`` their speeds
+        and kinds. Values beyond the configured bounds are clipped to them.
+        """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(
                 f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
                 f"got {type(rng).__name__}"
             )
-        road = self.sample_road(rng)
-        return Scene(road, self.sample_vehicles(road, rng))
+        if targets is not None:
+            targets = _check_targets(targets)
+        road = self.sample_road(rng, targets)
+        return Scene(road, self.sample_vehicles(road, rng, targets))
 
     def sample_many(self, n: int, seed: int) -> Iterator[Scene]:
         """``n`` scenes; scene ``i`` depends only on ``(seed, i)``, so any slice can be redone."""
@@ -211,3 +278,49 @@ class HighwaySceneSpace:
     def describe(self, scene: Scene) -> dict[str, float]:
         """Descriptors of ``scene``."""
         return describe(scene)
+
+
+def _check_targets(targets: Any) -> dict[str, float]:
+    """The targetable entries of ``targets`` as floats; a clear error for bad values."""
+    if not isinstance(targets, Mapping):
+        raise TypeError(
+            f"targets must be a mapping of descriptor name to value, got {type(targets).__name__}"
+        )
+    checked = {}
+    for name in TARGETABLE:
+        if name in targets:
+            value = targets[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"targets[{name!r}] must be a number, got {value!r}")
+            if not np.isfinite(value):
+                raise ValueError(f"targets[{name!r}] must be finite, got {value!r}")
+            checked[name] = float(value)
+    return checked
+
+
+def _curvatures_for(
+    curvatures: NDArray[np.float64], target: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """``curvatures`` scaled so that the largest magnitude is ``target``; a straight road gets
+    one curved segment (a random one, random side) when ``target`` is above 0."""
+    largest = float(np.abs(curvatures).max())
+    if target <= 0.0:
+        return np.zeros_like(curvatures)
+    if largest == 0.0:
+        curvatures = np.zeros_like(curvatures)
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        curvatures[int(rng.integers(curvatures.size))] = side * target
+        return curvatures
+    return curvatures * (target / largest)
+
+
+def _shares_for(shares: NDArray[np.float64], heavy: float) -> NDArray[np.float64]:
+    """Kind shares (``KINDS`` order) rescaled so that trucks and buses together have
+    ``heavy``; the configured shares still split heavy and light kinds among themselves."""
+    is_heavy = np.array([kind in _HEAVY for kind in KINDS])
+    out = np.zeros_like(shares)
+    for mask, total in ((is_heavy, heavy), (~is_heavy, 1.0 - heavy)):
+        part = shares[mask]
+        part = part if part.sum() > 0 else np.ones(part.size)  # none configured: equal split
+        out[mask] = total * part / part.sum()
+    return out

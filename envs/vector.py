@@ -126,10 +126,11 @@ class DrivingLayoutVecEnv(VecEnv):
         self,
         act: Callable[[dict[str, NDArray], NDArray | None], NDArray],
         seeds: Sequence[int],
-        options: dict | None = None,
+        options: dict | Sequence[dict | None] | None = None,
     ) -> list[Scene]:
         """One episode in each of the first ``len(seeds)`` environments, environment ``i``
-        reset with ``seeds[i]`` and ``options``; returns their final scenes.
+        reset with ``seeds[i]`` and ``options`` (one dict for all, or one per seed); returns
+        their final scenes.
 
         ``act(observation, masks)`` gets the stacked observations of the environments still
         running (and their ``action_masks()`` for ``construct``, else None) and returns their
@@ -141,8 +142,12 @@ class DrivingLayoutVecEnv(VecEnv):
         if not 1 <= count <= self.num_envs:
             raise ValueError(f"seeds must hold 1 to {self.num_envs} seeds, got {count}")
         envs = self.envs[:count]
-        for env, seed in zip(envs, seeds):
-            env._begin(int(seed), options)
+        if options is None or isinstance(options, dict):
+            options = [options] * count
+        elif len(options) != count:
+            raise ValueError(f"options must hold one entry per seed ({count}), got {len(options)}")
+        for env, seed, option in zip(envs, seeds, options):
+            env._begin(int(seed), option)
         roads = RoadBatch([env.road for env in envs])
         observation = score_envs(envs, roads, np.arange(count), False, score=False)[3]
         masked = envs[0].representation == "construct"

@@ -331,3 +331,35 @@ def test_the_cursor_visits_vehicles_at_the_same_place_and_follows_moves(congeste
 def test_a_goal_reference_without_ranges_is_a_clear_error():
     with pytest.raises(ValueError, match="goal.reference needs goal.ranges"):
         GoalSpec(reference="reference.jsonl")
+
+
+def test_a_goal_start_draws_the_starting_scene_from_the_targets():
+    from scenegym.envs import describe
+
+    goal = {"ranges": {"density": [5.0, 40.0], "mean_speed": [10.0, 30.0], "min_gap": [0, 50]}}
+    env = DrivingLayoutEnv(goal=goal, start="goal", space={"vehicles": [0, 40]})
+    for seed, (density, speed) in enumerate([(8.0, 12.0), (20.0, 25.0), (35.0, 18.0)]):
+        env.reset(seed=seed, options={"targets": {"density": density, "mean_speed": speed}})
+        d = describe(env.scene)
+        assert abs(d["density"] - density) < 1.5  # the count rounded on the road drawn
+        assert abs(d["mean_speed"] - speed) < 3.0  # speeds spread around the target
+    # Targets drawn at reset shape the start too, and a seed still fixes the episode.
+    first = env.reset(seed=5)[1]["targets"]
+    assert abs(describe(env.scene)["density"] - first["density"]) < 1.5
+    scene = env.scene
+    env.reset(seed=5)
+    assert env.scene == scene
+    # The default start ignores the targets.
+    plain = DrivingLayoutEnv(goal=goal, space={"vehicles": [0, 40]})
+    errors = []
+    for seed in range(10):
+        plain.reset(seed=seed, options={"targets": {"density": 8.0}})
+        errors.append(abs(describe(plain.scene)["density"] - 8.0))
+    assert max(errors) > 5.0
+
+
+def test_a_goal_start_needs_a_goal_and_start_must_be_known():
+    with pytest.raises(ValueError, match="start='goal' draws the starting scene"):
+        DrivingLayoutEnv(start="goal")
+    with pytest.raises(ValueError, match="start must be one of space, goal"):
+        DrivingLayoutEnv(start="reference")

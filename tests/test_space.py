@@ -98,3 +98,53 @@ def test_a_partial_fixed_key_mapping_in_python_is_completed_like_a_file():
     assert sorted(in_python.sizes) == ["bus", "car", "motorcycle", "truck"]
     scene = HighwaySceneSpace(in_python).sample(np.random.default_rng(0))  # every kind has a size
     assert len(scene.vehicles) > 0
+
+
+def test_targets_set_the_road_and_the_scene_wide_numbers():
+    from scenegym.envs import describe
+
+    space = HighwaySceneSpace(HighwaySpaceConfig(vehicles=(0, 200)))
+    targets = {
+        "lane_count": 3,
+        "max_curvature": 0.001,
+        "density": 30.0,
+        "mean_speed": 25.0,
+        "std_speed": 1.0,
+        "truck_share": 0.25,
+    }
+    described = [describe(space.sample(np.random.default_rng(i), targets)) for i in range(60)]
+    assert all(d["lane_count"] == 3 for d in described)  # three main lanes, no ramp
+    assert all(abs(d["max_curvature"] - 0.001) < 1e-12 for d in described)
+    # The count is the density's on each road, so only rounding is left.
+    assert all(abs(d["density"] - 30.0) < 1.0 for d in described)
+    assert abs(np.mean([d["mean_speed"] for d in described]) - 25.0) < 0.2
+    assert abs(np.mean([d["std_speed"] for d in described]) - 1.0) < 0.2
+    assert abs(np.mean([d["truck_share"] for d in described]) - 0.25) < 0.05
+    straight = describe(space.sample(np.random.default_rng(0), {"max_curvature": 0.0}))
+    assert straight["max_curvature"] == 0.0
+    counted = space.sample(np.random.default_rng(0), {"vehicle_count": 17})
+    assert len(counted.vehicles) == 17
+
+
+def test_targets_are_clipped_to_the_space_and_others_ignored():
+    space = HighwaySceneSpace(HighwaySpaceConfig(lanes=(2, 4), vehicles=(5, 20)))
+    rng = np.random.default_rng
+    assert space.sample(rng(0), {"lane_count": 9}).road.lane_count == 4
+    assert len(space.sample(rng(0), {"vehicle_count": 1000}).vehicles) == 20
+    assert len(space.sample(rng(0), {"density": 0.0}).vehicles) == 5
+    # Descriptors the space cannot set leave the draw as it is; no targets, no change.
+    assert space.sample(rng(3), {"min_gap": 5.0}) == space.sample(rng(3), {})
+    assert space.sample(rng(3), None) == space.sample(rng(3))
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ({"density": "high"}, r"targets\['density'\] must be a number"),
+        ({"mean_speed": float("nan")}, r"targets\['mean_speed'\] must be finite"),
+        ([("density", 3.0)], "targets must be a mapping"),
+    ],
+)
+def test_bad_targets_are_named(targets, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        HighwaySceneSpace().sample(np.random.default_rng(0), targets)

@@ -291,3 +291,24 @@ def test_a_new_run_that_cannot_start_leaves_nothing_behind(tmp_path):
         train({**TINY, "eval_episodes": 12, "reference": missing}, tmp_path / "empty")
     assert (tmp_path / "empty").is_dir() and not any((tmp_path / "empty").iterdir())
     train(TINY, tmp_path / "run")  # the same folder works once the inputs are right
+
+
+def test_each_rollout_can_ask_for_its_own_targets(run):
+    policy = GenerationPolicy.load(run)
+    asked = [{"density": 12.0 + 6.0 * i} for i in range(5)]
+    sample = policy.sample(5, targets=asked, seed=3, deterministic=True, batch=4)
+    # Rollout i is the one asked alone for its own targets with its own seed.
+    alone = [
+        policy.sample(1, targets=want, seed=3 + i, deterministic=True).scenes[0]
+        for i, want in enumerate(asked)
+    ]
+    assert sample.scenes == alone
+    density = np.array([describe(scene)["density"] for scene in sample.scenes])
+    wanted = np.array([want["density"] for want in asked])
+    error = sample.goal_errors["density"]
+    assert error["error"] == pytest.approx(np.abs(density - wanted).mean())
+    assert error["range_share"] == pytest.approx(error["error"] / 40.0)
+    with pytest.raises(ValueError, match="targets holds 2 mappings; give one per rollout"):
+        policy.sample(5, targets=asked[:2])
+    with pytest.raises(ValueError, match="every rollout must ask for the same descriptors"):
+        policy.sample(2, targets=[{"density": 10.0}, {"mean_speed": 20.0}])
