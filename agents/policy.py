@@ -84,6 +84,18 @@ class GenerationPolicy:
             raise ValueError(f"cannot load the model {path}: {error}") from None
         return cls(model, config, run)
 
+    @property
+    def goal_names(self) -> tuple[str, ...]:
+        """The descriptors the policy was trained to match (empty without a goal)."""
+        from scenegym.rewards.spec import GoalSpec
+
+        goal = self.config.env_kwargs.get("goal")
+        if goal is None:
+            return ()
+        if not isinstance(goal, GoalSpec):
+            goal = GoalSpec(ranges=dict(goal.get("ranges", {})))
+        return goal.names
+
     def _env(self):
         import gymnasium as gym
 

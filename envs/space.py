@@ -76,6 +76,18 @@ class HighwaySpaceConfig:
         default=(22.2, 36.1), metadata=option("speed limit (m/s)", 1.0, 60.0)
     )
     vehicles: tuple[int, int] = field(default=(5, 40), metadata=option("vehicle count", 0, 500))
+    placement: str = field(
+        default="uniform",
+        metadata={
+            "help": "where vehicles go: 'uniform' (independently along the road) or 'even' "
+            "(lanes filled in proportion to their length, vehicles evenly spaced in each)",
+            "choices": ("uniform", "even"),
+        },
+    )
+    placement_jitter: float = field(
+        default=0.3,
+        metadata=option("with 'even', how far a vehicle strays, as a share of the spacing", 0, 1),
+    )
     flow_speed: tuple[float, float] = field(
         default=(0.2, 1.1), metadata=option("scene mean speed as a share of the limit", 0.0, 2.0)
     )
@@ -149,8 +161,10 @@ class HighwaySceneSpace:
         """A random road within the configured bounds.
 
         With ``targets`` (see ``sample``): ``lane_count`` main lanes and no ramp (clipped to
-        the configured lanes), and curvatures scaled so that the largest is ``max_curvature``
-        (at most the configured one; 0 makes the road straight).
+        the configured lanes); with both ``vehicle_count`` and ``density``, the length that
+        count needs at that density (within the configured lengths); and curvatures scaled so
+        that the largest is ``max_curvature`` (at most the configured one; 0 makes the road
+        straight).
         """
         c = self.config
         targets = targets or {}
@@ -158,6 +172,10 @@ class HighwaySceneSpace:
         if "lane_count" in targets:
             lanes = int(np.clip(round(targets["lane_count"]), c.lanes[0], c.lanes[1]))
         length = float(rng.uniform(*c.length))
+        if targets.get("density", 0.0) > 0.0 and "vehicle_count" in targets:
+            # Both asked for: the road is as long as that many vehicles at that density need.
+            wanted = 1000.0 * targets["vehicle_count"] / (targets["density"] * lanes)
+            length = float(np.clip(wanted, *c.length))
         n_segments = int(rng.integers(c.segments[0], c.segments[1] + 1))
         shares = rng.dirichlet(np.full(n_segments, 4.0))
         lengths = np.maximum(shares * length, 1.0)
@@ -222,8 +240,11 @@ class HighwaySceneSpace:
         # Weights are station extents (not lane-centre lengths), matching the uniform draw of
         # stations below and keeping the scenes of every seed unchanged.
         extent = road.lane_ends - road.lane_starts
-        lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
-        s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
+        if c.placement == "even":
+            lane, s = _even_places(road, n, c.placement_jitter, rng)
+        else:
+            lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
+            s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
         shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
         if "truck_share" in targets:
             shares = _shares_for(shares, float(np.clip(targets["truck_share"], 0.0, 1.0)))
@@ -296,6 +317,26 @@ def _check_targets(targets: Any) -> dict[str, float]:
                 raise ValueError(f"targets[{name!r}] must be finite, got {value!r}")
             checked[name] = float(value)
     return checked
+
+
+def _even_places(
+    road: Road, n: int, jitter: float, rng: np.random.Generator
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Lanes and stations of ``n`` vehicles spread evenly: each lane gets its share by station
+    extent (largest remainders first, ties broken at random), evenly spaced from a random
+    phase, each moved by up to ``jitter / 2`` of the spacing, and kept inside the lane."""
+    extent = road.lane_ends - road.lane_starts
+    share = extent / extent.sum() * n
+    counts = np.floor(share).astype(np.int64)
+    remainder = share - counts + rng.uniform(0.0, 1e-9, share.size)
+    counts[np.argsort(-remainder)[: n - int(counts.sum())]] += 1
+    lane = np.repeat(np.arange(road.lane_count), counts)
+    spacing = (extent / np.maximum(counts, 1))[lane]
+    rank = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
+    phase = rng.uniform(0.0, 1.0, road.lane_count)[lane]
+    s = road.lane_starts[lane] + spacing * (rank + phase)
+    s += rng.uniform(-0.5, 0.5, n) * jitter * spacing
+    return lane, np.clip(s, road.lane_starts[lane], road.lane_ends[lane])
 
 
 def _curvatures_for(

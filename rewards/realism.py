@@ -8,9 +8,11 @@ reference's amount and arrangement of traffic.
 
 The per-vehicle model:
 
-A Gaussian mixture is fitted (scikit-learn) on the reference's per-vehicle ``(speed, gap,
-time headway, relative speed)``, with gap and headway on a log scale. Scoring is plain numpy,
-cheap enough for an environment's inner loop. A vehicle's log-likelihood is turned into its
+A Gaussian mixture is fitted (scikit-learn) on the reference's per-vehicle features (by default
+all of ``VEHICLE_FEATURES``: speed, gap, time headway, relative speed, lateral offset, heading,
+length and width), with gap and headway on a log scale. Models saved before the offset, heading
+and size were added hold the first four and load as they were. Scoring is plain numpy, cheap
+enough for an environment's inner loop. A vehicle's log-likelihood is turned into its
 percentile among the reference's own vehicles; the vehicle's score is that percentile divided
 by ``tail`` and clipped to [0, 1]. So a vehicle as likely as the typical 90 % of reference
 vehicles scores 1 (with the default ``tail = 0.1``), and one less likely than every reference
@@ -38,30 +40,35 @@ from .metrics import VEHICLE_FEATURES, scene_vehicle_features
 
 __all__ = ["REALISM_FEATURES", "SCENE_REALISM_FEATURES", "SceneRealism", "VehicleRealism"]
 
-REALISM_FEATURES: tuple[str, ...] = ("speed", "gap", "time_headway", "relative_speed")
-"""The per-vehicle features the realism model looks at."""
+REALISM_FEATURES: tuple[str, ...] = tuple(VEHICLE_FEATURES)
+"""The per-vehicle features a realism model looks at by default: all of them, so that a
+vehicle off its lane centre or at an odd heading is as implausible to the reward as it is to
+the evaluation."""
 
 SCENE_REALISM_FEATURES: tuple[str, ...] = tuple(DESCRIPTORS)
 """The scene descriptors the scene realism model looks at (all of ``DESCRIPTORS``)."""
 
-_COLUMNS = [VEHICLE_FEATURES.index(name) for name in REALISM_FEATURES]
 _FORMAT = "scenegym.realism/1"
 _SCENE_FORMAT = "scenegym.scene-realism/1"
 _LOG_SCALED = [SCENE_REALISM_FEATURES.index(name) for name in ("vehicle_count", "density")]
 _GAP = SCENE_REALISM_FEATURES.index("min_gap")
 
 
-def _transform(features: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Model space: speed and relative speed as they are, gap and headway as log(1 + x)."""
-    out = features[:, _COLUMNS].astype(np.float64, copy=True)
-    out[:, 1] = np.log1p(np.clip(out[:, 1], 0.0, GAP_CAP))
-    out[:, 2] = np.log1p(np.clip(out[:, 2], 0.0, HEADWAY_CAP))
+def _transform(features: NDArray[np.float64], names: Sequence[str]) -> NDArray[np.float64]:
+    """Model space of the vehicle features ``names``: gap and headway as log(1 + x), the
+    rest as they are."""
+    out = features[:, [VEHICLE_FEATURES.index(name) for name in names]].astype(np.float64)
+    for name, cap in (("gap", GAP_CAP), ("time_headway", HEADWAY_CAP)):
+        if name in names:
+            i = list(names).index(name)
+            out[:, i] = np.log1p(np.clip(out[:, i], 0.0, cap))
     return out
 
 
-def _scene_transform(features: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Model space of scene descriptors: counts and densities as log(1 + x), the smallest gap
-    clipped to [-20 m, GAP_CAP]; the rest as they are."""
+def _scene_transform(features: NDArray[np.float64], names: Sequence[str]) -> NDArray[np.float64]:
+    """Model space of scene descriptors (``names`` is always all of them): counts and
+    densities as log(1 + x), the smallest gap clipped to [-20 m, GAP_CAP]; the rest as they
+    are."""
     out = features.astype(np.float64, copy=True)
     out[:, _LOG_SCALED] = np.log1p(np.maximum(out[:, _LOG_SCALED], 0.0))
     out[:, _GAP] = np.clip(out[:, _GAP], -20.0, GAP_CAP)
@@ -81,6 +88,7 @@ class _Mixture:
         precisions_cholesky: ``(k, d, d)`` Cholesky factors of the component precisions.
         quantiles: ``(101,)`` percentiles 0..100 of the reference rows' log-likelihoods.
         tail: reference percentile (as a share) below which a row's score falls from 1.
+        features: the names of the features modelled (empty: the class's default).
     """
 
     mean: NDArray[np.float64]
@@ -90,13 +98,24 @@ class _Mixture:
     precisions_cholesky: NDArray[np.float64]
     quantiles: NDArray[np.float64]
     tail: float = 0.1
+    features: tuple[str, ...] = ()
 
     _format: ClassVar[str]
     _names: ClassVar[tuple[str, ...]]
     _what: ClassVar[str]  # what a row is, for messages
 
+    @classmethod
+    def _known_features(cls, features: Any) -> bool:
+        """Whether a saved model's feature list is one this kind of model can use."""
+        return isinstance(features, list) and tuple(features) == cls._names
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The features modelled."""
+        return self.features or self._names
+
     @staticmethod
-    def _model_space(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _model_space(rows: NDArray[np.float64], names: Sequence[str]) -> NDArray[np.float64]:
         raise NotImplementedError
 
     @staticmethod
@@ -105,7 +124,12 @@ class _Mixture:
 
     @classmethod
     def _fit_rows(
-        cls, rows: NDArray[np.float64], components: int, tail: float, seed: int
+        cls,
+        rows: NDArray[np.float64],
+        components: int,
+        tail: float,
+        seed: int,
+        features: tuple[str, ...] = (),
     ) -> _Mixture:
         from sklearn.mixture import GaussianMixture
 
@@ -116,7 +140,7 @@ class _Mixture:
                 f"reference has {len(rows)} {cls._what}; fitting {components} components "
                 f"needs at least {10 * components}"
             )
-        x = cls._model_space(rows)
+        x = cls._model_space(rows, features or cls._names)
         mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
         z = (x - mean) / scale
         mixture = GaussianMixture(
@@ -130,6 +154,7 @@ class _Mixture:
             precisions_cholesky=mixture.precisions_cholesky_,
             quantiles=np.zeros(101),
             tail=float(tail),
+            features=tuple(features),
         )
         quantiles = np.percentile(model._log_likelihood(z), np.arange(101))
         return cls(**{**model.__dict__, "quantiles": quantiles})
@@ -147,7 +172,7 @@ class _Mixture:
 
     def log_likelihood(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-density of feature rows (the columns the model is fitted on)."""
-        return self._log_likelihood((self._model_space(rows) - self.mean) / self.scale)
+        return self._log_likelihood((self._model_space(rows, self.names) - self.mean) / self.scale)
 
     def _percentile_scores(self, rows: NDArray[np.float64]) -> NDArray[np.float64]:
         if len(rows) == 0:
@@ -175,7 +200,7 @@ class _Mixture:
         """JSON-ready parameters; ``from_dict`` restores the model exactly."""
         return {
             "format": self._format,
-            "features": list(self._names),
+            "features": list(self.names),
             "mean": self.mean.tolist(),
             "scale": self.scale.tolist(),
             "weights": self.weights.tolist(),
@@ -192,6 +217,12 @@ class _Mixture:
             raise ValueError(
                 f"not a scenegym {cls._what} realism model (expected format {cls._format!r})"
             )
+        features = data.get("features", list(cls._names))
+        if not cls._known_features(features):
+            raise ValueError(
+                f"realism model features must be a list of names from {', '.join(cls._names)}"
+                f", got {features!r}"
+            )
         try:
             model = cls(
                 mean=np.array(data["mean"], dtype=np.float64),
@@ -201,12 +232,13 @@ class _Mixture:
                 precisions_cholesky=np.array(data["precisions_cholesky"], dtype=np.float64),
                 quantiles=np.array(data["quantiles"], dtype=np.float64),
                 tail=float(data["tail"]),
+                features=() if tuple(features) == cls._names else tuple(features),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"realism model is incomplete or malformed: {error}") from None
         k, d = model.means.shape if model.means.ndim == 2 else (0, 0)
         if (
-            d != len(cls._names)
+            d != len(model.names)
             or model.weights.shape != (k,)
             or model.precisions_cholesky.shape != (k, d, d)
             or model.quantiles.shape != (101,)
@@ -245,6 +277,14 @@ class VehicleRealism(_Mixture):
     _what: ClassVar[str] = "vehicles"
 
     @classmethod
+    def _known_features(cls, features: Any) -> bool:
+        return (
+            isinstance(features, list)
+            and bool(features)
+            and all(name in VEHICLE_FEATURES for name in features)
+        )
+
+    @classmethod
     def fit(
         cls,
         reference: Iterable[Scene],
@@ -253,18 +293,28 @@ class VehicleRealism(_Mixture):
         tail: float = 0.1,
         max_vehicles: int = 20000,
         seed: int = 0,
+        features: Sequence[str] = REALISM_FEATURES,
     ) -> VehicleRealism:
-        """Fit on the vehicles of ``reference`` (at most ``max_vehicles``, drawn with ``seed``)."""
+        """Fit on the vehicles of ``reference`` (at most ``max_vehicles``, drawn with ``seed``),
+        modelling ``features`` (names from ``VEHICLE_FEATURES``)."""
+        features = tuple(features)
+        unknown = [name for name in features if name not in VEHICLE_FEATURES]
+        if unknown or not features:
+            raise ValueError(
+                f"features must name vehicle features from {', '.join(VEHICLE_FEATURES)}, "
+                f"got {list(features)!r}"
+            )
         reference = list(reference)
-        features = SceneBatch.of(reference).vehicle_features() if reference else np.zeros((0, 8))
+        rows = SceneBatch.of(reference).vehicle_features() if reference else np.zeros((0, 8))
         rng = np.random.default_rng(seed)
-        if len(features) > max_vehicles:
-            features = features[rng.choice(len(features), max_vehicles, replace=False)]
-        return cls._fit_rows(features, components, tail, seed)
+        if len(rows) > max_vehicles:
+            rows = rows[rng.choice(len(rows), max_vehicles, replace=False)]
+        default = features == REALISM_FEATURES
+        return cls._fit_rows(rows, components, tail, seed, () if default else features)
 
     @staticmethod
-    def _model_space(rows: NDArray[np.float64]) -> NDArray[np.float64]:
-        return _transform(rows)
+    def _model_space(rows: NDArray[np.float64], names: Sequence[str]) -> NDArray[np.float64]:
+        return _transform(rows, names)
 
     def log_likelihood(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
         """Log-density of ``(n, 8)`` vehicle features (``VEHICLE_FEATURES`` columns)."""
@@ -305,8 +355,8 @@ class SceneRealism(_Mixture):
         return cls._fit_rows(rows, components, tail, seed)
 
     @staticmethod
-    def _model_space(rows: NDArray[np.float64]) -> NDArray[np.float64]:
-        return _scene_transform(rows)
+    def _model_space(rows: NDArray[np.float64], names: Sequence[str]) -> NDArray[np.float64]:
+        return _scene_transform(rows, names)
 
     @staticmethod
     def _rows(batch: SceneBatch, described: dict | None = None) -> NDArray[np.float64]:

@@ -127,6 +127,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="descriptor target for goal-conditioned runs, e.g. --target density=40",
     )
     generate.add_argument(
+        "--like",
+        type=Path,
+        default=None,
+        metavar="SCENES.jsonl",
+        help="ask rollout i for the goal descriptors of scene i of this file (cycling); "
+        "--target values replace theirs",
+    )
+    generate.add_argument(
         "--invalid",
         choices=("report", "resample", "repair", "drop"),
         default="report",
@@ -463,7 +471,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         except ValueError:
             raise ValueError(f"--target {text!r}: {value!r} is not a number") from None
     policy = GenerationPolicy.load(args.run)
-    sample = policy.sample(args.n, targets=targets or None, seed=args.seed, invalid=args.invalid)
+    wanted: Any = targets or None
+    if args.like is not None:
+        wanted = _targets_like(args.like, policy, args.n, targets)
+    sample = policy.sample(args.n, targets=wanted, seed=args.seed, invalid=args.invalid)
     write_scenes(args.out, sample.scenes)
     print(
         f"wrote {len(sample.scenes)} scenes to {args.out}: {sample.invalid} invalid, "
@@ -475,6 +486,24 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
         print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
     return 0
+
+
+def _targets_like(path: Path, policy: Any, n: int, given: dict[str, float]) -> list[dict]:
+    """Per-rollout targets: the policy's goal descriptors of the scenes in ``path``, cycled
+    to ``n``, with the ``given`` targets replacing theirs."""
+    from scenegym.envs import read_scenes
+    from scenegym.envs.descriptors import describe_many
+
+    names = policy.goal_names
+    if not names:
+        raise ValueError(f"--like needs a goal-conditioned run; {policy.run} has no goal")
+    scenes = read_scenes(path)
+    if not scenes:
+        raise ValueError(f"--like {path} holds no scenes")
+    described = describe_many(scenes)
+    return [
+        {name: float(described[name][i % len(scenes)]) for name in names} | given for i in range(n)
+    ]
 
 
 def _load_reference(items: Sequence[str]) -> tuple[list, str]:
@@ -531,8 +560,8 @@ def _cmd_describe(args: argparse.Namespace) -> int:
     return 0
 
 
-QUICKSTART_GOALS = ("density", "mean_speed", "median_time_headway", "min_gap")
-"""Descriptors the quickstart policy is asked to match, scene by scene, to the reference's."""
+QUICKSTART_MIN_REFERENCE = 20
+"""Smallest ``--reference-n``: half fits the realism model and the goals, half is held out."""
 
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
@@ -545,6 +574,11 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     space = _space(args)  # a bad option fails before anything is created
+    if args.reference_n < QUICKSTART_MIN_REFERENCE:
+        raise ValueError(
+            f"--reference-n must be at least {QUICKSTART_MIN_REFERENCE}, got "
+            f"{args.reference_n}: half of the reference trains, half is held out to evaluate"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -578,24 +612,34 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         import shutil
 
         shutil.rmtree(run)  # quickstart's own output from an earlier call
-    vehicles = sum(len(scene.vehicles) for scene in reference)
+    # The reference comes in simulation order; a random half fits the realism model and the
+    # goal targets, the other half is held out for the evaluation.
+    order = np.random.default_rng(0).permutation(len(reference))
+    fit_on = [reference[i] for i in order[: len(order) // 2]]
+    held_out = [reference[i] for i in order[len(order) // 2 :]]
+    write_scenes(out / "reference_fit.jsonl", fit_on)
+    vehicles = sum(len(scene.vehicles) for scene in fit_on)
     components = max(1, min(8, vehicles // 20))  # a small reference gets a simpler model
-    realism = json.dumps(VehicleRealism.fit(reference, components=components, seed=0).to_dict())
+    realism = json.dumps(VehicleRealism.fit(fit_on, components=components, seed=0).to_dict())
     # Goal targets drawn from the reference's scenes: asked for what the reference holds, the
-    # policy learns its joint distribution of these descriptors (docs/generation.md).
-    described = describe_many(reference)
+    # policy learns its joint distribution of the descriptors (docs/generation.md). Each
+    # episode starts from a scene that already follows the targets the space can set (road,
+    # count, speeds, trucks) with vehicles evenly spaced; the policy places and adjusts them.
+    described = describe_many(fit_on)
     ranges = {
         name: [float(np.percentile(described[name], 1)), float(np.percentile(described[name], 99))]
-        for name in QUICKSTART_GOALS
+        for name in described  # all descriptors: the policy learns their joint distribution
     }
     ranges = {name: [low, max(high, low + 1e-3)] for name, (low, high) in ranges.items()}
+    start_space = {**config_to_dict(space.config), "placement": "even"}
     training = {
         "env": "scenegym/DrivingLayout-edit-v1",
         "env_kwargs": {
-            "space": config_to_dict(space.config),
+            "space": start_space,
+            "start": "goal",
             "realism": "realism.json",
-            "goal": {"ranges": ranges, "reference": "reference.jsonl"},
-            "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 1.0}},
+            "goal": {"ranges": ranges, "reference": "reference_fit.jsonl"},
+            "reward": {"weights": {"validity": 1.0, "realism": 0.25, "goal": 2.0}},
             "edit_budget": 64,
         },
         "total_steps": args.train_steps,
@@ -606,13 +650,17 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         "checkpoint_every": max(args.train_steps // 3, 1),
         "eval_every": max(args.train_steps // 4, 1),
         "net_arch": [64, 64],
-        "reference": "reference.jsonl",
+        "reference": "reference_held_out.jsonl",
         "seed": args.seed,
     }
     print(f"training a generation policy for {args.train_steps} steps ...", file=sys.stderr)
+    write_scenes(out / "reference_held_out.jsonl", held_out)
     files = {
         "realism.json": realism,
-        "reference.jsonl": (out / "reference.jsonl").read_text(encoding="utf-8"),
+        **{
+            name: (out / name).read_text(encoding="utf-8")
+            for name in ("reference_fit.jsonl", "reference_held_out.jsonl")
+        },
     }
     train(training, run, progress_bar=_interactive(), files=files)
     generated = GenerationPolicy.load(run).sample(len(scenes), seed=args.seed + 1).scenes
@@ -620,9 +668,12 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     atomic_write_bytes(out / "generated_sheet.png", encode_png(contact_sheet(generated[:16])))
     metrics = evaluate_to_folder(
         {"generated": generated, "random sampler": scenes},
-        reference,
+        held_out,
         out / "evaluation",
-        reference_name=f"naturalistic highway-env traffic ({len(reference)} scenes, seed 0)",
+        reference_name=(
+            f"naturalistic highway-env traffic ({len(held_out)} held-out scenes of "
+            f"{len(reference)}, seed 0)"
+        ),
     )
     learned, baseline = metrics["generators"]["generated"], metrics["generators"]["random sampler"]
     print(
@@ -633,6 +684,9 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         f"  contact_sheet.png   the first {min(16, len(scenes))} random scenes\n"
         f"  reference.jsonl     {len(reference)} reference scenes (highway-env IDM/MOBIL "
         f"traffic, cached for later runs)\n"
+        f"  reference_fit.jsonl / reference_held_out.jsonl\n"
+        f"                      a random half each: the policy learns from the first and\n"
+        f"                      is evaluated against the second\n"
         f"  run/                the trained generation policy ({args.train_steps} steps), logs\n"
         f"  generated.jsonl     {len(generated)} scenes from the policy\n"
         f"  generated_sheet.png the first generated scenes\n"

@@ -231,7 +231,7 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
 ):
     monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "quick"
-    argv = ["quickstart", "--out", out, "--n", 12, "--reference-n", 12, "--train-steps", 64]
+    argv = ["quickstart", "--out", out, "--n", 12, "--reference-n", 24, "--train-steps", 64]
     status, stdout, err = run(argv, capsys)
     assert status == 0, err
     assert len(read_scenes(out / "scenes.jsonl")) == 12
@@ -242,7 +242,8 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert sheet is not None
     assert sheet.ndim == 3
     assert "validity rate" in stdout
-    assert len(read_scenes(out / "reference.jsonl")) == 12
+    assert len(read_scenes(out / "reference.jsonl")) == 24
+    assert len(read_scenes(out / "reference_held_out.jsonl")) == 12
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert set(metrics["generators"]) == {"generated", "random sampler"}
     assert metrics["generators"]["random sampler"]["c2st_auc"] > 0.5

@@ -120,3 +120,33 @@ def test_the_environment_reports_the_scene_realism_term(scene_model, reference):
     _, info = env.reset(seed=0, options={"scene": reference[61]})
     assert info["reward_terms"]["scene_realism"] == pytest.approx(scene_model.score(reference[61]))
     assert env.reward_spec.weight("scene_realism") == 0.5
+
+
+def test_vehicles_off_their_lane_centre_or_askew_score_low(model, reference):
+    scenes = [s for s in reference[60:] if len(s.vehicles)]
+    shifted = [s.replace(vehicles=s.vehicles.replace(d=s.vehicles.d + 0.8)) for s in scenes]
+    turned = [
+        s.replace(vehicles=s.vehicles.replace(heading=s.vehicles.heading + 0.3)) for s in scenes
+    ]
+    assert model.scores(shifted).mean() < 0.3 < model.scores(scenes).mean()
+    assert model.scores(turned).mean() < 0.3
+
+
+def test_a_model_of_chosen_features_is_saved_and_loaded_with_them(model, reference, tmp_path):
+    four = ["speed", "gap", "time_headway", "relative_speed"]
+    older = VehicleRealism.fit(reference[:60], components=4, seed=0, features=four)
+    assert older.names == tuple(four)
+    older.save(tmp_path / "four.json")
+    assert json.loads((tmp_path / "four.json").read_text())["features"] == four
+    again = VehicleRealism.load(tmp_path / "four.json")
+    assert np.array_equal(again.scores(reference[60:]), older.scores(reference[60:]))
+    # It ignores what it does not model: shifted vehicles keep their score.
+    scene = next(s for s in reference[60:] if len(s.vehicles))
+    shifted = scene.replace(vehicles=scene.vehicles.replace(d=scene.vehicles.d + 0.8))
+    assert older.score(shifted) == older.score(scene)
+    assert model.score(shifted) < model.score(scene)
+    with pytest.raises(ValueError, match="features must name vehicle features"):
+        VehicleRealism.fit(reference[:60], features=["speed", "colour"])
+    data = older.to_dict() | {"features": ["speed", "colour"]}
+    with pytest.raises(ValueError, match="realism model features must be a list of names"):
+        VehicleRealism.from_dict(data)

@@ -148,3 +148,39 @@ def test_targets_are_clipped_to_the_space_and_others_ignored():
 def test_bad_targets_are_named(targets, message):
     with pytest.raises((TypeError, ValueError), match=message):
         HighwaySceneSpace().sample(np.random.default_rng(0), targets)
+
+
+def test_even_placement_fills_lanes_by_length_and_spaces_vehicles_evenly():
+    config = HighwaySpaceConfig(
+        lanes=(3, 3), vehicles=(12, 12), ramp_probability=0.0, placement="even"
+    )
+    for scene in HighwaySceneSpace(config).sample_many(20, seed=0):
+        lanes = np.bincount(scene.vehicles.lane, minlength=3)
+        assert lanes.tolist() == [4, 4, 4]  # equal lanes, equal shares
+        for lane in range(3):
+            s = np.sort(scene.vehicles.s[scene.vehicles.lane == lane])
+            spacing = scene.road.length / 4
+            # Neighbours stay between 1 - jitter and 1 + jitter spacings apart.
+            assert np.all(np.abs(np.diff(s) - spacing) <= 0.3 * spacing + 1e-9)
+    still = HighwaySpaceConfig(
+        lanes=(2, 2), vehicles=(8, 8), ramp_probability=0.0, placement="even", placement_jitter=0
+    )
+    scene = HighwaySceneSpace(still).sample(np.random.default_rng(1))
+    for lane in range(scene.road.lane_count):
+        gaps = np.diff(np.sort(scene.vehicles.s[scene.vehicles.lane == lane]))
+        assert np.allclose(gaps, gaps[0])
+
+
+def test_count_and_density_together_set_the_road_length():
+    from scenegym.envs import describe
+
+    space = HighwaySceneSpace(HighwaySpaceConfig(length=(100.0, 400.0), ramp_probability=0.0))
+    targets = {"vehicle_count": 12, "density": 15.0, "lane_count": 4, "max_curvature": 0.0}
+    scene = space.sample(np.random.default_rng(0), targets)
+    assert scene.road.length == pytest.approx(200.0)  # 12 vehicles / (15 per km * 4 lanes)
+    assert describe(scene)["density"] == pytest.approx(15.0)
+
+
+def test_an_unknown_placement_is_named():
+    with pytest.raises(ValueError, match="placement must be one of uniform, even"):
+        config_from_mapping(HighwaySpaceConfig, {"placement": "rows"})

@@ -312,3 +312,29 @@ def test_each_rollout_can_ask_for_its_own_targets(run):
         policy.sample(5, targets=asked[:2])
     with pytest.raises(ValueError, match="every rollout must ask for the same descriptors"):
         policy.sample(2, targets=[{"density": 10.0}, {"mean_speed": 20.0}])
+
+
+def test_generate_like_asks_each_rollout_for_one_scenes_descriptors(run, tmp_path, capsys):
+    from scenegym.envs import HighwaySceneSpace, write_scenes
+
+    like = list(HighwaySceneSpace().sample_many(3, seed=4))
+    write_scenes(tmp_path / "like.jsonl", like)
+    out = tmp_path / "gen.jsonl"
+    argv = ["generate", str(run), "--n", "4", "--like", str(tmp_path / "like.jsonl")]
+    assert main([*argv, "--out", str(out)]) == 0
+    wanted = [describe(like[i % 3])["density"] for i in range(4)]
+    got = [describe(scene)["density"] for scene in read_scenes(out)]
+    error = np.mean(np.abs(np.array(got) - wanted))
+    assert f"goal error density: {error:.3g} veh/km" in capsys.readouterr().out
+    # The same rollouts through the API, asked for the same targets one by one.
+    policy = GenerationPolicy.load(run)
+    again = policy.sample(4, targets=[{"density": w} for w in wanted], seed=0)
+    assert again.scenes == read_scenes(out)
+    # An explicit --target replaces the scenes' value for every rollout.
+    assert main([*argv, "--target", "density=30", "--out", str(tmp_path / "t.jsonl")]) == 0
+    assert "goal error density" in capsys.readouterr().out
+    (tmp_path / "empty.jsonl").write_text("")
+    empty = ["--like", str(tmp_path / "empty.jsonl"), "--out", str(tmp_path / "x.jsonl")]
+    status = main(["generate", str(run), *empty])
+    assert status == 2
+    assert "holds no scenes" in capsys.readouterr().err
