@@ -81,7 +81,8 @@ class DrivingLayoutEnv(gym.Env):
     or exceed ``max_vehicles`` and "next lane" on the last lane, so every placement is valid.
     The observation adds ``"cursor"``: lane / (lanes - 1) and front / grid length.
 
-    ``edit`` with ``select="cursor"`` (``scenegym/DrivingLayout-edit-v1``):
+    ``edit`` with ``select="cursor"`` (``scenegym/DrivingLayout-edit-v1``, and
+    ``scenegym/DrivingLayout-edit-v2`` with ``realign=True``):
     ``MultiDiscrete([8, 11])``: ``(operation, level)`` applied to the vehicle under the edit
     cursor, which then moves on along the road to the first vehicle after the edited vehicle's
     place before the edit, in lane, station, then index order, around to the first after the
@@ -96,7 +97,10 @@ class DrivingLayoutEnv(gym.Env):
     - 2 ``speed``: set the speed to ``level / 10 * 1.2 *`` the speed limit (m/s);
     - 3 ``offset``: set the offset from the lane centre to ``(level - 5) / 5`` m;
     - 4 ``heading``: set the heading to the lane to ``(level - 5) / 5 * 0.15`` rad;
-    - 5 ``kind``: make it ``KINDS[level mod 4]`` with that kind's mean size;
+    - 5 ``kind``: make it ``KINDS[level mod 4]`` with that kind's mean size; with
+      ``realign=True`` (edit-v2) instead *realign* it, whatever the level: its own kind's
+      mean size, on its lane centre, aligned with the lane, so that one edit repairs a
+      vehicle in place (kinds then come from the start and from ``add``);
     - 6 ``remove``: remove the vehicle;
     - 7 ``add``: add a car of mean size in lane ``level mod lane_count`` in the middle of that
       lane's largest free gap, at the mean speed of the scene (nothing when full).
@@ -148,9 +152,16 @@ class DrivingLayoutEnv(gym.Env):
     - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
       view (16).
     - ``start``: ``"space"`` (default) or ``"goal"`` (needs a goal; see Starting state).
+    - ``realign``: operation 5 realigns the vehicle instead of changing its kind (False;
+      True in v2).
     - ``render_mode``: None or ``"rgb_array"``.
 
     ## Version history
+    - v2 (edit): as v1, with ``realign=True``: operation 5 repairs a vehicle in place (its
+      kind's mean size, lane centre, lane heading) and no longer changes kinds. In v1 a
+      policy rewarded for realistic offsets, headings and sizes learned to remove vehicles
+      and add new cars instead, which unbalanced the lanes and thinned the trucks; one that
+      could realign and change kinds in one edit made half the vehicles motorcycles.
     - v1 (edit): the vehicle is the one under a cursor that visits all vehicles, and the
       observation is a window around it (``select="cursor"``); a policy cannot tell from the
       whole grid which index sits in which cell, so v0 learns slowly.
@@ -174,6 +185,7 @@ class DrivingLayoutEnv(gym.Env):
         select: str = "index",
         window: int = 16,
         start: str = "space",
+        realign: bool = False,
         render_mode: str | None = None,
     ) -> None:
         from scenegym.config import config_from_mapping
@@ -229,6 +241,9 @@ class DrivingLayoutEnv(gym.Env):
                 "given: pass goal={'ranges': {...}} or use start='space'"
             )
         self.start = start
+        if not isinstance(realign, bool):
+            raise TypeError(f"realign must be True or False, got {realign!r}")
+        self.realign = realign
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
@@ -566,6 +581,11 @@ class DrivingLayoutEnv(gym.Env):
             c["d"][i] = (level - 5) / 5.0
         elif name == "heading":
             c["heading"][i] = (level - 5) / 5.0 * 0.15
+        elif name == "kind" and self.realign:
+            # Repaired in place: its kind's mean size, on the lane centre, along the lane.
+            c["length"][i], c["width"][i] = self._mean_size[c["kind"][i]]
+            c["d"][i] = 0.0
+            c["heading"][i] = 0.0
         elif name == "kind":
             kind = level % len(KINDS)
             c["kind"][i] = kind

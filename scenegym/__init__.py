@@ -47,12 +47,14 @@ def _register_envs() -> None:
                 entry_point="scenegym.envs.generation:DrivingLayoutEnv",
                 kwargs={"representation": representation},
             )
-    if "scenegym/DrivingLayout-edit-v1" not in gymnasium.registry:
-        gymnasium.register(
-            id="scenegym/DrivingLayout-edit-v1",
-            entry_point="scenegym.envs.generation:DrivingLayoutEnv",
-            kwargs={"representation": "edit", "select": "cursor"},
-        )
+    for version, extra in (("v1", {}), ("v2", {"realign": True})):
+        env_id = f"scenegym/DrivingLayout-edit-{version}"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(
+                id=env_id,
+                entry_point="scenegym.envs.generation:DrivingLayoutEnv",
+                kwargs={"representation": "edit", "select": "cursor", **extra},
+            )
 
 
 _register_envs()

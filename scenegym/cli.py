@@ -633,13 +633,13 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     ranges = {name: [low, max(high, low + 1e-3)] for name, (low, high) in ranges.items()}
     start_space = {**config_to_dict(space.config), "placement": "even"}
     training = {
-        "env": "scenegym/DrivingLayout-edit-v1",
+        "env": "scenegym/DrivingLayout-edit-v2",
         "env_kwargs": {
             "space": start_space,
             "start": "goal",
             "realism": "realism.json",
             "goal": {"ranges": ranges, "reference": "reference_fit.jsonl"},
-            "reward": {"weights": {"validity": 1.0, "realism": 0.25, "goal": 2.0}},
+            "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 2.0}},
             "edit_budget": 64,
         },
         "total_steps": args.train_steps,

@@ -19,6 +19,7 @@ def test_every_generation_id_is_registered_and_versioned():
     assert "scenegym/DrivingLayout-edit-v0" in GENERATION_IDS
     assert all(re.search(r"-v\d+$", env_id) for env_id in GENERATION_IDS)
     assert "scenegym/DrivingLayout-edit-v1" in GENERATION_IDS
+    assert gym.spec("scenegym/DrivingLayout-edit-v2").kwargs["realign"] is True
     assert scenegym is not None
 
 
@@ -363,3 +364,24 @@ def test_a_goal_start_needs_a_goal_and_start_must_be_known():
         DrivingLayoutEnv(start="goal")
     with pytest.raises(ValueError, match="start must be one of space, goal"):
         DrivingLayoutEnv(start="reference")
+
+
+def test_a_realigning_edit_repairs_the_vehicle_in_place():
+    road = Road.straight(length=200.0, lanes=3)
+    askew = Vehicles.from_columns(
+        lane=[1], s=[100.0], d=[0.7], heading=[0.1], speed=[20.0], length=[9.0], width=[1.2]
+    )
+    env = DrivingLayoutEnv(select="cursor", realign=True)
+    env.reset(seed=0, options={"scene": Scene(road, askew)})
+    env.step(np.array([EDIT_OPERATIONS.index("kind"), 2]))  # any level: the kind stays
+    car = env.scene.vehicles
+    assert (car.kind[0], car.length[0], car.width[0]) == (0, 4.6, 1.85)  # a car of mean size
+    assert (car.d[0], car.heading[0]) == (0.0, 0.0)
+    assert (car.lane[0], car.s[0], car.speed[0]) == (1, 100.0, 20.0)  # where it was
+    plain = DrivingLayoutEnv(select="cursor")
+    plain.reset(seed=0, options={"scene": Scene(road, askew)})
+    plain.step(np.array([EDIT_OPERATIONS.index("kind"), 2]))
+    moto = plain.scene.vehicles
+    assert (moto.kind[0], moto.length[0], moto.d[0], moto.heading[0]) == (2, 2.2, 0.7, 0.1)
+    with pytest.raises(TypeError, match="realign must be True or False"):
+        DrivingLayoutEnv(realign="yes")
