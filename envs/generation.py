@@ -652,7 +652,8 @@ def score_envs(
     now = batch.describe() if (descriptors or goal is not None) else None
     targets = None
     if goal is not None:
-        targets = np.array([[env.targets[name] for name in goal.names] for env in envs])
+        names = goal.names
+        targets = np.array([[env.targets[name] for name in names] for env in envs])
     scores, terms = None, {}
     if score:
         scores, terms = first.reward_spec.score_batch(

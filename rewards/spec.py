@@ -107,7 +107,7 @@ class GoalSpec:
                 "reference scenes and their [low, high] ranges"
             )
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
         """The targeted descriptors, in a fixed order."""
         return tuple(name for name in DESCRIPTORS if name in self.ranges)
