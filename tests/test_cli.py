@@ -250,6 +250,15 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert (out / "evaluation" / "report.md").is_file()
     assert len(read_scenes(out / "generated.jsonl")) == 12
     assert (out / "run" / "model.zip").is_file() and (out / "run" / "realism.json").is_file()
+    # The policy learns from one half of the reference and is judged against the other.
+    config = json.loads((out / "run" / "config.json").read_text())
+    assert config["env"] == "scenegym/DrivingLayout-edit-v2"
+    assert config["env_kwargs"]["start"] == "goal"
+    assert config["env_kwargs"]["space"]["placement"] == "even"
+    fit = read_scenes(out / "reference_fit.jsonl")
+    held_out = read_scenes(out / "reference_held_out.jsonl")
+    assert {s.id for s in fit}.isdisjoint({s.id for s in held_out})
+    assert metrics["generators"]["generated"]["reference_scenes"] == 12
 
 
 # ---------------------------------------------------------------------- the installed script

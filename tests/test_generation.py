@@ -385,3 +385,14 @@ def test_a_realigning_edit_repairs_the_vehicle_in_place():
     assert (moto.kind[0], moto.length[0], moto.d[0], moto.heading[0]) == (2, 2.2, 0.7, 0.1)
     with pytest.raises(TypeError, match="realign must be True or False"):
         DrivingLayoutEnv(realign="yes")
+
+
+def test_a_goal_start_shapes_the_road_of_construct_episodes():
+    goal = {"ranges": {"lane_count": [2, 4], "max_curvature": [0.0, 0.002]}}
+    env = DrivingLayoutEnv(representation="construct", goal=goal, start="goal")
+    for lanes, curvature in ((2, 0.0), (3, 0.001), (4, 0.002)):
+        targets = {"lane_count": lanes, "max_curvature": curvature}
+        env.reset(seed=lanes, options={"targets": targets})
+        assert env.road.lane_count == lanes
+        assert env.road.max_curvature == pytest.approx(curvature)
+        assert len(env.scene.vehicles) == 0  # construct places them itself
