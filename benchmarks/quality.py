@@ -5,10 +5,16 @@ and 1,000 from the random sampler of the same space (seed 0), and evaluates both
 ``scenegym.rewards.metrics.evaluate`` against the naturalistic reference (2,000 scenes, seed
 0). With ``--goals``, goal targets are taken from reference scenes (``GoalSpec.reference``):
 the reference is split at random in halves, targets come from the first, evaluation is
-against the second; without, evaluation is against 1,000 reference scenes drawn at random.
-One JSON object is printed. These are the runs of the quality tables of docs/BENCHMARKS.md,
-for example::
+against the second, and the policy is also asked for each second-half scene's descriptors
+(goal error per descriptor, as a share of its range); with ``--start goal`` the starting
+scenes alone are measured too. Without goals, the realism model sees the whole reference and
+evaluation is against 1,000 of its scenes drawn at random. One JSON object is printed. These
+are the runs of the quality tables of docs/BENCHMARKS.md, for example::
 
+    G=vehicle_count,density,mean_speed,std_speed,min_time_headway,median_time_headway,\
+min_gap,lane_occupancy_spread,truck_share,max_curvature,lane_count
+    .venv/bin/python benchmarks/quality.py --realism 0.5 --goal-weight 2 --start goal \
+        --placement even --goals $G
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 --scene-realism 1
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 \\
