@@ -133,8 +133,8 @@ class DrivingLayoutEnv(gym.Env):
     by ``options["targets"]``. With ``start="goal"`` the targets are drawn first and the
     starting scene follows those the space can set (``scenegym.envs.space.TARGETABLE``: lane
     count, largest curvature, vehicle count or density, mean speed, speed spread, truck
-    share); where vehicles sit, and so gaps, headways, lane use and overlaps, is left to the
-    space's ``placement`` and then to the policy.
+    share, lane-use spread); where vehicles sit along their lanes, and so gaps, headways and
+    overlaps, is left to the space's ``placement`` and then to the policy.
 
     ## Episode end
     ``oneshot``: terminated after its one step. ``construct``: terminated on "stop" or when no

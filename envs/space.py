@@ -7,11 +7,11 @@ validity rules (mostly overlaps); its validity rate is the number a learned gene
 
 ``placement: even`` spaces the vehicles evenly in each lane instead (fewer overlaps, the same
 everything else). ``sample(rng, targets=...)`` draws with the scene-wide numbers taken from
-descriptor targets where they name them (``TARGETABLE``): the lane count and largest
-curvature of the road, the number of vehicles, their mean speed, speed spread and truck
-share. Where the vehicles go follows ``placement`` as before, so gaps and headways are not
-aimed at; a generation environment started this way (``start="goal"``) leaves those to the
-policy.
+descriptor targets where they name them (``TARGETABLE``): the lane count and largest curvature
+of the road, the number of vehicles, their mean speed, speed spread and truck share, and how
+unevenly the lanes are filled. Where the vehicles go along a lane follows ``placement`` as
+before, so gaps and headways are not aimed at; a generation environment started this way
+(``start="goal"``) leaves those to the policy.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ TARGETABLE: tuple[str, ...] = (
     "mean_speed",
     "std_speed",
     "truck_share",
+    "lane_occupancy_spread",
 )
 """Descriptors that ``HighwaySceneSpace.sample(rng, targets=...)`` follows."""
 _HEAVY = {"truck", "bus"}
@@ -229,7 +230,9 @@ class HighwaySceneSpace:
         With ``targets`` (see ``sample``): ``vehicle_count`` vehicles, or as many as
         ``density`` asks for on this road (clipped to the configured count); speeds drawn
         around ``mean_speed`` with spread ``std_speed``; heavy vehicles (trucks and buses)
-        with probability ``truck_share``.
+        with probability ``truck_share``; lane shares scaled from the lanes' lengths by
+        ``exp(lane_occupancy_spread * N(0, 1))`` each, so that evenly placed lanes are about
+        as uneven as asked (a few lanes somewhat less; uniform placement adds its own).
         """
         c = self.config
         targets = _check_targets(targets) if targets is not None else {}
@@ -242,8 +245,12 @@ class HighwaySceneSpace:
         # Weights are station extents (not lane-centre lengths), matching the uniform draw of
         # stations below and keeping the scenes of every seed unchanged.
         extent = road.lane_ends - road.lane_starts
+        if "lane_occupancy_spread" in targets:
+            # Lane shares spread around their lengths' by about the asked spread.
+            spread = max(targets["lane_occupancy_spread"], 0.0)
+            extent = extent * np.exp(spread * rng.standard_normal(extent.size))
         if c.placement == "even":
-            lane, s = _even_places(road, n, c.placement_jitter, rng)
+            lane, s = _even_places(road, n, c.placement_jitter, rng, extent)
         else:
             lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
             s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
@@ -272,7 +279,8 @@ class HighwaySceneSpace:
         ``TARGETABLE``; others are ignored, so a goal's whole target set can be passed):
         ``lane_count`` and ``max_curvature`` shape the road, ``vehicle_count`` or ``density``
         the number of vehicles, ``mean_speed``, ``std_speed`` and ``truck_share`` their speeds
-        and kinds. Values beyond the configured bounds are clipped to them.
+        and kinds, ``lane_occupancy_spread`` how unevenly the lanes are filled. Values beyond
+        the configured bounds are clipped to them.
         """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(
@@ -322,13 +330,14 @@ def _check_targets(targets: Any) -> dict[str, float]:
 
 
 def _even_places(
-    road: Road, n: int, jitter: float, rng: np.random.Generator
+    road: Road, n: int, jitter: float, rng: np.random.Generator, weights: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Lanes and stations of ``n`` vehicles spread evenly: each lane gets its share by station
-    extent (largest remainders first, ties broken at random), evenly spaced from a random
-    phase, each moved by up to ``jitter / 2`` of the spacing, and kept inside the lane."""
+    """Lanes and stations of ``n`` vehicles spread evenly: each lane gets its share by
+    ``weights`` (largest remainders first, ties broken at random), evenly spaced along the
+    lane from a random phase, each moved by up to ``jitter / 2`` of the spacing, and kept
+    inside the lane."""
     extent = road.lane_ends - road.lane_starts
-    share = extent / extent.sum() * n
+    share = weights / weights.sum() * n
     counts = np.floor(share).astype(np.int64)
     remainder = share - counts + rng.uniform(0.0, 1e-9, share.size)
     counts[np.argsort(-remainder)[: n - int(counts.sum())]] += 1

@@ -184,3 +184,22 @@ def test_count_and_density_together_set_the_road_length():
 def test_an_unknown_placement_is_named():
     with pytest.raises(ValueError, match="placement must be one of uniform, even"):
         config_from_mapping(HighwaySpaceConfig, {"placement": "rows"})
+
+
+def test_a_lane_use_target_spreads_the_lanes_about_that_much():
+    from scenegym.envs import describe
+
+    config = HighwaySpaceConfig(lanes=(4, 4), vehicles=(24, 24), ramp_probability=0.0)
+
+    def mean_spread(placement, wanted):
+        space = HighwaySceneSpace(
+            config_from_mapping(HighwaySpaceConfig, {"placement": placement}, base=config)
+        )
+        targets = {"lane_occupancy_spread": wanted}
+        scenes = [space.sample(np.random.default_rng(i), targets) for i in range(80)]
+        return np.mean([describe(scene)["lane_occupancy_spread"] for scene in scenes])
+
+    # Evenly placed, the lanes are as uneven as asked; dropped at random, more uneven still.
+    assert mean_spread("even", 0.0) < 0.01  # 6 vehicles in each lane (curves: lengths differ)
+    assert 0.25 < mean_spread("even", 0.4) < 0.45  # four lanes spread a little less
+    assert mean_spread("uniform", 0.4) > mean_spread("uniform", 0.0) + 0.1
