@@ -87,7 +87,7 @@ class HighwaySpaceConfig:
         },
     )
     placement_jitter: float = field(
-        default=0.3,
+        default=0.4,
         metadata=option("with 'even', how far a vehicle strays, as a share of the spacing", 0, 1),
     )
     flow_speed: tuple[float, float] = field(
@@ -228,9 +228,10 @@ class HighwaySceneSpace:
         in proportion to their length and vehicles evenly spaced (``_even_places``).
 
         With ``targets`` (see ``sample``): ``vehicle_count`` vehicles, or as many as
-        ``density`` asks for on this road (clipped to the configured count); speeds drawn
-        around ``mean_speed`` with spread ``std_speed``; heavy vehicles (trucks and buses)
-        with probability ``truck_share``; lane shares scaled from the lanes' lengths by
+        ``density`` asks for on this road (clipped to the configured count); speeds drawn,
+        then shifted and scaled to mean ``mean_speed`` and spread ``std_speed`` exactly
+        (speeds below 0 are raised to 0); ``round(truck_share * n)`` heavy vehicles (trucks
+        and buses); lane shares scaled from the lanes' lengths by
         ``exp(lane_occupancy_spread * N(0, 1))`` each, so that evenly placed lanes are about
         as uneven as asked (a few lanes somewhat less; uniform placement adds its own).
         """
@@ -256,15 +257,25 @@ class HighwaySceneSpace:
             s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
         shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
         if "truck_share" in targets:
-            shares = _shares_for(shares, float(np.clip(targets["truck_share"], 0.0, 1.0)))
-        kind = rng.choice(len(KINDS), size=n, p=shares / shares.sum())
+            heavy = float(np.clip(targets["truck_share"], 0.0, 1.0))
+            kind = _kinds_for(_shares_for(shares, heavy), heavy, n, rng)
+        else:
+            kind = rng.choice(len(KINDS), size=n, p=shares / shares.sum())
         sizes = np.array([c.sizes[k] for k in KINDS])[kind]
         length = np.maximum(rng.normal(sizes[:, 0], sizes[:, 1]), 0.5)
         width = np.maximum(rng.normal(sizes[:, 2], sizes[:, 3]), 0.3)
         flow = rng.uniform(*c.flow_speed) * road.speed_limit
         flow = max(float(targets.get("mean_speed", flow)), 0.0)
         spread = max(float(targets.get("std_speed", c.speed_std)), 0.0)
-        speed = np.maximum(rng.normal(flow, spread, n), 0.0)
+        speed = rng.normal(flow, spread, n)
+        if n and ("mean_speed" in targets or "std_speed" in targets):
+            # The drawn speeds moved (and, with a spread target, scaled) onto the targets, so
+            # the scene's own mean and spread are the ones asked for (up to the clip at 0).
+            deviation = speed - speed.mean()
+            if "std_speed" in targets and n > 1 and deviation.std() > 0:
+                deviation *= spread / deviation.std()
+            speed = (flow if "mean_speed" in targets else speed.mean()) + deviation
+        speed = np.maximum(speed, 0.0)
         half_lane = road.lane_widths[lane] / 2.0
         d = np.clip(rng.normal(0.0, c.lateral_std, n), -half_lane, half_lane)
         heading = rng.normal(0.0, c.heading_std, n)
@@ -364,6 +375,22 @@ def _curvatures_for(
         curvatures[int(rng.integers(curvatures.size))] = side * target
         return curvatures
     return curvatures * (target / largest)
+
+
+def _kinds_for(
+    shares: NDArray[np.float64], heavy: float, n: int, rng: np.random.Generator
+) -> NDArray[np.int64]:
+    """``n`` kinds of which ``round(heavy * n)`` are trucks or buses, at random places; heavy
+    and light kinds split among themselves by ``shares``."""
+    is_heavy = np.array([kind in _HEAVY for kind in KINDS])
+    count = round(heavy * n)
+    parts = []
+    for mask, size in ((is_heavy, count), (~is_heavy, n - count)):
+        weights = shares * mask
+        if size:
+            parts.append(rng.choice(len(KINDS), size=size, p=weights / weights.sum()))
+    kind = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return rng.permutation(kind)
 
 
 def _shares_for(shares: NDArray[np.float64], heavy: float) -> NDArray[np.float64]:

@@ -152,7 +152,11 @@ def test_bad_targets_are_named(targets, message):
 
 def test_even_placement_fills_lanes_by_length_and_spaces_vehicles_evenly():
     config = HighwaySpaceConfig(
-        lanes=(3, 3), vehicles=(12, 12), ramp_probability=0.0, placement="even"
+        lanes=(3, 3),
+        vehicles=(12, 12),
+        ramp_probability=0.0,
+        placement="even",
+        placement_jitter=0.3,
     )
     for scene in HighwaySceneSpace(config).sample_many(20, seed=0):
         lanes = np.bincount(scene.vehicles.lane, minlength=3)
@@ -203,3 +207,18 @@ def test_a_lane_use_target_spreads_the_lanes_about_that_much():
     assert mean_spread("even", 0.0) < 0.01  # 6 vehicles in each lane (curves: lengths differ)
     assert 0.25 < mean_spread("even", 0.4) < 0.45  # four lanes spread a little less
     assert mean_spread("uniform", 0.4) > mean_spread("uniform", 0.0) + 0.1
+
+
+def test_speed_and_truck_targets_are_met_exactly_by_each_scene():
+    from scenegym.envs import describe
+
+    space = HighwaySceneSpace(HighwaySpaceConfig(vehicles=(10, 30)))
+    targets = {"vehicle_count": 20, "mean_speed": 24.0, "std_speed": 1.5, "truck_share": 0.15}
+    for seed in range(10):
+        d = describe(space.sample(np.random.default_rng(seed), targets))
+        assert d["mean_speed"] == pytest.approx(24.0)
+        assert d["std_speed"] == pytest.approx(1.5)
+        assert d["truck_share"] == pytest.approx(0.15)  # 3 of 20
+    # Only the mean asked for: the drawn spread is kept, moved onto the mean.
+    one = describe(space.sample(np.random.default_rng(0), {"mean_speed": 10.0}))
+    assert one["mean_speed"] == pytest.approx(10.0) and one["std_speed"] > 0.0
