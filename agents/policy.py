@@ -89,12 +89,14 @@ class GenerationPolicy:
         """The descriptors the policy was trained to match (empty without a goal)."""
         from scenegym.rewards.spec import GoalSpec
 
-        goal = self.config.env_kwargs.get("goal")
-        if goal is None:
-            return ()
-        if not isinstance(goal, GoalSpec):
-            goal = GoalSpec(ranges=dict(goal.get("ranges", {})))
-        return goal.names
+        return GoalSpec(ranges=self._goal_ranges()).names
+
+    def _goal_ranges(self) -> dict[str, tuple[float, float]]:
+        """The ``[low, high]`` goal range of each targeted descriptor (empty without a goal)."""
+        from scenegym.rewards.spec import GoalSpec
+
+        goal = self.config.env_kwargs.get("goal") or {}
+        return dict(goal.ranges if isinstance(goal, GoalSpec) else goal.get("ranges", {}))
 
     def _env(self):
         import gymnasium as gym
@@ -185,10 +187,8 @@ class GenerationPolicy:
         if not scenes or not targets[0]:
             return {}
         from scenegym.envs.descriptors import describe_many
-        from scenegym.rewards.spec import GoalSpec
 
-        goal = self.config.env_kwargs.get("goal") or {}
-        ranges = goal.ranges if isinstance(goal, GoalSpec) else goal.get("ranges", {})
+        ranges = self._goal_ranges()
         described = describe_many(scenes)
         errors = {}
         for name in targets[0]:

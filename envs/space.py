@@ -45,7 +45,8 @@ TARGETABLE: tuple[str, ...] = (
     "lane_occupancy_spread",
 )
 """Descriptors that ``HighwaySceneSpace.sample(rng, targets=...)`` follows."""
-_HEAVY = {"truck", "bus"}
+_IS_HEAVY = np.array([kind in ("truck", "bus") for kind in KINDS])
+"""Which of ``KINDS`` are heavy vehicles, as the ``truck_share`` descriptor counts them."""
 
 
 @dataclass(frozen=True)
@@ -298,9 +299,7 @@ class HighwaySceneSpace:
                 f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
                 f"got {type(rng).__name__}"
             )
-        if targets is not None:
-            targets = _check_targets(targets)
-        road = self.sample_road(rng, targets)
+        road = self.sample_road(rng, targets)  # each checks the targets
         return Scene(road, self.sample_vehicles(road, rng, targets))
 
     def sample_many(self, n: int, seed: int) -> Iterator[Scene]:
@@ -382,10 +381,9 @@ def _kinds_for(
 ) -> NDArray[np.int64]:
     """``n`` kinds of which ``round(heavy * n)`` are trucks or buses, at random places; heavy
     and light kinds split among themselves by ``shares``."""
-    is_heavy = np.array([kind in _HEAVY for kind in KINDS])
     count = round(heavy * n)
     parts = []
-    for mask, size in ((is_heavy, count), (~is_heavy, n - count)):
+    for mask, size in ((_IS_HEAVY, count), (~_IS_HEAVY, n - count)):
         weights = shares * mask
         if size:
             parts.append(rng.choice(len(KINDS), size=size, p=weights / weights.sum()))
@@ -396,9 +394,8 @@ def _kinds_for(
 def _shares_for(shares: NDArray[np.float64], heavy: float) -> NDArray[np.float64]:
     """Kind shares (``KINDS`` order) rescaled so that trucks and buses together have
     ``heavy``; the configured shares still split heavy and light kinds among themselves."""
-    is_heavy = np.array([kind in _HEAVY for kind in KINDS])
     out = np.zeros_like(shares)
-    for mask, total in ((is_heavy, heavy), (~is_heavy, 1.0 - heavy)):
+    for mask, total in ((_IS_HEAVY, heavy), (~_IS_HEAVY, 1.0 - heavy)):
         part = shares[mask]
         part = part if part.sum() > 0 else np.ones(part.size)  # none configured: equal split
         out[mask] = total * part / part.sum()

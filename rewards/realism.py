@@ -232,7 +232,7 @@ class _Mixture:
                 precisions_cholesky=np.array(data["precisions_cholesky"], dtype=np.float64),
                 quantiles=np.array(data["quantiles"], dtype=np.float64),
                 tail=float(data["tail"]),
-                features=() if tuple(features) == cls._names else tuple(features),
+                features=tuple(features),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"realism model is incomplete or malformed: {error}") from None
@@ -309,8 +309,7 @@ class VehicleRealism(_Mixture):
         rng = np.random.default_rng(seed)
         if len(rows) > max_vehicles:
             rows = rows[rng.choice(len(rows), max_vehicles, replace=False)]
-        default = features == REALISM_FEATURES
-        return cls._fit_rows(rows, components, tail, seed, () if default else features)
+        return cls._fit_rows(rows, components, tail, seed, features)
 
     @staticmethod
     def _model_space(rows: NDArray[np.float64], names: Sequence[str]) -> NDArray[np.float64]:
