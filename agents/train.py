@@ -103,18 +103,23 @@ class TrainConfig:
 
 
 def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, Any]:
-    """The environment's keyword arguments, with a relative ``realism`` model path taken
-    relative to the run folder (so a run folder can be moved)."""
+    """The environment's keyword arguments, with relative paths of the realism models and
+    of the goal reference taken relative to the run folder (so a run folder can be moved)."""
     kwargs = dict(config.env_kwargs)
+    if run is None:
+        return kwargs
     for key in ("realism", "scene_realism"):
-        path = kwargs.get(key)
-        if isinstance(path, str) and run is not None and not os.path.isabs(path):
-            kwargs[key] = str(Path(run) / path)
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = str(_in_run(run, kwargs[key]))
     goal = kwargs.get("goal")
-    reference = goal.get("reference") if isinstance(goal, dict) else None
-    if reference and run is not None and not os.path.isabs(reference):
-        kwargs["goal"] = {**goal, "reference": str(Path(run) / reference)}
+    if isinstance(goal, dict) and goal.get("reference"):
+        kwargs["goal"] = {**goal, "reference": str(_in_run(run, goal["reference"]))}
     return kwargs
+
+
+def _in_run(run: str | os.PathLike, path: str) -> Path:
+    """``path`` itself when absolute, else the same path inside the run folder."""
+    return Path(path) if os.path.isabs(path) else Path(run) / path
 
 
 def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None = None):
@@ -136,10 +141,7 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
 
 def reference_path(config: TrainConfig, run: str | os.PathLike) -> Path | None:
     """The reference file of the held-out evaluation (None without one)."""
-    if not config.reference:
-        return None
-    path = Path(config.reference)
-    return path if path.is_absolute() else Path(run) / path
+    return _in_run(run, config.reference) if config.reference else None
 
 
 def make_vec_env(config: TrainConfig, run: str | os.PathLike | None = None):
