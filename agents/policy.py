@@ -225,10 +225,17 @@ class GenerationPolicy:
             kwargs = {"action_masks": masks} if maskable and masks is not None else {}
             return self.model.predict(observation, deterministic=deterministic, **kwargs)[0]
 
+        import torch
+
         scenes: list[Scene] = []
-        for start in range(0, len(seeds), venv.num_envs):
-            end = start + venv.num_envs
-            scenes.extend(venv.rollout(act, seeds[start:end], options[start:end]))
+        # The policy draws stochastic actions from torch's global generator: seed a copy of it
+        # from the rollouts' seeds, so that the same seeds give the same scenes whatever ran
+        # before in the process, and leave the caller's generator as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seeds[0])
+            for start in range(0, len(seeds), venv.num_envs):
+                end = start + venv.num_envs
+                scenes.extend(venv.rollout(act, seeds[start:end], options[start:end]))
         return scenes
 
 

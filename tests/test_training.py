@@ -338,3 +338,15 @@ def test_generate_like_asks_each_rollout_for_one_scenes_descriptors(run, tmp_pat
     status = main(["generate", str(run), *empty])
     assert status == 2
     assert "holds no scenes" in capsys.readouterr().err
+
+
+def test_stochastic_sampling_repeats_with_the_seed_whatever_ran_before(run):
+    import torch
+
+    policy = GenerationPolicy.load(run)
+    first = policy.sample(6, seed=11).scenes
+    torch.rand(5)  # the caller draws from torch's generator in between
+    state = torch.random.get_rng_state()
+    policy.sample(3, seed=2)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's draws are untouched
+    assert policy.sample(6, seed=11).scenes == first
