@@ -59,6 +59,7 @@ class GenerationPolicy:
         self.model = model
         self.config = config
         self.run = run
+        self._venv = None  # the last vector environment, kept for the next sample()
 
     @classmethod
     def load(cls, run: str | os.PathLike) -> GenerationPolicy:
@@ -93,10 +94,20 @@ class GenerationPolicy:
 
     def _goal_ranges(self) -> dict[str, tuple[float, float]]:
         """The ``[low, high]`` goal range of each targeted descriptor (empty without a goal)."""
+        goal = self._goal()
+        return dict(goal.ranges) if goal is not None else {}
+
+    def _goal(self):
+        """The run's ``GoalSpec`` (its reference inside the run folder), or None."""
+        from scenegym.config import config_from_mapping
         from scenegym.rewards.spec import GoalSpec
 
-        goal = self.config.env_kwargs.get("goal") or {}
-        return dict(goal.ranges if isinstance(goal, GoalSpec) else goal.get("ranges", {}))
+        from .train import env_kwargs
+
+        goal = env_kwargs(self.config, self.run).get("goal")
+        if not goal:
+            return None
+        return goal if isinstance(goal, GoalSpec) else config_from_mapping(GoalSpec, goal)
 
     def _env(self):
         import gymnasium as gym
@@ -124,7 +135,10 @@ class GenerationPolicy:
         Args:
             targets: descriptor targets for goal-conditioned policies: one mapping for all
                 rollouts, or a sequence of ``n`` mappings with the same names, one per rollout
-                (for example the descriptors of scenes to generate more like).
+                (for example the descriptors of scenes to generate more like). Without
+                targets, a policy whose goal takes them from reference scenes asks for each
+                of those scenes' descriptors in turn, in a random order from ``seed``, before
+                asking for any twice; other goals draw targets at each reset.
             invalid: ``"report"`` returns invalid scenes and counts them; ``"resample"``
                 repeats their rollouts with new seeds up to ``attempts`` times, then drops and
                 counts those still invalid; ``"repair"`` removes the vehicles in violations
@@ -137,6 +151,11 @@ class GenerationPolicy:
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
             )
         wanted = _per_rollout(targets, n)
+        goal = self._goal() if targets is None else None
+        if goal is not None and goal.reference:
+            # Drawn here rather than at each reset: every reference scene is asked for once
+            # before any is asked for again (repeated targets give near-copies).
+            wanted = goal.sample_many(n, np.random.default_rng(seed))
         seeds = list(range(seed, seed + n))
         scenes = self._rollouts(seeds, wanted, deterministic, batch)
         resampled = dropped = 0
@@ -170,7 +189,7 @@ class GenerationPolicy:
             dropped = n - len(scenes)
         count = int((~_valid(scenes)).sum())
         return Sample(
-            goal_errors=self._goal_errors(scenes, kept_targets),
+            goal_errors=self._goal_errors(scenes, kept_targets) if targets is not None else {},
             scenes=scenes,
             invalid=count,
             resampled=resampled,
@@ -207,8 +226,12 @@ class GenerationPolicy:
 
         from .train import env_kwargs
 
-        kwargs = {**gym.spec(self.config.env).kwargs, **env_kwargs(self.config, self.run)}
-        return DrivingLayoutVecEnv(count, **kwargs)
+        # Every rollout resets its environments with its own seed, so one built earlier (and
+        # at least as large) serves as well as a new one and saves building them again.
+        if self._venv is None or self._venv.num_envs < count:
+            kwargs = {**gym.spec(self.config.env).kwargs, **env_kwargs(self.config, self.run)}
+            self._venv = DrivingLayoutVecEnv(count, **kwargs)
+        return self._venv
 
     def _rollouts(
         self,
@@ -217,7 +240,8 @@ class GenerationPolicy:
         deterministic: bool,
         batch: int,
     ) -> list[Scene]:
-        venv = self._vector_env(min(batch, len(seeds)))
+        size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
+        venv = self._vector_env(size)
         options = [{"targets": want} if want else None for want in targets]
         maskable = "Maskable" in type(self.model).__name__
 
@@ -233,8 +257,8 @@ class GenerationPolicy:
         # before in the process, and leave the caller's generator as it was.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seeds[0])
-            for start in range(0, len(seeds), venv.num_envs):
-                end = start + venv.num_envs
+            for start in range(0, len(seeds), size):
+                end = start + size
                 scenes.extend(venv.rollout(act, seeds[start:end], options[start:end]))
         return scenes
 

@@ -68,7 +68,9 @@ def main() -> dict:
     parser.add_argument("--goal-weight", type=float, default=1.0)
     parser.add_argument("--edit-budget", type=int, default=64)
     parser.add_argument("--start", choices=("space", "goal"), default="space")
-    parser.add_argument("--placement", choices=("uniform", "even"), default="uniform")
+    parser.add_argument("--start-candidates", type=int, default=1)
+    parser.add_argument("--max-vehicles", type=int, default=40)
+    parser.add_argument("--placement", choices=("uniform", "even", "following"), default="uniform")
     parser.add_argument(
         "--space",
         type=json.loads,
@@ -101,6 +103,8 @@ def main() -> dict:
         "reward": {"weights": weights},
         "edit_budget": args.edit_budget,
         "start": args.start,
+        "start_candidates": args.start_candidates,
+        "max_vehicles": args.max_vehicles,
     }
     if args.scene_realism > 0:
         files["scene_realism.json"] = json.dumps(SceneRealism.fit(fit_on, seed=0).to_dict())
@@ -139,6 +143,13 @@ def main() -> dict:
             # Asked for each held-out scene's descriptors: how close each comes (goal error).
             asked = [dict(zip(goals, row)) for row in _descriptors(test_on, goals)]
             answered = policy.sample(len(asked), targets=asked, seed=1, deterministic=True)
+            # The starting scenes alone: the policy's environment asked for the same targets,
+            # no edits.
+            env = policy._env()
+            starts = []
+            for i, want in enumerate(asked):
+                env.reset(seed=1 + i, options={"targets": want})
+                starts.append(env.scene)
     random = list(space.sample_many(1000, 0))
     samples = {"policy": generated, "random sampler": random}
     errors = {}
@@ -146,8 +157,6 @@ def main() -> dict:
         samples["policy asked for the held-out scenes"] = answered.scenes
         errors["policy asked for the held-out scenes"] = _shares(answered.goal_errors)
         if args.start == "goal":
-            # The starting scenes alone: the space following the same targets, no policy.
-            starts = [space.sample(np.random.default_rng(i), want) for i, want in enumerate(asked)]
             samples["starting scenes for the held-out targets"] = starts
             errors["starting scenes for the held-out targets"] = _goal_shares(starts, asked, ranges)
     results = {}

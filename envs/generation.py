@@ -134,7 +134,9 @@ class DrivingLayoutEnv(gym.Env):
     starting scene follows those the space can set (``scenegym.envs.space.TARGETABLE``: lane
     count, largest curvature, vehicle count or density, mean speed, speed spread, truck
     share, lane-use spread); where vehicles sit along their lanes, and so gaps, headways and
-    overlaps, is left to the space's ``placement`` and then to the policy.
+    overlaps, is left to the space's ``placement`` and then to the policy. With
+    ``start_candidates`` above 1, several vehicle sets are drawn and the one whose
+    descriptors (headways and gaps included) come nearest the targets starts.
 
     ## Episode end
     ``oneshot``: terminated after its one step. ``construct``: terminated on "stop" or when no
@@ -153,6 +155,8 @@ class DrivingLayoutEnv(gym.Env):
     - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
       view (16).
     - ``start``: ``"space"`` (default) or ``"goal"`` (needs a goal; see Starting state).
+    - ``start_candidates``: with ``start="goal"``, how many vehicle sets are drawn for the
+      targets on the starting road; the one nearest the targets (goal score) starts (1).
     - ``realign``: operation 5 realigns the vehicle instead of changing its kind (False;
       True in v2).
     - ``render_mode``: None or ``"rgb_array"``.
@@ -186,6 +190,7 @@ class DrivingLayoutEnv(gym.Env):
         select: str = "index",
         window: int = 16,
         start: str = "space",
+        start_candidates: int = 1,
         realign: bool = False,
         render_mode: str | None = None,
     ) -> None:
@@ -242,6 +247,7 @@ class DrivingLayoutEnv(gym.Env):
                 "given: pass goal={'ranges': {...}} or use start='space'"
             )
         self.start = start
+        self.start_candidates = check_whole("start_candidates", start_candidates, 1)
         if not isinstance(realign, bool):
             raise TypeError(f"realign must be True or False, got {realign!r}")
         self.realign = realign
@@ -353,7 +359,7 @@ class DrivingLayoutEnv(gym.Env):
         if goal_first:
             self.targets = self._draw_targets(options)
         if scene is None:
-            scene = self.space.sample(self.np_random, self.targets if goal_first else None)
+            scene = self._goal_start() if goal_first else self.space.sample(self.np_random)
             if self.representation in ("oneshot", "construct"):
                 scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
         self._set_scene(scene)
@@ -362,6 +368,30 @@ class DrivingLayoutEnv(gym.Env):
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
         self._current = self._first_vehicle()
+
+    def _goal_start(self) -> Scene:
+        """A starting scene that follows the targets: of ``start_candidates`` vehicle sets
+        drawn for them on one road, the one whose descriptors come nearest (goal score)."""
+        rng, targets = self.np_random, self.targets
+        road = self.space.sample_road(rng, targets)
+        candidates = [
+            Scene(road, self.space.sample_vehicles(road, rng, targets))
+            for _ in range(self.start_candidates)
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        from scenegym.rewards.spec import goal_scores
+
+        # Nearest the targets, not the best score: candidates picked for validity as well
+        # leave the small gaps of crowded targets unmet, and the policy repairs overlaps.
+        names = self.goal.names
+        now = SceneBatch.of(candidates).describe()
+        scores = goal_scores(
+            np.column_stack([now[name] for name in names]),
+            np.array([[targets[name] for name in names]]),
+            self.goal,
+        )
+        return candidates[int(np.argmax(scores))]
 
     def _draw_targets(self, options: dict) -> dict[str, float]:
         """Goal targets drawn from the goal, with those in ``options["targets"]`` replacing

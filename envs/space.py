@@ -6,12 +6,16 @@ from simple distributions. It knows nothing about car following, so many of its 
 validity rules (mostly overlaps); its validity rate is the number a learned generator improves.
 
 ``placement: even`` spaces the vehicles evenly in each lane instead (fewer overlaps, the same
-everything else). ``sample(rng, targets=...)`` draws with the scene-wide numbers taken from
-descriptor targets where they name them (``TARGETABLE``): the lane count and largest curvature
-of the road, the number of vehicles, their mean speed, speed spread and truck share, and how
-unevenly the lanes are filled. Where the vehicles go along a lane follows ``placement`` as
-before, so gaps and headways are not aimed at; a generation environment started this way
-(``start="goal"``) leaves those to the policy.
+everything else); ``placement: following`` gives each vehicle room in proportion to what a
+car follower keeps at its speed, so faster vehicles keep longer gaps, as in traffic.
+
+``sample(rng, targets=...)`` draws with the scene-wide numbers taken from descriptor targets
+where they name them (``TARGETABLE``): the lane count and largest curvature of the road, the
+number of vehicles, their mean speed, speed spread and truck share, and how unevenly the lanes
+are filled. Where the vehicles go along a lane follows ``placement`` as before, so gaps and
+headways are not aimed at; a generation environment started this way (``start="goal"``)
+draws several candidates and keeps the nearest (``start_candidates``), then leaves the rest
+to the policy.
 """
 
 from __future__ import annotations
@@ -82,14 +86,19 @@ class HighwaySpaceConfig:
     placement: str = field(
         default="uniform",
         metadata={
-            "help": "where vehicles go: 'uniform' (independently along the road) or 'even' "
-            "(lanes filled in proportion to their length, vehicles evenly spaced in each)",
-            "choices": ("uniform", "even"),
+            "help": "where vehicles go: 'uniform' (independently along the road), 'even' "
+            "(lanes filled in proportion to their length, vehicles evenly spaced in each) or "
+            "'following' (filled the same way, faster vehicles keeping longer gaps)",
+            "choices": ("uniform", "even", "following"),
         },
     )
     placement_jitter: float = field(
         default=0.4,
-        metadata=option("with 'even', how far a vehicle strays, as a share of the spacing", 0, 1),
+        metadata=option(
+            "with 'even' or 'following', how far a vehicle strays, as a share of its spacing",
+            0,
+            1,
+        ),
     )
     flow_speed: tuple[float, float] = field(
         default=(0.2, 1.1), metadata=option("scene mean speed as a share of the limit", 0.0, 2.0)
@@ -226,7 +235,10 @@ class HighwaySceneSpace:
     ) -> Vehicles:
         """Vehicles on ``road``: with ``placement: uniform`` lanes drawn in proportion to their
         length and stations uniform along the lane, independently; with ``even`` lanes filled
-        in proportion to their length and vehicles evenly spaced (``_even_places``).
+        in proportion to their length and vehicles evenly spaced (``_even_places``); with
+        ``following`` lanes filled the same way and each vehicle's room to the next in
+        proportion to its length plus ``FOLLOWING_GAP`` plus its speed times
+        ``FOLLOWING_HEADWAY`` (``_following_places``).
 
         With ``targets`` (see ``sample``): ``vehicle_count`` vehicles, or as many as
         ``density`` asks for on this road (clipped to the configured count); speeds drawn,
@@ -253,6 +265,8 @@ class HighwaySceneSpace:
             extent = extent * np.exp(spread * rng.standard_normal(extent.size))
         if c.placement == "even":
             lane, s = _even_places(road, n, c.placement_jitter, rng, extent)
+        elif c.placement == "following":
+            lane = np.repeat(np.arange(road.lane_count), _lane_counts(n, rng, extent))
         else:
             lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
             s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
@@ -278,6 +292,8 @@ class HighwaySceneSpace:
             speed = (flow if "mean_speed" in targets else speed.mean()) + deviation
         speed = np.maximum(speed, 0.0)
         half_lane = road.lane_widths[lane] / 2.0
+        if c.placement == "following":
+            s = _following_places(road, lane, speed, length, c.placement_jitter, rng)
         d = np.clip(rng.normal(0.0, c.lateral_std, n), -half_lane, half_lane)
         heading = rng.normal(0.0, c.heading_std, n)
         return Vehicles(
@@ -339,18 +355,24 @@ def _check_targets(targets: Any) -> dict[str, float]:
     return checked
 
 
-def _even_places(
-    road: Road, n: int, jitter: float, rng: np.random.Generator, weights: NDArray[np.float64]
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Lanes and stations of ``n`` vehicles spread evenly: each lane gets its share by
-    ``weights`` (largest remainders first, ties broken at random), evenly spaced along the
-    lane from a random phase, each moved by up to ``jitter / 2`` of the spacing, and kept
-    inside the lane."""
-    extent = road.lane_ends - road.lane_starts
+def _lane_counts(n: int, rng: np.random.Generator, weights: NDArray[np.float64]) -> NDArray:
+    """How many of ``n`` vehicles each lane gets, by ``weights`` (largest remainders first,
+    ties broken at random)."""
     share = weights / weights.sum() * n
     counts = np.floor(share).astype(np.int64)
     remainder = share - counts + rng.uniform(0.0, 1e-9, share.size)
     counts[np.argsort(-remainder)[: n - int(counts.sum())]] += 1
+    return counts
+
+
+def _even_places(
+    road: Road, n: int, jitter: float, rng: np.random.Generator, weights: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Lanes and stations of ``n`` vehicles spread evenly: each lane gets its share by
+    ``weights`` (``_lane_counts``), evenly spaced along the lane from a random phase, each
+    moved by up to ``jitter / 2`` of the spacing, and kept inside the lane."""
+    extent = road.lane_ends - road.lane_starts
+    counts = _lane_counts(n, rng, weights)
     lane = np.repeat(np.arange(road.lane_count), counts)
     spacing = (extent / np.maximum(counts, 1))[lane]
     rank = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -358,6 +380,41 @@ def _even_places(
     s = road.lane_starts[lane] + spacing * (rank + phase)
     s += rng.uniform(-0.5, 0.5, n) * jitter * spacing
     return lane, np.clip(s, road.lane_starts[lane], road.lane_ends[lane])
+
+
+FOLLOWING_GAP = 2.0
+"""Standstill gap (m) of ``placement: following``."""
+FOLLOWING_HEADWAY = 1.5
+"""Time headway (s) of ``placement: following``."""
+
+
+def _following_places(
+    road: Road,
+    lane: NDArray[np.int64],
+    speed: NDArray[np.float64],
+    length: NDArray[np.float64],
+    jitter: float,
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    """Stations of vehicles already given their lanes (grouped by lane, in order along it):
+    the room from each vehicle to the next is in proportion to what a car follower keeps,
+    ``length + FOLLOWING_GAP + speed * FOLLOWING_HEADWAY``, scaled to fill the lane, so faster
+    vehicles keep longer gaps. Each lane starts from a random phase of its last vehicle's
+    room; each vehicle is moved by up to ``jitter / 2`` of its room and kept inside the
+    lane."""
+    counts = np.bincount(lane, minlength=road.lane_count)
+    extent = road.lane_ends - road.lane_starts
+    room = length + FOLLOWING_GAP + np.maximum(speed, 0.0) * FOLLOWING_HEADWAY
+    room = room * (extent / np.maximum(np.bincount(lane, room, road.lane_count), 1e-9))[lane]
+    before = np.cumsum(room) - room  # room of every vehicle before, all lanes
+    used = counts > 0
+    first = (np.cumsum(counts) - counts)[used]
+    last = np.cumsum(counts)[used] - 1
+    ahead = before - np.repeat(before[first], counts[used])  # room before, this lane
+    phase = np.repeat(rng.uniform(0.0, 1.0, int(used.sum())) * room[last], counts[used])
+    s = road.lane_starts[lane] + ahead + phase
+    s += rng.uniform(-0.5, 0.5, lane.size) * jitter * room
+    return np.clip(s, road.lane_starts[lane], road.lane_ends[lane])
 
 
 def _curvatures_for(

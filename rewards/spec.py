@@ -120,6 +120,18 @@ class GoalSpec:
             return {name: float(value) for name, value in zip(self.names, row)}
         return {name: float(rng.uniform(*self.ranges[name])) for name in self.names}
 
+    def sample_many(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
+        """``n`` target sets. With a reference, its scenes' descriptors in a random order,
+        each once before any repeats (a set of generated scenes whose targets repeat holds
+        near-copies, which a classifier two-sample test picks out); without, ``sample`` n
+        times."""
+        if not self.reference:
+            return [self.sample(rng) for _ in range(n)]
+        table = _reference_targets(self.reference, self.names)
+        rounds = -(-n // len(table))
+        order = np.concatenate([rng.permutation(len(table)) for _ in range(rounds)])[:n]
+        return [{name: float(value) for name, value in zip(self.names, table[i])} for i in order]
+
 
 def goal_score(
     descriptors: Mapping[str, float], targets: Mapping[str, float], goal: GoalSpec

@@ -631,12 +631,22 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         for name in described  # all descriptors: the policy learns their joint distribution
     }
     ranges = {name: [low, max(high, low + 1e-3)] for name, (low, high) in ranges.items()}
-    start_space = {**config_to_dict(space.config), "placement": "even"}
+    # Starting scenes as small and as crowded as the reference's, each the nearest to its
+    # targets of 16 drawn (headways and gaps are not set directly).
+    counts = described["vehicle_count"]
+    most = max(40, int(counts.max()))
+    start_space = {
+        **config_to_dict(space.config),
+        "placement": "even",
+        "vehicles": [int(counts.min()), most],
+    }
     training = {
         "env": "scenegym/DrivingLayout-edit-v2",
         "env_kwargs": {
             "space": start_space,
+            "max_vehicles": most,
             "start": "goal",
+            "start_candidates": 16,
             "realism": "realism.json",
             "goal": {"ranges": ranges, "reference": "reference_fit.jsonl"},
             "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 2.0}},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import math
 import numbers
 import os
@@ -114,7 +115,7 @@ def config_from_mapping(cls: type[T], data: Any, *, name: str = "", base: T | No
     """
     if not isinstance(data, Mapping):
         raise ValueError(f"{name or 'config'} must be a mapping of keys, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -146,7 +147,7 @@ def check_config(config: Any, *, name: str | None = None) -> None:
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"check_config expects a dataclass instance, got {config!r}")
     prefix = type(config).__name__ if name is None else name
-    hints = typing.get_type_hints(type(config))
+    hints = _hints(type(config))
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
         path = f"{prefix}.{field.name}" if prefix else field.name
@@ -157,6 +158,13 @@ def check_config(config: Any, *, name: str | None = None) -> None:
         converted = _convert(hint, value, path, field.metadata, _default(field))
         if field.metadata.get("fixed_keys") and set(converted) != set(value):
             object.__setattr__(config, field.name, converted)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a config class (resolving them compiles the annotations,
+    which costs more than checking the values; a class's types do not change)."""
+    return typing.get_type_hints(cls)
 
 
 def option(help: str, low: float | None = None, high: float | None = None) -> dict[str, Any]:

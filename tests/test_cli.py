@@ -257,6 +257,11 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert config["env_kwargs"]["space"]["placement"] == "even"
     fit = read_scenes(out / "reference_fit.jsonl")
     held_out = read_scenes(out / "reference_held_out.jsonl")
+    # Starting scenes may hold as few and as many vehicles as the training half does.
+    counts = [len(scene.vehicles) for scene in fit]
+    assert config["env_kwargs"]["space"]["vehicles"] == [min(counts), max(40, max(counts))]
+    assert config["env_kwargs"]["max_vehicles"] == max(40, max(counts))
+    assert config["env_kwargs"]["start_candidates"] == 16
     assert {s.id for s in fit}.isdisjoint({s.id for s in held_out})
     assert metrics["generators"]["generated"]["reference_scenes"] == 12
 

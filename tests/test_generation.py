@@ -291,6 +291,48 @@ def test_goal_targets_can_be_drawn_from_reference_scenes(tmp_path, congested, fr
     assert tuple(info["targets"].values()) in wanted
 
 
+def test_many_targets_from_a_reference_take_every_scene_once_before_repeating(tmp_path):
+    from scenegym.envs import HighwaySceneSpace, describe, write_scenes
+
+    scenes = list(HighwaySceneSpace().sample_many(5, seed=3))
+    path = tmp_path / "reference.jsonl"
+    write_scenes(path, scenes)
+    goal = GoalSpec(ranges={"density": (0.0, 200.0)}, reference=str(path))
+    densities = sorted(describe(scene)["density"] for scene in scenes)
+    drawn = [t["density"] for t in goal.sample_many(12, np.random.default_rng(0))]
+    assert sorted(drawn[:5]) == densities and sorted(drawn[5:10]) == densities
+    assert set(drawn[10:]) <= set(densities) and len(set(drawn[10:])) == 2
+    assert drawn == [t["density"] for t in goal.sample_many(12, np.random.default_rng(0))]
+    uniform = GoalSpec(ranges={"density": (10.0, 20.0)}).sample_many(50, np.random.default_rng(1))
+    values = np.array([t["density"] for t in uniform])
+    assert len(uniform) == 50 and values.min() >= 10.0 and values.max() <= 20.0
+
+
+def test_more_start_candidates_start_nearer_the_targets():
+    from scenegym.envs import describe
+    from scenegym.rewards.spec import goal_score
+
+    ranges = {"density": [5.0, 40.0], "min_gap": [0.0, 60.0], "median_time_headway": [0.0, 6.0]}
+    goal = GoalSpec(ranges=ranges)
+    space = {"placement": "even", "vehicles": [2, 40]}
+    scores = {}
+    for candidates in (1, 8):
+        env = DrivingLayoutEnv(goal=goal, start="goal", start_candidates=candidates, space=space)
+        scores[candidates] = []
+        for seed in range(20):
+            targets = env.reset(seed=seed)[1]["targets"]
+            scores[candidates].append(goal_score(describe(env.scene), targets, goal))
+    assert np.mean(scores[8]) > np.mean(scores[1]) + 0.02
+    # One candidate is the space's own scene for the targets, as before the argument existed.
+    env = DrivingLayoutEnv(goal=goal, start="goal", space=space)
+    targets = env.reset(seed=4)[1]["targets"]
+    rng = np.random.default_rng(4)
+    GoalSpec(ranges=ranges).sample(rng)  # the targets come first from the same generator
+    assert env.scene == env.space.sample(rng, targets)
+    with pytest.raises(ValueError, match="start_candidates must be"):
+        DrivingLayoutEnv(goal=goal, start="goal", start_candidates=0)
+
+
 def test_a_relative_goal_reference_is_read_inside_the_run_folder(tmp_path):
     from scenegym.agents.train import TrainConfig, env_kwargs
 

@@ -175,6 +175,40 @@ def test_even_placement_fills_lanes_by_length_and_spaces_vehicles_evenly():
         assert np.allclose(gaps, gaps[0])
 
 
+def test_following_placement_gives_faster_vehicles_longer_gaps():
+    from scenegym.envs.space import FOLLOWING_GAP, FOLLOWING_HEADWAY
+
+    still = HighwaySpaceConfig(
+        lanes=(3, 3), vehicles=(15, 15), ramp_probability=0.0, placement="following"
+    )
+    still = config_from_mapping(HighwaySpaceConfig, {"placement_jitter": 0.0}, base=still)
+    for scene in HighwaySceneSpace(still).sample_many(10, seed=0):
+        v = scene.vehicles
+        assert np.bincount(v.lane, minlength=3).tolist() == [5, 5, 5]
+        for lane in range(3):
+            order = np.argsort(v.s[v.lane == lane])
+            s, speed, length = (x[v.lane == lane][order] for x in (v.s, v.speed, v.length))
+            # The room to the next vehicle is in proportion to what a follower keeps.
+            ratio = np.diff(s) / (length + FOLLOWING_GAP + speed * FOLLOWING_HEADWAY)[:-1]
+            assert np.allclose(ratio, ratio[0])
+            assert scene.road.lane_starts[lane] <= s[0] and s[-1] <= scene.road.lane_ends[lane]
+
+    def gap_speed_correlation(placement):
+        config = config_from_mapping(HighwaySpaceConfig, {"placement": placement}, base=still)
+        config = config_from_mapping(HighwaySpaceConfig, {"placement_jitter": 0.4}, base=config)
+        values = []
+        for scene in HighwaySceneSpace(config).sample_many(40, seed=1):
+            v = scene.vehicles
+            for lane in range(3):
+                order = np.argsort(v.s[v.lane == lane])
+                s, speed = v.s[v.lane == lane][order], v.speed[v.lane == lane][order]
+                values.append(np.corrcoef(np.diff(s), speed[:-1])[0, 1])
+        return np.mean(values)
+
+    assert gap_speed_correlation("following") > 0.3
+    assert abs(gap_speed_correlation("even")) < 0.15
+
+
 def test_count_and_density_together_set_the_road_length():
     from scenegym.envs import describe
 
@@ -186,7 +220,7 @@ def test_count_and_density_together_set_the_road_length():
 
 
 def test_an_unknown_placement_is_named():
-    with pytest.raises(ValueError, match="placement must be one of uniform, even"):
+    with pytest.raises(ValueError, match="placement must be one of uniform, even, following"):
         config_from_mapping(HighwaySpaceConfig, {"placement": "rows"})
 
 

@@ -350,3 +350,30 @@ def test_stochastic_sampling_repeats_with_the_seed_whatever_ran_before(run):
     policy.sample(3, seed=2)
     assert torch.equal(torch.random.get_rng_state(), state)  # the caller's draws are untouched
     assert policy.sample(6, seed=11).scenes == first
+    # Environments kept from a larger batch before do not change what a batch gives.
+    small = policy.sample(6, seed=11, batch=4).scenes
+    fresh = GenerationPolicy.load(run)
+    fresh.sample(9, seed=0, batch=8)
+    assert fresh.sample(6, seed=11, batch=4).scenes == small
+
+
+def test_sampling_asks_for_each_goal_reference_scene_once_before_repeating(tmp_path):
+    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, write_scenes
+
+    space = {"lanes": [2, 4], "length": [150.0, 300.0], "vehicles": [4, 20]}
+    space["ramp_probability"] = 0.0
+    reference = list(HighwaySceneSpace(HighwaySpaceConfig(**space)).sample_many(6, seed=2))
+    write_scenes(tmp_path / "reference.jsonl", reference)
+    goal = {"ranges": {"max_curvature": [0.0, 0.01], "density": [5.0, 80.0]}}
+    goal["reference"] = str(tmp_path / "reference.jsonl")
+    config = {**TINY, "env_kwargs": {"edit_budget": 4, "goal": goal, "space": space}}
+    config["env_kwargs"]["start"] = "goal"
+    train(config, tmp_path / "run")
+    policy = GenerationPolicy.load(tmp_path / "run")
+    # The road follows its targets exactly and no edit changes it: the curvatures of six
+    # scenes are those of the six reference scenes, each once.
+    sample = policy.sample(6, seed=5, batch=4)
+    got = sorted(scene.road.max_curvature for scene in sample.scenes)
+    want = sorted(scene.road.max_curvature for scene in reference)
+    assert got == pytest.approx(want)
+    assert sample.goal_errors == {}  # no targets asked for, none reported
