@@ -189,7 +189,7 @@ def _build_parser() -> argparse.ArgumentParser:
     quick.add_argument(
         "--train-steps",
         type=_positive_int,
-        default=200_000,
+        default=500_000,
         help="training budget of the generation policy (environment steps)",
     )
     quick.add_argument(
