@@ -374,24 +374,29 @@ class DrivingLayoutEnv(gym.Env):
         drawn for them on one road, the one whose descriptors come nearest (goal score)."""
         rng, targets = self.np_random, self.targets
         road = self.space.sample_road(rng, targets)
-        candidates = [
-            Scene(road, self.space.sample_vehicles(road, rng, targets))
-            for _ in range(self.start_candidates)
-        ]
-        if len(candidates) == 1:
-            return candidates[0]
+        if self.start_candidates == 1:
+            return Scene(road, self.space.sample_vehicles(road, rng, targets))
         from scenegym.rewards.spec import goal_scores
 
+        sets = self.space.sample_vehicle_sets(road, rng, targets, self.start_candidates)
+        count, n = sets["s"].shape
+        batch = SceneBatch(
+            road._batch,
+            np.zeros(count, dtype=np.int64),
+            np.full(count, n, dtype=np.int64),
+            {name: values.ravel() for name, values in sets.items()},
+        )
         # Nearest the targets, not the best score: candidates picked for validity as well
         # leave the small gaps of crowded targets unmet, and the policy repairs overlaps.
         names = self.goal.names
-        now = SceneBatch.of(candidates).describe()
+        now = batch.describe()
         scores = goal_scores(
             np.column_stack([now[name] for name in names]),
             np.array([[targets[name] for name in names]]),
             self.goal,
         )
-        return candidates[int(np.argmax(scores))]
+        best = int(np.argmax(scores))
+        return Scene(road, Vehicles._trusted({name: v[best] for name, v in sets.items()}))
 
     def _draw_targets(self, options: dict) -> dict[str, float]:
         """Goal targets drawn from the goal, with those in ``options["targets"]`` replacing

@@ -15,7 +15,8 @@ number of vehicles, their mean speed, speed spread and truck share, and how unev
 are filled. Where the vehicles go along a lane follows ``placement`` as before, so gaps and
 headways are not aimed at; a generation environment started this way (``start="goal"``)
 draws several candidates and keeps the nearest (``start_candidates``), then leaves the rest
-to the policy.
+to the policy. ``sample_vehicle_sets`` draws such candidates all at once, as ``(sets, n)``
+columns.
 """
 
 from __future__ import annotations
@@ -248,8 +249,23 @@ class HighwaySceneSpace:
         ``exp(lane_occupancy_spread * N(0, 1))`` each, so that evenly placed lanes are about
         as uneven as asked (a few lanes somewhat less; uniform placement adds its own).
         """
+        sets = self.sample_vehicle_sets(road, rng, targets)
+        return Vehicles._trusted({name: values[0] for name, values in sets.items()})
+
+    def sample_vehicle_sets(
+        self,
+        road: Road,
+        rng: np.random.Generator,
+        targets: Mapping[str, float] | None = None,
+        count: int = 1,
+    ) -> dict[str, NDArray]:
+        """``count`` vehicle sets for ``road``, drawn as ``sample_vehicles`` draws one but all
+        at once: the ``Vehicles`` columns as ``(count, n)`` arrays (every set holds the same
+        number ``n`` of vehicles). With ``count=1`` its row is ``sample_vehicles``' draw from
+        the same generator state."""
         c = self.config
         targets = _check_targets(targets) if targets is not None else {}
+        k = check_whole("count", count, 1)
         n = int(rng.integers(c.vehicles[0], c.vehicles[1] + 1))
         if "vehicle_count" in targets or "density" in targets:
             wanted = targets.get("vehicle_count")
@@ -258,49 +274,60 @@ class HighwaySceneSpace:
             n = int(np.clip(round(wanted), c.vehicles[0], c.vehicles[1]))
         # Weights are station extents (not lane-centre lengths), matching the uniform draw of
         # stations below and keeping the scenes of every seed unchanged.
-        extent = road.lane_ends - road.lane_starts
+        extent = np.tile(road.lane_ends - road.lane_starts, (k, 1))
         if "lane_occupancy_spread" in targets:
             # Lane shares spread around their lengths' by about the asked spread.
             spread = max(targets["lane_occupancy_spread"], 0.0)
-            extent = extent * np.exp(spread * rng.standard_normal(extent.size))
+            extent = extent * np.exp(spread * rng.standard_normal(extent.shape))
         if c.placement == "even":
             lane, s = _even_places(road, n, c.placement_jitter, rng, extent)
         elif c.placement == "following":
-            lane = np.repeat(np.arange(road.lane_count), _lane_counts(n, rng, extent))
+            lane = _lanes_of(_lane_counts(n, rng, extent), n)
         else:
-            lane = rng.choice(road.lane_count, size=n, p=extent / extent.sum())
+            lane = _choice_rows(rng, extent / extent.sum(axis=1, keepdims=True), n)
             s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
         shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
         if "truck_share" in targets:
             heavy = float(np.clip(targets["truck_share"], 0.0, 1.0))
-            kind = _kinds_for(_shares_for(shares, heavy), heavy, n, rng)
+            kind = _kinds_for(_shares_for(shares, heavy), heavy, (k, n), rng)
         else:
-            kind = rng.choice(len(KINDS), size=n, p=shares / shares.sum())
+            kind = rng.choice(len(KINDS), size=(k, n), p=shares / shares.sum())
         sizes = np.array([c.sizes[k] for k in KINDS])[kind]
-        length = np.maximum(rng.normal(sizes[:, 0], sizes[:, 1]), 0.5)
-        width = np.maximum(rng.normal(sizes[:, 2], sizes[:, 3]), 0.3)
-        flow = rng.uniform(*c.flow_speed) * road.speed_limit
-        flow = max(float(targets.get("mean_speed", flow)), 0.0)
+        length = np.maximum(rng.normal(sizes[..., 0], sizes[..., 1]), 0.5)
+        width = np.maximum(rng.normal(sizes[..., 2], sizes[..., 3]), 0.3)
+        flow = rng.uniform(*c.flow_speed, size=k) * road.speed_limit
+        if "mean_speed" in targets:
+            flow = np.full(k, float(targets["mean_speed"]))
+        flow = np.maximum(flow, 0.0)[:, None]
         spread = max(float(targets.get("std_speed", c.speed_std)), 0.0)
-        speed = rng.normal(flow, spread, n)
+        speed = rng.normal(flow, spread, (k, n))
         if n and ("mean_speed" in targets or "std_speed" in targets):
             # The drawn speeds moved (and, with a spread target, scaled) onto the targets, so
             # the scene's own mean and spread are the ones asked for (up to the clip at 0).
-            deviation = speed - speed.mean()
-            if "std_speed" in targets and n > 1 and deviation.std() > 0:
-                deviation *= spread / deviation.std()
-            speed = (flow if "mean_speed" in targets else speed.mean()) + deviation
+            mean = speed.mean(axis=1, keepdims=True)
+            deviation = speed - mean
+            if "std_speed" in targets and n > 1:
+                now = deviation.std(axis=1, keepdims=True)
+                deviation *= np.where(now > 0, spread / np.where(now > 0, now, 1.0), 1.0)
+            speed = (flow if "mean_speed" in targets else mean) + deviation
         speed = np.maximum(speed, 0.0)
         half_lane = road.lane_widths[lane] / 2.0
         if c.placement == "following":
             s = _following_places(road, lane, speed, length, c.placement_jitter, rng)
-        d = np.clip(rng.normal(0.0, c.lateral_std, n), -half_lane, half_lane)
-        heading = rng.normal(0.0, c.heading_std, n)
+        d = np.clip(rng.normal(0.0, c.lateral_std, (k, n)), -half_lane, half_lane)
+        heading = rng.normal(0.0, c.heading_std, (k, n))
         # Columns built here are finite, of one length and of known kinds: the constructor's
-        # checks would only cost time (a quarter of this method's).
-        columns = {"lane": lane.astype(np.int16), "s": s, "d": d, "heading": heading}
-        columns.update(speed=speed, length=length, width=width, kind=kind.astype(np.int8))
-        return Vehicles._trusted({name: np.asarray(v) for name, v in columns.items()})
+        # checks would only cost time.
+        return {
+            "lane": lane.astype(np.int16),
+            "s": s,
+            "d": d,
+            "heading": heading,
+            "speed": speed,
+            "length": length,
+            "width": width,
+            "kind": kind.astype(np.int8),
+        }
 
     def sample(self, rng: np.random.Generator, targets: Mapping[str, float] | None = None) -> Scene:
         """One random scene. Same generator state, same scene.
@@ -358,29 +385,46 @@ def _check_targets(targets: Any) -> dict[str, float]:
 
 
 def _lane_counts(n: int, rng: np.random.Generator, weights: NDArray[np.float64]) -> NDArray:
-    """How many of ``n`` vehicles each lane gets, by ``weights`` (largest remainders first,
-    ties broken at random)."""
-    share = weights / weights.sum() * n
+    """How many of ``n`` vehicles each lane gets in each row of ``(sets, lanes)`` ``weights``
+    (largest remainders first, ties broken at random)."""
+    share = weights / weights.sum(axis=1, keepdims=True) * n
     counts = np.floor(share).astype(np.int64)
-    remainder = share - counts + rng.uniform(0.0, 1e-9, share.size)
-    counts[np.argsort(-remainder)[: n - int(counts.sum())]] += 1
-    return counts
+    remainder = share - counts + rng.uniform(0.0, 1e-9, share.shape)
+    # The first missing lanes by largest remainder get one more.
+    place = np.argsort(np.argsort(-remainder, axis=1), axis=1)
+    return counts + (place < (n - counts.sum(axis=1, keepdims=True)))
+
+
+def _lanes_of(counts: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    """``(sets, n)`` lane of each vehicle, grouped by lane, from ``(sets, lanes)`` counts."""
+    ends = np.cumsum(counts, axis=1)
+    return (ends[:, None, :] <= np.arange(n)[None, :, None]).sum(axis=2)
+
+
+def _choice_rows(rng: np.random.Generator, p: NDArray[np.float64], n: int) -> NDArray:
+    """``(sets, n)`` draws of ``range(lanes)`` with each row's ``(sets, lanes)`` chances
+    ``p``, as ``rng.choice(lanes, size=n, p=row)`` draws them (so one row draws the same)."""
+    cdf = np.cumsum(p, axis=1)
+    cdf /= cdf[:, -1:]
+    uniform = rng.random((p.shape[0], n))
+    return (cdf[:, None, :] <= uniform[:, :, None]).sum(axis=2)
 
 
 def _even_places(
     road: Road, n: int, jitter: float, rng: np.random.Generator, weights: NDArray[np.float64]
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Lanes and stations of ``n`` vehicles spread evenly: each lane gets its share by
-    ``weights`` (``_lane_counts``), evenly spaced along the lane from a random phase, each
-    moved by up to ``jitter / 2`` of the spacing, and kept inside the lane."""
+    """``(sets, n)`` lanes and stations of ``n`` vehicles spread evenly: each lane gets its
+    share by the row of ``(sets, lanes)`` ``weights`` (``_lane_counts``), evenly spaced along
+    the lane from a random phase, each moved by up to ``jitter / 2`` of the spacing, and kept
+    inside the lane."""
     extent = road.lane_ends - road.lane_starts
     counts = _lane_counts(n, rng, weights)
-    lane = np.repeat(np.arange(road.lane_count), counts)
-    spacing = (extent / np.maximum(counts, 1))[lane]
-    rank = np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)
-    phase = rng.uniform(0.0, 1.0, road.lane_count)[lane]
+    lane = _lanes_of(counts, n)
+    spacing = np.take_along_axis(extent / np.maximum(counts, 1), lane, axis=1)
+    rank = np.arange(n) - np.take_along_axis(np.cumsum(counts, axis=1) - counts, lane, axis=1)
+    phase = np.take_along_axis(rng.uniform(0.0, 1.0, counts.shape), lane, axis=1)
     s = road.lane_starts[lane] + spacing * (rank + phase)
-    s += rng.uniform(-0.5, 0.5, n) * jitter * spacing
+    s += rng.uniform(-0.5, 0.5, lane.shape) * jitter * spacing
     return lane, np.clip(s, road.lane_starts[lane], road.lane_ends[lane])
 
 
@@ -398,25 +442,29 @@ def _following_places(
     jitter: float,
     rng: np.random.Generator,
 ) -> NDArray[np.float64]:
-    """Stations of vehicles already given their lanes (grouped by lane, in order along it):
-    the room from each vehicle to the next is in proportion to what a car follower keeps,
-    ``length + FOLLOWING_GAP + speed * FOLLOWING_HEADWAY``, scaled to fill the lane, so faster
-    vehicles keep longer gaps. Each lane starts from a random phase of its last vehicle's
-    room; each vehicle is moved by up to ``jitter / 2`` of its room and kept inside the
-    lane."""
-    counts = np.bincount(lane, minlength=road.lane_count)
-    extent = road.lane_ends - road.lane_starts
-    room = length + FOLLOWING_GAP + np.maximum(speed, 0.0) * FOLLOWING_HEADWAY
-    room = room * (extent / np.maximum(np.bincount(lane, room, road.lane_count), 1e-9))[lane]
-    before = np.cumsum(room) - room  # room of every vehicle before, all lanes
+    """``(sets, n)`` stations of vehicles already given their lanes (each row grouped by lane,
+    in order along it): the room from each vehicle to the next is in proportion to what a
+    car follower keeps, ``length + FOLLOWING_GAP + speed * FOLLOWING_HEADWAY``, scaled to
+    fill the lane, so faster vehicles keep longer gaps. Each lane starts from a random phase
+    of its last vehicle's room; each vehicle is moved by up to ``jitter / 2`` of its room and
+    kept inside the lane."""
+    lanes = road.lane_count
+    # Every (set, lane) is one group; groups are contiguous in row-major order.
+    group = (np.arange(lane.shape[0])[:, None] * lanes + lane).ravel()
+    counts = np.bincount(group, minlength=lane.shape[0] * lanes)
+    extent = np.tile(road.lane_ends - road.lane_starts, lane.shape[0])
+    room = (length + FOLLOWING_GAP + np.maximum(speed, 0.0) * FOLLOWING_HEADWAY).ravel()
+    room = room * (extent / np.maximum(np.bincount(group, room, counts.size), 1e-9))[group]
+    before = np.cumsum(room) - room  # room of every vehicle before, all groups
     used = counts > 0
     first = (np.cumsum(counts) - counts)[used]
     last = np.cumsum(counts)[used] - 1
-    ahead = before - np.repeat(before[first], counts[used])  # room before, this lane
+    ahead = before - np.repeat(before[first], counts[used])  # room before, this group
     phase = np.repeat(rng.uniform(0.0, 1.0, int(used.sum())) * room[last], counts[used])
-    s = road.lane_starts[lane] + ahead + phase
-    s += rng.uniform(-0.5, 0.5, lane.size) * jitter * room
-    return np.clip(s, road.lane_starts[lane], road.lane_ends[lane])
+    flat = lane.ravel()
+    s = road.lane_starts[flat] + ahead + phase
+    s += rng.uniform(-0.5, 0.5, flat.size) * jitter * room
+    return np.clip(s, road.lane_starts[flat], road.lane_ends[flat]).reshape(lane.shape)
 
 
 def _curvatures_for(
@@ -436,18 +484,19 @@ def _curvatures_for(
 
 
 def _kinds_for(
-    shares: NDArray[np.float64], heavy: float, n: int, rng: np.random.Generator
+    shares: NDArray[np.float64], heavy: float, shape: tuple[int, int], rng: np.random.Generator
 ) -> NDArray[np.int64]:
-    """``n`` kinds of which ``round(heavy * n)`` are trucks or buses, at random places; heavy
-    and light kinds split among themselves by ``shares``."""
+    """``(sets, n)`` kinds, ``round(heavy * n)`` of each row trucks or buses, at random places;
+    heavy and light kinds split among themselves by ``shares``."""
+    sets, n = shape
     count = round(heavy * n)
     parts = []
     for mask, size in ((_IS_HEAVY, count), (~_IS_HEAVY, n - count)):
         weights = shares * mask
         if size:
-            parts.append(rng.choice(len(KINDS), size=size, p=weights / weights.sum()))
-    kind = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    return rng.permutation(kind)
+            parts.append(rng.choice(len(KINDS), size=(sets, size), p=weights / weights.sum()))
+    kind = np.concatenate(parts, axis=1) if parts else np.zeros((sets, 0), dtype=np.int64)
+    return rng.permuted(kind, axis=1)
 
 
 def _shares_for(shares: NDArray[np.float64], heavy: float) -> NDArray[np.float64]:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scenegym.config import config_from_mapping, config_to_dict, load_config
-from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, is_valid
+from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, Vehicles, is_valid
 
 
 def test_same_seed_gives_the_same_scenes():
@@ -207,6 +207,35 @@ def test_following_placement_gives_faster_vehicles_longer_gaps():
 
     assert gap_speed_correlation("following") > 0.3
     assert abs(gap_speed_correlation("even")) < 0.15
+
+
+@pytest.mark.parametrize("placement", ["uniform", "even", "following"])
+def test_vehicle_sets_are_drawn_at_once_each_following_the_targets(placement):
+    from scenegym.envs import Scene, describe
+
+    space = HighwaySceneSpace(HighwaySpaceConfig(placement=placement, vehicles=(0, 60)))
+    targets = {"vehicle_count": 21, "mean_speed": 18.0, "std_speed": 2.5}
+    targets.update(truck_share=0.2, lane_occupancy_spread=0.4)
+    road = space.sample_road(np.random.default_rng(0), targets)
+    # One set is sample_vehicles' draw from the same generator state.
+    one = space.sample_vehicle_sets(road, np.random.default_rng(7), targets)
+    alone = space.sample_vehicles(road, np.random.default_rng(7), targets)
+    for name, values in one.items():
+        assert np.array_equal(values[0], getattr(alone, name))
+        assert values.dtype == getattr(alone, name).dtype
+    sets = space.sample_vehicle_sets(road, np.random.default_rng(7), targets, count=6)
+    assert all(values.shape == (6, 21) for values in sets.values())
+    rows = [Vehicles._trusted({name: v[i] for name, v in sets.items()}) for i in range(6)]
+    for vehicles in rows:
+        d = describe(Scene(road, vehicles))
+        assert (d["vehicle_count"], d["truck_share"]) == (21, pytest.approx(4 / 21))
+        assert (d["mean_speed"], d["std_speed"]) == (pytest.approx(18.0), pytest.approx(2.5))
+        for lane in range(road.lane_count):
+            s = vehicles.s[vehicles.lane == lane]
+            assert np.all(s >= road.lane_starts[lane]) and np.all(s <= road.lane_ends[lane])
+    assert len({vehicles.s.tobytes() for vehicles in rows}) == 6  # six different sets
+    with pytest.raises(ValueError, match="count"):
+        space.sample_vehicle_sets(road, np.random.default_rng(0), targets, count=0)
 
 
 def test_count_and_density_together_set_the_road_length():
