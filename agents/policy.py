@@ -146,12 +146,14 @@ class GenerationPolicy:
                 leaves them out and counts them.
         """
         n = check_whole("n", n, 1)
+        batch = check_whole("batch", batch, 1)
         if invalid not in INVALID_CHOICES:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
             )
         wanted = _per_rollout(targets, n)
-        goal = self._goal() if targets is None else None
+        asked = any(want is not None for want in wanted)
+        goal = None if asked else self._goal()
         if goal is not None and goal.reference:
             # Drawn here rather than at each reset: every reference scene is asked for once
             # before any is asked for again (repeated targets give near-copies).
@@ -189,7 +191,7 @@ class GenerationPolicy:
             dropped = n - len(scenes)
         count = int((~_valid(scenes)).sum())
         return Sample(
-            goal_errors=self._goal_errors(scenes, kept_targets) if targets is not None else {},
+            goal_errors=self._goal_errors(scenes, kept_targets) if asked else {},
             scenes=scenes,
             invalid=count,
             resampled=resampled,

@@ -145,9 +145,9 @@ def main() -> dict:
             answered = policy.sample(len(asked), targets=asked, seed=1, deterministic=True)
             # The starting scenes alone: the policy's environment asked for the same targets,
             # no edits.
-            env = policy._env()
             starts = []
-            for i, want in enumerate(asked):
+            env = policy._env() if args.start == "goal" else None
+            for i, want in enumerate(asked if env is not None else []):
                 env.reset(seed=1 + i, options={"targets": want})
                 starts.append(env.scene)
     random = list(space.sample_many(1000, 0))

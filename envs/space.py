@@ -311,6 +311,12 @@ class HighwaySceneSpace:
                 deviation *= np.where(now > 0, spread / np.where(now > 0, now, 1.0), 1.0)
             speed = (flow if "mean_speed" in targets else mean) + deviation
         speed = np.maximum(speed, 0.0)
+        if not np.isfinite(speed).all():
+            raise ValueError(
+                f"speed targets mean_speed={targets.get('mean_speed')} and std_speed="
+                f"{targets.get('std_speed')} give speeds too large to represent; ask for "
+                "speeds in m/s of the order of the speed limit"
+            )
         half_lane = road.lane_widths[lane] / 2.0
         if c.placement == "following":
             s = _following_places(road, lane, speed, length, c.placement_jitter, rng)

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scenegym._checks import check_whole
 from scenegym.config import check_config, option
 from scenegym.envs.batch import SceneBatch
 from scenegym.envs.descriptors import DESCRIPTORS
@@ -125,10 +126,11 @@ class GoalSpec:
         each once before any repeats (a set of generated scenes whose targets repeat holds
         near-copies, which a classifier two-sample test picks out); without, ``sample`` n
         times."""
+        n = check_whole("n", n, 0)
         if not self.reference:
             return [self.sample(rng) for _ in range(n)]
         table = _reference_targets(self.reference, self.names)
-        rounds = -(-n // len(table))
+        rounds = max(1, -(-n // len(table)))
         order = np.concatenate([rng.permutation(len(table)) for _ in range(rounds)])[:n]
         return [{name: float(value) for name, value in zip(self.names, table[i])} for i in order]
 

@@ -303,6 +303,9 @@ def test_many_targets_from_a_reference_take_every_scene_once_before_repeating(tm
     assert sorted(drawn[:5]) == densities and sorted(drawn[5:10]) == densities
     assert set(drawn[10:]) <= set(densities) and len(set(drawn[10:])) == 2
     assert drawn == [t["density"] for t in goal.sample_many(12, np.random.default_rng(0))]
+    assert goal.sample_many(0, np.random.default_rng(0)) == []
+    with pytest.raises(ValueError, match="n must be"):
+        goal.sample_many(-1, np.random.default_rng(0))
     uniform = GoalSpec(ranges={"density": (10.0, 20.0)}).sample_many(50, np.random.default_rng(1))
     values = np.array([t["density"] for t in uniform])
     assert len(uniform) == 50 and values.min() >= 10.0 and values.max() <= 20.0

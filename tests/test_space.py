@@ -236,6 +236,8 @@ def test_vehicle_sets_are_drawn_at_once_each_following_the_targets(placement):
     assert len({vehicles.s.tobytes() for vehicles in rows}) == 6  # six different sets
     with pytest.raises(ValueError, match="count"):
         space.sample_vehicle_sets(road, np.random.default_rng(0), targets, count=0)
+    with pytest.raises(ValueError, match="too large to represent"):
+        space.sample_vehicles(road, np.random.default_rng(0), {"std_speed": 1e308})
 
 
 def test_count_and_density_together_set_the_road_length():

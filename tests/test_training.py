@@ -377,3 +377,7 @@ def test_sampling_asks_for_each_goal_reference_scene_once_before_repeating(tmp_p
     want = sorted(scene.road.max_curvature for scene in reference)
     assert got == pytest.approx(want)
     assert sample.goal_errors == {}  # no targets asked for, none reported
+    empty = policy.sample(6, targets={}, seed=5, batch=4)  # an empty mapping asks for none
+    assert empty.scenes == sample.scenes
+    with pytest.raises(ValueError, match="batch must be"):
+        policy.sample(6, batch=-1)  # also with environments kept from before
