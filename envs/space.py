@@ -265,7 +265,7 @@ class HighwaySceneSpace:
         the same generator state."""
         c = self.config
         targets = _check_targets(targets) if targets is not None else {}
-        k = check_whole("count", count, 1)
+        count = check_whole("count", count, 1)
         n = int(rng.integers(c.vehicles[0], c.vehicles[1] + 1))
         if "vehicle_count" in targets or "density" in targets:
             wanted = targets.get("vehicle_count")
@@ -274,7 +274,7 @@ class HighwaySceneSpace:
             n = int(np.clip(round(wanted), c.vehicles[0], c.vehicles[1]))
         # Weights are station extents (not lane-centre lengths), matching the uniform draw of
         # stations below and keeping the scenes of every seed unchanged.
-        extent = np.tile(road.lane_ends - road.lane_starts, (k, 1))
+        extent = np.tile(road.lane_ends - road.lane_starts, (count, 1))
         if "lane_occupancy_spread" in targets:
             # Lane shares spread around their lengths' by about the asked spread.
             spread = max(targets["lane_occupancy_spread"], 0.0)
@@ -289,27 +289,28 @@ class HighwaySceneSpace:
         shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
         if "truck_share" in targets:
             heavy = float(np.clip(targets["truck_share"], 0.0, 1.0))
-            kind = _kinds_for(_shares_for(shares, heavy), heavy, (k, n), rng)
+            kind = _kinds_for(_shares_for(shares, heavy), heavy, (count, n), rng)
         else:
-            kind = rng.choice(len(KINDS), size=(k, n), p=shares / shares.sum())
+            kind = rng.choice(len(KINDS), size=(count, n), p=shares / shares.sum())
         sizes = np.array([c.sizes[k] for k in KINDS])[kind]
         length = np.maximum(rng.normal(sizes[..., 0], sizes[..., 1]), 0.5)
         width = np.maximum(rng.normal(sizes[..., 2], sizes[..., 3]), 0.3)
-        flow = rng.uniform(*c.flow_speed, size=k) * road.speed_limit
+        flow = rng.uniform(*c.flow_speed, size=count) * road.speed_limit
         if "mean_speed" in targets:
-            flow = np.full(k, float(targets["mean_speed"]))
+            flow = np.full(count, float(targets["mean_speed"]))
         flow = np.maximum(flow, 0.0)[:, None]
         spread = max(float(targets.get("std_speed", c.speed_std)), 0.0)
-        speed = rng.normal(flow, spread, (k, n))
+        speed = rng.normal(flow, spread, (count, n))
         if n and ("mean_speed" in targets or "std_speed" in targets):
             # The drawn speeds moved (and, with a spread target, scaled) onto the targets, so
             # the scene's own mean and spread are the ones asked for (up to the clip at 0).
-            mean = speed.mean(axis=1, keepdims=True)
-            deviation = speed - mean
-            if "std_speed" in targets and n > 1:
-                now = deviation.std(axis=1, keepdims=True)
-                deviation *= np.where(now > 0, spread / np.where(now > 0, now, 1.0), 1.0)
-            speed = (flow if "mean_speed" in targets else mean) + deviation
+            with np.errstate(over="ignore", invalid="ignore"):  # runaway targets: see below
+                mean = speed.mean(axis=1, keepdims=True)
+                deviation = speed - mean
+                if "std_speed" in targets and n > 1:
+                    now = deviation.std(axis=1, keepdims=True)
+                    deviation *= np.where(now > 0, spread / np.where(now > 0, now, 1.0), 1.0)
+                speed = (flow if "mean_speed" in targets else mean) + deviation
         speed = np.maximum(speed, 0.0)
         if not np.isfinite(speed).all():
             raise ValueError(
@@ -320,8 +321,8 @@ class HighwaySceneSpace:
         half_lane = road.lane_widths[lane] / 2.0
         if c.placement == "following":
             s = _following_places(road, lane, speed, length, c.placement_jitter, rng)
-        d = np.clip(rng.normal(0.0, c.lateral_std, (k, n)), -half_lane, half_lane)
-        heading = rng.normal(0.0, c.heading_std, (k, n))
+        d = np.clip(rng.normal(0.0, c.lateral_std, (count, n)), -half_lane, half_lane)
+        heading = rng.normal(0.0, c.heading_std, (count, n))
         # Columns built here are finite, of one length and of known kinds: the constructor's
         # checks would only cost time.
         return {
