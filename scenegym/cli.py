@@ -650,7 +650,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
             "realism": "realism.json",
             "goal": {"ranges": ranges, "reference": "reference_fit.jsonl"},
             "reward": {"weights": {"validity": 1.0, "realism": 0.5, "goal": 2.0}},
-            "edit_budget": 64,
+            "edit_budget": 32,
         },
         "total_steps": args.train_steps,
         "n_envs": 16,
