@@ -14,6 +14,9 @@ are the runs of the quality tables of docs/BENCHMARKS.md, for example::
     G=vehicle_count,density,mean_speed,std_speed,min_time_headway,median_time_headway,\
 min_gap,lane_occupancy_spread,truck_share,max_curvature,lane_count
     .venv/bin/python benchmarks/quality.py --realism 0.5 --goal-weight 2 --start goal \
+        --placement even --goals $G --start-candidates 16 --space '{"vehicles": [0, 96]}' \
+        --max-vehicles 96 --steps 500000 --edit-budget 32    # the quickstart's settings
+    .venv/bin/python benchmarks/quality.py --realism 0.5 --goal-weight 2 --start goal \
         --placement even --goals $G
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 --scene-realism 1
