@@ -82,7 +82,9 @@ class GoalSpec:
         reference: optional scenes file (JSONL); then each reset takes the targets from the
             descriptors of one of its scenes, drawn at random, instead of uniformly from the
             ranges, so that a policy asked for what the reference holds learns to generate
-            the reference's joint distribution of the targeted descriptors.
+            the reference's joint distribution of the targeted descriptors. Sampling a
+            trained policy without targets draws them with ``sample_many`` instead: every
+            reference scene once before any repeats.
     """
 
     ranges: dict[str, tuple[float, float]] = field(
