@@ -264,6 +264,15 @@ def test_c2st_auc_is_above_0_9_for_collapsed_samples(gaussians, scene_rows):
     assert c2st_auc(scene_rows["collapsed"], scene_rows["reference"]) > 0.9
 
 
+def test_c2st_auc_picks_out_a_sample_drawn_with_repeats(large_scene_rows):
+    # Rows drawn with replacement from one sample repeat, and the classifier learns the
+    # repeats (why a policy asks for each reference scene once before any twice).
+    x, y = large_scene_rows
+    repeated = x[np.random.default_rng(0).integers(len(x), size=len(x))]
+    assert c2st_auc(repeated, y) > 0.65
+    assert c2st_auc(x, y) < 0.6
+
+
 def test_c2st_auc_balances_unequal_sample_sizes(large_scene_rows):
     x, y = large_scene_rows
     assert c2st_auc(x[:100], y) == pytest.approx(0.5, abs=0.15)  # spread 0.05 at 100
