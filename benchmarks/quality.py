@@ -149,10 +149,11 @@ def main() -> dict:
             # The starting scenes alone: the policy's environment asked for the same targets,
             # no edits.
             starts = []
-            env = policy._env() if args.start == "goal" else None
-            for i, want in enumerate(asked if env is not None else []):
-                env.reset(seed=1 + i, options={"targets": want})
-                starts.append(env.scene)
+            if args.start == "goal":
+                env = policy._env()
+                for i, want in enumerate(asked):
+                    env.reset(seed=1 + i, options={"targets": want})
+                    starts.append(env.scene)
     random = list(space.sample_many(1000, 0))
     samples = {"policy": generated, "random sampler": random}
     errors = {}

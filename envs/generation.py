@@ -373,11 +373,11 @@ class DrivingLayoutEnv(gym.Env):
         """A starting scene that follows the targets: of ``start_candidates`` vehicle sets
         drawn for them on one road, the one whose descriptors come nearest (goal score)."""
         rng, targets = self.np_random, self.targets
-        road = self.space.sample_road(rng, targets)
         if self.start_candidates == 1:
-            return Scene(road, self.space.sample_vehicles(road, rng, targets))
+            return self.space.sample(rng, targets)
         from scenegym.rewards.spec import goal_scores
 
+        road = self.space.sample_road(rng, targets)
         sets = self.space.sample_vehicle_sets(road, rng, targets, self.start_candidates)
         count, n = sets["s"].shape
         batch = SceneBatch(
