@@ -644,7 +644,9 @@ class DrivingLayoutEnv(gym.Env):
         gaps = np.diff(edges)
         best = int(np.argmax(gaps))
         s = float((edges[best] + edges[best + 1]) / 2.0)
-        speed = float(c["speed"].mean()) if c["speed"].size else 0.8 * road.speed_limit
+        # A running sum, as the batched edits (scenegym.envs.editing) take it row by row.
+        n = c["speed"].size
+        speed = float(np.cumsum(c["speed"])[-1] / n) if n else 0.8 * road.speed_limit
         length, width = self._mean_size[0]
         self._append_vehicle(
             lane=lane, s=s, d=0.0, heading=0.0, speed=speed, length=length, width=width, kind=0
@@ -685,11 +687,37 @@ def score_envs(
     sizes = np.fromiter((env._columns["lane"].size for env in envs), np.int64, len(envs))
     batch = SceneBatch(roads, road_of, sizes, columns)
     goal = first.goal if "goal" in first.observation_space.spaces else None
-    now = batch.describe() if (descriptors or goal is not None) else None
     targets = None
     if goal is not None:
-        names = goal.names
-        targets = np.array([[env.targets[name] for name in names] for env in envs])
+        targets = np.array([[env.targets[name] for name in goal.names] for env in envs])
+    current = steps = cursor = None
+    if first.select == "cursor":
+        current = np.fromiter((env._current for env in envs), np.int64, len(envs))
+        steps = np.fromiter((env._steps for env in envs), np.int64, len(envs))
+    if first.representation == "construct":
+        cursor = np.array([env._cursor for env in envs], dtype=np.float64)
+    return score_batch(
+        first, batch, targets, descriptors, score=score, current=current, steps=steps, cursor=cursor
+    )
+
+
+def score_batch(
+    first: DrivingLayoutEnv,
+    batch: SceneBatch,
+    targets: NDArray | None,
+    descriptors: bool,
+    *,
+    score: bool = True,
+    current: NDArray[np.int64] | None = None,
+    steps: NDArray[np.int64] | None = None,
+    cursor: NDArray[np.float64] | None = None,
+) -> tuple[NDArray | None, dict[str, NDArray], dict[str, NDArray] | None, dict[str, NDArray]]:
+    """``score_envs`` of scenes already in a ``SceneBatch``: environments configured as
+    ``first``, with ``(n, k)`` goal ``targets`` (None without a goal), and for ``cursor`` edits
+    the ``current`` vehicle and ``steps`` taken of every scene, for ``construct`` the
+    ``(n, 2)`` construction ``cursor`` (lane, front)."""
+    goal = first.goal if "goal" in first.observation_space.spaces else None
+    now = batch.describe() if (descriptors or goal is not None) else None
     scores, terms = None, {}
     if score:
         scores, terms = first.reward_spec.score_batch(
@@ -703,25 +731,31 @@ def score_envs(
     grid = first.grid.encode_batch(batch, drop=True)[0]
     observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}
     if first.select == "cursor":
-        observation.update(_cursor_view(envs, batch, grid, first))
+        observation.update(_cursor_view(current, steps, batch, grid, first))
     if first.representation == "construct":
-        cursor = np.array([env._cursor for env in envs], dtype=np.float64)
+        cursor = cursor.copy()
         cursor[:, 0] /= max(first.grid.lanes - 1, 1)
         cursor[:, 1] = np.minimum(cursor[:, 1] / first.grid.length, 1.0)
         observation["cursor"] = cursor.astype(np.float32)
     if goal is not None:
         low = np.array([goal.ranges[name][0] for name in goal.names])
         width = np.array([goal.ranges[name][1] for name in goal.names]) - low
-        current = np.column_stack([now[name] for name in goal.names])
-        values = np.concatenate([(targets - low) / width, (current - low) / width], axis=1)
+        current_values = np.column_stack([now[name] for name in goal.names])
+        values = np.concatenate([(targets - low) / width, (current_values - low) / width], axis=1)
         observation["goal"] = np.clip(values, -5.0, 5.0).astype(np.float32)
     return scores, terms, now, observation
 
 
-def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> dict[str, NDArray]:
-    """The ``grid`` window centred on each env's cursor vehicle and its ``cursor`` features."""
-    n, (_, rows, cells), window = len(envs), grid.shape[1:], first.window
-    current = np.fromiter((env._current for env in envs), np.int64, n)
+def _cursor_view(
+    current: NDArray[np.int64],
+    steps: NDArray[np.int64],
+    batch: SceneBatch,
+    grid: NDArray[np.float32],
+    first: DrivingLayoutEnv,
+) -> dict[str, NDArray]:
+    """The ``grid`` window centred on each scene's ``current`` vehicle and its ``cursor``
+    features (``steps``: edits made so far in each scene)."""
+    n, (_, rows, cells), window = len(current), grid.shape[1:], first.window
     has = current >= 0
     flat = (batch.first + current)[has]  # the cursor vehicles, in the batch's columns
 
@@ -754,7 +788,7 @@ def _cursor_view(envs, batch: SceneBatch, grid: NDArray[np.float32], first) -> d
             take(batch.width) / 3.0,
             (kind[:, None] == np.arange(4)) & has[:, None],
             np.minimum(take(per_vehicle) / 4.0, 1.0),
-            [env._steps / env.edit_budget for env in envs],
+            steps / first.edit_budget,
         ]
     )
     features[:, rows:] = np.clip(own, -5.0, 5.0)

@@ -10,7 +10,8 @@ from numpy.typing import NDArray
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from .batch import RoadBatch
-from .generation import DrivingLayoutEnv, score_envs
+from .editing import CursorEdits
+from .generation import DrivingLayoutEnv, score_batch, score_envs
 from .scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
@@ -149,6 +150,10 @@ class DrivingLayoutVecEnv(VecEnv):
         for env, seed, option in zip(envs, seeds, options):
             env._begin(int(seed), option)
         roads = RoadBatch([env.road for env in envs])
+        if envs[0].representation == "edit" and envs[0].select == "cursor":
+            scenes = self._rollout_edits(act, envs, roads)
+            self._roads = None  # the environments moved on: step() needs a reset() first
+            return scenes
         observation = score_envs(envs, roads, np.arange(count), False, score=False)[3]
         masked = envs[0].representation == "construct"
         running = np.arange(count)
@@ -167,6 +172,31 @@ class DrivingLayoutVecEnv(VecEnv):
                 for name, values in fresh.items():
                     observation[name][running] = values
         self._roads = None  # the environments moved on: step() needs a reset() first
+        return [env.scene for env in envs]
+
+    @staticmethod
+    def _rollout_edits(act, envs: list[DrivingLayoutEnv], roads: RoadBatch) -> list[Scene]:
+        """``rollout`` of cursor-edit environments: every episode lasts the edit budget, so
+        all edit in lockstep, as array operations over all scenes (``CursorEdits``)."""
+        edits = CursorEdits(envs, roads)
+        first = envs[0]
+        targets = None
+        if "goal" in first.observation_space.spaces:
+            names = first.goal.names
+            targets = np.array([[env.targets[name] for name in names] for env in envs])
+        done = False
+        while not done:
+            observation = score_batch(
+                first,
+                edits.batch(),
+                targets,
+                False,
+                score=False,
+                current=edits.current,
+                steps=edits.steps,
+            )[3]
+            done = bool(edits.apply(act(observation, None)).all())
+        edits.store()
         return [env.scene for env in envs]
 
     def _new_road(self, i: int) -> None:

@@ -1,0 +1,71 @@
+"""Cursor edits applied to all scenes at once equal the environments stepped one by one."""
+
+import numpy as np
+import pytest
+
+from scenegym.envs.editing import CursorEdits
+from scenegym.envs.generation import DrivingLayoutEnv
+from scenegym.envs.vector import DrivingLayoutVecEnv
+
+SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [0, 8], "ramp_probability": 0.5}
+
+
+def _kwargs(realign: bool, goal: bool) -> dict:
+    kwargs = {
+        "representation": "edit",
+        "select": "cursor",
+        "realign": realign,
+        "space": SPACE,
+        "max_vehicles": 9,  # small: "add" meets full scenes, "remove" empties some
+        "edit_budget": 40,
+    }
+    if goal:
+        kwargs["goal"] = {"ranges": {"density": [5.0, 60.0], "min_gap": [0.0, 30.0]}}
+    return kwargs
+
+
+def _actions(rng, n):
+    # Removals and additions more often than uniform, so scenes empty and fill up.
+    operation = rng.choice(8, size=n, p=[0.08, 0.12, 0.08, 0.08, 0.08, 0.12, 0.22, 0.22])
+    return np.stack([operation, rng.integers(0, 11, n)], axis=1)
+
+
+@pytest.mark.parametrize("realign", [False, True])
+@pytest.mark.parametrize("goal", [False, True])
+def test_rollout_equals_single_environments_stepped(realign, goal):
+    n, seeds = 12, list(range(100, 112))
+    venv = DrivingLayoutVecEnv(n, **_kwargs(realign, goal))
+    rng = np.random.default_rng(7)
+    given, seen = [], []
+
+    def act(observation, masks):
+        assert masks is None
+        seen.append({name: values.copy() for name, values in observation.items()})
+        given.append(_actions(rng, n))
+        return given[-1]
+
+    scenes = venv.rollout(act, seeds)
+    assert len(given) == 40
+    singles = [DrivingLayoutEnv(**_kwargs(realign, goal)) for _ in range(n)]
+    observations = [env.reset(seed=seed)[0] for env, seed in zip(singles, seeds)]
+    counts = set()
+    for step, actions in enumerate(given):
+        for name in seen[step]:
+            expected = np.stack([o[name] for o in observations])
+            np.testing.assert_array_equal(seen[step][name], expected, err_msg=f"{name} {step}")
+        observations = [env.step(a)[0] for env, a in zip(singles, actions)]
+        counts.update(len(env.scene.vehicles) for env in singles)
+    assert {0, 9} <= counts  # empty and full scenes were met
+    for env, scene in zip(singles, scenes):
+        assert scene == env.scene
+        assert scene.to_json() == env.scene.to_json()
+    # The environments hold the final state, cursor included.
+    for env, single in zip(venv.envs, singles):
+        assert env._current == single._current and env._steps == single._steps
+
+
+def test_cursor_edits_refuse_other_representations():
+    env = DrivingLayoutEnv(representation="edit", select="index", space=SPACE, max_vehicles=9)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="select='cursor'"):
+        CursorEdits([env])
