@@ -291,6 +291,59 @@ class SceneBatch:
             self._violations = (rules, counts, per_vehicle)
         return self._violations[1], self._violations[2]
 
+    def violations_of(self, rules, vehicles: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The number of violations each of the flat ``vehicles`` is named in: the entries
+        of ``violations(rules)[1]`` at ``vehicles``, found by checking those vehicles alone
+        (their rules, and their overlaps with the others of their scene)."""
+        vehicles = np.asarray(vehicles, dtype=np.int64)
+        if vehicles.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        alone = SceneBatch(
+            self.roads,
+            self.road[vehicles],
+            np.ones(vehicles.size, dtype=np.int64),
+            {name: getattr(self, name)[vehicles] for name in COLUMNS},
+        )
+        counts = np.zeros(vehicles.size, dtype=np.int64)
+        for mask in alone.single_vehicle_checks(rules).values():
+            counts += mask
+        # Pairs of each vehicle with every other vehicle of its scene, as (lower, higher)
+        # flat indices so that the test is the one overlapping_pairs makes.
+        scene = self.scene_of[vehicles]
+        sizes = self.sizes[scene]
+        query = np.repeat(np.arange(vehicles.size), sizes)
+        other = self.first[scene][query] + (
+            np.arange(query.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        )
+        keep = other != vehicles[query]
+        query, other = query[keep], other[keep]
+        if query.size:
+            i = np.minimum(vehicles[query], other)
+            j = np.maximum(vehicles[query], other)
+            used = np.unique(np.concatenate([i, j]))
+            frames = np.zeros((self.lane.size, 3, 2))
+            frames[used] = self._frames_of(used)
+            centre = frames[:, 0]
+            radius = np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))
+            near = np.sum((centre[i] - centre[j]) ** 2, axis=1) < (radius[i] + radius[j]) ** 2
+            hit = _intersecting(frames[i[near]], frames[j[near]])
+            counts += np.bincount(query[near][hit], minlength=vehicles.size)
+        return counts
+
+    def _frames_of(self, index: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``frames()`` of the flat vehicles ``index`` only."""
+        road = self.road[index]
+        lane = self.clipped_lane()[index]
+        offset = self.roads.lane_centre[road, lane] + self.d[index]
+        xr, yr, h = self.roads.reference(road, self.s[index])
+        return _frames(
+            xr - offset * np.sin(h),
+            yr + offset * np.cos(h),
+            h + self.heading[index],
+            self.length[index],
+            self.width[index],
+        )
+
     # ------------------------------------------------------------------ car following
     def leader_follower(self) -> tuple[NDArray, NDArray, NDArray]:
         """Flat follower index, leader index and bumper-to-bumper gap (m) of every pair of

@@ -197,22 +197,51 @@ class LaneGrid:
         the vehicles lost to shared cells (both ``(scenes,)``)."""
         return self._encode(batch, drop=drop, where="scenes[{}]")
 
+    def encode_windows(
+        self, batch: SceneBatch, first_cell: NDArray[np.int64], width: int
+    ) -> NDArray[np.float32]:
+        """``(scenes, channels, lanes, width)`` windows of the grids of a ``SceneBatch``: for
+        scene ``i`` the cells ``first_cell[i] ... first_cell[i] + width - 1``, cells beyond the
+        grid all 0. Equal to slicing ``encode_batch(batch, drop=True)``, without building the
+        whole grids."""
+        first_cell = np.asarray(first_cell, dtype=np.int64)
+        if first_cell.shape != (batch.count,):
+            raise ValueError(
+                f"first_cell must hold one cell per scene ({batch.count}), got shape "
+                f"{first_cell.shape}"
+            )
+        return self._encode(batch, drop=True, where="scenes[{}]", window=(first_cell, width))[0]
+
     def _encode(
-        self, batch: SceneBatch, *, drop: bool, where: str
+        self,
+        batch: SceneBatch,
+        *,
+        drop: bool,
+        where: str,
+        window: tuple[NDArray[np.int64], int] | None = None,
     ) -> tuple[NDArray[np.float32], NDArray[np.int64], NDArray[np.int64]]:
         """Grids ``(n, *shape)``, vehicles outside each grid and vehicles lost to shared cells
-        (both ``(n,)``). ``where`` names a scene in errors (``{}`` takes its index)."""
+        (both ``(n,)``). ``where`` names a scene in errors (``{}`` takes its index). With
+        ``window`` ``(first_cell, width)`` only those cells of each grid (``encode_windows``;
+        the counts are then of the windows)."""
         n, rows, cells = batch.count, self.lanes, self.cells
         channels = len(CHANNELS)
-        plane = rows * cells
-        grids = np.zeros((n, channels, rows, cells), dtype=np.float32)
+        columns = cells if window is None else window[1]
+        plane = rows * columns
+        grids = np.zeros((n, channels, rows, columns), dtype=np.float32)
         if n == 0:
             return grids, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         roads = batch.roads
         shown = min(rows, roads.lane_start.shape[1])
         starts = roads.lane_start[batch.road_of, :shown, None]
         ends = roads.lane_end[batch.road_of, :shown, None]
-        grids[:, 0, :shown] = (self._centres >= starts) & (self._centres <= ends)
+        if window is None:
+            grids[:, 0, :shown] = (self._centres >= starts) & (self._centres <= ends)
+        else:
+            index = window[0][:, None] + np.arange(columns)  # (n, width) cells of the grid
+            centres = self._centres[np.clip(index, 0, cells - 1)][:, None, :]
+            inside = ((index >= 0) & (index < cells))[:, None, :]
+            grids[:, 0, :shown] = (centres >= starts) & (centres <= ends) & inside
 
         lane, s, kind, scene_of = batch.lane, batch.s, batch.kind, batch.scene_of
         physical = np.stack([batch.d, batch.heading, batch.speed, batch.length, batch.width])
@@ -240,6 +269,15 @@ class LaneGrid:
         position = s / self.cell_length
         # A station just below ``length`` can round to ``cells`` when divided.
         cell = np.minimum(position.astype(np.intp), cells - 1)  # s >= 0: truncation is floor
+        local = cell
+        if window is not None:
+            # Vehicles of cells outside the windows go; each cell keeps all of its vehicles,
+            # so the one shown in it is the same as in the whole grid.
+            local = cell - window[0][scene_of]
+            shown_here = (local >= 0) & (local < columns)
+            lane, kind, scene_of = lane[shown_here], kind[shown_here], scene_of[shown_here]
+            position, cell, local = position[shown_here], cell[shown_here], local[shown_here]
+            physical = physical[:, shown_here]
         key = (scene_of * rows + lane) * cells + cell
         # One vehicle per cell: the last in vehicle order. A stable sort keeps that order
         # within equal keys, so the last of each run of equal keys wins.
@@ -251,7 +289,7 @@ class LaneGrid:
         win = order[last]
 
         offset = (position[win] - cell[win]).astype(np.float32)
-        base = scene_of[win] * (channels * plane) + lane[win] * cells + cell[win]
+        base = scene_of[win] * (channels * plane) + lane[win] * columns + local[win]
         flat = grids.reshape(-1)
         flat[base + _OCCUPIED * plane] = 1.0
         flat[base + _OFFSET * plane] = np.minimum(offset, _OFFSET_MAX)

@@ -728,10 +728,11 @@ def score_batch(
             goal=goal,
             descriptors=now,
         )
-    grid = first.grid.encode_batch(batch, drop=True)[0]
-    observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}
     if first.select == "cursor":
-        observation.update(_cursor_view(current, steps, batch, grid, first))
+        observation = _cursor_view(current, steps, batch, first)
+    else:
+        grid = first.grid.encode_batch(batch, drop=True)[0]
+        observation = {"grid": np.clip(grid, -5.0, 5.0, out=grid)}
     if first.representation == "construct":
         cursor = cursor.copy()
         cursor[:, 0] /= max(first.grid.lanes - 1, 1)
@@ -750,12 +751,11 @@ def _cursor_view(
     current: NDArray[np.int64],
     steps: NDArray[np.int64],
     batch: SceneBatch,
-    grid: NDArray[np.float32],
     first: DrivingLayoutEnv,
 ) -> dict[str, NDArray]:
-    """The ``grid`` window centred on each scene's ``current`` vehicle and its ``cursor``
+    """The grid window centred on each scene's ``current`` vehicle and its ``cursor``
     features (``steps``: edits made so far in each scene)."""
-    n, (_, rows, cells), window = len(current), grid.shape[1:], first.window
+    n, rows, cells, window = len(current), first.grid.lanes, first.grid.cells, first.window
     has = current >= 0
     flat = (batch.first + current)[has]  # the cursor vehicles, in the batch's columns
 
@@ -768,12 +768,10 @@ def _cursor_view(
     lane = take(batch.lane).astype(np.int64)
     cell = np.clip((take(batch.s) / first.grid.cell_length).astype(np.int64), 0, cells - 1)
     # Cells cell - window // 2 ... of each grid; those beyond the grid's ends are zero.
-    index = cell[:, None] + np.arange(window) - window // 2
-    inside = (index >= 0) & (index < cells)
-    picked = grid[np.arange(n)[:, None], :, :, np.clip(index, 0, cells - 1)]  # (n, window, C, R)
-    picked *= inside[:, :, None, None]
-    crop = np.ascontiguousarray(picked.transpose(0, 2, 3, 1))
-    _, per_vehicle = batch.violations(DEFAULT_RULES)
+    crop = first.grid.encode_windows(batch, cell - window // 2, window)
+    np.clip(crop, -5.0, 5.0, out=crop)
+    violations = np.zeros(n)
+    violations[has] = batch.violations_of(DEFAULT_RULES, flat)
     features = np.zeros((n, rows + _OWN), dtype=np.float32)
     features[np.flatnonzero(has), np.minimum(lane[has], rows - 1)] = 1.0
     kind = take(batch.kind).astype(np.int64)
@@ -787,7 +785,7 @@ def _cursor_view(
             take(batch.length) / 20.0,
             take(batch.width) / 3.0,
             (kind[:, None] == np.arange(4)) & has[:, None],
-            np.minimum(take(per_vehicle) / 4.0, 1.0),
+            np.minimum(violations / 4.0, 1.0),
             steps / first.edit_budget,
         ]
     )

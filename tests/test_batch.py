@@ -127,3 +127,24 @@ def test_a_replaced_road_row_equals_fresh_tables(scenes):
         RoadBatch([Road.straight(length=50.0, lanes=1)]).replace(
             0, Road.straight(length=50.0, lanes=3)
         )
+
+
+def test_violations_of_some_vehicles_equal_those_of_the_whole_batch():
+    from scenegym.envs.batch import SceneBatch
+    from scenegym.envs.space import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.envs.validity import DEFAULT_RULES
+
+    # Crowded scenes drawn independently along the lanes: many overlaps and some off-road.
+    space = HighwaySceneSpace(
+        HighwaySpaceConfig(vehicles=(0, 60), lateral_std=1.5, heading_std=0.4)
+    )
+    batch = SceneBatch.of(list(space.sample_many(80, seed=2)))
+    per_vehicle = batch.violations(DEFAULT_RULES)[1]
+    assert (per_vehicle > 1).any() and (per_vehicle == 0).any()
+    rng = np.random.default_rng(1)
+    picked = rng.choice(batch.lane.size, size=150, replace=False)
+    np.testing.assert_array_equal(batch.violations_of(DEFAULT_RULES, picked), per_vehicle[picked])
+    np.testing.assert_array_equal(
+        batch.violations_of(DEFAULT_RULES, np.arange(batch.lane.size)), per_vehicle
+    )
+    assert batch.violations_of(DEFAULT_RULES, np.zeros(0, dtype=np.int64)).size == 0

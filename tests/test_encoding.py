@@ -288,3 +288,28 @@ def test_encode_rejects_what_is_not_a_scene():
         GRID.encode("scene")
     with pytest.raises(TypeError, match=r"scenes\[0\] must be a Scene"):
         GRID.encode_many(["scene"])
+
+
+def test_windows_equal_slices_of_the_whole_grids():
+    from scenegym.envs.batch import SceneBatch
+    from scenegym.envs.space import HighwaySceneSpace, HighwaySpaceConfig
+
+    # A grid shorter than the roads and fewer rows than some roads' lanes: vehicles fall
+    # outside it; crowded lanes put several vehicles in one cell.
+    grid = LaneGrid(lanes=3, cells=40, cell_length=5.0)
+    space = HighwaySceneSpace(HighwaySpaceConfig(lanes=(2, 4), length=(150.0, 300.0)))
+    scenes = list(space.sample_many(60, seed=4))
+    batch = SceneBatch.of(scenes)
+    whole = grid.encode_batch(batch, drop=True)[0]
+    rng = np.random.default_rng(0)
+    for width in (1, 7, 16):
+        first = rng.integers(-width, grid.cells + 2, batch.count)
+        windows = grid.encode_windows(batch, first, width)
+        assert windows.shape == (batch.count, len(CHANNELS), grid.lanes, width)
+        for i in range(batch.count):
+            for j in range(width):
+                cell = first[i] + j
+                expected = whole[i, :, :, cell] if 0 <= cell < grid.cells else 0.0
+                np.testing.assert_array_equal(windows[i, :, :, j], expected)
+    with pytest.raises(ValueError, match="one cell per scene"):
+        grid.encode_windows(batch, np.zeros(3, dtype=np.int64), 4)
