@@ -144,6 +144,35 @@ class Road:
         set_(self, "speed_limit", speed_limit)
         set_(self, "origin", origin)
 
+    @classmethod
+    def _trusted(
+        cls,
+        *,
+        segment_lengths: NDArray[np.float64],
+        segment_curvatures: NDArray[np.float64],
+        lane_widths: NDArray[np.float64],
+        lane_starts: NDArray[np.float64],
+        lane_ends: NDArray[np.float64],
+        speed_limit: float,
+        origin: tuple[float, float, float],
+    ) -> Road:
+        """A road from float64 arrays already within every bound the constructor checks,
+        made read-only without those checks (for the scene space's hot loop)."""
+        road = object.__new__(cls)
+        set_ = object.__setattr__
+        for name, values in (
+            ("segment_lengths", segment_lengths),
+            ("segment_curvatures", segment_curvatures),
+            ("lane_widths", lane_widths),
+            ("lane_starts", lane_starts),
+            ("lane_ends", lane_ends),
+        ):
+            values.setflags(write=False)
+            set_(road, name, values)
+        set_(road, "speed_limit", float(speed_limit))
+        set_(road, "origin", tuple(float(v) for v in origin))
+        return road
+
     # ------------------------------------------------------------------ constructors
     @classmethod
     def straight(

@@ -218,7 +218,10 @@ class HighwaySceneSpace:
             widths = np.append(widths, rng.uniform(*c.lane_width))
             starts = np.append(starts, start)
             ends = np.append(ends, end)
-        return Road(
+        # Every bound the constructor checks holds by construction (lengths >= 1 m, turns
+        # under a quarter circle, right turns wide of the carriageway, lanes inside the road,
+        # widths and limits within the config's checked ranges): skip the checks' cost.
+        return Road._trusted(
             segment_lengths=lengths,
             segment_curvatures=curvatures,
             lane_widths=widths,

@@ -287,3 +287,28 @@ def test_speed_and_truck_targets_are_met_exactly_by_each_scene():
     # Only the mean asked for: the drawn spread is kept, moved onto the mean.
     one = describe(space.sample(np.random.default_rng(0), {"mean_speed": 10.0}))
     assert one["mean_speed"] == pytest.approx(10.0) and one["std_speed"] > 0.0
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"lanes": (1, 8), "lane_width": (1.0, 8.0), "max_curvature": 0.2, "straight_share": 0.0},
+        {"length": (20.0, 40.0), "segments": (5, 20), "max_curvature": 0.2, "ramp_probability": 1},
+        {"length": (4000.0, 5000.0), "speed_limit": (1.0, 60.0), "ramp_probability": 1.0},
+    ],
+)
+def test_space_roads_pass_every_check_of_the_road_constructor(config):
+    # The space builds its roads without the constructor's checks; they must hold anyway.
+    from dataclasses import fields
+
+    from scenegym.envs import Road
+
+    space = HighwaySceneSpace(HighwaySpaceConfig(**config))
+    rng = np.random.default_rng(5)
+    targets = [None, {"lane_count": 3, "max_curvature": 0.2}, {"max_curvature": 0.0}]
+    for i in range(300):
+        road = space.sample_road(rng, targets[i % 3])
+        checked = Road(**{f.name: getattr(road, f.name) for f in fields(Road)})
+        assert checked == road
+        assert not road.lane_widths.flags.writeable
