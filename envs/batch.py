@@ -253,16 +253,7 @@ class SceneBatch:
 
     def frames(self) -> NDArray[np.float64]:
         """``(n, 3, 2)`` world frames of every vehicle (see ``geometry.vehicle_frames``)."""
-        lane = self.clipped_lane()
-        offset = self.roads.lane_centre[self.road, lane] + self.d
-        xr, yr, h = self.roads.reference(self.road, self.s)
-        return _frames(
-            xr - offset * np.sin(h),
-            yr + offset * np.cos(h),
-            h + self.heading,
-            self.length,
-            self.width,
-        )
+        return self._frames_of(slice(None))
 
     def overlapping_pairs(self) -> NDArray[np.int64]:
         """``(m, 2)`` flat index pairs ``i < j`` of vehicles of one scene whose footprints
@@ -330,8 +321,8 @@ class SceneBatch:
             counts += np.bincount(query[near][hit], minlength=vehicles.size)
         return counts
 
-    def _frames_of(self, index: NDArray[np.int64]) -> NDArray[np.float64]:
-        """``frames()`` of the flat vehicles ``index`` only."""
+    def _frames_of(self, index: NDArray[np.int64] | slice) -> NDArray[np.float64]:
+        """World frames of the flat vehicles ``index`` (an index array or a slice)."""
         road = self.road[index]
         lane = self.clipped_lane()[index]
         offset = self.roads.lane_centre[road, lane] + self.d[index]
