@@ -745,11 +745,83 @@ def duplicate_rate(scenes: Iterable[Scene]) -> float:
     return 1.0 - len({scene.id for scene in scenes}) / len(scenes)
 
 
+def frechet_distance(x: ArrayLike, y: ArrayLike) -> float:
+    """Fréchet distance between Gaussians fitted to the rows of ``x`` and of ``y``.
+
+    ``|mu_x - mu_y|^2 + Tr(S_x + S_y - 2 (S_x S_y)^(1/2))`` with sample means ``mu`` and
+    covariances ``S`` (the FID formula). In feature space of a scene prior
+    (``ScenePrior.encode``) it is the Fréchet Scene Distance. 0 for equal moments; biased
+    upwards for small samples, so compare values at equal sizes and against a floor
+    (``evaluate``'s ``fsd_floor``).
+
+    Args:
+        x, y: ``(rows, features)`` arrays, at least 2 rows each, equal widths.
+
+    Returns:
+        A float >= 0.
+    """
+    a, b = _as_pair(x, y, min_rows=2)
+    mean = a.mean(axis=0) - b.mean(axis=0)
+    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
+    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
+    # Tr (S_a S_b)^(1/2) = sum of the square roots of the eigenvalues of the symmetric
+    # R S_b R, R = S_a^(1/2): stable for the singular covariances of few rows in many features.
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = root_a @ cov_b @ root_a
+    trace_root = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2.0), 0.0, None)).sum()
+    value = float(mean @ mean + np.trace(cov_a) + np.trace(cov_b) - 2.0 * trace_root)
+    return max(value, 0.0)
+
+
+def frechet_scene_distance(
+    scenes: Sequence[Scene],
+    reference: Sequence[Scene],
+    features: Any,
+    *,
+    seed: int = 0,
+    splits: int = 5,
+) -> tuple[float, float]:
+    """Fréchet Scene Distance of ``scenes`` to ``reference`` and its floor, at equal sizes.
+
+    ``h = min(len(scenes), len(reference) // 2)``. In each of ``splits`` random splits the
+    reference is cut into disjoint sets A and B of ``h`` scenes and ``h`` generated scenes G
+    are drawn; the result is the mean ``frechet_distance`` of G to A and, as the floor, of B
+    to A (what a generator that matches the reference scores at this size).
+
+    Args:
+        scenes, reference: at least 2 and 4 scenes.
+        features: a callable from a list of scenes to ``(scenes, features)`` rows, such as
+            ``ScenePrior.encode``.
+        seed: seed of the splits.
+
+    Returns:
+        ``(fsd, fsd_floor)``.
+    """
+    scenes = _as_scenes("scenes", scenes, min_count=2)
+    reference = _as_scenes("reference", reference, min_count=4)
+    if not callable(features):
+        raise TypeError(
+            f"features must be callable (scenes -> rows), got {type(features).__name__}"
+        )
+    x, y = np.asarray(features(scenes)), np.asarray(features(reference))
+    rng = np.random.default_rng([seed, 7])
+    half = min(len(scenes), len(reference) // 2)
+    values, floors = [], []
+    for _ in range(splits):
+        order = rng.permutation(len(reference))
+        a, b = y[order[:half]], y[order[half : 2 * half]]
+        g = x[rng.choice(len(scenes), size=half, replace=False)]
+        values.append(frechet_distance(g, a))
+        floors.append(frechet_distance(b, a))
+    return float(np.mean(values)), float(np.mean(floors))
+
+
 # ----------------------------------------------------------------------------- evaluate
 
 
 def evaluate(
-    scenes: Iterable[Scene], reference: Iterable[Scene], *, seed: int = 0
+    scenes: Iterable[Scene], reference: Iterable[Scene], *, seed: int = 0, prior: Any = None
 ) -> dict[str, Any]:
     """Every metric of generated ``scenes`` against ``reference`` scenes, as plain floats.
 
@@ -776,6 +848,9 @@ def evaluate(
         reference: reference scenes, at least ``C2ST_MIN_ROWS``.
         seed: seed of every subsample, split and classifier; the same seed and inputs give
             the same result.
+        prior: a ``ScenePrior`` (``scenegym.generators.prior``); when given, the result also
+            holds ``fsd`` and ``fsd_floor`` (``frechet_scene_distance`` in its ``encode``
+            features). The other metrics do not depend on it.
 
     Returns:
         A JSON-ready dict: ``scenes``, ``reference_scenes`` (counts), ``validity_rate``,
@@ -828,7 +903,7 @@ def evaluate(
     scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
     quality = prdc(x_equal, y_equal, k=5, seed=seed)
 
-    return {
+    result = {
         "scenes": len(scenes),
         "reference_scenes": len(reference),
         "validity_rate": float(np.mean(violation_counts_many(scenes).sum(axis=1) == 0)),
@@ -851,3 +926,8 @@ def evaluate(
         "ks": ks_statistics(x_vehicles, y_vehicles, VEHICLE_FEATURES),
         "wasserstein": wasserstein(x_vehicles, y_vehicles, VEHICLE_FEATURES),
     }
+    if prior is not None:
+        result["fsd"], result["fsd_floor"] = frechet_scene_distance(
+            scenes, reference, prior.encode, seed=seed
+        )
+    return result

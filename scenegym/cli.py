@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -173,6 +174,36 @@ def _build_parser() -> argparse.ArgumentParser:
         "--compare", type=Path, nargs="+", default=[], help="more scenes files to compare"
     )
     evaluate.add_argument("--seed", type=_seed, default=0, help="seed of splits and classifiers")
+    evaluate.add_argument(
+        "--prior",
+        type=Path,
+        default=None,
+        help="a prior folder (scenegym fit-prior): adds the Fréchet Scene Distance",
+    )
+
+    fit_prior = commands.add_parser(
+        "fit-prior", help="fit a VAE scene prior on a reference (ELBO realism, FSD features)"
+    )
+    fit_prior.add_argument(
+        "--reference",
+        type=str,
+        nargs="+",
+        default=None,
+        help="a scenes .jsonl file, CommonRoad .xml files or folders, or 'naturalistic' "
+        "(not needed with --resume)",
+    )
+    fit_prior.add_argument("--kind", choices=("vae",), default="vae", help="kind of prior")
+    fit_prior.add_argument("--out", type=Path, default=None, help="new prior folder")
+    fit_prior.add_argument("--resume", type=Path, default=None, help="continue this prior folder")
+    fit_prior.add_argument("--config", type=Path, default=None, help="prior config (.yaml/.toml)")
+    fit_prior.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a PriorConfig key, e.g. --set epochs=80 (repeatable)",
+    )
 
     describe = commands.add_parser("describe", help="descriptor table and validity rate")
     describe.add_argument("scenes", type=Path, help="scenes .jsonl file")
@@ -533,15 +564,98 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     for path in args.compare:
         name = path.stem if path.stem not in sets else str(path)
         sets[name] = read_scenes(path)
+    prior = None
+    if args.prior is not None:
+        from scenegym.generators.prior import ScenePrior
+
+        prior = ScenePrior.load(args.prior)
     reference, label = _load_reference(args.reference)
-    metrics = evaluate_to_folder(sets, reference, args.out, seed=args.seed, reference_name=label)
+    metrics = evaluate_to_folder(
+        sets, reference, args.out, seed=args.seed, reference_name=label, prior=prior
+    )
     for name, result in metrics["generators"].items():
+        fsd = ""
+        if "fsd" in result:
+            fsd = f", FSD {result['fsd']:.3g} (floor {result['fsd_floor']:.3g})"
         print(
             f"{name}: validity {result['validity_rate']:.1%}, C2ST AUC {result['c2st_auc']:.3f}, "
-            f"MMD² {result['mmd2']:.4f} (floor {result['mmd2_floor']:.4f}), "
+            f"MMD² {result['mmd2']:.4f} (floor {result['mmd2_floor']:.4f}){fsd}, "
             f"coverage {result['coverage']:.3f}, Vendi {result['vendi']:.2f}"
         )
     print(f"wrote {args.out}/metrics.json and {args.out}/report.md")
+    return 0
+
+
+def _quickstart_table(results: dict[str, dict]) -> str:
+    """The quickstart's closing table: the main metrics of every evaluated set."""
+    names = ["random sampler", "VAE prior", "generated"]
+    rows = [
+        ("", lambda r: "", ""),
+        ("validity", lambda r: f"{r['validity_rate']:.1%}", ""),
+        ("C2ST AUC", lambda r: f"{r['c2st_auc']:.3f}", "0.5 = indistinguishable"),
+        ("MMD²", lambda r: f"{r['mmd2']:.4f}", f"floor {results['generated']['mmd2_floor']:.4f}"),
+        ("FSD", lambda r: f"{r['fsd']:.2f}", f"floor {results['generated']['fsd_floor']:.2f}"),
+    ]
+    lines = []
+    for label, cell, note in rows:
+        cells = "".join(f"{name if not label else cell(results[name]):>16}" for name in names)
+        lines.append(f"  {label:<12}{cells}   {note}".rstrip() + "\n")
+    return "".join(lines)
+
+
+def _cmd_fit_prior(args: argparse.Namespace) -> int:
+    from scenegym.envs import read_scenes
+    from scenegym.generators.prior import PriorConfig, fit_prior
+
+    if (args.out is None) == (args.resume is None):
+        raise ValueError("give exactly one of --out (a new prior) and --resume (a prior folder)")
+    if args.resume is not None:
+        if args.reference is not None or args.config is not None or args.overrides:
+            raise ValueError(
+                "--resume continues with the reference and config of the prior folder; leave "
+                "out --reference, --config and --set"
+            )
+        out = args.resume
+        reference_file = out / "reference.jsonl"
+        if not reference_file.is_file():
+            raise ValueError(f"{out} is not a prior folder being fitted (no reference.jsonl)")
+        reference, config = read_scenes(reference_file), None
+    else:
+        if args.reference is None:
+            raise ValueError("--reference is required for a new prior")
+        out = args.out
+        config = _config(PriorConfig, args)
+        if config.kind != args.kind:
+            config = dataclasses.replace(config, kind=args.kind)
+        if (out / "prior.json").exists() or (out / "checkpoint.json").exists():
+            raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
+        reference, _ = _load_reference(args.reference)
+        from scenegym.envs import write_scenes
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_scenes(out / "reference.jsonl", reference)
+    epochs = config.epochs if config is not None else None
+    if epochs is None:
+        epochs = json.loads((out / "checkpoint.json").read_text())["config"]["epochs"]
+    with _progress("fitting prior", epochs) as advance:
+        done = 0
+
+        def on_epoch(epoch: int, row: dict) -> None:
+            nonlocal done
+            while done < epoch:
+                advance()
+                done += 1
+
+        if args.resume is not None:
+            prior = fit_prior(reference, out, resume=True, on_epoch=on_epoch)
+        else:
+            prior = fit_prior(reference, out, config, on_epoch=on_epoch)
+    last = prior.info["history"][-1]
+    print(
+        f"wrote {out}/: weights.safetensors, prior.json, roads.json "
+        f"({prior.info['reference_scenes']} reference scenes, {last['epoch']} epochs, "
+        f"held-out negative ELBO {last['held_out_loss']:.1f} nats)"
+    )
     return 0
 
 
@@ -673,19 +787,29 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         },
     }
     train(training, run, progress_bar=_interactive(), files=files)
+    # A VAE prior of the fitted half (cached): its features give the Fréchet Scene Distance.
+    from scenegym.generators.prior import cached_prior
+
+    with _progress("fitting scene prior", 40) as advance:
+        prior, _ = cached_prior(fit_on, on_epoch=lambda epoch, row: advance())
+    prior.save(out / "prior")
     generated = GenerationPolicy.load(run).sample(len(scenes), seed=args.seed + 1).scenes
     write_scenes(out / "generated.jsonl", generated)
     atomic_write_bytes(out / "generated_sheet.png", encode_png(contact_sheet(generated[:16])))
     metrics = evaluate_to_folder(
-        {"generated": generated, "random sampler": scenes},
+        {
+            "generated": generated,
+            "random sampler": scenes,
+            "VAE prior": prior.sample(len(scenes), seed=args.seed),
+        },
         held_out,
         out / "evaluation",
+        prior=prior,
         reference_name=(
             f"naturalistic highway-env traffic ({len(held_out)} held-out scenes of "
             f"{len(reference)}, seed 0)"
         ),
     )
-    learned, baseline = metrics["generators"]["generated"], metrics["generators"]["random sampler"]
     print(
         f"\nquickstart wrote to {out}/:\n"
         f"  scenes.jsonl        {len(scenes)} random scenes (seed {args.seed})\n"
@@ -700,14 +824,10 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         f"  run/                the trained generation policy ({args.train_steps} steps), logs\n"
         f"  generated.jsonl     {len(generated)} scenes from the policy\n"
         f"  generated_sheet.png the first generated scenes\n"
+        f"  prior/              a VAE scene prior of the first half (cached): the features\n"
+        f"                      of the Fréchet Scene Distance, and a baseline generator\n"
         f"  evaluation/         metrics.json, report.md and figures against the reference\n"
-        f"                      random sampler    generated\n"
-        f"  validity            {baseline['validity_rate']:8.1%}          "
-        f"{learned['validity_rate']:8.1%}\n"
-        f"  C2ST AUC            {baseline['c2st_auc']:8.3f}          {learned['c2st_auc']:8.3f}"
-        f"   (0.5 = indistinguishable from the reference)\n"
-        f"  MMD²                {baseline['mmd2']:8.4f}          {learned['mmd2']:8.4f}"
-        f"   (reference floor {learned['mmd2_floor']:.4f})\n"
+        f"{_quickstart_table(metrics['generators'])}"
         f"Longer training: scenegym quickstart --train-steps 1000000, or scenegym train."
     )
     return 0
@@ -721,6 +841,7 @@ _COMMANDS = {
     "render": _cmd_render,
     "describe": _cmd_describe,
     "evaluate": _cmd_evaluate,
+    "fit-prior": _cmd_fit_prior,
     "train": _cmd_train,
     "generate": _cmd_generate,
     "quickstart": _cmd_quickstart,

@@ -25,6 +25,8 @@ TABLE_KEYS: tuple[tuple[str, str, str], ...] = (
     ("c2st_auc", "C2ST AUC", "0.5 is ideal"),
     ("mmd2", "MMD²", "floor is ideal"),
     ("mmd2_floor", "MMD² floor", "reference vs reference"),
+    ("fsd", "Fréchet Scene Distance", "floor is ideal"),
+    ("fsd_floor", "FSD floor", "reference vs reference"),
     ("precision", "precision", "1 is ideal"),
     ("recall", "recall", "1 is ideal"),
     ("density", "density (PRDC)", "1 is ideal"),
@@ -45,8 +47,10 @@ def evaluate_to_folder(
     *,
     seed: int = 0,
     reference_name: str = "reference",
+    prior: Any = None,
 ) -> dict[str, Any]:
     """Evaluate each named set of scenes against ``reference``; write the metrics and report.
+    With a ``ScenePrior`` as ``prior`` the metrics include the Fréchet Scene Distance.
 
     Returns the ``metrics.json`` content.
     """
@@ -59,7 +63,10 @@ def evaluate_to_folder(
         (out / "figures").mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
-    results = {name: evaluate(scenes, reference, seed=seed) for name, scenes in generators.items()}
+    results = {
+        name: evaluate(scenes, reference, seed=seed, prior=prior)
+        for name, scenes in generators.items()
+    }
     first = next(iter(results.values()))
     metrics = {**first, "generators": results, "reference": reference_name, "seed": seed}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -144,6 +151,8 @@ def _markdown(
         "| scenes | " + " | ".join(str(results[n]["scenes"]) for n in names) + " | |",
     ]
     for key, label, ideal in TABLE_KEYS:
+        if all(results[n].get(key) is None for n in names):
+            continue  # a metric none of the sets has (the FSD without a prior)
         cells = " | ".join(_number(results[n].get(key)) for n in names)
         lines.append(f"| {label} | {cells} | {ideal} |")
     lines += ["", "## Per-feature KS statistic (0 is ideal)", ""]

@@ -245,7 +245,10 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert len(read_scenes(out / "reference.jsonl")) == 24
     assert len(read_scenes(out / "reference_held_out.jsonl")) == 12
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
-    assert set(metrics["generators"]) == {"generated", "random sampler"}
+    assert set(metrics["generators"]) == {"generated", "random sampler", "VAE prior"}
+    assert metrics["generators"]["generated"]["fsd_floor"] >= 0
+    assert (out / "prior" / "weights.safetensors").is_file()
+    assert "FSD" in stdout
     assert metrics["generators"]["random sampler"]["c2st_auc"] > 0.5
     assert (out / "evaluation" / "report.md").is_file()
     assert len(read_scenes(out / "generated.jsonl")) == 12

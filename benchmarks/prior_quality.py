@@ -1,0 +1,101 @@
+"""The VAE scene prior: fit time, samples/s, and its samples evaluated beside other generators.
+
+The embedded naturalistic reference (2,000 scenes, seed 0) is split as the quickstart splits it:
+a random half (permutation seed 0) fits the prior, the other half is held out. The prior is
+fitted with the default ``PriorConfig`` (timed), then ``--n`` scenes are sampled from it
+(timed, against the random sampler of the default space in the same run) and evaluated with
+``scenegym.rewards.metrics.evaluate`` against the held-out half, with the prior's Fréchet Scene
+Distance. With ``--generated FILE.jsonl`` (for example the quickstart's ``generated.jsonl``)
+those scenes are evaluated too, in the same table.
+
+Run::
+
+    .venv/bin/python benchmarks/prior_quality.py [--n 1000] [--generated quickstart/generated.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEYS = (
+    "validity_rate",
+    "c2st_auc",
+    "mmd2",
+    "mmd2_floor",
+    "fsd",
+    "fsd_floor",
+    "coverage",
+    "vendi",
+    "vendi_reference",
+)
+
+
+def main() -> dict:
+    import numpy as np
+    import torch
+
+    from scenegym.envs import HighwaySceneSpace, naturalistic_reference, read_scenes
+    from scenegym.generators.prior import fit_prior
+    from scenegym.rewards.metrics import evaluate
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--generated", type=Path, nargs="*", default=[])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    reference = naturalistic_reference(2000, 0)
+    order = np.random.default_rng(0).permutation(len(reference))
+    fit_on = [reference[i] for i in order[: len(order) // 2]]
+    held_out = [reference[i] for i in order[len(order) // 2 :]]
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        prior = fit_prior(fit_on, Path(folder) / "prior", {"seed": args.seed})
+        fit_seconds = time.perf_counter() - start
+    prior.sample(8, seed=0)  # warm-up
+    start = time.perf_counter()
+    vae = prior.sample(args.n, seed=args.seed)
+    vae_seconds = time.perf_counter() - start
+    space = HighwaySceneSpace()
+    start = time.perf_counter()
+    random_scenes = list(space.sample_many(args.n, args.seed))
+    random_seconds = time.perf_counter() - start
+
+    sets = {"VAE prior": vae, "random sampler": random_scenes}
+    for path in args.generated:
+        sets[str(path)] = read_scenes(path)[: args.n]
+    results = {}
+    for name, scenes in sets.items():
+        metrics = evaluate(scenes, held_out, seed=args.seed, prior=prior)
+        results[name] = {key: metrics[key] for key in KEYS}
+        results[name]["mean_vehicles"] = float(np.mean([len(s.vehicles) for s in scenes]))
+    real = prior.elbo(held_out)
+    result = {
+        "reference_fit_scenes": len(fit_on),
+        "held_out_scenes": len(held_out),
+        "fit_seconds": fit_seconds,
+        "epochs": prior.config.epochs,
+        "torch_threads": torch.get_num_threads(),
+        "final_history": prior.info["history"][-1],
+        "vae_samples_per_s": args.n / vae_seconds,
+        "random_sampler_samples_per_s": args.n / random_seconds,
+        "held_out_mean_score": float(prior.score(held_out).mean()),
+        "random_sampler_mean_score": float(prior.score(random_scenes).mean()),
+        "elbo_auc_held_out_vs_random": float(
+            np.mean(real[:, None] > prior.elbo(random_scenes)[None, :])
+        ),
+        "reference_mean_vehicles": float(np.mean([len(s.vehicles) for s in held_out])),
+        "generators": results,
+    }
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,776 @@
+"""Learned scene priors: a variational autoencoder over the lane grid of reference scenes.
+
+``fit_prior(reference, out)`` trains a ``SceneVAE`` on the lane grids (``LaneGrid``) of
+reference scenes and writes a prior folder; ``ScenePrior.load(folder)`` reads it back. A prior
+gives
+
+- ``elbo(scenes)``: the evidence lower bound of each scene's grid (nats; higher is more
+  typical of the reference), and ``score(scenes)``, its percentile among held-out reference
+  scenes, a realism score in [0, 1];
+- ``encode(scenes)``: latent features (posterior means), the feature space of the Fréchet
+  Scene Distance (``scenegym.rewards.metrics.frechet_distance``);
+- ``sample(n, seed)`` and ``decode(latents)``: new scenes from latent codes. ``sample``
+  draws the codes from a Gaussian fitted to the posterior means of the training scenes
+  (ex-post density estimation): trained with ``beta < 1`` for sharp vehicles, the codes of
+  real scenes lie far from the standard normal prior, whose codes decode to near-empty
+  scenes.
+
+The network: three convolutions, each halving the cells (kernel 3 x 4, stride 1 x 2), down to
+a spatial latent of ``latent`` channels per block of one lane x 8 cells, and three transposed
+convolutions back. The reconstruction likelihood is Bernoulli for ``lane`` and ``occupied``
+in every cell and, where a vehicle is, Gaussian (one learned standard deviation per channel,
+at least 0.05) for ``s_offset``, ``d``, ``heading``, ``speed``, ``length``, ``width`` and
+categorical for the kind. Training anneals the KL weight from 0 to ``beta`` over ``warmup``
+epochs.
+
+A prior folder::
+
+    PRIOR/prior.json          kind, PriorConfig, grid, ELBO calibration, training history,
+                              library versions, the reference's content hash
+    PRIOR/roads.json          the reference roads that decoded scenes are placed on
+    PRIOR/weights.safetensors the network's weights (safetensors: loading never unpickles)
+    PRIOR/checkpoint.*        the latest training state (weights, optimiser, epoch), for
+                              ``fit_prior(..., resume=True)``
+
+**From a grid back to a scene** (``decode``), deterministically: the ``lane`` channel's
+probabilities pick the road, the reference road whose lane map (where each lane exists, cell by
+cell) is nearest in squared error; the ``occupied`` probabilities, set to 0 where that road
+has no lane, place vehicles by ``vehicle_cells`` (a peak along the lane whose probability with
+its neighbours' reaches 0.5); each such cell becomes one vehicle, with its station, offset,
+heading, speed, size and kind read from the other channels as ``LaneGrid.decode`` does.
+
+torch and safetensors are imported when a prior is fitted or loaded, not with ``scenegym``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from scenegym._io import atomic_write_text
+from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+from scenegym.envs.encoding import CHANNELS, LaneGrid
+from scenegym.envs.road import Road
+from scenegym.envs.scene import Scene
+from scenegym.envs.vehicles import Vehicles
+
+__all__ = ["PriorConfig", "ScenePrior", "cached_prior", "fit_prior", "vehicle_cells"]
+
+PRIOR_FORMAT = 1
+"""Version of the prior folder layout; ``load`` refuses other versions."""
+
+_CONTINUOUS = slice(2, 8)
+"""Channels modelled as Gaussians where a vehicle is: s_offset, d, heading, speed, length,
+width."""
+_KINDS = slice(8, len(CHANNELS))
+_MIN_LOG_SIGMA = math.log(0.05)
+"""Smallest standard deviation of a continuous channel (normalised units): keeps the
+likelihood bounded."""
+_MIN_HELD_OUT = 5
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """Settings of a scene prior and its training (every field is a key of ``--set``)."""
+
+    kind: str = field(
+        default="vae",
+        metadata={"help": "vae: a variational autoencoder over the lane grid", "choices": ("vae",)},
+    )
+    lanes: int = field(default=6, metadata=option("lane-grid rows (lanes)", 1, 32))
+    cells: int = field(
+        default=96, metadata=option("lane-grid cells per lane, a multiple of 8", 8, 4096)
+    )
+    cell_length: float = field(default=4.0, metadata=option("lane-grid cell length (m)", 0.1, 100))
+    latent: int = field(
+        default=4, metadata=option("latent channels per block of lanes x 8 cells", 1, 256)
+    )
+    width: int = field(default=16, metadata=option("channels of the first convolution", 1, 1024))
+    beta: float = field(
+        default=0.1,
+        metadata=option(
+            "weight of the KL term in training (below 1: sharper vehicles; the ELBO that "
+            "elbo() and score() report always weighs it 1)",
+            0,
+            100,
+        ),
+    )
+    warmup: int = field(
+        default=20,
+        metadata=option(
+            "epochs over which the KL weight rises linearly from 0 to beta (KL annealing: "
+            "without it the decoder learns the vehicles' mean occupancy and the latent stays "
+            "unused)",
+            0,
+            100_000,
+        ),
+    )
+    epochs: int = field(default=40, metadata=option("passes over the reference", 1, 100_000))
+    batch_size: int = field(default=16, metadata=option("scenes per gradient step", 1, 65_536))
+    learning_rate: float = field(default=2e-3, metadata=option("Adam learning rate", 1e-7, 1.0))
+    held_out: float = field(
+        default=0.1,
+        metadata=option(
+            "share of the reference held out for the validation loss and the ELBO calibration",
+            0.01,
+            0.5,
+        ),
+    )
+    checkpoint_every: int = field(
+        default=10, metadata=option("epochs between checkpoints", 1, 100_000)
+    )
+    device: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (CUDA when present), cpu or cuda",
+            "choices": ("auto", "cpu", "cuda"),
+        },
+    )
+    seed: int = field(default=0, metadata=option("seed of the split, initialisation and noise", 0))
+
+    def __post_init__(self) -> None:
+        check_config(self)
+        if self.cells % 8:
+            raise ValueError(f"cells must be a multiple of 8 (three halvings), got {self.cells}")
+
+    @property
+    def latent_size(self) -> int:
+        """Numbers in one latent code: ``latent`` channels x ``lanes`` x ``cells / 8``."""
+        return self.latent * self.lanes * (self.cells // 8)
+
+    @property
+    def grid(self) -> LaneGrid:
+        return LaneGrid(lanes=self.lanes, cells=self.cells, cell_length=self.cell_length)
+
+
+# ----------------------------------------------------------------------------- network
+
+
+def _network(config: PriorConfig):
+    """The VAE module: a convolutional encoder to ``2 * latent`` numbers (mean, log-variance)
+    and a mirrored decoder to one output per grid channel (logits for ``lane``, ``occupied``
+    and the kinds; means for the continuous channels), plus one learned log standard deviation
+    per continuous channel."""
+    import torch
+    from torch import nn
+
+    channels, rows, cells, w = len(CHANNELS), config.lanes, config.cells, config.width
+
+    class SceneVAE(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            down = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
+            self.encoder = nn.Sequential(
+                nn.Conv2d(channels, w, **down),
+                nn.SiLU(),
+                nn.Conv2d(w, 2 * w, **down),
+                nn.SiLU(),
+                nn.Conv2d(2 * w, 2 * w, **down),
+                nn.SiLU(),
+                nn.Conv2d(2 * w, 2 * config.latent, 1),
+            )
+            self.decoder = nn.Sequential(
+                nn.Unflatten(1, (config.latent, rows, cells // 8)),
+                nn.Conv2d(config.latent, 2 * w, 1),
+                nn.SiLU(),
+                nn.ConvTranspose2d(2 * w, 2 * w, **down),
+                nn.SiLU(),
+                nn.ConvTranspose2d(2 * w, w, **down),
+                nn.SiLU(),
+                nn.ConvTranspose2d(w, channels, **down),
+            )
+            # One learned log standard deviation per continuous channel, from 1: smaller
+            # starting values let those channels crowd out learning where vehicles are.
+            self.log_sigma = nn.Parameter(torch.zeros(6))
+
+        def posterior(self, grids):
+            mean, log_var = self.encoder(grids).chunk(2, dim=1)
+            return mean.flatten(1), log_var.clamp(-12.0, 8.0).flatten(1)
+
+        def negative_elbo(self, grids, noise=None, beta: float = 1.0):
+            """Per scene: reconstruction negative log-likelihood + ``beta`` * KL (nats). With
+            ``noise`` None the latent is the posterior mean (a deterministic bound)."""
+            mean, log_var = self.posterior(grids)
+            z = mean if noise is None else mean + noise * (0.5 * log_var).exp()
+            out = self.decoder(z)
+            reconstruction = _reconstruction_nll(out, grids, self.log_sigma)
+            kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
+            return reconstruction + beta * kl, reconstruction, kl
+
+    return SceneVAE()
+
+
+def _reconstruction_nll(out, grids, log_sigma):
+    """Negative log-likelihood of ``grids`` (n, channels, rows, cells) under the decoder's
+    ``out``, summed per scene: Bernoulli for ``lane`` and ``occupied`` everywhere; where a
+    vehicle is, Gaussian for the continuous channels and categorical for the kind."""
+    import torch
+    from torch.nn import functional
+
+    lane = functional.binary_cross_entropy_with_logits(out[:, 0], grids[:, 0], reduction="none")
+    occupied = grids[:, 1]
+    occupancy = functional.binary_cross_entropy_with_logits(out[:, 1], occupied, reduction="none")
+    log_sigma = log_sigma.clamp(min=_MIN_LOG_SIGMA).view(1, -1, 1, 1)
+    z = (grids[:, _CONTINUOUS] - out[:, _CONTINUOUS]) / log_sigma.exp()
+    gaussian = (0.5 * z.square() + log_sigma + 0.5 * math.log(2 * math.pi)).sum(dim=1)
+    kind = -(torch.log_softmax(out[:, _KINDS], dim=1) * grids[:, _KINDS]).sum(dim=1)
+    per_cell = lane + occupancy + occupied * (gaussian + kind)
+    return per_cell.flatten(1).sum(dim=1)
+
+
+def _device(config: PriorConfig):
+    import torch
+
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device 'cuda' was asked for but torch sees no CUDA device; use auto or cpu"
+        )
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(config.device)
+
+
+# ----------------------------------------------------------------------------- the prior
+
+
+class ScenePrior:
+    """A fitted scene prior: the network, its grid, the roads it decodes onto and the ELBO
+    calibration. Build one with ``fit_prior`` or ``ScenePrior.load``."""
+
+    def __init__(
+        self,
+        config: PriorConfig,
+        network: Any,
+        roads: Sequence[Road],
+        calibration: ArrayLike,
+        latent_mean: ArrayLike,
+        latent_scale: ArrayLike,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        if not roads:
+            raise ValueError("a scene prior needs at least one road to decode scenes onto")
+        self.config = config
+        self.grid = config.grid
+        self.network = network.eval()
+        self.roads = list(roads)
+        self.calibration = np.sort(np.asarray(calibration, dtype=np.float64))
+        self.latent_mean = np.asarray(latent_mean, dtype=np.float64)
+        self.latent_scale = np.asarray(latent_scale, dtype=np.float64)
+        size = config.latent_size
+        if self.latent_mean.shape != (size,) or self.latent_scale.shape != (size, size):
+            raise ValueError(
+                f"latent_mean must have shape ({size},) and latent_scale ({size}, {size}), got "
+                f"{self.latent_mean.shape} and {self.latent_scale.shape}"
+            )
+        self.info = dict(info or {})
+        self._device = next(network.parameters()).device
+        masks = self.grid.encode_many([Scene(road, Vehicles.empty()) for road in self.roads])[:, 0]
+        self._masks = masks.reshape(len(self.roads), -1).astype(np.float64)
+
+    # ------------------------------------------------------------------ scoring
+    def _grids(self, scenes: Sequence[Scene]) -> NDArray[np.float32]:
+        scenes = list(scenes)
+        for i, scene in enumerate(scenes):
+            if not isinstance(scene, Scene):
+                raise TypeError(f"scenes[{i}] must be a Scene, got {type(scene).__name__}")
+        return self.grid.encode_many(scenes, drop=True)
+
+    def _batches(self, grids: NDArray[np.float32], function: Callable, size: int = 512):
+        import torch
+
+        results = []
+        with torch.no_grad():
+            for start in range(0, len(grids), size):
+                batch = torch.from_numpy(grids[start : start + size]).to(self._device)
+                results.append(function(batch).double().cpu().numpy())
+        return np.concatenate(results) if results else np.zeros(0)
+
+    def elbo(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
+        """The evidence lower bound of each scene's lane grid at the posterior mean (nats;
+        higher is more typical of the reference): ``-(reconstruction NLL + KL)``. Vehicles
+        outside the grid are left out of it. Deterministic."""
+        grids = self._grids(scenes)
+        return -self._batches(grids, lambda g: self.network.negative_elbo(g)[0])
+
+    def score(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
+        """Realism in [0, 1]: the share of held-out reference scenes whose ELBO is at most each
+        scene's (0.5 is a typical reference scene; 0 is less likely than every held-out
+        one)."""
+        values = self.elbo(scenes)
+        return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
+
+    def encode(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
+        """Posterior means ``(len(scenes), latent)``: the features of the Fréchet Scene
+        Distance."""
+        grids = self._grids(scenes)
+        if len(grids) == 0:
+            return np.zeros((0, self.config.latent_size))
+        return self._batches(grids, lambda g: self.network.posterior(g)[0])
+
+    # ------------------------------------------------------------------ generating
+    def decode_grids(self, latents: ArrayLike) -> NDArray[np.float32]:
+        """Decoder outputs as lane grids ``(n, channels, lanes, cells)``: probabilities for
+        ``lane`` and ``occupied``, ``s_offset`` squashed into [0, 1], kind channels as
+        probabilities, the rest as they come."""
+        import torch
+
+        z = np.asarray(latents, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.config.latent_size or not np.all(np.isfinite(z)):
+            raise ValueError(
+                f"latents must be a finite array of shape (n, {self.config.latent_size}), "
+                f"got shape {z.shape}"
+            )
+
+        def run(batch):
+            out = self.network.decoder(batch)
+            out[:, :2] = torch.sigmoid(out[:, :2])
+            out[:, 2] = out[:, 2].clamp(0.0, 1.0)
+            out[:, _KINDS] = torch.softmax(out[:, _KINDS], dim=1)
+            return out
+
+        return self._batches(z, run).astype(np.float32).reshape(len(z), *self.grid.shape)
+
+    def decode(self, latents: ArrayLike) -> list[Scene]:
+        """Scenes of latent codes ``(n, latent)``: each decoded grid on the nearest reference
+        road (see the module docstring)."""
+        grids = self.decode_grids(latents)
+        if len(grids) == 0:
+            return []
+        lane = grids[:, 0].reshape(len(grids), -1).astype(np.float64)
+        distance = (
+            (lane**2).sum(axis=1, keepdims=True)
+            - 2.0 * lane @ self._masks.T
+            + (self._masks**2).sum(axis=1)
+        )
+        chosen = np.argmin(distance, axis=1)
+        rows, cells = self.grid.lanes, self.grid.cells
+        on_road = self._masks[chosen].reshape(len(grids), rows, cells)
+        grids[:, 1] = vehicle_cells(grids[:, 1] * on_road)
+        return [
+            self.grid.decode(grid, self.roads[road_index])
+            for grid, road_index in zip(grids, chosen)
+        ]
+
+    def sample_latents(self, n: int, seed: int = 0) -> NDArray[np.float64]:
+        """``n`` latent codes drawn with ``seed`` from the Gaussian fitted to the posterior
+        means of the training scenes (``latent_mean``, ``latent_scale``)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a whole number >= 0, got {n!r}")
+        rng = np.random.default_rng(seed)
+        noise = rng.standard_normal((n, self.config.latent_size))
+        return self.latent_mean + noise @ self.latent_scale.T
+
+    def sample(self, n: int, seed: int = 0) -> list[Scene]:
+        """``n`` scenes decoded from ``sample_latents(n, seed)``."""
+        return self.decode(self.sample_latents(n, seed))
+
+    # ------------------------------------------------------------------ files
+    def save(self, folder: str | os.PathLike) -> None:
+        """Write ``prior.json``, ``roads.json`` and ``weights.safetensors`` into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        import torch
+
+        tensors = dict(self.network.state_dict())
+        tensors["latent.mean"] = torch.from_numpy(self.latent_mean)
+        tensors["latent.scale"] = torch.from_numpy(self.latent_scale)
+        _save_tensors(folder / "weights.safetensors", tensors)
+        atomic_write_text(
+            folder / "roads.json", json.dumps([road.to_dict() for road in self.roads]) + "\n"
+        )
+        meta = {
+            "format": PRIOR_FORMAT,
+            "kind": self.config.kind,
+            "config": config_to_dict(self.config),
+            "calibration": self.calibration.tolist(),
+            **self.info,
+        }
+        atomic_write_text(folder / "prior.json", json.dumps(meta, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> ScenePrior:
+        """Read a prior folder written by ``save`` or ``fit_prior``, on the config's device.
+        Raises ``ValueError`` naming the file for a missing, malformed or mismatched part."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ValueError(f"prior {folder} is not a folder (write one with scenegym fit-prior)")
+        meta = _read_json(folder / "prior.json")
+        if not isinstance(meta, dict) or meta.get("format") != PRIOR_FORMAT:
+            raise ValueError(
+                f"{folder / 'prior.json'} is not a scenegym prior of format {PRIOR_FORMAT}; "
+                f"refit it with scenegym fit-prior"
+            )
+        config = config_from_mapping(PriorConfig, meta.get("config"), name="prior.json config")
+        roads_data = _read_json(folder / "roads.json")
+        if not isinstance(roads_data, list):
+            raise ValueError(f"{folder / 'roads.json'} must hold a list of roads")
+        try:
+            roads = [Road.from_dict(item) for item in roads_data]
+        except (TypeError, ValueError, KeyError) as error:
+            raise ValueError(f"{folder / 'roads.json'} holds a malformed road: {error}") from None
+        network = _network(config).to(_device(config))
+        latent = _load_weights(
+            network, folder / "weights.safetensors", ("latent.mean", "latent.scale")
+        )
+        info = {
+            k: v for k, v in meta.items() if k not in {"format", "kind", "config", "calibration"}
+        }
+        calibration = np.asarray(meta.get("calibration", []), dtype=np.float64)
+        if calibration.ndim != 1 or calibration.size == 0 or not np.all(np.isfinite(calibration)):
+            raise ValueError(f"{folder / 'prior.json'}: calibration must be a list of finite ELBOs")
+        return cls(config, network, roads, calibration, *latent, info)
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+def vehicle_cells(occupancy: NDArray[np.floating], *, reach: int = 2) -> NDArray[np.float32]:
+    """Where decoded occupancy probabilities ``(..., lanes, cells)`` place vehicles: 1 at a
+    cell whose probability is the largest within ``reach`` cells along its lane (the first on
+    a tie) and whose probability summed with its two neighbours reaches 0.5, else 0.
+
+    A decoder that is unsure of a vehicle's exact cell spreads its probability over a few
+    cells, none above 0.5; the vehicle is placed at the peak of that spread once, where a
+    cell-by-cell threshold of 0.5 would drop it.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    p = np.asarray(occupancy, dtype=np.float64)
+    pad = [(0, 0)] * (p.ndim - 1)
+    around = sliding_window_view(
+        np.pad(p, [*pad, (reach, reach)], constant_values=-1.0), 2 * reach + 1, axis=-1
+    )
+    peak = around.argmax(axis=-1) == reach
+    mass = sliding_window_view(np.pad(p, [*pad, (1, 1)]), 3, axis=-1).sum(axis=-1)
+    return (peak & (mass >= 0.5)).astype(np.float32)
+
+
+def _gaussian(codes: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Mean and a scale matrix ``L`` (``L @ L.T`` the covariance, with 1e-3 added to its
+    diagonal) of latent codes."""
+    mean = codes.mean(axis=0)
+    covariance = np.cov(codes, rowvar=False).reshape(len(mean), len(mean))
+    covariance += 1e-3 * np.eye(len(mean))
+    return mean, np.linalg.cholesky(covariance)
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ValueError(f"{path} is missing (write the prior again with scenegym fit-prior)")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+
+
+def _save_tensors(path: Path, tensors: dict[str, Any]) -> None:
+    from safetensors.torch import save
+
+    from scenegym._io import atomic_write_bytes
+
+    data = {name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}
+    atomic_write_bytes(path, save(data))
+
+
+def _load_tensors(path: Path) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    if not path.is_file():
+        raise ValueError(f"{path} is missing (write the prior again with scenegym fit-prior)")
+    try:
+        return load(path.read_bytes())
+    except (SafetensorError, ValueError, OSError) as error:
+        raise ValueError(
+            f"{path} is not a readable safetensors file ({error}); fit the prior again"
+        ) from None
+
+
+def _load_weights(network: Any, path: Path, extra: Sequence[str] = ()) -> list[NDArray]:
+    """Load ``path`` into ``network``; return the ``extra`` tensors (not the network's) as
+    float64 arrays."""
+    tensors = _load_tensors(path)
+    expected = dict(network.state_dict())
+    for name in extra:
+        if name not in tensors:
+            raise ValueError(f"{path} lacks the tensor {name!r}; fit the prior again")
+    extras = [tensors.pop(name).double().numpy() for name in extra]
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        detail = (
+            f"missing {missing[:3]}"
+            if missing
+            else f"unexpected {unexpected[:3]}"
+            if unexpected
+            else f"{wrong[0]} has shape {tuple(tensors[wrong[0]].shape)}, expected "
+            f"{tuple(expected[wrong[0]].shape)}"
+        )
+        raise ValueError(
+            f"{path} does not fit the network of its prior.json config ({detail}); "
+            f"fit the prior again"
+        )
+    network.load_state_dict(tensors)
+    return extras
+
+
+def reference_hash(scenes: Sequence[Scene]) -> str:
+    """Content hash of a reference: its scene ids in order."""
+    return hashlib.sha256("\n".join(scene.id for scene in scenes).encode()).hexdigest()[:16]
+
+
+def _split(n: int, config: PriorConfig) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    order = np.random.default_rng([config.seed, 1]).permutation(n)
+    held = max(_MIN_HELD_OUT, round(n * config.held_out))
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def _optimiser_tensors(optimiser: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Adam's state as flat tensors (``opt.<param>.<key>``) and JSON (the scalars)."""
+    state = optimiser.state_dict()
+    tensors, scalars = {}, {"param_groups": state["param_groups"], "steps": {}}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if key == "step":
+                scalars["steps"][str(index)] = float(value)
+            else:
+                tensors[f"opt.{index}.{key}"] = value
+    return tensors, scalars
+
+
+def _restore_optimiser(optimiser: Any, tensors: dict[str, Any], scalars: dict[str, Any]) -> None:
+    import torch
+
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        _, index, key = name.split(".", 2)
+        state.setdefault(int(index), {})[key] = value
+    for index, step in scalars["steps"].items():
+        state.setdefault(int(index), {})["step"] = torch.tensor(step)
+    optimiser.load_state_dict({"state": state, "param_groups": scalars["param_groups"]})
+
+
+def _versions() -> dict[str, str]:
+    import platform
+
+    import safetensors
+    import torch
+
+    import scenegym
+
+    return {
+        "scenegym": scenegym.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "safetensors": safetensors.__version__,
+    }
+
+
+# ----------------------------------------------------------------------------- fitting
+
+
+def fit_prior(
+    reference: Sequence[Scene],
+    out: str | os.PathLike,
+    config: PriorConfig | dict[str, Any] | None = None,
+    *,
+    resume: bool = False,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> ScenePrior:
+    """Fit a scene prior on ``reference`` scenes and write it into the folder ``out``.
+
+    A share ``config.held_out`` of the scenes (at least 5) is held out: its mean negative
+    ELBO is the validation loss of each epoch, and its ELBOs calibrate ``ScenePrior.score``.
+    Every ``checkpoint_every`` epochs the training state is written to ``out/checkpoint.*``;
+    ``resume=True`` continues from it and ends with the same weights as an uninterrupted fit
+    (on one device: the shuffle and the noise of each epoch depend only on the seed and the
+    epoch).
+
+    Args:
+        reference: the scenes to learn, at least 10.
+        out: the prior folder; with ``resume=False`` it must not hold a prior already.
+        config: ``PriorConfig`` or a mapping of its keys; on resume, the folder's config is
+            used and a different one is an error.
+        resume: continue the checkpoint in ``out``.
+        on_epoch: called after each epoch with the epoch number (from 1) and its losses.
+
+    Returns:
+        The fitted prior (also saved in ``out``).
+    """
+    import torch
+
+    reference = list(reference)
+    for i, scene in enumerate(reference):
+        if not isinstance(scene, Scene):
+            raise TypeError(f"reference[{i}] must be a Scene, got {type(scene).__name__}")
+    if len(reference) < 2 * _MIN_HELD_OUT:
+        raise ValueError(
+            f"reference must hold at least {2 * _MIN_HELD_OUT} scenes, got {len(reference)}"
+        )
+    if config is None:
+        config = PriorConfig()
+    elif not isinstance(config, PriorConfig):
+        config = config_from_mapping(PriorConfig, config, name="prior config")
+    out = Path(out)
+    digest = reference_hash(reference)
+    start_epoch, history = 0, []
+    network = None
+    if resume:
+        state = _read_json(out / "checkpoint.json")
+        saved = config_from_mapping(PriorConfig, state.get("config"), name="checkpoint config")
+        if config != PriorConfig() and config != saved:
+            raise ValueError(
+                f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "
+                f"differs (leave it out to resume)"
+            )
+        config = saved
+        if state.get("reference") != digest:
+            raise ValueError(
+                f"{out} was fitted on a different reference (hash {state.get('reference')}, "
+                f"this one {digest}); resume with the same reference"
+            )
+    elif (out / "prior.json").exists() or (out / "checkpoint.json").exists():
+        raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
+    device = _device(config)
+    grid = config.grid
+    grids, dropped = grid.encode_many(reference, drop=True, return_dropped=True)
+    train_index, held_index = _split(len(reference), config)
+    data = torch.from_numpy(grids).to(device)
+    train_data, held_data = data[train_index], data[held_index]
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        network = _network(config).to(device)
+    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    if resume:
+        tensors = _load_tensors(out / "checkpoint.safetensors")
+        weights = {k[len("net.") :]: v for k, v in tensors.items() if k.startswith("net.")}
+        network.load_state_dict({k: v.to(device) for k, v in weights.items()})
+        _restore_optimiser(
+            optimiser,
+            {k: v.to(device) for k, v in tensors.items() if k.startswith("opt.")},
+            state["optimiser"],
+        )
+        start_epoch, history = int(state["epoch"]), list(state["history"])
+    out.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(epoch: int) -> None:
+        opt_tensors, scalars = _optimiser_tensors(optimiser)
+        tensors = {f"net.{k}": v for k, v in network.state_dict().items()} | opt_tensors
+        _save_tensors(out / "checkpoint.safetensors", tensors)
+        meta = {
+            "config": config_to_dict(config),
+            "reference": digest,
+            "epoch": epoch,
+            "history": history,
+            "optimiser": scalars,
+        }
+        atomic_write_text(out / "checkpoint.json", json.dumps(meta) + "\n")
+
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        network.train()
+        order = torch.from_numpy(
+            np.random.default_rng([config.seed, 2, epoch]).permutation(len(train_data))
+        )
+        noise_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1_000_003 + epoch)
+        total = reconstruction_total = kl_total = 0.0
+        for start in range(0, len(order), config.batch_size):
+            batch = train_data[order[start : start + config.batch_size].to(device)]
+            noise = torch.randn(len(batch), config.latent_size, generator=noise_rng).to(device)
+            beta = config.beta * min(1.0, epoch / config.warmup) if config.warmup else config.beta
+            loss, reconstruction, kl = network.negative_elbo(batch, noise, beta=beta)
+            optimiser.zero_grad(set_to_none=True)
+            loss.mean().backward()
+            optimiser.step()
+            total += float(loss.detach().sum())
+            reconstruction_total += float(reconstruction.detach().sum())
+            kl_total += float(kl.detach().sum())
+        network.eval()
+        with torch.no_grad():
+            held_loss = float(network.negative_elbo(held_data)[0].mean())
+        row = {
+            "epoch": epoch,
+            "loss": total / len(train_data),
+            "reconstruction": reconstruction_total / len(train_data),
+            "kl": kl_total / len(train_data),
+            "held_out_loss": held_loss,
+        }
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+            checkpoint(epoch)
+    if not history:
+        checkpoint(config.epochs)
+    network.eval()
+    with torch.no_grad():
+        calibration = -network.negative_elbo(held_data)[0].double().cpu().numpy()
+        codes = network.posterior(train_data)[0].double().cpu().numpy()
+    latent_mean, latent_scale = _gaussian(codes)
+    roads = [reference[i].road for i in train_index]
+    info = {
+        "reference": digest,
+        "reference_scenes": len(reference),
+        "held_out_scenes": len(held_index),
+        "vehicles_outside_grid": int(dropped.sum()),
+        "history": history,
+        "versions": _versions(),
+    }
+    prior = ScenePrior(config, network, roads, calibration, latent_mean, latent_scale, info)
+    prior.save(out)
+    return prior
+
+
+def cached_prior(
+    reference: Sequence[Scene],
+    config: PriorConfig | None = None,
+    *,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+) -> tuple[ScenePrior, Path]:
+    """The prior of ``reference`` and ``config`` from the cache, fitted on first use.
+
+    The cache folder is ``cache_folder() / "priors" / KEY`` (``$SCENEGYM_CACHE`` or
+    ``~/.cache/scenegym``), ``KEY`` a hash of the reference's content, the config and the
+    torch version; an interrupted first fit resumes from its checkpoint. Returns the prior
+    and its folder.
+    """
+    import torch
+
+    from scenegym.envs.reference import cache_folder
+
+    config = PriorConfig() if config is None else config
+    reference = list(reference)
+    blob = json.dumps(
+        {
+            "format": PRIOR_FORMAT,
+            "reference": reference_hash(reference),
+            "config": config_to_dict(config),
+            "torch": torch.__version__,
+        },
+        sort_keys=True,
+    )
+    folder = cache_folder() / "priors" / hashlib.sha256(blob.encode()).hexdigest()[:16]
+    if (folder / "prior.json").is_file():
+        try:
+            return ScenePrior.load(folder), folder
+        except ValueError:
+            pass  # a damaged cache entry: fit it again below
+        import shutil
+
+        shutil.rmtree(folder)
+    resume = (folder / "checkpoint.json").is_file()
+    return fit_prior(reference, folder, config, resume=resume, on_epoch=on_epoch), folder

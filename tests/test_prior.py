@@ -1,0 +1,292 @@
+"""The VAE scene prior: fitting, the ELBO as a realism score, files, resume, the FSD."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from scenegym.envs import Scene, Vehicles, naturalistic_reference
+from scenegym.generators.prior import PriorConfig, ScenePrior, fit_prior, vehicle_cells
+from scenegym.rewards.metrics import evaluate, frechet_distance, frechet_scene_distance
+
+SMALL = {"epochs": 100, "checkpoint_every": 50, "batch_size": 8}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    import os
+
+    cache = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("SCENEGYM_CACHE")
+    os.environ["SCENEGYM_CACHE"] = str(cache)
+    try:
+        scenes = naturalistic_reference(120, 0)
+    finally:
+        if old is None:
+            del os.environ["SCENEGYM_CACHE"]
+        else:
+            os.environ["SCENEGYM_CACHE"] = old
+    return scenes[:90], scenes[90:]
+
+
+@pytest.fixture(scope="module")
+def prior(reference, tmp_path_factory):
+    return fit_prior(reference[0], tmp_path_factory.mktemp("prior") / "p", SMALL)
+
+
+def _scrambled(scene: Scene, rng: np.random.Generator) -> Scene:
+    """The scene with its vehicles moved to random stations and given random speeds."""
+    v = scene.vehicles
+    n = len(v)
+    return Scene(
+        scene.road,
+        Vehicles(
+            lane=v.lane,
+            s=rng.uniform(0.0, scene.road.length - 1.0, n),
+            d=v.d,
+            heading=v.heading,
+            speed=rng.uniform(0.0, 60.0, n),
+            length=v.length,
+            width=v.width,
+            kind=v.kind,
+        ),
+    )
+
+
+def test_vehicle_cells_places_one_vehicle_at_the_peak_of_a_spread():
+    occupancy = np.zeros((1, 2, 12))
+    occupancy[0, 0, 3:6] = [0.2, 0.3, 0.15]  # no cell above 0.5, 0.65 in all: one vehicle
+    occupancy[0, 1, 8] = 0.9  # a sure vehicle
+    occupancy[0, 1, 2] = 0.3  # too little mass
+    cells = vehicle_cells(occupancy)
+    assert cells.dtype == np.float32
+    assert np.argwhere(cells[0]).tolist() == [[0, 4], [1, 8]]
+
+
+def test_fit_lowers_the_held_out_loss_and_writes_safetensors(prior):
+    history = prior.info["history"]
+    assert len(history) == SMALL["epochs"]
+    assert history[-1]["held_out_loss"] < 0.6 * history[0]["held_out_loss"]
+    assert prior.config == PriorConfig(**SMALL)
+
+
+def test_weights_are_plain_safetensors_and_load_back_equal(prior, reference, tmp_path):
+    prior.save(tmp_path / "copy")
+    tensors = load_file(tmp_path / "copy" / "weights.safetensors")
+    assert "latent.mean" in tensors and all(isinstance(t, torch.Tensor) for t in tensors.values())
+    again = ScenePrior.load(tmp_path / "copy")
+    held = reference[1]
+    assert np.array_equal(again.elbo(held), prior.elbo(held))
+    assert np.array_equal(again.encode(held), prior.encode(held))
+    assert [s.id for s in again.sample(5, seed=3)] == [s.id for s in prior.sample(5, seed=3)]
+    meta = json.loads((tmp_path / "copy" / "prior.json").read_text())
+    assert meta["kind"] == "vae" and meta["config"]["epochs"] == SMALL["epochs"]
+
+
+def test_elbo_ranks_held_out_reference_scenes_above_scrambled_ones(prior, reference):
+    held = reference[1]
+    rng = np.random.default_rng(0)
+    scrambled = [_scrambled(scene, rng) for scene in held]
+    real, fake = prior.elbo(held), prior.elbo(scrambled)
+    # The share of (real, scrambled) pairs the ELBO orders right: an AUC.
+    auc = np.mean(real[:, None] > fake[None, :])
+    assert auc > 0.8
+    scores = prior.score(held)
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert prior.score(scrambled).mean() < scores.mean()
+
+
+def test_samples_lie_on_reference_roads_in_existing_lanes(prior, reference):
+    scenes = prior.sample(20, seed=0)
+    assert len(scenes) == 20
+    roads = {json.dumps(road.to_dict()) for road in prior.roads}
+    for scene in scenes:
+        assert json.dumps(scene.road.to_dict()) in roads
+        assert np.all(scene.vehicles.lane < scene.road.lane_count)
+    assert [s.id for s in prior.sample(20, seed=0)] == [s.id for s in scenes]
+    # Reconstructions of the training scenes keep most of their vehicles: the latent codes
+    # carry where the vehicles are (on 81 scenes the held-out ones are not rebuilt as well).
+    seen = reference[0][:30]
+    rebuilt = prior.decode(prior.encode(seen))
+    kept = sum(len(s.vehicles) for s in rebuilt) / sum(len(s.vehicles) for s in seen)
+    assert 0.5 < kept < 1.5
+    with pytest.raises(ValueError, match="latents must be a finite array of shape"):
+        prior.decode(np.zeros((2, 3)))
+
+
+def test_resume_after_an_interruption_ends_with_the_same_weights(reference, tmp_path):
+    whole = fit_prior(
+        reference[0], tmp_path / "whole", {**SMALL, "epochs": 6, "checkpoint_every": 2}
+    )
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_four(epoch, row):
+        if epoch == 5:  # the checkpoint of epoch 4 is written; epoch 5 is lost
+            raise Interrupted
+
+    config = {**SMALL, "epochs": 6, "checkpoint_every": 2}
+    with pytest.raises(Interrupted):
+        fit_prior(reference[0], tmp_path / "cut", config, on_epoch=stop_after_four)
+    assert json.loads((tmp_path / "cut" / "checkpoint.json").read_text())["epoch"] == 4
+    with pytest.raises(ValueError, match="already holds a prior"):
+        fit_prior(reference[0], tmp_path / "cut", config)
+    with pytest.raises(ValueError, match="different reference"):
+        fit_prior(reference[1] * 2, tmp_path / "cut", resume=True)
+    resumed = fit_prior(reference[0], tmp_path / "cut", resume=True)
+    for name, tensor in whole.network.state_dict().items():
+        assert torch.equal(tensor, resumed.network.state_dict()[name]), name
+    assert resumed.info["history"] == whole.info["history"]
+
+
+def test_damaged_prior_files_give_one_clear_error(prior, tmp_path):
+    prior.save(tmp_path / "p")
+    weights = tmp_path / "p" / "weights.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"weights.safetensors is not a readable safetensors"):
+        ScenePrior.load(tmp_path / "p")
+    weights.write_bytes(b"\x80\x04not a safetensors file at all")
+    with pytest.raises(ValueError, match="not a readable safetensors"):
+        ScenePrior.load(tmp_path / "p")
+    # Weights of another network size.
+    other = {k: v for k, v in load_file_bytes(data).items() if k != "latent.scale"}
+    from safetensors.torch import save_file
+
+    save_file(other, weights)
+    with pytest.raises(ValueError, match=r"lacks the tensor 'latent.scale'"):
+        ScenePrior.load(tmp_path / "p")
+    weights.write_bytes(data)
+    meta = tmp_path / "p" / "prior.json"
+    text = meta.read_text()
+    meta.write_text(text.replace('"width": 16', '"width": 17'))
+    with pytest.raises(ValueError, match="does not fit the network of its prior.json config"):
+        ScenePrior.load(tmp_path / "p")
+    meta.write_text("{not json")
+    with pytest.raises(ValueError, match="prior.json is not valid JSON"):
+        ScenePrior.load(tmp_path / "p")
+    with pytest.raises(ValueError, match="is not a folder"):
+        ScenePrior.load(tmp_path / "missing")
+
+
+def load_file_bytes(data: bytes) -> dict:
+    from safetensors.torch import load
+
+    return load(data)
+
+
+def test_config_rejects_cells_the_network_cannot_halve():
+    with pytest.raises(ValueError, match="cells must be a multiple of 8"):
+        PriorConfig(cells=20)
+    with pytest.raises(ValueError, match="epochs"):
+        PriorConfig(epochs=0)
+
+
+def test_frechet_distance_is_the_gaussian_formula():
+    from scipy.linalg import sqrtm
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(400, 4))
+    b = rng.normal(size=(300, 4)) @ np.diag([1.0, 2.0, 0.5, 1.0]) + 0.7
+    ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    diff = a.mean(0) - b.mean(0)
+    expected = diff @ diff + np.trace(ca + cb - 2 * sqrtm(ca @ cb).real)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    # Fewer rows than features: singular covariances still give a finite distance.
+    assert np.isfinite(frechet_distance(rng.normal(size=(5, 20)), rng.normal(size=(6, 20))))
+
+
+def test_fsd_separates_scrambled_scenes_from_the_reference(prior, reference):
+    fit, held = reference
+    rng = np.random.default_rng(1)
+    scrambled = [_scrambled(scene, rng) for scene in held]
+    pool = fit + held
+    fsd_real, floor = frechet_scene_distance(held, pool, prior.encode, seed=0)
+    fsd_fake, floor_again = frechet_scene_distance(scrambled, pool, prior.encode, seed=0)
+    assert floor == floor_again
+    assert fsd_fake > fsd_real
+    metrics = evaluate(scrambled, held, prior=prior)
+    assert metrics["fsd"] >= 0 and metrics["fsd_floor"] >= 0
+    assert "fsd" not in evaluate(scrambled, held)
+
+
+# ---------------------------------------------------------------------- the command line
+def _cli(argv, capsys):
+    from scenegym.cli import main
+
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_fits_resumes_and_evaluates_with_a_prior(reference, tmp_path, capsys):
+    from scenegym.envs import write_scenes
+
+    fit, held = reference
+    write_scenes(tmp_path / "ref.jsonl", fit)
+    write_scenes(tmp_path / "held.jsonl", held)
+    folder = tmp_path / "prior"
+    argv = ["fit-prior", "--reference", tmp_path / "ref.jsonl", "--out", folder]
+    status, out, err = _cli([*argv, "--set", "epochs=3", "--set", "checkpoint_every=1"], capsys)
+    assert status == 0, err
+    assert "wrote" in out and (folder / "weights.safetensors").is_file()
+    # Already there: refused, nothing changed.
+    before = (folder / "weights.safetensors").read_bytes()
+    status, _, err = _cli(argv, capsys)
+    assert status != 0 and "already holds a prior" in err
+    assert (folder / "weights.safetensors").read_bytes() == before
+    # A resume of a finished fit keeps its weights.
+    status, _, err = _cli(["fit-prior", "--resume", folder], capsys)
+    assert status == 0, err
+    assert (folder / "weights.safetensors").read_bytes() == before
+    status, out, err = _cli(
+        [
+            "evaluate",
+            tmp_path / "held.jsonl",
+            "--reference",
+            tmp_path / "ref.jsonl",
+            "--out",
+            tmp_path / "eval",
+            "--prior",
+            folder,
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    assert "FSD" in out
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["fsd"] >= 0 and "Fréchet Scene Distance" in (
+        tmp_path / "eval" / "report.md"
+    ).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--set", "epochs=0"], "epochs"),
+        (["--set", "cells=20"], "cells must be a multiple of 8"),
+        (["--set", "colour=1"], "colour"),
+    ],
+)
+def test_cli_rejects_a_bad_prior_config_in_one_line(reference, tmp_path, capsys, extra, message):
+    from scenegym.envs import write_scenes
+
+    write_scenes(tmp_path / "ref.jsonl", reference[0][:20])
+    argv = ["fit-prior", "--reference", tmp_path / "ref.jsonl", "--out", tmp_path / "p", *extra]
+    status, _, err = _cli(argv, capsys)
+    assert status != 0
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "p" / "prior.json").exists()
+
+
+def test_cli_needs_one_of_out_and_resume(capsys, tmp_path):
+    status, _, err = _cli(["fit-prior", "--reference", "x.jsonl"], capsys)
+    assert status != 0 and "exactly one of --out" in err
+    status, _, err = _cli(["fit-prior", "--resume", tmp_path], capsys)
+    assert status != 0 and "not a prior folder" in err
