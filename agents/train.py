@@ -108,7 +108,7 @@ def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, 
     kwargs = dict(config.env_kwargs)
     if run is None:
         return kwargs
-    for key in ("realism", "scene_realism"):
+    for key in ("realism", "scene_realism", "prior"):
         if isinstance(kwargs.get(key), str):
             kwargs[key] = str(_in_run(run, kwargs[key]))
     goal = kwargs.get("goal")
@@ -263,7 +263,10 @@ def _callbacks(run: Path, config: TrainConfig, population=None, reference=None):
                 self.scorer = policy._env()
             env = self.scorer
             score, terms = env.reward_spec.score_batch(
-                SceneBatch.of(scenes), realism=env.realism, scene_realism=env.scene_realism
+                SceneBatch.of(scenes),
+                realism=env.realism,
+                scene_realism=env.scene_realism,
+                prior=env.prior,
             )
             for name, values in {**terms, "score": score}.items():
                 self.logger.record(f"eval/{name}", float(np.mean(values)))

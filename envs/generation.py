@@ -121,10 +121,9 @@ class DrivingLayoutEnv(gym.Env):
     ## Rewards
     ``oneshot``: the score of the scene, once (terminal). ``edit`` and ``construct``: each step,
     ``score(scene after) - score(scene before)``, the score being the
-    ``RewardSpec``-weighted sum of the terms ``validity``, ``realism``, ``scene_realism`` and
-    ``goal``
-    (``scenegym.rewards.spec``); all terms are in ``info["reward_terms"]`` every step, the
-    weighted score in ``info["score"]``.
+    ``RewardSpec``-weighted sum of the terms ``validity``, ``realism``, ``scene_realism``,
+    ``prior_realism`` and ``goal`` (``scenegym.rewards.spec``); all terms are in
+    ``info["reward_terms"]`` every step, the weighted score in ``info["score"]``.
 
     ## Starting state
     A scene drawn from the scene space with the environment's generator (``oneshot`` and
@@ -150,7 +149,10 @@ class DrivingLayoutEnv(gym.Env):
       when a realism model is given (else 0). ``goal``: ``GoalSpec`` (or mapping) or None.
     - ``realism``: a fitted ``VehicleRealism`` (or a path to one saved as JSON); required when
       the realism weight is above 0. ``scene_realism``: likewise a ``SceneRealism`` for the
-      ``scene_realism`` term (default weight 0.5 when given).
+      ``scene_realism`` term (default weight 0.5 when given). ``prior``: a ``ScenePrior`` (or
+      the path of a prior folder, ``scenegym fit-prior``) for the ``prior_realism`` term, the
+      ELBO percentile of the scene under a VAE of the reference (default weight 0.5 when
+      given).
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
     - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
       view (16).
@@ -184,6 +186,7 @@ class DrivingLayoutEnv(gym.Env):
         goal: Any = None,
         realism: Any = None,
         scene_realism: Any = None,
+        prior: Any = None,
         grid: LaneGrid | None = None,
         max_vehicles: int = 40,
         edit_budget: int = 64,
@@ -221,6 +224,7 @@ class DrivingLayoutEnv(gym.Env):
                 "validity": 1.0,
                 "realism": 0.5 if realism is not None else 0.0,
                 "scene_realism": 0.5 if scene_realism is not None else 0.0,
+                "prior_realism": 0.5 if prior is not None else 0.0,
             }
             reward = RewardSpec(weights={**weights, "goal": 1.0})
         elif isinstance(reward, dict):
@@ -233,6 +237,10 @@ class DrivingLayoutEnv(gym.Env):
         self.scene_realism = self._model(
             "scene_realism", scene_realism, SceneRealism, "scene realism"
         )
+        prior_kind = None
+        if prior is not None or self.reward_spec.weight("prior_realism") > 0:
+            from scenegym.generators.prior import ScenePrior as prior_kind  # imports torch
+        self.prior = self._model("prior_realism", prior, prior_kind, "scene prior")
         self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
         self.edit_budget = check_whole("edit_budget", edit_budget, 1)
         if select not in SELECTIONS:
@@ -724,6 +732,7 @@ def score_batch(
             batch,
             realism=first.realism,
             scene_realism=first.scene_realism,
+            prior=first.prior,
             targets=targets,
             goal=goal,
             descriptors=now,

@@ -58,6 +58,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from scenegym._io import atomic_write_text
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+from scenegym.envs.batch import SceneBatch
 from scenegym.envs.encoding import CHANNELS, LaneGrid
 from scenegym.envs.road import Road
 from scenegym.envs.scene import Scene
@@ -306,6 +307,14 @@ class ScenePrior:
         scene's (0.5 is a typical reference scene; 0 is less likely than every held-out
         one)."""
         values = self.elbo(scenes)
+        return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
+
+    def batch_scores(self, batch: SceneBatch) -> NDArray[np.float64]:
+        """``score`` of every scene of a ``SceneBatch`` (the ``prior_realism`` reward term)."""
+        values = -self._batches(
+            self.grid.encode_batch(batch, drop=True)[0],
+            lambda g: self.network.negative_elbo(g)[0],
+        )
         return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
 
     def encode(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:

@@ -12,6 +12,9 @@ Per-scene terms:
   without vehicles);
 - ``scene_realism``: ``SceneRealism.score``, the scene's descriptors judged together under a
   model fitted on the reference's scenes (0 without a model);
+- ``prior_realism``: ``ScenePrior.score``, the percentile of the scene's ELBO under a VAE
+  scene prior among held-out reference scenes (0 without a prior;
+  ``scenegym.generators.prior``);
 - ``goal``: ``1 - mean_i min(1, |descriptor_i - target_i| / range_i)`` over the targeted
   descriptors, where ``range_i`` is the width of the range the targets are drawn from.
 """
@@ -43,7 +46,7 @@ __all__ = [
     "validity_scores",
 ]
 
-TERMS: tuple[str, ...] = ("validity", "realism", "scene_realism", "goal")
+TERMS: tuple[str, ...] = ("validity", "realism", "scene_realism", "prior_realism", "goal")
 """Names of the per-scene reward terms."""
 
 
@@ -192,6 +195,7 @@ class RewardSpec:
         *,
         realism: Any = None,
         scene_realism: Any = None,
+        prior: Any = None,
         targets: Mapping[str, float] | None = None,
         goal: GoalSpec | None = None,
         descriptors: Mapping[str, float] | None = None,
@@ -202,6 +206,7 @@ class RewardSpec:
             scene: the scene.
             realism: a fitted ``VehicleRealism`` (the realism term is 0 without one).
             scene_realism: a fitted ``SceneRealism`` (the scene_realism term is 0 without one).
+            prior: a ``ScenePrior`` (the prior_realism term is 0 without one).
             targets: descriptor targets of the goal term.
             goal: the goal spec the targets come from (needed with ``targets``).
             descriptors: ``describe(scene)`` when the caller has it already.
@@ -219,6 +224,7 @@ class RewardSpec:
             batch,
             realism=realism,
             scene_realism=scene_realism,
+            prior=prior,
             targets=wanted,
             goal=goal,
             names=names,
@@ -232,6 +238,7 @@ class RewardSpec:
         *,
         realism: Any = None,
         scene_realism: Any = None,
+        prior: Any = None,
         targets: NDArray[np.float64] | None = None,
         goal: GoalSpec | None = None,
         names: Sequence[str] | None = None,
@@ -252,6 +259,10 @@ class RewardSpec:
             terms["scene_realism"] = scene_realism.batch_scores(batch, now)
         else:
             terms["scene_realism"] = np.zeros(batch.count)
+        if prior is not None:
+            terms["prior_realism"] = prior.batch_scores(batch)
+        else:
+            terms["prior_realism"] = np.zeros(batch.count)
         if targets is not None:
             names = goal.names if names is None else names
             now = now if now is not None else batch.describe()

@@ -56,7 +56,13 @@ def test_step_rewards_sum_to_the_score_change():
         _, reward, _, _, info = env.step(env.action_space.sample())
         total += reward
     assert total == pytest.approx(info["score"] - start)
-    assert set(info["reward_terms"]) == {"validity", "realism", "scene_realism", "goal"}
+    assert set(info["reward_terms"]) == {
+        "validity",
+        "realism",
+        "scene_realism",
+        "prior_realism",
+        "goal",
+    }
 
 
 def test_the_edit_budget_truncates_the_episode():

@@ -290,3 +290,31 @@ def test_cli_needs_one_of_out_and_resume(capsys, tmp_path):
     assert status != 0 and "exactly one of --out" in err
     status, _, err = _cli(["fit-prior", "--resume", tmp_path], capsys)
     assert status != 0 and "not a prior folder" in err
+
+
+def test_prior_realism_is_a_reward_term_of_the_generation_env(prior, tmp_path):
+    import gymnasium as gym
+
+    from scenegym.envs.vector import DrivingLayoutVecEnv
+
+    prior.save(tmp_path / "p")
+    env = gym.make(
+        "scenegym/DrivingLayout-edit-v2",
+        prior=str(tmp_path / "p"),
+        reward={"weights": {"validity": 1.0, "prior_realism": 1.0}},
+    )
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(env.action_space.sample())
+    value = info["reward_terms"]["prior_realism"]
+    scene = env.unwrapped.scene
+    assert 0.0 <= value <= 1.0
+    assert value == pytest.approx(float(prior.score([scene])[0]))
+    # The batched environment reports the same term for every copy.
+    vector = DrivingLayoutVecEnv(3, prior=str(tmp_path / "p"))
+    vector.seed(0)
+    vector.reset()
+    vector.step_async(np.stack([vector.action_space.sample() for _ in range(3)]))
+    *_, infos = vector.step_wait()
+    assert all(0.0 <= i["reward_terms"]["prior_realism"] <= 1.0 for i in infos)
+    with pytest.raises(ValueError, match="the prior_realism term has a weight but no scene prior"):
+        gym.make("scenegym/DrivingLayout-edit-v2", reward={"weights": {"prior_realism": 1.0}})
