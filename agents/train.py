@@ -108,7 +108,7 @@ def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, 
     kwargs = dict(config.env_kwargs)
     if run is None:
         return kwargs
-    for key in ("realism", "scene_realism", "prior"):
+    for key in ("realism", "scene_realism", "prior", "decoder"):
         if isinstance(kwargs.get(key), str):
             kwargs[key] = str(_in_run(run, kwargs[key]))
     goal = kwargs.get("goal")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -21,7 +22,10 @@ from .vehicles import KINDS, Vehicles
 
 __all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "STARTS", "DrivingLayoutEnv"]
 
-REPRESENTATIONS: tuple[str, ...] = ("edit", "construct", "oneshot")
+REPRESENTATIONS: tuple[str, ...] = ("edit", "construct", "oneshot", "latent")
+LATENT_RANGE = 3.0
+"""``latent`` actions in [-1, 1] span +-3 standard deviations of the decoder's sampling
+Gaussian along each of its whitened axes."""
 """How actions change a scene: one attribute per step, one placed vehicle per step, or the
 whole scene in one action."""
 
@@ -72,6 +76,13 @@ class DrivingLayoutEnv(gym.Env):
     cell, offset (+-1 m), heading (+-0.15 rad), speed (0-40 m/s), length (2-18 m), width
     (1.5-2.7 m) and kind (the largest of four planes). At most ``max_vehicles`` are kept.
 
+    ``latent`` (``scenegym/DrivingLayout-latent-v0``, needs ``decoder``): ``Box(-1, 1,
+    (latent_size,))``, the latent code of a scene prior (``scenegym.generators.prior``): the
+    code is ``latent_mean + latent_scale @ (3 * action)``, so the action is in whitened
+    coordinates of the Gaussian the prior samples from, +-3 standard deviations. The prior's
+    decoder turns it into vehicles on the episode's road (``ScenePrior.decode_on``); at most
+    ``max_vehicles`` are kept. One step, like ``oneshot``.
+
     ``construct`` (``scenegym/DrivingLayout-construct-v0``): ``Discrete(226)``. The scene is
     built lane by lane from the road start behind a cursor (current lane, front bumper of the
     last vehicle placed there). Actions 0..223 place the next vehicle: a bumper gap from
@@ -119,28 +130,29 @@ class DrivingLayoutEnv(gym.Env):
     / 4 (at most 1) and the share of the edit budget spent.
 
     ## Rewards
-    ``oneshot``: the score of the scene, once (terminal). ``edit`` and ``construct``: each step,
-    ``score(scene after) - score(scene before)``, the score being the
-    ``RewardSpec``-weighted sum of the terms ``validity``, ``realism``, ``scene_realism``,
+    ``oneshot`` and ``latent``: the score of the scene, once (terminal). ``edit`` and
+    ``construct``: each step, ``score(scene after) - score(scene before)``, the score being
+    the ``RewardSpec``-weighted sum of the terms ``validity``, ``realism``, ``scene_realism``,
     ``prior_realism`` and ``goal`` (``scenegym.rewards.spec``); all terms are in
     ``info["reward_terms"]`` every step, the weighted score in ``info["score"]``.
 
     ## Starting state
-    A scene drawn from the scene space with the environment's generator (``oneshot`` and
-    ``construct`` keep its road only), or ``options["scene"]``; goal targets drawn from the
-    goal ranges (or taken from a random scene of ``goal.reference``), and any of them replaced
-    by ``options["targets"]``. With ``start="goal"`` the targets are drawn first and the
-    starting scene follows those the space can set (``scenegym.envs.space.TARGETABLE``: lane
-    count, largest curvature, vehicle count or density, mean speed, speed spread, truck
-    share, lane-use spread); where vehicles sit along their lanes, and so gaps, headways and
-    overlaps, is left to the space's ``placement`` and then to the policy. With
-    ``start_candidates`` above 1, several vehicle sets are drawn and the one whose
-    descriptors (headways and gaps included) come nearest the targets starts.
+    A scene drawn from the scene space with the environment's generator (``oneshot``,
+    ``latent`` and ``construct`` keep its road only), or ``options["scene"]``; goal targets
+    drawn from the goal ranges (or taken from a random scene of ``goal.reference``), and any
+    of them replaced by ``options["targets"]``. With ``start="goal"`` the targets are drawn
+    first and the starting scene follows those the space can set
+    (``scenegym.envs.space.TARGETABLE``: lane count, largest curvature, vehicle count or
+    density, mean speed, speed spread, truck share, lane-use spread); where vehicles sit
+    along their lanes, and so gaps, headways and overlaps, is left to the space's
+    ``placement`` and then to the policy. With ``start_candidates`` above 1, several vehicle
+    sets are drawn and the one whose descriptors (headways and gaps included) come nearest
+    the targets starts.
 
     ## Episode end
-    ``oneshot``: terminated after its one step. ``construct``: terminated on "stop" or when no
-    placement or lane change is left; truncated after ``edit_budget`` steps. ``edit``: never
-    terminated; truncated after ``edit_budget`` steps.
+    ``oneshot`` and ``latent``: terminated after their one step. ``construct``: terminated on
+    "stop" or when no placement or lane change is left; truncated after ``edit_budget`` steps.
+    ``edit``: never terminated; truncated after ``edit_budget`` steps.
 
     ## Arguments
     - ``space``: ``HighwaySpaceConfig`` (or its mapping) of the starting scenes; its lanes,
@@ -152,7 +164,8 @@ class DrivingLayoutEnv(gym.Env):
       ``scene_realism`` term (default weight 0.5 when given). ``prior``: a ``ScenePrior`` (or
       the path of a prior folder, ``scenegym fit-prior``) for the ``prior_realism`` term, the
       ELBO percentile of the scene under a VAE of the reference (default weight 0.5 when
-      given).
+      given). ``decoder``: the ``ScenePrior`` (or prior folder) whose latent space the
+      ``latent`` representation acts in; required there, refused elsewhere.
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
     - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
       view (16).
@@ -172,7 +185,7 @@ class DrivingLayoutEnv(gym.Env):
     - v1 (edit): the vehicle is the one under a cursor that visits all vehicles, and the
       observation is a window around it (``select="cursor"``); a policy cannot tell from the
       whole grid which index sits in which cell, so v0 learns slowly.
-    - v0: first version.
+    - v0: first version (latent-v0: the latent representation, added with scene priors).
     """
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 4}
@@ -187,6 +200,7 @@ class DrivingLayoutEnv(gym.Env):
         realism: Any = None,
         scene_realism: Any = None,
         prior: Any = None,
+        decoder: Any = None,
         grid: LaneGrid | None = None,
         max_vehicles: int = 40,
         edit_budget: int = 64,
@@ -241,6 +255,7 @@ class DrivingLayoutEnv(gym.Env):
         if prior is not None or self.reward_spec.weight("prior_realism") > 0:
             from scenegym.generators.prior import ScenePrior as prior_kind  # imports torch
         self.prior = self._model("prior_realism", prior, prior_kind, "scene prior")
+        self.decoder = self._decoder(decoder)
         self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
         self.edit_budget = check_whole("edit_budget", edit_budget, 1)
         if select not in SELECTIONS:
@@ -269,6 +284,9 @@ class DrivingLayoutEnv(gym.Env):
             self.action_space = spaces.MultiDiscrete([len(EDIT_OPERATIONS), _LEVELS])
         elif representation == "edit":
             self.action_space = spaces.MultiDiscrete([max_vehicles, len(EDIT_OPERATIONS), _LEVELS])
+        elif representation == "latent":
+            size = self.decoder.config.latent_size
+            self.action_space = spaces.Box(-1.0, 1.0, (size,), dtype=np.float32)
         else:
             # Every grid channel but "lane" (the road gives it).
             self.action_space = spaces.Box(
@@ -368,7 +386,7 @@ class DrivingLayoutEnv(gym.Env):
             self.targets = self._draw_targets(options)
         if scene is None:
             scene = self._goal_start() if goal_first else self.space.sample(self.np_random)
-            if self.representation in ("oneshot", "construct"):
+            if self.representation in ("oneshot", "construct", "latent"):
                 scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
         self._set_scene(scene)
         if not goal_first:
@@ -442,6 +460,8 @@ class DrivingLayoutEnv(gym.Env):
         reward)``: the last says the reward is the score itself, not its change."""
         if self.representation == "oneshot":
             return self._oneshot(action)
+        if self.representation == "latent":
+            return self._latent(action)
         if self.representation == "construct":
             return self._construct(int(np.asarray(action).ravel()[0]))
         if self.select == "cursor":
@@ -584,6 +604,37 @@ class DrivingLayoutEnv(gym.Env):
                 vehicles=scene.vehicles.take(np.arange(min(len(scene.vehicles), self.max_vehicles)))
             )
         )
+        self._steps += 1
+        return True, False, True
+
+    def _decoder(self, decoder: Any) -> Any:
+        """The scene prior of the ``latent`` representation (loaded when given as a path)."""
+        if self.representation != "latent":
+            if decoder is not None:
+                raise ValueError(
+                    f"decoder is for the latent representation only, not {self.representation!r}"
+                )
+            return None
+        from scenegym.generators.prior import ScenePrior  # imports torch
+
+        if isinstance(decoder, (str, os.PathLike)):
+            decoder = ScenePrior.load(decoder)
+        if not isinstance(decoder, ScenePrior):
+            raise ValueError(
+                "the latent representation needs decoder=a ScenePrior or the path of a prior "
+                f"folder (scenegym fit-prior), got {type(decoder).__name__}"
+            )
+        return decoder
+
+    def _latent(self, action):
+        """The action, in the whitened coordinates of the decoder's sampling Gaussian times
+        ``LATENT_RANGE``, is the latent code of the scene: decoded onto the episode's road."""
+        a = np.clip(np.asarray(action, dtype=np.float64).ravel(), -1.0, 1.0)
+        decoder = self.decoder
+        code = decoder.latent_mean + decoder.latent_scale @ (LATENT_RANGE * a)
+        scene = decoder.decode_on(code[None], [self.road])[0]
+        keep = np.arange(min(len(scene.vehicles), self.max_vehicles))
+        self._set_scene(scene.replace(vehicles=scene.vehicles.take(keep)))
         self._steps += 1
         return True, False, True
 

@@ -54,6 +54,7 @@ class DrivingLayoutVecEnv(VecEnv):
             "realism": first.realism,
             "scene_realism": first.scene_realism,
             "prior": first.prior,
+            "decoder": first.decoder,
         }
         self.envs = [first] + [DrivingLayoutEnv(**shared) for _ in range(num_envs - 1)]
         super().__init__(num_envs, first.observation_space, first.action_space)

@@ -361,13 +361,29 @@ class ScenePrior:
             + (self._masks**2).sum(axis=1)
         )
         chosen = np.argmin(distance, axis=1)
-        rows, cells = self.grid.lanes, self.grid.cells
-        on_road = self._masks[chosen].reshape(len(grids), rows, cells)
+        return self._place(grids, [self.roads[i] for i in chosen], self._masks[chosen])
+
+    def decode_on(self, latents: ArrayLike, roads: Sequence[Road]) -> list[Scene]:
+        """Scenes of latent codes ``(n, latent_size)``, code ``i`` decoded onto ``roads[i]``
+        (any road, not only the reference's): vehicles where that road has lanes."""
+        grids = self.decode_grids(latents)
+        roads = list(roads)
+        if len(roads) != len(grids):
+            raise ValueError(
+                f"decode_on needs one road per latent code ({len(grids)}), got {len(roads)}"
+            )
+        if not grids.size:
+            return []
+        masks = self.grid.encode_many([Scene(road, Vehicles.empty()) for road in roads])[:, 0]
+        return self._place(grids, roads, masks.reshape(len(roads), -1))
+
+    def _place(
+        self, grids: NDArray[np.float32], roads: Sequence[Road], masks: NDArray
+    ) -> list[Scene]:
+        """Decoded grids to scenes on ``roads``, with ``masks`` their flattened lane maps."""
+        on_road = masks.reshape(len(grids), self.grid.lanes, self.grid.cells)
         grids[:, 1] = vehicle_cells(grids[:, 1] * on_road)
-        return [
-            self.grid.decode(grid, self.roads[road_index])
-            for grid, road_index in zip(grids, chosen)
-        ]
+        return [self.grid.decode(grid, road) for grid, road in zip(grids, roads)]
 
     def sample_latents(self, n: int, seed: int = 0) -> NDArray[np.float64]:
         """``n`` latent codes drawn with ``seed`` from the Gaussian fitted to the posterior

@@ -39,7 +39,7 @@ def _register_envs() -> None:
 
     if "scenegym/Drive-v0" not in gymnasium.registry:
         gymnasium.register(id="scenegym/Drive-v0", entry_point="scenegym.envs.drive:DriveEnv")
-    for representation in ("edit", "construct", "oneshot"):
+    for representation in ("edit", "construct", "oneshot", "latent"):
         env_id = f"scenegym/DrivingLayout-{representation}-v0"
         if env_id not in gymnasium.registry:
             gymnasium.register(

@@ -181,6 +181,14 @@ def _build_parser() -> argparse.ArgumentParser:
         help="a prior folder (scenegym fit-prior): adds the Fréchet Scene Distance",
     )
 
+    sample_prior = commands.add_parser(
+        "sample-prior", help="sample scenes from a scene prior (a non-RL baseline generator)"
+    )
+    sample_prior.add_argument("prior", type=Path, help="prior folder (scenegym fit-prior)")
+    sample_prior.add_argument("--n", type=_positive_int, default=100, help="number of scenes")
+    sample_prior.add_argument("--seed", type=_seed, default=0, help="seed of the latent codes")
+    sample_prior.add_argument("--out", type=Path, required=True, help="scenes .jsonl file")
+
     fit_prior = commands.add_parser(
         "fit-prior", help="fit a VAE scene prior on a reference (ELBO realism, FSD features)"
     )
@@ -659,6 +667,19 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sample_prior(args: argparse.Namespace) -> int:
+    from scenegym.envs import write_scenes
+    from scenegym.envs.validity import violation_counts_many
+    from scenegym.generators.prior import ScenePrior
+
+    _check_out_file(args.out)
+    scenes = ScenePrior.load(args.prior).sample(args.n, seed=args.seed)
+    write_scenes(args.out, scenes)
+    valid = int((violation_counts_many(scenes).sum(axis=1) == 0).sum()) if scenes else 0
+    print(f"wrote {len(scenes)} scenes to {args.out} ({valid} valid, {len(scenes) - valid} not)")
+    return 0
+
+
 def _cmd_describe(args: argparse.Namespace) -> int:
     from scenegym._io import atomic_write_text
     from scenegym.envs import iter_scenes
@@ -842,6 +863,7 @@ _COMMANDS = {
     "describe": _cmd_describe,
     "evaluate": _cmd_evaluate,
     "fit-prior": _cmd_fit_prior,
+    "sample-prior": _cmd_sample_prior,
     "train": _cmd_train,
     "generate": _cmd_generate,
     "quickstart": _cmd_quickstart,

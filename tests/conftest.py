@@ -181,3 +181,15 @@ def rng() -> np.random.Generator:
 if os.environ.get("CI"):
     settings.register_profile("ci", derandomize=True, deadline=None)
     settings.load_profile("ci")
+
+
+@pytest.fixture(scope="session")
+def tiny_prior(tmp_path_factory):
+    """A scene prior fitted in a second on 30 random scenes: enough for interfaces, not
+    quality."""
+    from scenegym.envs import HighwaySceneSpace
+    from scenegym.generators.prior import fit_prior
+
+    scenes = list(HighwaySceneSpace().sample_many(30, 0))
+    folder = tmp_path_factory.mktemp("tiny-prior") / "prior"
+    return fit_prior(scenes, folder, {"epochs": 2, "width": 4, "latent": 1})

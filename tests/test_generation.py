@@ -19,13 +19,15 @@ def test_every_generation_id_is_registered_and_versioned():
     assert "scenegym/DrivingLayout-edit-v0" in GENERATION_IDS
     assert all(re.search(r"-v\d+$", env_id) for env_id in GENERATION_IDS)
     assert "scenegym/DrivingLayout-edit-v1" in GENERATION_IDS
+    assert "scenegym/DrivingLayout-latent-v0" in GENERATION_IDS
     assert gym.spec("scenegym/DrivingLayout-edit-v2").kwargs["realign"] is True
     assert scenegym is not None
 
 
 @pytest.mark.parametrize("env_id", GENERATION_IDS)
-def test_registered_environments_pass_the_gymnasium_checker(env_id):
-    env = gym.make(env_id, goal={"ranges": {"density": [5.0, 60.0]}})
+def test_registered_environments_pass_the_gymnasium_checker(env_id, tiny_prior):
+    extra = {"decoder": tiny_prior} if "-latent-" in env_id else {}
+    env = gym.make(env_id, goal={"ranges": {"density": [5.0, 60.0]}}, **extra)
     check_env(env.unwrapped, skip_render_check=True)
 
 

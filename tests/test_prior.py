@@ -260,6 +260,16 @@ def test_cli_fits_resumes_and_evaluates_with_a_prior(reference, tmp_path, capsys
     )
     assert status == 0, err
     assert "FSD" in out
+    status, out, err = _cli(
+        ["sample-prior", folder, "--n", 7, "--out", tmp_path / "vae.jsonl"], capsys
+    )
+    assert status == 0, err
+    assert "wrote 7 scenes" in out
+    from scenegym.envs import read_scenes
+
+    assert [s.id for s in read_scenes(tmp_path / "vae.jsonl")] == [
+        s.id for s in ScenePrior.load(folder).sample(7, seed=0)
+    ]
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["fsd"] >= 0 and "Fréchet Scene Distance" in (
         tmp_path / "eval" / "report.md"
@@ -318,3 +328,55 @@ def test_prior_realism_is_a_reward_term_of_the_generation_env(prior, tmp_path):
     assert all(0.0 <= i["reward_terms"]["prior_realism"] <= 1.0 for i in infos)
     with pytest.raises(ValueError, match="the prior_realism term has a weight but no scene prior"):
         gym.make("scenegym/DrivingLayout-edit-v2", reward={"weights": {"prior_realism": 1.0}})
+
+
+# ---------------------------------------------------------------------- the latent env
+def test_latent_env_decodes_its_action_onto_the_episode_road(prior):
+    import gymnasium as gym
+
+    env = gym.make("scenegym/DrivingLayout-latent-v0", decoder=prior)
+    assert env.action_space.shape == (prior.config.latent_size,)
+    env.reset(seed=4)
+    road = env.unwrapped.road
+    action = np.zeros(env.action_space.shape, dtype=np.float32)
+    _, reward, terminated, truncated, info = env.step(action)
+    assert terminated and not truncated
+    scene = env.unwrapped.scene
+    assert scene.road == road
+    # The zero action is the mean code of the sampling Gaussian.
+    expected = prior.decode_on(prior.latent_mean[None], [road])[0]
+    assert scene.vehicles == expected.vehicles
+    assert reward == pytest.approx(info["score"])
+    # Same seed, same action: same scene.
+    env.reset(seed=4)
+    env.step(action)
+    assert env.unwrapped.scene.id == scene.id
+
+
+def test_latent_env_needs_a_decoder_and_refuses_one_elsewhere(prior):
+    import gymnasium as gym
+
+    with pytest.raises(ValueError, match="latent representation needs decoder"):
+        gym.make("scenegym/DrivingLayout-latent-v0")
+    with pytest.raises(ValueError, match="decoder is for the latent representation only"):
+        gym.make("scenegym/DrivingLayout-edit-v2", decoder=prior)
+
+
+def test_ppo_trains_and_samples_in_the_latent_space(prior, tmp_path):
+    from scenegym.agents.policy import GenerationPolicy
+    from scenegym.agents.train import train
+
+    prior.save(tmp_path / "prior")
+    config = {
+        "env": "scenegym/DrivingLayout-latent-v0",
+        "env_kwargs": {"decoder": str(tmp_path / "prior"), "max_vehicles": 60},
+        "total_steps": 64,
+        "n_envs": 4,
+        "n_steps": 16,
+        "batch_size": 32,
+        "checkpoint_every": 64,
+    }
+    train(config, tmp_path / "run")
+    sample = GenerationPolicy.load(tmp_path / "run").sample(6, seed=0)
+    assert len(sample.scenes) == 6
+    assert all(s.road.lane_count >= 1 for s in sample.scenes)
