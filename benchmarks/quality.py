@@ -22,6 +22,12 @@ min_gap,lane_occupancy_spread,truck_share,max_curvature,lane_count
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 --scene-realism 1
     .venv/bin/python benchmarks/quality.py --roads reference --realism 0.5 \\
         --goals density,mean_speed,median_time_headway,min_gap
+    .venv/bin/python benchmarks/quality.py --env scenegym/DrivingLayout-latent-v0 \\
+        --realism 0.5 --prior-realism 0.5 --goal-weight 2 --goals $G --steps 100000
+
+Every evaluation includes the Fréchet Scene Distance in the features of a VAE prior fitted
+on the training half (``cached_prior``, the quickstart's); the latent environment decodes
+with that prior.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
-METRICS = ("validity_rate", "c2st_auc", "mmd2", "coverage", "vendi")
+METRICS = ("validity_rate", "c2st_auc", "mmd2", "fsd", "fsd_floor", "coverage", "vendi")
 REFERENCE_ROADS = {
     "lanes": (2, 5),
     "length": (200.0, 320.0),
@@ -67,6 +73,7 @@ def main() -> dict:
     parser.add_argument("--validity", type=float, default=1.0)
     parser.add_argument("--realism", type=float, default=0.5)
     parser.add_argument("--scene-realism", type=float, default=0.0)
+    parser.add_argument("--prior-realism", type=float, default=0.0)
     parser.add_argument("--goals", default="", help="descriptors, comma-separated")
     parser.add_argument("--goal-weight", type=float, default=1.0)
     parser.add_argument("--edit-budget", type=int, default=64)
@@ -97,8 +104,12 @@ def main() -> dict:
         "validity": args.validity,
         "realism": args.realism,
         "scene_realism": args.scene_realism,
+        "prior_realism": args.prior_realism,
         "goal": args.goal_weight if goals else 0.0,
     }
+    from scenegym.generators.prior import cached_prior
+
+    prior, prior_folder = cached_prior(fit_on)
     files = {"realism.json": json.dumps(VehicleRealism.fit(fit_on, seed=0).to_dict())}
     env_kwargs = {
         "space": config_to_dict(space.config),
@@ -112,6 +123,12 @@ def main() -> dict:
     if args.scene_realism > 0:
         files["scene_realism.json"] = json.dumps(SceneRealism.fit(fit_on, seed=0).to_dict())
         env_kwargs["scene_realism"] = "scene_realism.json"
+    if args.prior_realism > 0:
+        env_kwargs["prior"] = str(prior_folder)
+    if "-latent-" in args.env:
+        env_kwargs["decoder"] = str(prior_folder)
+        for key in ("edit_budget", "start_candidates"):
+            env_kwargs.pop(key)
     with tempfile.TemporaryDirectory() as folder:
         run = Path(folder) / "run"
         if goals:
@@ -165,7 +182,7 @@ def main() -> dict:
             errors["starting scenes for the held-out targets"] = _goal_shares(starts, asked, ranges)
     results = {}
     for name, scenes in samples.items():
-        metrics = evaluate(scenes, test_on)
+        metrics = evaluate(scenes, test_on, prior=prior)
         results[name] = {key: round(float(metrics[key]), 4) for key in METRICS}
         if name in errors:
             results[name]["goal_error_share_of_range"] = errors[name]

@@ -629,14 +629,13 @@ class DrivingLayoutEnv(gym.Env):
     def _latent(self, action):
         """The action, in the whitened coordinates of the decoder's sampling Gaussian times
         ``LATENT_RANGE``, is the latent code of the scene: decoded onto the episode's road."""
-        a = np.clip(np.asarray(action, dtype=np.float64).ravel(), -1.0, 1.0)
-        decoder = self.decoder
-        code = decoder.latent_mean + decoder.latent_scale @ (LATENT_RANGE * a)
-        scene = decoder.decode_on(code[None], [self.road])[0]
+        self._latent_scene(self.decoder.decode_on(_codes(self.decoder, [action]), [self.road])[0])
+        return True, False, True
+
+    def _latent_scene(self, scene: Scene) -> None:
         keep = np.arange(min(len(scene.vehicles), self.max_vehicles))
         self._set_scene(scene.replace(vehicles=scene.vehicles.take(keep)))
         self._steps += 1
-        return True, False, True
 
     def _info(self, terms: dict[str, float]) -> dict[str, Any]:
         return {
@@ -758,6 +757,29 @@ def score_envs(
     return score_batch(
         first, batch, targets, descriptors, score=score, current=current, steps=steps, cursor=cursor
     )
+
+
+def _codes(decoder: Any, actions: Any) -> NDArray[np.float64]:
+    """Latent codes ``(n, latent_size)`` of ``latent`` actions."""
+    a = np.clip(np.asarray(actions, dtype=np.float64).reshape(len(actions), -1), -1.0, 1.0)
+    return decoder.latent_mean + (LATENT_RANGE * a) @ decoder.latent_scale.T
+
+
+def apply_actions(
+    envs: list[DrivingLayoutEnv], actions: Any
+) -> tuple[NDArray[np.bool_], NDArray[np.bool_], NDArray[np.bool_]]:
+    """``env._apply(actions[i])`` for every environment (configured alike); ``latent`` codes
+    are decoded in one batch. Returns the ``(terminated, truncated, terminal reward)`` flags."""
+    n = len(envs)
+    if n and envs[0].representation == "latent":
+        decoder = envs[0].decoder
+        scenes = decoder.decode_on(_codes(decoder, actions), [env.road for env in envs])
+        for env, scene in zip(envs, scenes):
+            env._latent_scene(scene)
+        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    flags = np.array([env._apply(action) for env, action in zip(envs, actions)], dtype=bool)
+    flags = flags.reshape(n, 3)
+    return flags[:, 0], flags[:, 1], flags[:, 2]
 
 
 def score_batch(

@@ -11,7 +11,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from .batch import RoadBatch
 from .editing import CursorEdits
-from .generation import DrivingLayoutEnv, score_batch, score_envs
+from .generation import DrivingLayoutEnv, apply_actions, score_batch, score_envs
 from .scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
@@ -85,11 +85,7 @@ class DrivingLayoutVecEnv(VecEnv):
             raise RuntimeError("call reset() before step()")
         envs, actions = self.envs, self._actions
         n = self.num_envs
-        terminated = np.zeros(n, dtype=bool)
-        truncated = np.zeros(n, dtype=bool)
-        terminal_reward = np.zeros(n, dtype=bool)
-        for i, env in enumerate(envs):
-            terminated[i], truncated[i], terminal_reward[i] = env._apply(actions[i])
+        terminated, truncated, terminal_reward = apply_actions(envs, actions)
         dones = terminated | truncated
         scores, terms, now, observation = score_envs(
             envs, self._roads, self._road_of, bool(dones.any())
@@ -162,10 +158,8 @@ class DrivingLayoutVecEnv(VecEnv):
         while running.size:
             masks = np.stack([envs[i].action_masks() for i in running]) if masked else None
             actions = act({name: values[running] for name, values in observation.items()}, masks)
-            ended = np.zeros(running.size, dtype=bool)
-            for j, i in enumerate(running):
-                terminated, truncated, _ = envs[i]._apply(actions[j])
-                ended[j] = terminated or truncated
+            terminated, truncated, _ = apply_actions([envs[i] for i in running], actions)
+            ended = terminated | truncated
             running = running[~ended]
             if running.size:
                 fresh = score_envs([envs[i] for i in running], roads, running, False, score=False)[

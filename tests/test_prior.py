@@ -380,3 +380,24 @@ def test_ppo_trains_and_samples_in_the_latent_space(prior, tmp_path):
     sample = GenerationPolicy.load(tmp_path / "run").sample(6, seed=0)
     assert len(sample.scenes) == 6
     assert all(s.road.lane_count >= 1 for s in sample.scenes)
+
+
+def test_batched_latent_steps_equal_single_environments(prior):
+    from scenegym.envs.generation import DrivingLayoutEnv
+    from scenegym.envs.vector import DrivingLayoutVecEnv
+
+    vector = DrivingLayoutVecEnv(4, representation="latent", decoder=prior)
+    vector.seed(7)
+    vector.reset()
+    rng = np.random.default_rng(0)
+    actions = rng.uniform(-0.5, 0.5, (4, prior.config.latent_size)).astype(np.float32)
+    vector.step_async(actions)
+    _, rewards, dones, infos = vector.step_wait()
+    assert dones.all()
+    for i in range(4):
+        env = DrivingLayoutEnv(representation="latent", decoder=prior)
+        env.reset(seed=7 + i)
+        _, reward, *_, info = env.step(actions[i])
+        assert reward == pytest.approx(rewards[i])
+        assert infos[i]["terminal_observation"] is not None
+        assert info["vehicles"] == infos[i]["vehicles"]
