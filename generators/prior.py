@@ -85,7 +85,11 @@ class PriorConfig:
 
     kind: str = field(
         default="vae",
-        metadata={"help": "vae: a variational autoencoder over the lane grid", "choices": ("vae",)},
+        metadata={
+            "help": "vae: a variational autoencoder over the lane grid; gan: a generator and "
+            "a spectrally normalised discriminator trained with the hinge loss",
+            "choices": ("vae", "gan"),
+        },
     )
     lanes: int = field(default=6, metadata=option("lane-grid rows (lanes)", 1, 32))
     cells: int = field(
@@ -118,6 +122,18 @@ class PriorConfig:
     epochs: int = field(default=40, metadata=option("passes over the reference", 1, 100_000))
     batch_size: int = field(default=16, metadata=option("scenes per gradient step", 1, 65_536))
     learning_rate: float = field(default=2e-3, metadata=option("Adam learning rate", 1e-7, 1.0))
+    gan_learning_rate: float = field(
+        default=2e-4, metadata=option("Adam learning rate of both GAN networks", 1e-7, 1.0)
+    )
+    instance_noise: float = field(
+        default=0.1,
+        metadata=option(
+            "GAN: standard deviation of Gaussian noise added to every discriminator input, "
+            "falling linearly to 0 over the epochs",
+            0,
+            10,
+        ),
+    )
     held_out: float = field(
         default=0.1,
         metadata=option(
@@ -157,6 +173,84 @@ class PriorConfig:
 
 
 def _network(config: PriorConfig):
+    """The module of ``config.kind``: ``_vae_network`` or ``_gan_network``."""
+    return _gan_network(config) if config.kind == "gan" else _vae_network(config)
+
+
+def _gan_network(config: PriorConfig):
+    """The GAN module: a generator with the VAE decoder's layers (from spatial standard-normal
+    noise of ``latent_size`` numbers) and a discriminator with the encoder's layers, each
+    spectrally normalised, ending in one score per grid."""
+    import torch
+    from torch import nn
+    from torch.nn.utils import spectral_norm
+
+    channels, rows, cells, w = len(CHANNELS), config.lanes, config.cells, config.width
+    down = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
+
+    class SceneGAN(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.noise = nn.Unflatten(1, (config.latent, rows, cells // 8))
+            self.road = nn.AvgPool2d((1, 8))  # the lane map, one value per block of 8 cells
+            self.generator = nn.Sequential(
+                nn.Conv2d(config.latent + 1, 2 * w, 1),
+                nn.SiLU(),
+                nn.ConvTranspose2d(2 * w, 2 * w, **down),
+                nn.SiLU(),
+                nn.ConvTranspose2d(2 * w, w, **down),
+                nn.SiLU(),
+                nn.ConvTranspose2d(w, channels, **down),
+            )
+            self.discriminator = nn.Sequential(
+                spectral_norm(nn.Conv2d(channels, w, **down)),
+                nn.LeakyReLU(0.2),
+                spectral_norm(nn.Conv2d(w, 2 * w, **down)),
+                nn.LeakyReLU(0.2),
+                spectral_norm(nn.Conv2d(2 * w, 2 * w, **down)),
+                nn.LeakyReLU(0.2),
+                nn.Flatten(),
+                spectral_norm(nn.Linear(2 * w * rows * (cells // 8), 1)),
+            )
+
+        def decode(self, z, lanes):
+            """Raw outputs for noise ``z`` on roads with lane maps ``lanes`` (n, rows, cells);
+            the ``lane`` output is the given map (as logits)."""
+            out = self.generator(torch.cat([self.noise(z), self.road(lanes[:, None])], dim=1))
+            return torch.cat([(lanes[:, None] - 0.5) * 40.0, out[:, 1:]], dim=1)
+
+        def critic(self, grids):
+            return self.discriminator(grids).squeeze(1)
+
+    return SceneGAN()
+
+
+def _as_grid(out, *, hard: bool = False):
+    """Raw decoder outputs as lane-grid values: probabilities for ``lane``, ``occupied`` and
+    the kinds, ``s_offset`` clamped to [0, 1], the rest as they come.
+
+    ``hard`` (what the GAN's discriminator sees of generated grids): ``lane`` and ``occupied``
+    thresholded at 0.5 and the kinds one-hot, with straight-through gradients (the forward
+    pass hard, the backward pass that of the probabilities), and every channel after
+    ``occupied`` set to 0 where no vehicle is, as in real grids. Without it a discriminator
+    tells generated grids from real ones by their soft values alone."""
+    import torch
+
+    lane = torch.sigmoid(out[:, 0:1])
+    occupancy = torch.sigmoid(out[:, 1:2])
+    kinds = torch.softmax(out[:, _KINDS], dim=1)
+    if hard:
+        lane = lane + ((lane > 0.5).to(lane.dtype) - lane).detach()
+        occupancy = occupancy + ((occupancy > 0.5).to(occupancy.dtype) - occupancy).detach()
+        one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1])
+        kinds = kinds + (one_hot.permute(0, 3, 1, 2).to(kinds.dtype) - kinds).detach()
+    grid = torch.cat([lane, occupancy, out[:, 2:3].clamp(0.0, 1.0), out[:, 3:8], kinds], dim=1)
+    if hard:
+        grid = torch.cat([grid[:, :2], grid[:, 2:] * occupancy], dim=1)
+    return grid
+
+
+def _vae_network(config: PriorConfig):
     """The VAE module: a convolutional encoder to ``2 * latent`` numbers (mean, log-variance)
     and a mirrored decoder to one output per grid channel (logits for ``lane``, ``occupied``
     and the kinds; means for the continuous channels), plus one learned log standard deviation
@@ -192,6 +286,9 @@ def _network(config: PriorConfig):
             # One learned log standard deviation per continuous channel, from 1: smaller
             # starting values let those channels crowd out learning where vehicles are.
             self.log_sigma = nn.Parameter(torch.zeros(6))
+
+        def decode(self, z, lanes=None):
+            return self.decoder(z)  # the lane map comes out of the code
 
         def posterior(self, grids):
             mean, log_var = self.encoder(grids).chunk(2, dim=1)
@@ -299,39 +396,52 @@ class ScenePrior:
         """The evidence lower bound of each scene's lane grid at the posterior mean (nats;
         higher is more typical of the reference): ``-(reconstruction NLL + KL)``. Vehicles
         outside the grid are left out of it. Deterministic."""
+        self._need_vae("elbo")
         grids = self._grids(scenes)
         return -self._batches(grids, lambda g: self.network.negative_elbo(g)[0])
 
+    def _need_vae(self, what: str) -> None:
+        if self.config.kind != "vae":
+            raise ValueError(
+                f"{what} needs a VAE prior; this one is a {self.config.kind.upper()} (fit one "
+                f"with scenegym fit-prior --kind vae)"
+            )
+
+    def _raw_scores(self, grids: NDArray[np.float32]) -> NDArray[np.float64]:
+        """The ELBO (VAE) or the discriminator's score (GAN) of each grid."""
+        if self.config.kind == "gan":
+            return self._batches(grids, self.network.critic)
+        return -self._batches(grids, lambda g: self.network.negative_elbo(g)[0])
+
     def score(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
-        """Realism in [0, 1]: the share of held-out reference scenes whose ELBO is at most each
-        scene's (0.5 is a typical reference scene; 0 is less likely than every held-out
-        one)."""
-        values = self.elbo(scenes)
+        """Realism in [0, 1]: the share of held-out reference scenes whose ELBO (VAE) or
+        discriminator score (GAN) is at most each scene's (0.5 is a typical reference scene; 0
+        is below every held-out one)."""
+        values = self._raw_scores(self._grids(scenes))
         return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
 
     def batch_scores(self, batch: SceneBatch) -> NDArray[np.float64]:
         """``score`` of every scene of a ``SceneBatch`` (the ``prior_realism`` reward term)."""
-        values = -self._batches(
-            self.grid.encode_batch(batch, drop=True)[0],
-            lambda g: self.network.negative_elbo(g)[0],
-        )
+        values = self._raw_scores(self.grid.encode_batch(batch, drop=True)[0])
         return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
 
     def encode(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
         """Posterior means ``(len(scenes), latent)``: the features of the Fréchet Scene
-        Distance."""
+        Distance. VAE priors only."""
+        self._need_vae("encode (the features of the Fréchet Scene Distance)")
         grids = self._grids(scenes)
         if len(grids) == 0:
             return np.zeros((0, self.config.latent_size))
         return self._batches(grids, lambda g: self.network.posterior(g)[0])
 
     # ------------------------------------------------------------------ generating
-    def decode_grids(self, latents: ArrayLike) -> NDArray[np.float32]:
+    def decode_grids(
+        self, latents: ArrayLike, lanes: ArrayLike | None = None
+    ) -> NDArray[np.float32]:
         """Decoder outputs as lane grids ``(n, channels, lanes, cells)``: probabilities for
         ``lane`` and ``occupied``, ``s_offset`` squashed into [0, 1], kind channels as
-        probabilities, the rest as they come."""
-        import torch
-
+        probabilities, the rest as they come. A GAN needs the lane maps ``(n, lanes, cells)``
+        of the roads it generates on; a VAE decodes them from the code."""
         z = np.asarray(latents, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.config.latent_size or not np.all(np.isfinite(z)):
             raise ValueError(
@@ -339,18 +449,32 @@ class ScenePrior:
                 f"got shape {z.shape}"
             )
 
-        def run(batch):
-            out = self.network.decoder(batch)
-            out[:, :2] = torch.sigmoid(out[:, :2])
-            out[:, 2] = out[:, 2].clamp(0.0, 1.0)
-            out[:, _KINDS] = torch.softmax(out[:, _KINDS], dim=1)
-            return out
+        if self.config.kind == "gan":
+            import torch
 
-        return self._batches(z, run).astype(np.float32).reshape(len(z), *self.grid.shape)
+            if lanes is None:
+                raise ValueError("a GAN prior generates on given roads: use decode_on")
+            maps = torch.from_numpy(
+                np.asarray(lanes, dtype=np.float32).reshape(len(z), *self.grid.shape[1:])
+            )
+            rows = np.concatenate([z, maps.flatten(1).numpy()], axis=1)
+            size = z.shape[1]
+
+            def run(batch):
+                lane = batch[:, size:].reshape(len(batch), *self.grid.shape[1:])
+                return _as_grid(self.network.decode(batch[:, :size], lane))
+
+            grids = self._batches(rows, run)
+        else:
+            grids = self._batches(z, lambda batch: _as_grid(self.network.decode(batch)))
+        return grids.astype(np.float32).reshape(len(z), *self.grid.shape)
 
     def decode(self, latents: ArrayLike) -> list[Scene]:
         """Scenes of latent codes ``(n, latent)``: each decoded grid on the nearest reference
-        road (see the module docstring)."""
+        road (see the module docstring). VAE priors only: a GAN generates on given roads
+        (``decode_on``)."""
+        if self.config.kind == "gan":
+            raise ValueError("a GAN prior generates on given roads: use decode_on")
         grids = self.decode_grids(latents)
         if len(grids) == 0:
             return []
@@ -366,15 +490,14 @@ class ScenePrior:
     def decode_on(self, latents: ArrayLike, roads: Sequence[Road]) -> list[Scene]:
         """Scenes of latent codes ``(n, latent_size)``, code ``i`` decoded onto ``roads[i]``
         (any road, not only the reference's): vehicles where that road has lanes."""
-        grids = self.decode_grids(latents)
         roads = list(roads)
-        if len(roads) != len(grids):
-            raise ValueError(
-                f"decode_on needs one road per latent code ({len(grids)}), got {len(roads)}"
-            )
-        if not grids.size:
+        n = len(np.asarray(latents).reshape(-1, self.config.latent_size)) if roads else 0
+        if len(roads) != n:
+            raise ValueError(f"decode_on needs one road per latent code ({n}), got {len(roads)}")
+        if not roads:
             return []
         masks = self.grid.encode_many([Scene(road, Vehicles.empty()) for road in roads])[:, 0]
+        grids = self.decode_grids(latents, masks)
         return self._place(grids, roads, masks.reshape(len(roads), -1))
 
     def _place(
@@ -382,7 +505,11 @@ class ScenePrior:
     ) -> list[Scene]:
         """Decoded grids to scenes on ``roads``, with ``masks`` their flattened lane maps."""
         on_road = masks.reshape(len(grids), self.grid.lanes, self.grid.cells)
-        grids[:, 1] = vehicle_cells(grids[:, 1] * on_road)
+        occupancy = grids[:, 1] * on_road
+        if self.config.kind == "gan":  # what its discriminator judged: a threshold at 0.5
+            grids[:, 1] = occupancy > 0.5
+        else:
+            grids[:, 1] = vehicle_cells(occupancy)
         return [self.grid.decode(grid, road) for grid, road in zip(grids, roads)]
 
     def sample_latents(self, n: int, seed: int = 0) -> NDArray[np.float64]:
@@ -395,8 +522,14 @@ class ScenePrior:
         return self.latent_mean + noise @ self.latent_scale.T
 
     def sample(self, n: int, seed: int = 0) -> list[Scene]:
-        """``n`` scenes decoded from ``sample_latents(n, seed)``."""
-        return self.decode(self.sample_latents(n, seed))
+        """``n`` scenes decoded from ``sample_latents(n, seed)``; a GAN generates them on
+        reference roads drawn with the same seed."""
+        latents = self.sample_latents(n, seed)
+        if self.config.kind == "gan":
+            rng = np.random.default_rng([seed, 1])
+            roads = [self.roads[i] for i in rng.integers(0, len(self.roads), n)]
+            return self.decode_on(latents, roads)
+        return self.decode(latents)
 
     # ------------------------------------------------------------------ files
     def save(self, folder: str | os.PathLike) -> None:
@@ -563,8 +696,8 @@ def _split(n: int, config: PriorConfig) -> tuple[NDArray[np.int64], NDArray[np.i
     return np.sort(order[held:]), np.sort(order[:held])
 
 
-def _optimiser_tensors(optimiser: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Adam's state as flat tensors (``opt.<param>.<key>``) and JSON (the scalars)."""
+def _optimiser_tensors(optimiser: Any, prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Adam's state as flat tensors (``<prefix>.<param>.<key>``) and JSON (the scalars)."""
     state = optimiser.state_dict()
     tensors, scalars = {}, {"param_groups": state["param_groups"], "steps": {}}
     for index, values in state["state"].items():
@@ -572,7 +705,7 @@ def _optimiser_tensors(optimiser: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             if key == "step":
                 scalars["steps"][str(index)] = float(value)
             else:
-                tensors[f"opt.{index}.{key}"] = value
+                tensors[f"{prefix}.{index}.{key}"] = value
     return tensors, scalars
 
 
@@ -608,6 +741,113 @@ def _versions() -> dict[str, str]:
 # ----------------------------------------------------------------------------- fitting
 
 
+def _vae_epoch(network, optimisers, config, epoch, train_data, held_data, order, noise_rng):
+    """One VAE epoch: the ELBO with the annealed KL weight; the losses per scene."""
+    import torch
+
+    optimiser = optimisers["opt"]
+    device = train_data.device
+    total = reconstruction_total = kl_total = 0.0
+    beta = config.beta * min(1.0, epoch / config.warmup) if config.warmup else config.beta
+    for start in range(0, len(order), config.batch_size):
+        batch = train_data[order[start : start + config.batch_size].to(device)]
+        noise = torch.randn(len(batch), config.latent_size, generator=noise_rng).to(device)
+        loss, reconstruction, kl = network.negative_elbo(batch, noise, beta=beta)
+        optimiser.zero_grad(set_to_none=True)
+        loss.mean().backward()
+        optimiser.step()
+        total += float(loss.detach().sum())
+        reconstruction_total += float(reconstruction.detach().sum())
+        kl_total += float(kl.detach().sum())
+    network.eval()
+    with torch.no_grad():
+        held_loss = float(network.negative_elbo(held_data)[0].mean())
+    n = len(train_data)
+    return {
+        "loss": total / n,
+        "reconstruction": reconstruction_total / n,
+        "kl": kl_total / n,
+        "held_out_loss": held_loss,
+    }
+
+
+def _gan_epoch(network, optimisers, config, epoch, train_data, held_data, order, noise_rng):
+    """One GAN epoch, hinge loss: a discriminator step, then a generator step, per batch;
+    instance noise on every discriminator input. Returns the mean losses and the mean
+    discriminator score of held-out reference grids and of generated ones."""
+    import torch
+    from torch.nn import functional
+
+    device = train_data.device
+    sigma = config.instance_noise * max(0.0, 1.0 - (epoch - 1) / config.epochs)
+
+    def noisy(grids):
+        if sigma == 0:
+            return grids
+        return grids + sigma * torch.randn(grids.shape, generator=noise_rng).to(device)
+
+    d_total = g_total = 0.0
+    batches = 0
+    for start in range(0, len(order), config.batch_size):
+        real = train_data[order[start : start + config.batch_size].to(device)]
+        z = torch.randn(len(real), config.latent_size, generator=noise_rng).to(device)
+        fake = _as_grid(network.decode(z, real[:, 0]), hard=True)  # on the real roads
+        d_loss = (
+            functional.relu(1.0 - network.critic(noisy(real))).mean()
+            + functional.relu(1.0 + network.critic(noisy(fake.detach()))).mean()
+        )
+        optimisers["opt_d"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimisers["opt_d"].step()
+        g_loss = -network.critic(noisy(fake)).mean()
+        optimisers["opt"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        optimisers["opt"].step()
+        d_total += float(d_loss.detach())
+        g_total += float(g_loss.detach())
+        batches += 1
+    network.eval()
+    with torch.no_grad():
+        z = torch.randn(len(held_data), config.latent_size, generator=noise_rng).to(device)
+        generated = _as_grid(network.decode(z, held_data[:, 0]), hard=True)
+        held = float(network.critic(held_data).mean())
+        made = float(network.critic(generated).mean())
+    return {
+        "d_loss": d_total / batches,
+        "g_loss": g_total / batches,
+        "critic_held_out": held,
+        "critic_generated": made,
+        "instance_noise": sigma,
+    }
+
+
+def _plot_history(history: list[dict[str, float]], kind: str, path: Path) -> None:
+    """The training curves: every loss of ``history`` against the epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from scenegym._io import atomic_write_bytes
+
+    keys = [key for key in history[0] if key not in ("epoch", "instance_noise")] if history else []
+    figure = Figure(figsize=(7, 4), dpi=100)
+    axes = figure.subplots()
+    epochs = [row["epoch"] for row in history]
+    for key in keys:
+        axes.plot(epochs, [row[key] for row in history], label=key)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("nats per scene" if kind == "vae" else "hinge loss / score")
+    axes.set_title(f"scene prior ({kind}) training")
+    if keys:
+        axes.legend()
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def fit_prior(
     reference: Sequence[Scene],
     out: str | os.PathLike,
@@ -618,8 +858,10 @@ def fit_prior(
 ) -> ScenePrior:
     """Fit a scene prior on ``reference`` scenes and write it into the folder ``out``.
 
-    A share ``config.held_out`` of the scenes (at least 5) is held out: its mean negative
-    ELBO is the validation loss of each epoch, and its ELBOs calibrate ``ScenePrior.score``.
+    A share ``config.held_out`` of the scenes (at least 5) is held out: for a VAE its mean
+    negative ELBO is the validation loss of each epoch, and its ELBOs (a GAN: its
+    discriminator scores) calibrate ``ScenePrior.score``. Each epoch's losses are in
+    ``prior.info["history"]`` and drawn in ``out/training.png``.
     Every ``checkpoint_every`` epochs the training state is written to ``out/checkpoint.*``;
     ``resume=True`` continues from it and ends with the same weights as an uninterrupted fit
     (on one device: the shuffle and the noise of each epoch depend only on the seed and the
@@ -680,22 +922,33 @@ def fit_prior(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         network = _network(config).to(device)
-    optimiser = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    if config.kind == "gan":
+        adam = {"lr": config.gan_learning_rate, "betas": (0.0, 0.9)}
+        optimisers = {
+            "opt": torch.optim.Adam(network.generator.parameters(), **adam),
+            "opt_d": torch.optim.Adam(network.discriminator.parameters(), **adam),
+        }
+    else:
+        optimisers = {"opt": torch.optim.Adam(network.parameters(), lr=config.learning_rate)}
     if resume:
         tensors = _load_tensors(out / "checkpoint.safetensors")
         weights = {k[len("net.") :]: v for k, v in tensors.items() if k.startswith("net.")}
         network.load_state_dict({k: v.to(device) for k, v in weights.items()})
-        _restore_optimiser(
-            optimiser,
-            {k: v.to(device) for k, v in tensors.items() if k.startswith("opt.")},
-            state["optimiser"],
-        )
+        for prefix, optimiser in optimisers.items():
+            _restore_optimiser(
+                optimiser,
+                {k: v.to(device) for k, v in tensors.items() if k.split(".")[0] == prefix},
+                state["optimiser"][prefix],
+            )
         start_epoch, history = int(state["epoch"]), list(state["history"])
     out.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(epoch: int) -> None:
-        opt_tensors, scalars = _optimiser_tensors(optimiser)
-        tensors = {f"net.{k}": v for k, v in network.state_dict().items()} | opt_tensors
+        tensors = {f"net.{k}": v for k, v in network.state_dict().items()}
+        scalars = {}
+        for prefix, optimiser in optimisers.items():
+            opt_tensors, scalars[prefix] = _optimiser_tensors(optimiser, prefix)
+            tensors |= opt_tensors
         _save_tensors(out / "checkpoint.safetensors", tensors)
         meta = {
             "config": config_to_dict(config),
@@ -706,34 +959,15 @@ def fit_prior(
         }
         atomic_write_text(out / "checkpoint.json", json.dumps(meta) + "\n")
 
+    epoch_of = _gan_epoch if config.kind == "gan" else _vae_epoch
     for epoch in range(start_epoch + 1, config.epochs + 1):
         network.train()
         order = torch.from_numpy(
             np.random.default_rng([config.seed, 2, epoch]).permutation(len(train_data))
         )
         noise_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1_000_003 + epoch)
-        total = reconstruction_total = kl_total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            batch = train_data[order[start : start + config.batch_size].to(device)]
-            noise = torch.randn(len(batch), config.latent_size, generator=noise_rng).to(device)
-            beta = config.beta * min(1.0, epoch / config.warmup) if config.warmup else config.beta
-            loss, reconstruction, kl = network.negative_elbo(batch, noise, beta=beta)
-            optimiser.zero_grad(set_to_none=True)
-            loss.mean().backward()
-            optimiser.step()
-            total += float(loss.detach().sum())
-            reconstruction_total += float(reconstruction.detach().sum())
-            kl_total += float(kl.detach().sum())
-        network.eval()
-        with torch.no_grad():
-            held_loss = float(network.negative_elbo(held_data)[0].mean())
-        row = {
-            "epoch": epoch,
-            "loss": total / len(train_data),
-            "reconstruction": reconstruction_total / len(train_data),
-            "kl": kl_total / len(train_data),
-            "held_out_loss": held_loss,
-        }
+        row = {"epoch": epoch}
+        row |= epoch_of(network, optimisers, config, epoch, train_data, held_data, order, noise_rng)
         history.append(row)
         if on_epoch is not None:
             on_epoch(epoch, row)
@@ -743,9 +977,15 @@ def fit_prior(
         checkpoint(config.epochs)
     network.eval()
     with torch.no_grad():
-        calibration = -network.negative_elbo(held_data)[0].double().cpu().numpy()
-        codes = network.posterior(train_data)[0].double().cpu().numpy()
-    latent_mean, latent_scale = _gaussian(codes)
+        if config.kind == "gan":
+            calibration = network.critic(held_data).double().cpu().numpy()
+        else:
+            calibration = -network.negative_elbo(held_data)[0].double().cpu().numpy()
+            codes = network.posterior(train_data)[0].double().cpu().numpy()
+    if config.kind == "gan":  # the generator's own noise
+        latent_mean, latent_scale = np.zeros(config.latent_size), np.eye(config.latent_size)
+    else:
+        latent_mean, latent_scale = _gaussian(codes)
     roads = [reference[i].road for i in train_index]
     info = {
         "reference": digest,
@@ -757,6 +997,7 @@ def fit_prior(
     }
     prior = ScenePrior(config, network, roads, calibration, latent_mean, latent_scale, info)
     prior.save(out)
+    _plot_history(history, config.kind, out / "training.png")
     return prior
 
 

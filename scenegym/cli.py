@@ -190,7 +190,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sample_prior.add_argument("--out", type=Path, required=True, help="scenes .jsonl file")
 
     fit_prior = commands.add_parser(
-        "fit-prior", help="fit a VAE scene prior on a reference (ELBO realism, FSD features)"
+        "fit-prior", help="fit a VAE or GAN scene prior on a reference (realism, FSD features)"
     )
     fit_prior.add_argument(
         "--reference",
@@ -200,7 +200,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="a scenes .jsonl file, CommonRoad .xml files or folders, or 'naturalistic' "
         "(not needed with --resume)",
     )
-    fit_prior.add_argument("--kind", choices=("vae",), default="vae", help="kind of prior")
+    fit_prior.add_argument(
+        "--kind", choices=("vae", "gan"), default="vae", help="kind of prior (default vae)"
+    )
     fit_prior.add_argument("--out", type=Path, default=None, help="new prior folder")
     fit_prior.add_argument("--resume", type=Path, default=None, help="continue this prior folder")
     fit_prior.add_argument("--config", type=Path, default=None, help="prior config (.yaml/.toml)")
@@ -659,10 +661,11 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
         else:
             prior = fit_prior(reference, out, config, on_epoch=on_epoch)
     last = prior.info["history"][-1]
+    losses = ", ".join(f"{key} {value:.4g}" for key, value in last.items() if key != "epoch")
     print(
-        f"wrote {out}/: weights.safetensors, prior.json, roads.json "
-        f"({prior.info['reference_scenes']} reference scenes, {last['epoch']} epochs, "
-        f"held-out negative ELBO {last['held_out_loss']:.1f} nats)"
+        f"wrote {out}/: weights.safetensors, prior.json, roads.json, training.png "
+        f"({prior.config.kind}, {prior.info['reference_scenes']} reference scenes, "
+        f"{last['epoch']} epochs; last epoch: {losses})"
     )
     return 0
 

@@ -401,3 +401,54 @@ def test_batched_latent_steps_equal_single_environments(prior):
         assert reward == pytest.approx(rewards[i])
         assert infos[i]["terminal_observation"] is not None
         assert info["vehicles"] == infos[i]["vehicles"]
+
+
+# ---------------------------------------------------------------------- the GAN
+GAN = {"kind": "gan", "epochs": 30, "checkpoint_every": 10, "batch_size": 8}
+
+
+@pytest.fixture(scope="module")
+def gan(reference, tmp_path_factory):
+    return fit_prior(reference[0], tmp_path_factory.mktemp("gan") / "g", GAN)
+
+
+def test_gan_discriminator_separates_reference_from_random_scenes(gan, reference):
+    from scenegym.envs import HighwaySceneSpace
+
+    random_scenes = list(HighwaySceneSpace().sample_many(30, 1))
+    assert gan.score(reference[1]).mean() > gan.score(random_scenes).mean() + 0.2
+    history = gan.info["history"]
+    assert len(history) == GAN["epochs"]
+    assert {"d_loss", "g_loss", "critic_held_out", "critic_generated"} <= set(history[-1])
+    assert history[-1]["critic_held_out"] > history[-1]["critic_generated"]
+
+
+def test_gan_generates_on_reference_roads_and_loads_back_equal(gan, reference, tmp_path):
+    scenes = gan.sample(10, seed=2)
+    roads = {json.dumps(road.to_dict()) for road in gan.roads}
+    assert all(json.dumps(s.road.to_dict()) in roads for s in scenes)
+    gan.save(tmp_path / "g")
+    again = ScenePrior.load(tmp_path / "g")
+    assert [s.id for s in again.sample(10, seed=2)] == [s.id for s in scenes]
+    assert np.array_equal(again.score(reference[1]), gan.score(reference[1]))
+    with pytest.raises(ValueError, match="needs a VAE prior; this one is a GAN"):
+        gan.encode(reference[1])
+    with pytest.raises(ValueError, match="generates on given roads"):
+        gan.decode(np.zeros((1, gan.config.latent_size)))
+    assert (tmp_path / "g" / "weights.safetensors").is_file()
+
+
+def test_gan_resume_ends_with_the_same_weights(reference, tmp_path):
+    config = {**GAN, "epochs": 4, "checkpoint_every": 2}
+    whole = fit_prior(reference[0], tmp_path / "whole", config)
+
+    def stop(epoch, row):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fit_prior(reference[0], tmp_path / "cut", config, on_epoch=stop)
+    resumed = fit_prior(reference[0], tmp_path / "cut", resume=True)
+    for name, tensor in whole.network.state_dict().items():
+        assert torch.equal(tensor, resumed.network.state_dict()[name]), name
+    assert (tmp_path / "cut" / "training.png").is_file()
