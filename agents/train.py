@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,21 +191,9 @@ def latest_checkpoint(run: str | os.PathLike) -> Path | None:
 
 
 def _versions() -> dict[str, str]:
-    import gymnasium
-    import numpy
-    import stable_baselines3
-    import torch
+    from scenegym._versions import versions
 
-    import scenegym
-
-    return {
-        "scenegym": scenegym.__version__,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "torch": torch.__version__,
-        "gymnasium": gymnasium.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-    }
+    return versions()
 
 
 def _callbacks(run: Path, config: TrainConfig, population=None, reference=None):

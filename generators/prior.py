@@ -177,6 +177,24 @@ def _network(config: PriorConfig):
     return _gan_network(config) if config.kind == "gan" else _vae_network(config)
 
 
+def _upsampler(inputs: int, w: int, channels: int):
+    """From ``inputs`` channels per block of 8 cells up to ``channels`` per cell: a 1 x 1
+    convolution, then three transposed convolutions (kernel 3 x 4, stride 1 x 2), each
+    doubling the cells. The VAE's decoder and the GAN's generator."""
+    from torch import nn
+
+    up = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
+    return nn.Sequential(
+        nn.Conv2d(inputs, 2 * w, 1),
+        nn.SiLU(),
+        nn.ConvTranspose2d(2 * w, 2 * w, **up),
+        nn.SiLU(),
+        nn.ConvTranspose2d(2 * w, w, **up),
+        nn.SiLU(),
+        nn.ConvTranspose2d(w, channels, **up),
+    )
+
+
 def _gan_network(config: PriorConfig):
     """The GAN module: a generator with the VAE decoder's layers (from spatial standard-normal
     noise of ``latent_size`` numbers) and a discriminator with the encoder's layers, each
@@ -193,15 +211,7 @@ def _gan_network(config: PriorConfig):
             super().__init__()
             self.noise = nn.Unflatten(1, (config.latent, rows, cells // 8))
             self.road = nn.AvgPool2d((1, 8))  # the lane map, one value per block of 8 cells
-            self.generator = nn.Sequential(
-                nn.Conv2d(config.latent + 1, 2 * w, 1),
-                nn.SiLU(),
-                nn.ConvTranspose2d(2 * w, 2 * w, **down),
-                nn.SiLU(),
-                nn.ConvTranspose2d(2 * w, w, **down),
-                nn.SiLU(),
-                nn.ConvTranspose2d(w, channels, **down),
-            )
+            self.generator = _upsampler(config.latent + 1, w, channels)
             self.discriminator = nn.Sequential(
                 spectral_norm(nn.Conv2d(channels, w, **down)),
                 nn.LeakyReLU(0.2),
@@ -275,13 +285,7 @@ def _vae_network(config: PriorConfig):
             )
             self.decoder = nn.Sequential(
                 nn.Unflatten(1, (config.latent, rows, cells // 8)),
-                nn.Conv2d(config.latent, 2 * w, 1),
-                nn.SiLU(),
-                nn.ConvTranspose2d(2 * w, 2 * w, **down),
-                nn.SiLU(),
-                nn.ConvTranspose2d(2 * w, w, **down),
-                nn.SiLU(),
-                nn.ConvTranspose2d(w, channels, **down),
+                _upsampler(config.latent, w, channels),
             )
             # One learned log standard deviation per continuous channel, from 1: smaller
             # starting values let those channels crowd out learning where vehicles are.
@@ -722,20 +726,9 @@ def _restore_optimiser(optimiser: Any, tensors: dict[str, Any], scalars: dict[st
 
 
 def _versions() -> dict[str, str]:
-    import platform
+    from scenegym._versions import versions
 
-    import safetensors
-    import torch
-
-    import scenegym
-
-    return {
-        "scenegym": scenegym.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "safetensors": safetensors.__version__,
-    }
+    return versions("safetensors")
 
 
 # ----------------------------------------------------------------------------- fitting
