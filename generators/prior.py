@@ -689,6 +689,14 @@ def _load_weights(network: Any, path: Path, extra: Sequence[str] = ()) -> list[N
     return extras
 
 
+def read_checkpoint_config(folder: str | os.PathLike) -> PriorConfig:
+    """The ``PriorConfig`` of the fit being resumed in ``folder``."""
+    state = _read_json(Path(folder) / "checkpoint.json")
+    if not isinstance(state, dict):
+        raise ValueError(f"{Path(folder) / 'checkpoint.json'} must hold a JSON object")
+    return config_from_mapping(PriorConfig, state.get("config"), name="checkpoint config")
+
+
 def reference_hash(scenes: Sequence[Scene]) -> str:
     """Content hash of a reference: its scene ids in order."""
     return hashlib.sha256("\n".join(scene.id for scene in scenes).encode()).hexdigest()[:16]
@@ -891,7 +899,7 @@ def fit_prior(
     network = None
     if resume:
         state = _read_json(out / "checkpoint.json")
-        saved = config_from_mapping(PriorConfig, state.get("config"), name="checkpoint config")
+        saved = read_checkpoint_config(out)
         if config != PriorConfig() and config != saved:
             raise ValueError(
                 f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "

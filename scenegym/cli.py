@@ -627,8 +627,11 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
             )
         out = args.resume
         reference_file = out / "reference.jsonl"
-        if not reference_file.is_file():
-            raise ValueError(f"{out} is not a prior folder being fitted (no reference.jsonl)")
+        if not reference_file.is_file() or not (out / "checkpoint.json").is_file():
+            raise ValueError(
+                f"{out} is not a prior folder being fitted (it needs reference.jsonl and "
+                f"checkpoint.json, written by scenegym fit-prior --out)"
+            )
         reference, config = read_scenes(reference_file), None
     else:
         if args.reference is None:
@@ -644,9 +647,12 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
 
         out.mkdir(parents=True, exist_ok=True)
         write_scenes(out / "reference.jsonl", reference)
-    epochs = config.epochs if config is not None else None
-    if epochs is None:
-        epochs = json.loads((out / "checkpoint.json").read_text())["config"]["epochs"]
+    if config is None:
+        from scenegym.generators.prior import read_checkpoint_config
+
+        epochs = read_checkpoint_config(out).epochs
+    else:
+        epochs = config.epochs
     with _progress("fitting prior", epochs) as advance:
         done = 0
 
