@@ -64,7 +64,14 @@ from scenegym.envs.road import Road
 from scenegym.envs.scene import Scene
 from scenegym.envs.vehicles import Vehicles
 
-__all__ = ["PriorConfig", "ScenePrior", "cached_prior", "fit_prior", "vehicle_cells"]
+__all__ = [
+    "PriorConfig",
+    "ScenePrior",
+    "cached_prior",
+    "fit_prior",
+    "plot_history",
+    "vehicle_cells",
+]
 
 PRIOR_FORMAT = 1
 """Version of the prior folder layout; ``load`` refuses other versions."""
@@ -822,7 +829,7 @@ def _gan_epoch(network, optimisers, config, epoch, train_data, held_data, order,
     }
 
 
-def _plot_history(history: list[dict[str, float]], kind: str, path: Path) -> None:
+def plot_history(history: list[dict[str, float]], kind: str, path: Path) -> None:
     """The training curves: every loss of ``history`` against the epoch, as a PNG."""
     import matplotlib
 
@@ -998,7 +1005,7 @@ def fit_prior(
     }
     prior = ScenePrior(config, network, roads, calibration, latent_mean, latent_scale, info)
     prior.save(out)
-    _plot_history(history, config.kind, out / "training.png")
+    plot_history(history, config.kind, out / "training.png")
     return prior
 
 

@@ -71,6 +71,11 @@ def evaluate_to_folder(
     metrics = {**first, "generators": results, "reference": reference_name, "seed": seed}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     figures = _figures(generators, reference, out / "figures")
+    if prior is not None and prior.info.get("history"):
+        from scenegym.generators.prior import plot_history
+
+        plot_history(prior.info["history"], prior.config.kind, out / "figures" / "prior.png")
+        figures["prior"] = "figures/prior.png"
     atomic_write_text(out / "report.md", _markdown(results, figures, reference_name, seed))
     return metrics
 
@@ -172,6 +177,8 @@ def _markdown(
         f"![coverage]({figures['coverage']})",
         "",
     ]
+    if "prior" in figures:
+        lines += ["### Training curves of the scene prior", "", f"![prior]({figures['prior']})", ""]
     for key, path in figures.items():
         if key.startswith("contact:"):
             lines += [f"### {key[len('contact:') :]}: first scenes", "", f"![contact]({path})", ""]

@@ -271,9 +271,13 @@ def test_cli_fits_resumes_and_evaluates_with_a_prior(reference, tmp_path, capsys
         s.id for s in ScenePrior.load(folder).sample(7, seed=0)
     ]
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert metrics["fsd"] >= 0 and "Fréchet Scene Distance" in (
-        tmp_path / "eval" / "report.md"
-    ).read_text(encoding="utf-8")
+    report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert metrics["fsd"] >= 0 and "Fréchet Scene Distance" in report
+    assert "Training curves of the scene prior" in report
+    import cv2
+
+    curves = cv2.imread(str(tmp_path / "eval" / "figures" / "prior.png"))
+    assert curves is not None and curves.shape[2] == 3
 
 
 @pytest.mark.parametrize(
