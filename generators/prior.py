@@ -84,6 +84,9 @@ _MIN_LOG_SIGMA = math.log(0.05)
 """Smallest standard deviation of a continuous channel (normalised units): keeps the
 likelihood bounded."""
 _MIN_HELD_OUT = 5
+SIZE_SPREAD = 0.25
+"""GAN: generated lengths and widths lie within a factor exp(+-0.25) (0.78-1.28) of the mean
+size of their kind in the reference."""
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,10 @@ def _gan_network(config: PriorConfig):
             super().__init__()
             self.noise = nn.Unflatten(1, (config.latent, rows, cells // 8))
             self.road = nn.AvgPool2d((1, 8))  # the lane map, one value per block of 8 cells
+            # Mean normalised length and width of each kind in the reference (fit_prior sets
+            # them): generated sizes are these, weighted by the kind probabilities, times a
+            # factor within exp(+-SIZE_SPREAD).
+            self.register_buffer("sizes", torch.ones(2, len(CHANNELS) - _KINDS.start))
             self.generator = _upsampler(config.latent + 1, w, channels)
             self.discriminator = nn.Sequential(
                 spectral_norm(nn.Conv2d(channels, w, **down)),
@@ -234,7 +241,15 @@ def _gan_network(config: PriorConfig):
             """Raw outputs for noise ``z`` on roads with lane maps ``lanes`` (n, rows, cells);
             the ``lane`` output is the given map (as logits)."""
             out = self.generator(torch.cat([self.noise(z), self.road(lanes[:, None])], dim=1))
-            return torch.cat([(lanes[:, None] - 0.5) * 40.0, out[:, 1:]], dim=1)
+            kinds = torch.softmax(out[:, _KINDS], dim=1)
+            # The size of the most likely kind (straight-through: its gradient reaches every
+            # kind's probability), so a vehicle's size always fits the kind it decodes to.
+            one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1])
+            kinds = kinds + (one_hot.permute(0, 3, 1, 2).to(kinds.dtype) - kinds).detach()
+            mean = torch.einsum("nkrc,sk->nsrc", kinds, self.sizes)  # (n, 2, rows, cells)
+            size = mean * torch.exp(SIZE_SPREAD * torch.tanh(out[:, 6:8]))
+            lane = (lanes[:, None] - 0.5) * 40.0
+            return torch.cat([lane, out[:, 1:6], size, out[:, _KINDS]], dim=1)
 
         def critic(self, grids):
             return self.discriminator(grids).squeeze(1)
@@ -749,6 +764,21 @@ def _versions() -> dict[str, str]:
 # ----------------------------------------------------------------------------- fitting
 
 
+def _kind_sizes(grids):
+    """``(2, kinds)`` mean normalised length and width of each kind over the occupied cells of
+    ``grids`` (1 for a kind absent from them)."""
+    import torch
+
+    occupied = grids[:, 1] > 0.5
+    sizes = torch.ones(2, len(CHANNELS) - _KINDS.start, device=grids.device)
+    for k in range(sizes.shape[1]):
+        mine = occupied & (grids[:, _KINDS.start + k] > 0.5)
+        if mine.any():
+            sizes[0, k] = grids[:, 6][mine].mean()
+            sizes[1, k] = grids[:, 7][mine].mean()
+    return sizes
+
+
 def _vae_epoch(network, optimisers, config, epoch, train_data, held_data, order, noise_rng):
     """One VAE epoch: the ELBO with the annealed KL weight; the losses per scene."""
     import torch
@@ -930,6 +960,8 @@ def fit_prior(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         network = _network(config).to(device)
+    if config.kind == "gan":
+        network.sizes.copy_(_kind_sizes(train_data))
     if config.kind == "gan":
         adam = {"lr": config.gan_learning_rate, "betas": (0.0, 0.9)}
         optimisers = {
