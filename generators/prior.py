@@ -1,6 +1,7 @@
-"""Learned scene priors: a variational autoencoder over the lane grid of reference scenes.
+"""Learned scene priors: a VAE or a GAN over the lane grid of reference scenes.
 
-``fit_prior(reference, out)`` trains a ``SceneVAE`` on the lane grids (``LaneGrid``) of
+``fit_prior(reference, out)`` trains a ``SceneVAE`` (``kind="vae"``; ``"gan"``: a
+``SceneGAN``, see ``docs/priors.md``) on the lane grids (``LaneGrid``) of
 reference scenes and writes a prior folder; ``ScenePrior.load(folder)`` reads it back. A prior
 gives
 
@@ -84,6 +85,8 @@ _MIN_LOG_SIGMA = math.log(0.05)
 """Smallest standard deviation of a continuous channel (normalised units): keeps the
 likelihood bounded."""
 _MIN_HELD_OUT = 5
+_HALVING = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
+"""The convolution that halves the cells (and its transposed twin, which doubles them)."""
 SIZE_SPREAD = 0.25
 """GAN: generated lengths and widths lie within a factor exp(+-0.25) (0.78-1.28) of the mean
 size of their kind in the reference."""
@@ -193,15 +196,14 @@ def _upsampler(inputs: int, w: int, channels: int):
     doubling the cells. The VAE's decoder and the GAN's generator."""
     from torch import nn
 
-    up = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
     return nn.Sequential(
         nn.Conv2d(inputs, 2 * w, 1),
         nn.SiLU(),
-        nn.ConvTranspose2d(2 * w, 2 * w, **up),
+        nn.ConvTranspose2d(2 * w, 2 * w, **_HALVING),
         nn.SiLU(),
-        nn.ConvTranspose2d(2 * w, w, **up),
+        nn.ConvTranspose2d(2 * w, w, **_HALVING),
         nn.SiLU(),
-        nn.ConvTranspose2d(w, channels, **up),
+        nn.ConvTranspose2d(w, channels, **_HALVING),
     )
 
 
@@ -214,7 +216,7 @@ def _gan_network(config: PriorConfig):
     from torch.nn.utils import spectral_norm
 
     channels, rows, cells, w = len(CHANNELS), config.lanes, config.cells, config.width
-    down = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
+    down = _HALVING
 
     class SceneGAN(nn.Module):
         def __init__(self) -> None:
@@ -222,8 +224,7 @@ def _gan_network(config: PriorConfig):
             self.noise = nn.Unflatten(1, (config.latent, rows, cells // 8))
             self.road = nn.AvgPool2d((1, 8))  # the lane map, one value per block of 8 cells
             # Mean normalised length and width of each kind in the reference (fit_prior sets
-            # them): generated sizes are these, weighted by the kind probabilities, times a
-            # factor within exp(+-SIZE_SPREAD).
+            # them): a generated size is its kind's, times a factor within exp(+-SIZE_SPREAD).
             self.register_buffer("sizes", torch.ones(2, len(CHANNELS) - _KINDS.start))
             self.generator = _upsampler(config.latent + 1, w, channels)
             self.discriminator = nn.Sequential(
@@ -241,11 +242,9 @@ def _gan_network(config: PriorConfig):
             """Raw outputs for noise ``z`` on roads with lane maps ``lanes`` (n, rows, cells);
             the ``lane`` output is the given map (as logits)."""
             out = self.generator(torch.cat([self.noise(z), self.road(lanes[:, None])], dim=1))
-            kinds = torch.softmax(out[:, _KINDS], dim=1)
             # The size of the most likely kind (straight-through: its gradient reaches every
             # kind's probability), so a vehicle's size always fits the kind it decodes to.
-            one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1])
-            kinds = kinds + (one_hot.permute(0, 3, 1, 2).to(kinds.dtype) - kinds).detach()
+            kinds = _hard_kinds(torch.softmax(out[:, _KINDS], dim=1))
             mean = torch.einsum("nkrc,sk->nsrc", kinds, self.sizes)  # (n, 2, rows, cells)
             size = mean * torch.exp(SIZE_SPREAD * torch.tanh(out[:, 6:8]))
             lane = (lanes[:, None] - 0.5) * 40.0
@@ -272,14 +271,25 @@ def _as_grid(out, *, hard: bool = False):
     occupancy = torch.sigmoid(out[:, 1:2])
     kinds = torch.softmax(out[:, _KINDS], dim=1)
     if hard:
-        lane = lane + ((lane > 0.5).to(lane.dtype) - lane).detach()
-        occupancy = occupancy + ((occupancy > 0.5).to(occupancy.dtype) - occupancy).detach()
-        one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1])
-        kinds = kinds + (one_hot.permute(0, 3, 1, 2).to(kinds.dtype) - kinds).detach()
+        lane, occupancy, kinds = _hard(lane), _hard(occupancy), _hard_kinds(kinds)
     grid = torch.cat([lane, occupancy, out[:, 2:3].clamp(0.0, 1.0), out[:, 3:8], kinds], dim=1)
     if hard:
         grid = torch.cat([grid[:, :2], grid[:, 2:] * occupancy], dim=1)
     return grid
+
+
+def _hard(p):
+    """``p > 0.5`` as 0/1 in the forward pass, the gradient of ``p`` in the backward pass."""
+    return p + ((p > 0.5).to(p.dtype) - p).detach()
+
+
+def _hard_kinds(kinds):
+    """The most likely of the kind probabilities ``(n, kinds, rows, cells)`` one-hot in the
+    forward pass, the gradient of the probabilities in the backward pass."""
+    import torch
+
+    one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1])
+    return kinds + (one_hot.permute(0, 3, 1, 2).to(kinds.dtype) - kinds).detach()
 
 
 def _vae_network(config: PriorConfig):
@@ -295,7 +305,7 @@ def _vae_network(config: PriorConfig):
     class SceneVAE(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            down = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
+            down = _HALVING
             self.encoder = nn.Sequential(
                 nn.Conv2d(channels, w, **down),
                 nn.SiLU(),
@@ -397,8 +407,7 @@ class ScenePrior:
             )
         self.info = dict(info or {})
         self._device = next(network.parameters()).device
-        masks = self.grid.encode_many([Scene(road, Vehicles.empty()) for road in self.roads])[:, 0]
-        self._masks = masks.reshape(len(self.roads), -1).astype(np.float64)
+        self._masks = self._lane_maps(self.roads).astype(np.float64)
 
     # ------------------------------------------------------------------ scoring
     def _grids(self, scenes: Sequence[Scene]) -> NDArray[np.float32]:
@@ -408,14 +417,22 @@ class ScenePrior:
                 raise TypeError(f"scenes[{i}] must be a Scene, got {type(scene).__name__}")
         return self.grid.encode_many(scenes, drop=True)
 
-    def _batches(self, grids: NDArray[np.float32], function: Callable, size: int = 512):
+    def _batches(self, rows: NDArray, function: Callable, *more: NDArray, size: int = 512):
+        """``function`` over ``rows`` (and the aligned ``more`` arrays) in batches of
+        ``size``, without gradients; the results as one float64 array."""
         import torch
 
         results = []
         with torch.no_grad():
-            for start in range(0, len(grids), size):
-                batch = torch.from_numpy(grids[start : start + size]).to(self._device)
-                results.append(function(batch).double().cpu().numpy())
+            for start in range(0, len(rows), size):
+                parts = (rows, *more)
+                batch = [
+                    torch.from_numpy(np.ascontiguousarray(part[start : start + size])).to(
+                        self._device
+                    )
+                    for part in parts
+                ]
+                results.append(function(*batch).double().cpu().numpy())
         return np.concatenate(results) if results else np.zeros(0)
 
     def elbo(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
@@ -443,12 +460,14 @@ class ScenePrior:
         """Realism in [0, 1]: the share of held-out reference scenes whose ELBO (VAE) or
         discriminator score (GAN) is at most each scene's (0.5 is a typical reference scene; 0
         is below every held-out one)."""
-        values = self._raw_scores(self._grids(scenes))
-        return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
+        return self._percentiles(self._raw_scores(self._grids(scenes)))
 
     def batch_scores(self, batch: SceneBatch) -> NDArray[np.float64]:
         """``score`` of every scene of a ``SceneBatch`` (the ``prior_realism`` reward term)."""
-        values = self._raw_scores(self.grid.encode_batch(batch, drop=True)[0])
+        return self._percentiles(self._raw_scores(self.grid.encode_batch(batch, drop=True)[0]))
+
+    def _percentiles(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The share of the held-out calibration scores at most each of ``values``."""
         return np.searchsorted(self.calibration, values, side="right") / len(self.calibration)
 
     def encode(self, scenes: Sequence[Scene]) -> NDArray[np.float64]:
@@ -476,21 +495,12 @@ class ScenePrior:
             )
 
         if self.config.kind == "gan":
-            import torch
-
             if lanes is None:
                 raise ValueError("a GAN prior generates on given roads: use decode_on")
-            maps = torch.from_numpy(
-                np.asarray(lanes, dtype=np.float32).reshape(len(z), *self.grid.shape[1:])
+            maps = np.asarray(lanes, dtype=np.float32).reshape(len(z), *self.grid.shape[1:])
+            grids = self._batches(
+                z, lambda batch, lane: _as_grid(self.network.decode(batch, lane)), maps
             )
-            rows = np.concatenate([z, maps.flatten(1).numpy()], axis=1)
-            size = z.shape[1]
-
-            def run(batch):
-                lane = batch[:, size:].reshape(len(batch), *self.grid.shape[1:])
-                return _as_grid(self.network.decode(batch[:, :size], lane))
-
-            grids = self._batches(rows, run)
         else:
             grids = self._batches(z, lambda batch: _as_grid(self.network.decode(batch)))
         return grids.astype(np.float32).reshape(len(z), *self.grid.shape)
@@ -522,9 +532,13 @@ class ScenePrior:
             raise ValueError(f"decode_on needs one road per latent code ({n}), got {len(roads)}")
         if not roads:
             return []
-        masks = self.grid.encode_many([Scene(road, Vehicles.empty()) for road in roads])[:, 0]
-        grids = self.decode_grids(latents, masks)
-        return self._place(grids, roads, masks.reshape(len(roads), -1))
+        masks = self._lane_maps(roads)
+        return self._place(self.decode_grids(latents, masks), roads, masks)
+
+    def _lane_maps(self, roads: Sequence[Road]) -> NDArray[np.float32]:
+        """``(len(roads), lanes * cells)``: 1 where each road has a lane, cell by cell."""
+        maps = self.grid.encode_many([Scene(road, Vehicles.empty()) for road in roads])[:, 0]
+        return maps.reshape(len(roads), -1)
 
     def _place(
         self, grids: NDArray[np.float32], roads: Sequence[Road], masks: NDArray
@@ -713,9 +727,13 @@ def _load_weights(network: Any, path: Path, extra: Sequence[str] = ()) -> list[N
 
 def read_checkpoint_config(folder: str | os.PathLike) -> PriorConfig:
     """The ``PriorConfig`` of the fit being resumed in ``folder``."""
-    state = _read_json(Path(folder) / "checkpoint.json")
+    path = Path(folder) / "checkpoint.json"
+    return _checkpoint_config(_read_json(path), path)
+
+
+def _checkpoint_config(state: Any, path: Path) -> PriorConfig:
     if not isinstance(state, dict):
-        raise ValueError(f"{Path(folder) / 'checkpoint.json'} must hold a JSON object")
+        raise ValueError(f"{path} must hold a JSON object")
     return config_from_mapping(PriorConfig, state.get("config"), name="checkpoint config")
 
 
@@ -933,10 +951,9 @@ def fit_prior(
     out = Path(out)
     digest = reference_hash(reference)
     start_epoch, history = 0, []
-    network = None
     if resume:
         state = _read_json(out / "checkpoint.json")
-        saved = read_checkpoint_config(out)
+        saved = _checkpoint_config(state, out / "checkpoint.json")
         if config != PriorConfig() and config != saved:
             raise ValueError(
                 f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "
@@ -962,7 +979,6 @@ def fit_prior(
         network = _network(config).to(device)
     if config.kind == "gan":
         network.sizes.copy_(_kind_sizes(train_data))
-    if config.kind == "gan":
         adam = {"lr": config.gan_learning_rate, "betas": (0.0, 0.9)}
         optimisers = {
             "opt": torch.optim.Adam(network.generator.parameters(), **adam),
