@@ -79,11 +79,8 @@ def main() -> dict:
     import scenegym
 
     ids = sorted(env_id for env_id in gym.registry if env_id.startswith("scenegym/DrivingLayout"))
-    extra = {env_id: {} for env_id in ids}
     decoder = _decoder()  # the latent representation decodes with a default-size VAE
-    for env_id in ids:
-        if "-latent-" in env_id:
-            extra[env_id] = {"decoder": decoder}
+    extra = {env_id: {"decoder": decoder} if "-latent-" in env_id else {} for env_id in ids}
     steps_per_s = {}
     for env_id in ids:
         env = gym.make(env_id, goal={"ranges": {"density": [5.0, 60.0]}}, **extra[env_id])

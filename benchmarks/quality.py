@@ -126,9 +126,7 @@ def main() -> dict:
     if args.prior_realism > 0:
         env_kwargs["prior"] = str(prior_folder)
     if "-latent-" in args.env:
-        env_kwargs["decoder"] = str(prior_folder)
-        for key in ("edit_budget", "start_candidates"):
-            env_kwargs.pop(key)
+        env_kwargs["decoder"] = str(prior_folder)  # one step: edit_budget plays no part
     with tempfile.TemporaryDirectory() as folder:
         run = Path(folder) / "run"
         if goals:

@@ -163,9 +163,10 @@ class DrivingLayoutEnv(gym.Env):
       the realism weight is above 0. ``scene_realism``: likewise a ``SceneRealism`` for the
       ``scene_realism`` term (default weight 0.5 when given). ``prior``: a ``ScenePrior`` (or
       the path of a prior folder, ``scenegym fit-prior``) for the ``prior_realism`` term, the
-      ELBO percentile of the scene under a VAE of the reference (default weight 0.5 when
-      given). ``decoder``: the ``ScenePrior`` (or prior folder) whose latent space the
-      ``latent`` representation acts in; required there, refused elsewhere.
+      percentile of the scene's ELBO under a VAE of the reference, or of a GAN's
+      discriminator score (default weight 0.5 when given). ``decoder``: the ``ScenePrior``
+      (or prior folder) whose latent space the ``latent`` representation acts in; required
+      there, refused elsewhere.
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
     - ``select``: ``"index"`` or ``"cursor"`` (``edit`` only); ``window``: cells of the cursor
       view (16).

@@ -13,8 +13,8 @@ Per-scene terms:
 - ``scene_realism``: ``SceneRealism.score``, the scene's descriptors judged together under a
   model fitted on the reference's scenes (0 without a model);
 - ``prior_realism``: ``ScenePrior.score``, the percentile of the scene's ELBO under a VAE
-  scene prior among held-out reference scenes (0 without a prior;
-  ``scenegym.generators.prior``);
+  scene prior (or of a GAN prior's discriminator score) among held-out reference scenes (0
+  without a prior; ``scenegym.generators.prior``);
 - ``goal``: ``1 - mean_i min(1, |descriptor_i - target_i| / range_i)`` over the targeted
   descriptors, where ``range_i`` is the width of the range the targets are drawn from.
 """

@@ -201,7 +201,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "(not needed with --resume)",
     )
     fit_prior.add_argument(
-        "--kind", choices=("vae", "gan"), default="vae", help="kind of prior (default vae)"
+        "--kind",
+        choices=("vae", "gan"),
+        default=None,
+        help="kind of prior (default: the config's, vae)",
     )
     fit_prior.add_argument("--out", type=Path, default=None, help="new prior folder")
     fit_prior.add_argument("--resume", type=Path, default=None, help="continue this prior folder")
@@ -645,7 +648,7 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
             raise ValueError("--reference is required for a new prior")
         out = args.out
         config = _config(PriorConfig, args)
-        if config.kind != args.kind:
+        if args.kind is not None and args.kind != config.kind:
             config = dataclasses.replace(config, kind=args.kind)
         if (out / "prior.json").exists() or (out / "checkpoint.json").exists():
             raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
@@ -825,9 +828,9 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     }
     train(training, run, progress_bar=_interactive(), files=files)
     # A VAE prior of the fitted half (cached): its features give the Fréchet Scene Distance.
-    from scenegym.generators.prior import cached_prior
+    from scenegym.generators.prior import PriorConfig, cached_prior
 
-    with _progress("fitting scene prior", 40) as advance:
+    with _progress("fitting scene prior", PriorConfig().epochs) as advance:
         prior, _ = cached_prior(fit_on, on_epoch=lambda epoch, row: advance())
     prior.save(out / "prior")
     generated = GenerationPolicy.load(run).sample(len(scenes), seed=args.seed + 1).scenes
