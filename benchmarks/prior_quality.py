@@ -1,16 +1,18 @@
-"""The VAE scene prior: fit time, samples/s, and its samples evaluated beside other generators.
+"""The scene priors: fit time, samples/s, and their samples evaluated beside other generators.
 
 The embedded naturalistic reference (2,000 scenes, seed 0) is split as the quickstart splits it:
 a random half (permutation seed 0) fits the prior, the other half is held out. The prior is
 fitted with the default ``PriorConfig`` (timed), then ``--n`` scenes are sampled from it
 (timed, against the random sampler of the default space in the same run) and evaluated with
 ``scenegym.rewards.metrics.evaluate`` against the held-out half, with the prior's Fréchet Scene
-Distance. With ``--generated FILE.jsonl`` (for example the quickstart's ``generated.jsonl``)
-those scenes are evaluated too, in the same table.
+Distance. A GAN prior (``--gan-epochs``, 0 to skip it) is fitted on the same half, timed, sampled
+and evaluated in the same feature space (the VAE's). With ``--generated FILE.jsonl`` (for
+example the quickstart's ``generated.jsonl``) those scenes are evaluated too, in the same table.
 
 Run::
 
-    .venv/bin/python benchmarks/prior_quality.py [--n 1000] [--generated quickstart/generated.jsonl]
+    .venv/bin/python benchmarks/prior_quality.py [--n 1000] [--gan-epochs 100] \
+        [--generated quickstart/generated.jsonl]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main() -> dict:
     import torch
 
     from scenegym.envs import HighwaySceneSpace, naturalistic_reference, read_scenes
+    from scenegym.envs.validity import RULES, violation_counts_many
     from scenegym.generators.prior import fit_prior
     from scenegym.rewards.metrics import evaluate
 
@@ -47,6 +50,7 @@ def main() -> dict:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--generated", type=Path, nargs="*", default=[])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gan-epochs", type=int, default=100)
     args = parser.parse_args()
 
     reference = naturalistic_reference(2000, 0)
@@ -67,6 +71,21 @@ def main() -> dict:
     random_seconds = time.perf_counter() - start
 
     sets = {"VAE prior": vae, "random sampler": random_scenes}
+    gan = {}
+    if args.gan_epochs:
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            config = {"kind": "gan", "epochs": args.gan_epochs, "seed": args.seed}
+            gan_prior = fit_prior(fit_on, Path(folder) / "gan", config)
+            gan["fit_seconds"] = time.perf_counter() - start
+        gan_prior.sample(8, seed=0)
+        start = time.perf_counter()
+        sets["GAN prior"] = gan_prior.sample(args.n, seed=args.seed)
+        gan["samples_per_s"] = args.n / (time.perf_counter() - start)
+        gan["epochs"] = args.gan_epochs
+        gan["final_history"] = gan_prior.info["history"][-1]
+        gan["held_out_mean_score"] = float(gan_prior.score(held_out).mean())
+        gan["random_sampler_mean_score"] = float(gan_prior.score(random_scenes).mean())
     for path in args.generated:
         sets[str(path)] = read_scenes(path)[: args.n]
     results = {}
@@ -74,6 +93,9 @@ def main() -> dict:
         metrics = evaluate(scenes, held_out, seed=args.seed, prior=prior)
         results[name] = {key: metrics[key] for key in KEYS}
         results[name]["mean_vehicles"] = float(np.mean([len(s.vehicles) for s in scenes]))
+        # The share of scenes that break each rule (a scene may break several).
+        broken = violation_counts_many(scenes) > 0
+        results[name]["broken"] = dict(zip(RULES, broken.mean(axis=0).round(3).tolist()))
     real = prior.elbo(held_out)
     result = {
         "reference_fit_scenes": len(fit_on),
@@ -89,6 +111,7 @@ def main() -> dict:
         "elbo_auc_held_out_vs_random": float(
             np.mean(real[:, None] > prior.elbo(random_scenes)[None, :])
         ),
+        "gan": gan,
         "reference_mean_vehicles": float(np.mean([len(s.vehicles) for s in held_out])),
         "generators": results,
     }

@@ -87,9 +87,9 @@ likelihood bounded."""
 _MIN_HELD_OUT = 5
 _HALVING = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
 """The convolution that halves the cells (and its transposed twin, which doubles them)."""
-SIZE_SPREAD = 0.25
-"""GAN: generated lengths and widths lie within a factor exp(+-0.25) (0.78-1.28) of the mean
-size of their kind in the reference."""
+_BOUNDED = slice(3, 8)
+"""GAN: channels bounded to the reference's range for the generated vehicle's kind: d,
+heading, speed, length, width."""
 
 
 @dataclass(frozen=True)
@@ -223,9 +223,11 @@ def _gan_network(config: PriorConfig):
             super().__init__()
             self.noise = nn.Unflatten(1, (config.latent, rows, cells // 8))
             self.road = nn.AvgPool2d((1, 8))  # the lane map, one value per block of 8 cells
-            # Mean normalised length and width of each kind in the reference (fit_prior sets
-            # them): a generated size is its kind's, times a factor within exp(+-SIZE_SPREAD).
-            self.register_buffer("sizes", torch.ones(2, len(CHANNELS) - _KINDS.start))
+            # The smallest and largest value of d, heading, speed, length and width of each
+            # kind in the reference (fit_prior sets them): a generated vehicle's values lie
+            # within its kind's range.
+            kinds = len(CHANNELS) - _KINDS.start
+            self.register_buffer("bounds", torch.zeros(2, _BOUNDED.stop - _BOUNDED.start, kinds))
             self.generator = _upsampler(config.latent + 1, w, channels)
             self.discriminator = nn.Sequential(
                 spectral_norm(nn.Conv2d(channels, w, **down)),
@@ -242,13 +244,14 @@ def _gan_network(config: PriorConfig):
             """Raw outputs for noise ``z`` on roads with lane maps ``lanes`` (n, rows, cells);
             the ``lane`` output is the given map (as logits)."""
             out = self.generator(torch.cat([self.noise(z), self.road(lanes[:, None])], dim=1))
-            # The size of the most likely kind (straight-through: its gradient reaches every
-            # kind's probability), so a vehicle's size always fits the kind it decodes to.
+            # The range of the most likely kind (straight-through: its gradient reaches every
+            # kind's probability), so a vehicle's size, speed, offset and heading always fit
+            # the kind it decodes to.
             kinds = _hard_kinds(torch.softmax(out[:, _KINDS], dim=1))
-            mean = torch.einsum("nkrc,sk->nsrc", kinds, self.sizes)  # (n, 2, rows, cells)
-            size = mean * torch.exp(SIZE_SPREAD * torch.tanh(out[:, 6:8]))
+            low, high = torch.einsum("nkrc,bvk->bnvrc", kinds, self.bounds)
+            bounded = low + (high - low) * torch.sigmoid(out[:, _BOUNDED])
             lane = (lanes[:, None] - 0.5) * 40.0
-            return torch.cat([lane, out[:, 1:6], size, out[:, _KINDS]], dim=1)
+            return torch.cat([lane, out[:, 1:3], bounded, out[:, _KINDS]], dim=1)
 
         def critic(self, grids):
             return self.discriminator(grids).squeeze(1)
@@ -782,19 +785,24 @@ def _versions() -> dict[str, str]:
 # ----------------------------------------------------------------------------- fitting
 
 
-def _kind_sizes(grids):
-    """``(2, kinds)`` mean normalised length and width of each kind over the occupied cells of
-    ``grids`` (1 for a kind absent from them)."""
+def _kind_bounds(grids):
+    """``(2, channels, kinds)``: the smallest and largest normalised value of each ``_BOUNDED``
+    channel per kind over the occupied cells of ``grids`` (a kind absent from them gets the
+    range of all kinds)."""
     import torch
 
     occupied = grids[:, 1] > 0.5
-    sizes = torch.ones(2, len(CHANNELS) - _KINDS.start, device=grids.device)
-    for k in range(sizes.shape[1]):
-        mine = occupied & (grids[:, _KINDS.start + k] > 0.5)
-        if mine.any():
-            sizes[0, k] = grids[:, 6][mine].mean()
-            sizes[1, k] = grids[:, 7][mine].mean()
-    return sizes
+    values = grids[:, _BOUNDED].permute(1, 0, 2, 3)  # (channels, n, rows, cells)
+    every = values[:, occupied]
+    if not every.shape[1]:
+        return torch.zeros(2, len(values), len(CHANNELS) - _KINDS.start, device=grids.device)
+    kinds = len(CHANNELS) - _KINDS.start
+    bounds = torch.zeros(2, len(values), kinds, device=grids.device)
+    for k in range(kinds):
+        mine = values[:, occupied & (grids[:, _KINDS.start + k] > 0.5)]
+        chosen = mine if mine.shape[1] else every
+        bounds[0, :, k], bounds[1, :, k] = chosen.min(dim=1).values, chosen.max(dim=1).values
+    return bounds
 
 
 def _vae_epoch(network, optimisers, config, epoch, train_data, held_data, order, noise_rng):
@@ -978,7 +986,7 @@ def fit_prior(
         torch.manual_seed(config.seed)
         network = _network(config).to(device)
     if config.kind == "gan":
-        network.sizes.copy_(_kind_sizes(train_data))
+        network.bounds.copy_(_kind_bounds(train_data))
         adam = {"lr": config.gan_learning_rate, "betas": (0.0, 0.9)}
         optimisers = {
             "opt": torch.optim.Adam(network.generator.parameters(), **adam),

@@ -445,6 +445,24 @@ def test_gan_generates_on_reference_roads_and_loads_back_equal(gan, reference, t
     assert (tmp_path / "g" / "weights.safetensors").is_file()
 
 
+def test_gan_vehicles_stay_within_their_kinds_reference_range(gan, reference):
+    from scenegym.envs.vehicles import KINDS
+
+    fit_on = [s.vehicles for s in reference[0]]
+    generated = [s.vehicles for s in gan.sample(40, seed=3)]
+    assert sum(len(v) for v in generated) > 0
+    for field in ("speed", "length", "width", "heading"):
+        for code in range(len(KINDS)):
+            real = np.concatenate([getattr(v, field)[v.kind == code] for v in fit_on])
+            made = np.concatenate([getattr(v, field)[v.kind == code] for v in generated])
+            if not len(real) or not len(made):
+                continue
+            # float32 grids: the bounds hold within rounding of the normalised values
+            slack = 1e-4 * max(1.0, float(np.abs(real).max()))
+            assert made.min() >= real.min() - slack, (field, KINDS[code])
+            assert made.max() <= real.max() + slack, (field, KINDS[code])
+
+
 def test_gan_resume_ends_with_the_same_weights(reference, tmp_path):
     config = {**GAN, "epochs": 4, "checkpoint_every": 2}
     whole = fit_prior(reference[0], tmp_path / "whole", config)
