@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -188,6 +188,44 @@ def _build_parser() -> argparse.ArgumentParser:
     sample_prior.add_argument("--n", type=_positive_int, default=100, help="number of scenes")
     sample_prior.add_argument("--seed", type=_seed, default=0, help="seed of the latent codes")
     sample_prior.add_argument("--out", type=Path, required=True, help="scenes .jsonl file")
+
+    dataset = commands.add_parser(
+        "dataset", help="render scenes into a COCO / YOLO / Parquet dataset (resumable shards)"
+    )
+    dataset.add_argument(
+        "source", type=Path, help="a run folder (scenegym train), a prior folder or a .jsonl file"
+    )
+    dataset.add_argument("--n", type=_positive_int, required=True, help="number of scenes")
+    dataset.add_argument(
+        "--seed", type=_seed, default=0, help="seed of the scenes and augmentation"
+    )
+    dataset.add_argument("--out", type=Path, required=True, help="output folder")
+    dataset.add_argument(
+        "--format", choices=("coco", "yolo", "parquet", "all"), nargs="+", default=["all"]
+    )
+    dataset.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="DESCRIPTOR=VALUE",
+        help="a run source's descriptor target (repeatable)",
+    )
+    dataset.add_argument(
+        "--workers", type=_positive_int, default=1, help="parallel worker processes"
+    )
+    dataset.add_argument("--config", type=Path, default=None, help="dataset config (.yaml/.toml)")
+    dataset.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a DatasetConfig key, e.g. --set views=[road,vehicle] or "
+        "--set augment.rotate=15 (repeatable)",
+    )
+    dataset.add_argument(
+        "--overwrite", action="store_true", help="replace a folder holding another dataset"
+    )
 
     fit_prior = commands.add_parser(
         "fit-prior", help="fit a VAE or GAN scene prior on a reference (realism, FSD features)"
@@ -502,18 +540,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from scenegym.envs import DESCRIPTORS, write_scenes
 
     _check_out_file(args.out)
-    targets = {}
-    for text in args.target:
-        name, sep, value = text.partition("=")
-        if not sep or name not in DESCRIPTORS:
-            raise ValueError(
-                f"--target {text!r} must be DESCRIPTOR=VALUE with a descriptor among: "
-                f"{', '.join(DESCRIPTORS)}"
-            )
-        try:
-            targets[name] = float(value)
-        except ValueError:
-            raise ValueError(f"--target {text!r}: {value!r} is not a number") from None
+    targets = _targets(args.target)
     policy = GenerationPolicy.load(args.run)
     wanted: Any = targets or None
     if args.like is not None:
@@ -529,6 +556,84 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         share = error["range_share"]
         of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
         print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
+    return 0
+
+
+def _targets(texts: Sequence[str]) -> dict[str, float]:
+    """``--target DESCRIPTOR=VALUE`` options as a mapping."""
+    from scenegym.envs import DESCRIPTORS
+
+    targets = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep or name not in DESCRIPTORS:
+            raise ValueError(
+                f"--target {text!r} must be DESCRIPTOR=VALUE with a descriptor among: "
+                f"{', '.join(DESCRIPTORS)}"
+            )
+        try:
+            targets[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--target {text!r}: {value!r} is not a number") from None
+    return targets
+
+
+def _by_count(advance: Callable[[], None]) -> Callable[[int], None]:
+    """A callback that advances a progress bar by ``count`` steps."""
+
+    def on_count(count: int) -> None:
+        for _ in range(count):
+            advance()
+
+    return on_count
+
+
+def _cmd_dataset(args: argparse.Namespace) -> int:
+    from scenegym.generators.dataset import (
+        FORMATS,
+        DatasetConfig,
+        PolicySource,
+        PriorSource,
+        ScenesFile,
+        write_dataset,
+    )
+
+    targets = _targets(args.target)
+    path = args.source
+    if path.is_dir() and (path / "config.json").is_file():
+        source: Any = PolicySource(path, targets)
+    elif path.is_dir() and (path / "prior.json").is_file():
+        source = PriorSource(path)
+    elif path.is_file():
+        source = ScenesFile(path)
+    else:
+        raise ValueError(
+            f"{path} is not a run folder (config.json), a prior folder (prior.json) or a "
+            "scenes .jsonl file"
+        )
+    if targets and not isinstance(source, PolicySource):
+        raise ValueError("--target needs a run folder as the source")
+    config = _config(DatasetConfig, args)
+    formats = FORMATS if "all" in args.format else tuple(dict.fromkeys(args.format))
+    config = dataclasses.replace(config, formats=formats)
+    with _progress("writing dataset", args.n) as advance:
+        manifest = write_dataset(
+            source,
+            args.out,
+            args.n,
+            args.seed,
+            config,
+            workers=args.workers,
+            overwrite=args.overwrite,
+            on_scenes=_by_count(advance),
+        )
+    counts = manifest["counts"]
+    print(
+        f"wrote {counts['images']} images of {counts['scenes']} scenes to {args.out} "
+        f"({', '.join(formats)}; {manifest['shards']} shards; manifest.json, SHA256SUMS)"
+    )
+    if "coco" in formats:
+        print(f"load it: from pycocotools.coco import COCO; COCO('{args.out}/annotations.json')")
     return 0
 
 
@@ -850,6 +955,18 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
             f"{len(reference)}, seed 0)"
         ),
     )
+    from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+
+    with _progress("writing COCO dataset", len(generated)) as advance:
+        write_dataset(
+            ScenesFile(out / "generated.jsonl"),
+            out / "dataset",
+            len(generated),
+            args.seed,
+            DatasetConfig(formats=("coco",)),
+            overwrite=True,
+            on_scenes=_by_count(advance),
+        )
     print(
         f"\nquickstart wrote to {out}/:\n"
         f"  scenes.jsonl        {len(scenes)} random scenes (seed {args.seed})\n"
@@ -867,7 +984,10 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         f"  prior/              a VAE scene prior of the first half (cached): the features\n"
         f"                      of the Fréchet Scene Distance, and a baseline generator\n"
         f"  evaluation/         metrics.json, report.md and figures against the reference\n"
+        f"  dataset/            the generated scenes as a COCO dataset (images, masks, boxes)\n"
         f"{_quickstart_table(metrics['generators'])}"
+        f"Load the dataset: from pycocotools.coco import COCO; "
+        f"COCO('{out}/dataset/annotations.json')\n"
         f"Longer training: scenegym quickstart --train-steps 1000000, or scenegym train."
     )
     return 0
@@ -883,6 +1003,7 @@ _COMMANDS = {
     "evaluate": _cmd_evaluate,
     "fit-prior": _cmd_fit_prior,
     "sample-prior": _cmd_sample_prior,
+    "dataset": _cmd_dataset,
     "train": _cmd_train,
     "generate": _cmd_generate,
     "quickstart": _cmd_quickstart,

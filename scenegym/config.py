@@ -190,6 +190,12 @@ def _convert(hint: Any, value: Any, path: str, metadata: Mapping, current: Any) 
             return None
         inner = [a for a in args if a is not type(None)]
         return _convert(inner[0], value, path, metadata, current)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{path} must be a list, got {value!r}")
+        return tuple(
+            _convert(args[0], v, f"{path}[{i}]", metadata, None) for i, v in enumerate(value)
+        )
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ValueError(f"{path} must be a list of {len(args)} values, got {value!r}")

@@ -252,6 +252,11 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert metrics["generators"]["random sampler"]["c2st_auc"] > 0.5
     assert (out / "evaluation" / "report.md").is_file()
     assert len(read_scenes(out / "generated.jsonl")) == 12
+    from pycocotools.coco import COCO
+
+    coco = COCO(str(out / "dataset" / "annotations.json"))
+    assert len(coco.getImgIds()) == 12
+    assert f"COCO('{out}/dataset/annotations.json')" in stdout
     assert (out / "run" / "model.zip").is_file() and (out / "run" / "realism.json").is_file()
     # The policy learns from one half of the reference and is judged against the other.
     config = json.loads((out / "run" / "config.json").read_text())

@@ -1,0 +1,125 @@
+"""Dataset writing speed and memory: ``write_dataset`` with 1 and 2 workers against a plain
+loop of matplotlib figure saves of the same scenes, in the same run.
+
+Random highway scenes (``HighwaySceneSpace``, seed 0) are written to a scenes file before
+timing. scenegym writes each as a 128 x 128 px sample: RGB, semantic and instance PNGs, COCO
+RLE masks and boxes, YOLO labels and a Parquet row, then the merged COCO file, SHA256SUMS and
+the manifest (worker start-up included). The peer draws each scene with matplotlib (Agg; the
+road polygon and one rectangle per vehicle as patches on a new figure), saves the figure as a
+128 x 128 PNG and writes the vehicles' boxes as JSON: a typical hand-written dataset loop that
+makes one picture, not three, and no masks.
+
+Peak memory (``--memory N ...``): each size is written in a fresh process with 2 workers; the
+peak resident memory of the main process and of the largest worker are reported.
+
+Run::
+
+    .venv/bin/python benchmarks/dataset_speed.py [--n 2000] [--peer-n 200] [--memory 10000 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = """
+import resource, sys, json
+from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+path, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+write_dataset(ScenesFile(path), out, n, 0, DatasetConfig(width=128, height=128), workers=2)
+print(json.dumps({
+    "main_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+}))
+"""
+
+
+def _matplotlib_loop(scenes, out: Path) -> float:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon
+
+    from scenegym.envs.geometry import vehicle_corners
+
+    start = time.perf_counter()
+    for i, scene in enumerate(scenes):
+        fig = plt.figure(figsize=(1.28, 1.28), dpi=100)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_axis_off()
+        corners = vehicle_corners(scene.road, scene.vehicles)
+        for outline in scene.road.lane_outlines():
+            ax.add_patch(Polygon(outline, color="0.4"))
+        boxes = []
+        for box in corners:
+            ax.add_patch(Polygon(box, color="tab:blue"))
+            boxes.append([*box.min(axis=0).tolist(), *box.max(axis=0).tolist()])
+        if len(corners):
+            low, high = corners.reshape(-1, 2).min(axis=0), corners.reshape(-1, 2).max(axis=0)
+            ax.set_xlim(low[0] - 2, high[0] + 2)
+            ax.set_ylim(low[1] - 2, high[1] + 2)
+        fig.savefig(out / f"{i:06d}.png")
+        plt.close(fig)
+        (out / f"{i:06d}.json").write_text(json.dumps({"boxes": boxes}))
+    return time.perf_counter() - start
+
+
+def main() -> dict:
+    from scenegym.envs import HighwaySceneSpace, write_scenes
+    from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--peer-n", type=int, default=200)
+    parser.add_argument("--memory", type=int, nargs="*", default=[])
+    args = parser.parse_args()
+
+    result: dict = {"n": args.n, "peer_n": args.peer_n, "size": [128, 128]}
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        biggest = max([args.n, args.peer_n, *args.memory])
+        scenes_path = root / "scenes.jsonl"
+        scenes = list(HighwaySceneSpace().sample_many(biggest, 0))
+        write_scenes(scenes_path, scenes)
+        config = DatasetConfig(width=128, height=128)
+        for workers in (1, 2):
+            out = root / f"w{workers}"
+            start = time.perf_counter()
+            write_dataset(ScenesFile(scenes_path), out, args.n, 0, config, workers=workers)
+            seconds = time.perf_counter() - start
+            result[f"scenegym_{workers}_workers_samples_per_s"] = args.n / seconds
+        peer = root / "peer"
+        peer.mkdir()
+        result["matplotlib_samples_per_s"] = args.peer_n / _matplotlib_loop(
+            scenes[: args.peer_n], peer
+        )
+        result["ratio_2_workers"] = (
+            result["scenegym_2_workers_samples_per_s"] / result["matplotlib_samples_per_s"]
+        )
+        for n in args.memory:
+            out = root / f"m{n}"
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-c", CHILD, str(scenes_path), str(out), str(n)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            memory = json.loads(done.stdout.strip().splitlines()[-1])
+            memory["seconds"] = time.perf_counter() - start
+            result[f"memory_{n}"] = memory
+    result["benchmark_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    json.dump(result, sys.stdout, indent=2)
+    print()
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,630 @@
+"""Datasets of rendered scenes: COCO, YOLO and Parquet, written in resumable shards.
+
+``write_dataset(source, out, n, seed, config, workers=...)`` renders ``n`` scenes from a
+source (``ScenesFile``, ``PriorSource`` or ``PolicySource``) into::
+
+    OUT/images/0000000-road.png     RGB picture of scene 0, whole-road view
+    OUT/semantic/0000000-road.png   class ids (``SEMANTIC_CLASSES``)
+    OUT/instance/0000000-road.png   16-bit vehicle ids (0: none, i + 1: vehicle i)
+    OUT/labels/0000000-road.txt     YOLO boxes: class cx cy w h, normalised
+    OUT/scenes/part-00000.parquet   one row per scene: parameters, descriptors, file paths
+    OUT/annotations.json            COCO: images, boxes, RLE or polygon masks, categories
+    OUT/data.yaml, train.txt, val.txt  the YOLO dataset file and its image lists
+    OUT/shards/job.json             what is being written (source, n, seed, config)
+    OUT/shards/00000.json           a finished shard: its COCO entries and file hashes
+    OUT/SHA256SUMS                  every file's hash (``sha256sum -c SHA256SUMS``)
+    OUT/manifest.json               seed, source, config, versions, counts; written last
+
+**Shards.** Samples ``k * shard_size`` to ``(k + 1) * shard_size - 1`` are shard ``k``;
+``write_shard(job, k)`` makes everything of one shard from the job description alone (the
+scenes of shard ``k`` depend only on the source, the seed and ``k``), so the files are
+byte-identical whatever the number of workers, and a shard can run in any process or on any
+machine that sees the output folder. Each file is written to a temporary name and renamed;
+the shard's record in ``shards/`` is written last. A rerun of the same command skips shards
+whose record and files are there and redoes the others, so an interrupted run (even killed)
+completes without duplicates or gaps. The COCO file, the YOLO lists, ``SHA256SUMS`` and the
+manifest are assembled from the shard records one record at a time, so memory stays flat in
+the number of samples.
+
+**Boxes** are the tight boxes of each vehicle's pixels in the instance mask (COCO's
+convention), with or without augmentation; a vehicle that covers no pixel has no label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scenegym._versions import versions
+from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+from scenegym.envs.scene import Scene
+from scenegym.envs.vehicles import KINDS
+
+from .augment import AugmentConfig, augment, mask_boxes
+from .render import SEMANTIC_CLASSES, RenderConfig, Rendering, render_many
+
+__all__ = [
+    "FORMATS",
+    "DatasetConfig",
+    "PolicySource",
+    "PriorSource",
+    "ScenesFile",
+    "write_dataset",
+    "write_shard",
+]
+
+DATASET_FORMAT = 1
+FORMATS = ("coco", "yolo", "parquet")
+_FIRST_VEHICLE = SEMANTIC_CLASSES.index(KINDS[0])
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """What each sample holds (every field is a key of ``--set``)."""
+
+    width: int = field(default=256, metadata=option("image width (px)", 8, 16384))
+    height: int = field(default=128, metadata=option("image height (px)", 8, 16384))
+    resolution: float | None = field(
+        default=None,
+        metadata=option("m/px; null fits the road (road view), 0.25 (vehicle view)", 0.001, 100),
+    )
+    views: tuple[str, ...] = field(
+        default=("road",),
+        metadata={"help": "road (the whole road) and/or vehicle (centred on vehicle ego)"},
+    )
+    ego: int = field(default=0, metadata=option("the vehicle a vehicle view follows", 0))
+    formats: tuple[str, ...] = field(
+        default=FORMATS, metadata={"help": "label formats: coco, yolo, parquet"}
+    )
+    masks: str = field(
+        default="rle",
+        metadata={
+            "help": "COCO masks as run-length encoding or polygons",
+            "choices": ("rle", "polygon"),
+        },
+    )
+    val_share: float = field(
+        default=0.1, metadata=option("share of scenes in YOLO's val.txt (by scene index)", 0, 1)
+    )
+    shard_size: int = field(default=256, metadata=option("scenes per shard", 1, 1_000_000))
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        check_config(self)
+        for name, allowed in (("views", ("road", "vehicle")), ("formats", FORMATS)):
+            values = getattr(self, name)
+            if (
+                not values
+                or any(v not in allowed for v in values)
+                or len(set(values)) < len(values)
+            ):
+                raise ValueError(
+                    f"{name} must be a non-empty list of distinct values among "
+                    f"{', '.join(allowed)}, got {list(values)!r}"
+                )
+
+    def render_config(self, view: str) -> RenderConfig:
+        return RenderConfig(
+            width=self.width,
+            height=self.height,
+            resolution=self.resolution,
+            view=view,
+            ego=self.ego,
+        )
+
+
+# ------------------------------------------------------------------------------ sources
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ScenesFile:
+    """Scenes from a JSONL file: sample ``i`` is line ``i`` (the file must hold ``n`` lines)."""
+
+    kind = "scenes"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ValueError(f"scenes file {self.path} does not exist (expected a .jsonl file)")
+        self.offsets = [0]
+        with open(self.path, "rb") as handle:
+            for line in handle:
+                self.offsets.append(self.offsets[-1] + len(line))
+        self.count = len(self.offsets) - 1
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "path": str(self.path), "sha256": _file_hash(self.path)}
+
+    def check(self, n: int) -> None:
+        if n > self.count:
+            raise ValueError(
+                f"{self.path} holds {self.count} scenes; --n {n} asks for more (use --n "
+                f"{self.count} or less)"
+            )
+
+    def scenes(self, start: int, stop: int, seed: int) -> list[Scene]:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offsets[start])
+            data = handle.read(self.offsets[stop] - self.offsets[start])
+        out = []
+        for number, line in enumerate(data.decode("utf-8").splitlines(), start + 1):
+            try:
+                out.append(Scene.from_dict(json.loads(line)))
+            except (ValueError, TypeError, KeyError) as error:
+                raise ValueError(f"{self.path}, line {number}: not a scene: {error}") from None
+        return out
+
+
+class PriorSource:
+    """Scenes sampled from a scene prior folder; shard ``k`` draws with seed ``(seed, k)``."""
+
+    kind = "prior"
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        from .prior import ScenePrior
+
+        self.path = Path(path)
+        self.prior = ScenePrior.load(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "path": str(self.path),
+            "sha256": _file_hash(self.path / "weights.safetensors"),
+        }
+
+    def check(self, n: int) -> None:
+        pass
+
+    def scenes(self, start: int, stop: int, seed: int) -> list[Scene]:
+        shard_seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+        return self.prior.sample(stop - start, seed=shard_seed)
+
+
+class PolicySource:
+    """Scenes rolled out by a trained run's policy: scene ``i`` is the rollout seeded
+    ``seed + i`` (as ``scenegym generate --seed``), invalid ones repaired by default."""
+
+    kind = "run"
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        targets: dict[str, float] | None = None,
+        invalid: str = "repair",
+    ) -> None:
+        from scenegym.agents.policy import GenerationPolicy
+
+        self.path = Path(path)
+        self.targets = dict(targets or {})
+        self.invalid = invalid
+        self.policy = GenerationPolicy.load(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        config = json.loads((self.path / "config.json").read_text())
+        return {
+            "kind": self.kind,
+            "path": str(self.path),
+            "config": config,
+            "targets": self.targets,
+            "invalid": self.invalid,
+        }
+
+    def check(self, n: int) -> None:
+        pass
+
+    def scenes(self, start: int, stop: int, seed: int) -> list[Scene]:
+        sample = self.policy.sample(
+            stop - start, targets=self.targets or None, seed=seed + start, invalid=self.invalid
+        )
+        return sample.scenes
+
+
+def _open_source(description: dict[str, Any]):
+    kind = description["kind"]
+    if kind == "scenes":
+        return ScenesFile(description["path"])
+    if kind == "prior":
+        return PriorSource(description["path"])
+    return PolicySource(description["path"], description["targets"], description["invalid"])
+
+
+# ------------------------------------------------------------------------------ one shard
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write through a temporary name beside ``path`` and rename: never a partial file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+
+
+def _png(image: np.ndarray) -> bytes:
+    from .files import encode_png
+
+    return encode_png(image)
+
+
+def _coco_masks(instance: np.ndarray, ids: np.ndarray, kind: str) -> list:
+    from pycocotools import mask as coco_mask
+
+    if not len(ids):
+        return []
+    stack = np.asfortranarray((instance[:, :, None] == (ids + 1)[None, None, :]).astype(np.uint8))
+    if kind == "rle":
+        encoded = coco_mask.encode(stack)
+        return [{"size": e["size"], "counts": e["counts"].decode("ascii")} for e in encoded]
+    import cv2
+
+    out = []
+    for k in range(len(ids)):
+        contours, _ = cv2.findContours(
+            np.ascontiguousarray(stack[:, :, k]), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+        )
+        polygons = []
+        for contour in contours:
+            # Pixel-edge coordinates: a contour through pixel centres, moved by half a pixel.
+            points = contour.reshape(-1, 2).astype(np.float64) + 0.5
+            if len(points) < 3:  # a line or a point: draw its pixel as a square
+                x, y = points[:, 0].min() - 0.5, points[:, 1].min() - 0.5
+                x1, y1 = points[:, 0].max() + 0.5, points[:, 1].max() + 0.5
+                points = np.array([[x, y], [x1, y], [x1, y1], [x, y1]])
+            polygons.append([round(float(v), 2) for v in points.ravel()])
+        out.append(polygons)
+    return out
+
+
+def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str, Any]:
+    """Write shard ``index`` of ``job`` (as in ``shards/job.json``) and return its record,
+    also written to ``shards/{index:05d}.json``."""
+    out = Path(job["out"])
+    config = config_from_mapping(DatasetConfig, job["config"], name="config")
+    seed, n = job["seed"], job["n"]
+    start, stop = index * config.shard_size, min(n, (index + 1) * config.shard_size)
+    source = _open_source(job["source"]) if source is None else source
+    scenes = source.scenes(start, stop, seed)
+    files: dict[str, bytes] = {}
+    images, rows = [], []
+    from scenegym.envs.descriptors import describe_many
+    from scenegym.envs.validity import violation_counts_many
+
+    descriptors = describe_many(scenes)
+    valid = violation_counts_many(scenes).sum(axis=1) == 0
+    views: dict[str, list[Rendering | None]] = {}
+    for view in config.views:
+        render_config = config.render_config(view)
+        drawable = [
+            i for i, s in enumerate(scenes) if view == "road" or len(s.vehicles) > config.ego
+        ]
+        drawn = render_many([scenes[i] for i in drawable], render_config)
+        slots: list[Rendering | None] = [None] * len(scenes)
+        for i, rendering in zip(drawable, drawn):
+            slots[i] = rendering
+        views[view] = slots
+    for offset, scene in enumerate(scenes):
+        number = start + offset
+        row: dict[str, Any] = {
+            "index": number,
+            "scene_id": scene.id,
+            "vehicles": len(scene.vehicles),
+            "valid": bool(valid[offset]),
+            "scene": json.dumps(scene.to_dict(), separators=(",", ":")),
+        }
+        for name, values in descriptors.items():
+            row[name] = float(values[offset])
+        for view_number, view in enumerate(config.views):
+            rendering = views[view][offset]
+            stem = f"{number:07d}-{view}"
+            row[f"image_{view}"] = f"images/{stem}.png" if rendering is not None else None
+            if rendering is None:
+                continue
+            rng = np.random.default_rng([seed, number, view_number])
+            rendering = augment(rendering, config.augment, rng)
+            boxes, visible = mask_boxes(rendering.instance, len(rendering.kinds))
+            ids = np.flatnonzero(visible)
+            files[f"images/{stem}.png"] = _png(rendering.rgb)
+            files[f"semantic/{stem}.png"] = _png(rendering.semantic)
+            files[f"instance/{stem}.png"] = _png(rendering.instance)
+            kinds = rendering.kinds[ids].astype(int)
+            pixels = np.bincount(rendering.instance.ravel(), minlength=len(visible) + 1)[1:]
+            if "yolo" in config.formats:
+                w, h = config.width, config.height
+                b = boxes[ids]
+                lines = "".join(
+                    f"{k} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} "
+                    f"{(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}\n"
+                    for k, (x0, y0, x1, y1) in zip(kinds, b)
+                )
+                files[f"labels/{stem}.txt"] = lines.encode("ascii")
+            annotations = []
+            if "coco" in config.formats:
+                masks = _coco_masks(rendering.instance, ids, config.masks)
+                for k, vehicle, mask in zip(kinds, ids, masks):
+                    x0, y0, x1, y1 = boxes[vehicle]
+                    annotations.append(
+                        {
+                            "category_id": int(k) + 1,
+                            "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                            "area": int(pixels[vehicle]),
+                            "segmentation": mask,
+                            "iscrowd": 0,
+                            "vehicle": int(vehicle),
+                            "oriented_box": [
+                                round(float(v), 4) for v in rendering.oriented_boxes[vehicle]
+                            ],
+                        }
+                    )
+            images.append(
+                {
+                    "file_name": f"images/{stem}.png",
+                    "width": config.width,
+                    "height": config.height,
+                    "scene": number,
+                    "view": view,
+                    "annotations": annotations,
+                }
+            )
+        rows.append(row)
+    if "parquet" in config.formats:
+        files[f"scenes/part-{index:05d}.parquet"] = _parquet(rows)
+    hashes = {}
+    for name, data in files.items():
+        _write(out / name, data)
+        hashes[name] = [hashlib.sha256(data).hexdigest(), len(data)]
+    record = {
+        "shard": index,
+        "scenes": [start, stop],
+        "invalid": int((~valid).sum()),
+        "images": images,
+        "files": hashes,
+    }
+    _write(out / "shards" / f"{index:05d}.json", json.dumps(record).encode("utf-8"))
+    return record
+
+
+def _parquet(rows: list[dict[str, Any]]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------ the job
+
+_SUBFOLDERS = ("images", "semantic", "instance", "labels", "scenes", "shards")
+
+
+def _finished(out: Path, index: int) -> bool:
+    """True when shard ``index``'s record and all its files are there, at their sizes."""
+    path = out / "shards" / f"{index:05d}.json"
+    try:
+        record = json.loads(path.read_text())
+        return all(
+            (out / name).stat().st_size == size for name, (_, size) in record["files"].items()
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(job: dict[str, Any]) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER["job"] = job
+    _WORKER["source"] = _open_source(job["source"])
+
+
+def _worker_shard(index: int) -> tuple[int, int]:
+    record = write_shard(_WORKER["job"], index, _WORKER["source"])
+    return index, record["scenes"][1] - record["scenes"][0]
+
+
+def write_dataset(
+    source: ScenesFile | PriorSource | PolicySource,
+    out: str | os.PathLike,
+    n: int,
+    seed: int = 0,
+    config: DatasetConfig | None = None,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    on_scenes: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write (or finish writing) a dataset of ``n`` scenes into ``out``; returns the
+    manifest. A folder holding the same job (source, n, seed, config) is resumed; a folder
+    holding anything else is refused unless ``overwrite``."""
+    config = DatasetConfig() if config is None else config
+    out = Path(out)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    source.check(n)
+    job = {
+        "format": DATASET_FORMAT,
+        "out": str(out),
+        "source": source.describe(),
+        "n": n,
+        "seed": seed,
+        "config": config_to_dict(config),
+    }
+    _prepare(out, job, overwrite)
+    shards = math.ceil(n / config.shard_size)
+    pending = [k for k in range(shards) if not _finished(out, k)]
+    if on_scenes is not None:
+        on_scenes(
+            n - sum(min(n, (k + 1) * config.shard_size) - k * config.shard_size for k in pending)
+        )
+    if pending and workers == 1:
+        for k in pending:
+            record = write_shard(job, k, source)
+            if on_scenes is not None:
+                on_scenes(record["scenes"][1] - record["scenes"][0])
+    elif pending:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(min(workers, len(pending)), _worker_start, (job,)) as pool:
+            for _, count in pool.imap_unordered(_worker_shard, pending):
+                if on_scenes is not None:
+                    on_scenes(count)
+    return _finalise(out, job, config, shards)
+
+
+def _prepare(out: Path, job: dict[str, Any], overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output {out} is a file; give a folder")
+    job_file = out / "shards" / "job.json"
+    comparable = {k: v for k, v in job.items() if k != "out"}
+    if out.is_dir() and any(out.iterdir()):
+        same = False
+        if job_file.is_file():
+            try:
+                old = json.loads(job_file.read_text())
+                same = {k: v for k, v in old.items() if k != "out"} == comparable
+            except ValueError:
+                same = False
+        if not same:
+            if not overwrite:
+                what = "a different dataset" if job_file.is_file() else "other files"
+                raise ValueError(
+                    f"output folder {out} holds {what}; rerun the command that started it to "
+                    "resume, choose a new folder, or pass --overwrite"
+                )
+            shutil.rmtree(out)
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot create output folder {out}: {out.parent} does not exist")
+    try:
+        for sub in _SUBFOLDERS:
+            (out / sub).mkdir(parents=True, exist_ok=True)
+        if not job_file.is_file():
+            _write(job_file, json.dumps(job, indent=1).encode("utf-8"))
+        probe = out / "shards" / ".probe.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"cannot write into {out}: {error.strerror}") from None
+
+
+def _records(out: Path, shards: int) -> Iterator[dict[str, Any]]:
+    for k in range(shards):
+        yield json.loads((out / "shards" / f"{k:05d}.json").read_text())
+
+
+def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int) -> dict:
+    """COCO file, YOLO lists, SHA256SUMS and manifest, streamed from the shard records."""
+    written: dict[str, str] = {}
+    counts = {"scenes": job["n"], "images": 0, "labels": 0, "invalid_scenes": 0}
+    per_kind = dict.fromkeys(KINDS, 0)
+    if "coco" in config.formats:
+        path = out / "annotations.json"
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(
+                '{"info": '
+                + json.dumps({"description": "scenegym dataset", "version": DATASET_FORMAT})
+            )
+            handle.write(
+                ', "categories": '
+                + json.dumps(
+                    [
+                        {"id": k + 1, "name": kind, "supercategory": "vehicle"}
+                        for k, kind in enumerate(KINDS)
+                    ]
+                )
+            )
+            handle.write(', "images": [')
+            image_id = 0
+            for record in _records(out, shards):
+                for image in record["images"]:
+                    image_id += 1
+                    entry = {k: v for k, v in image.items() if k != "annotations"}
+                    handle.write(
+                        ("," if image_id > 1 else "") + json.dumps({"id": image_id, **entry})
+                    )
+            handle.write('], "annotations": [')
+            image_id = annotation_id = 0
+            for record in _records(out, shards):
+                for image in record["images"]:
+                    image_id += 1
+                    for annotation in image["annotations"]:
+                        annotation_id += 1
+                        entry = {"id": annotation_id, "image_id": image_id, **annotation}
+                        handle.write(("," if annotation_id > 1 else "") + json.dumps(entry))
+            handle.write("]}\n")
+        os.replace(tmp, path)
+        written["annotations.json"] = _file_hash(path)
+    if "yolo" in config.formats:
+        names = {k: kind for k, kind in enumerate(KINDS)}
+        data = (
+            "# scenegym dataset: YOLO boxes (class cx cy w h, normalised) in labels/\n"
+            "path: .\ntrain: train.txt\nval: val.txt\n"
+            f"nc: {len(KINDS)}\nnames:\n" + "".join(f"  {k}: {v}\n" for k, v in names.items())
+        )
+        lists = {"train.txt": [], "val.txt": []}
+        cut = round(job["n"] * (1.0 - config.val_share))
+        for record in _records(out, shards):
+            for image in record["images"]:
+                which = "val.txt" if image["scene"] >= cut else "train.txt"
+                lists[which].append(f"./{image['file_name']}\n")
+        for name, lines in lists.items():
+            _write(out / name, "".join(lines).encode("utf-8"))
+            written[name] = _file_hash(out / name)
+        _write(out / "data.yaml", data.encode("utf-8"))
+        written["data.yaml"] = _file_hash(out / "data.yaml")
+    sums = out / "SHA256SUMS"
+    tmp = sums.with_name(".SHA256SUMS.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for record in _records(out, shards):
+            counts["invalid_scenes"] += record["invalid"]
+            counts["images"] += len(record["images"])
+            for image in record["images"]:
+                counts["labels"] += len(image["annotations"])
+                for annotation in image["annotations"]:
+                    per_kind[KINDS[annotation["category_id"] - 1]] += 1
+            for name, (digest, _) in record["files"].items():
+                handle.write(f"{digest}  {name}\n")
+        for name, digest in written.items():
+            handle.write(f"{digest}  {name}\n")
+    os.replace(tmp, sums)
+    if "coco" not in config.formats:
+        counts.pop("labels")
+    else:
+        counts["labels_per_kind"] = per_kind
+    manifest = {
+        "format": DATASET_FORMAT,
+        "source": job["source"],
+        "n": job["n"],
+        "seed": job["seed"],
+        "config": job["config"],
+        "shards": shards,
+        "counts": counts,
+        "versions": versions("pycocotools", "pyarrow"),
+        "sha256sums": _file_hash(sums),
+    }
+    _write(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
+    return manifest

@@ -1,0 +1,250 @@
+"""Datasets: COCO / YOLO / Parquet read back with the libraries users load them with, exact
+boxes after augmentation, determinism across worker counts, kill-and-resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from scenegym.cli import main
+from scenegym.envs import HighwaySceneSpace, read_scenes, write_scenes
+from scenegym.generators.augment import AugmentConfig, augment, mask_boxes
+from scenegym.generators.dataset import DatasetConfig, PriorSource, ScenesFile, write_dataset
+from scenegym.generators.render import RenderConfig, render_many
+
+AUGMENT = AugmentConfig(
+    rotate=30, scale=(0.8, 1.3), crop=0.3, mirror=True, noise=6, brightness=20, contrast=0.3,
+    rain=0.5, fog=0.5,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scenes_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scenes") / "scenes.jsonl"
+    write_scenes(path, list(HighwaySceneSpace().sample_many(40, 3)))
+    return path
+
+
+def _tight(mask: np.ndarray) -> list[float]:
+    rows, cols = np.nonzero(mask)
+    return [cols.min(), rows.min(), cols.max() + 1 - cols.min(), rows.max() + 1 - rows.min()]
+
+
+@pytest.fixture(scope="module")
+def augmented(scenes_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ds") / "aug"
+    config = DatasetConfig(
+        width=128, height=96, views=("road", "vehicle"), shard_size=16, augment=AUGMENT
+    )
+    manifest = write_dataset(ScenesFile(scenes_file), out, 40, 5, config)
+    return out, manifest
+
+
+def test_coco_loads_in_pycocotools_with_boxes_tight_around_masks(augmented):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    out, manifest = augmented
+    coco = COCO(str(out / "annotations.json"))
+    assert len(coco.getImgIds()) == manifest["counts"]["images"] == 80
+    assert len(coco.getAnnIds()) == manifest["counts"]["labels"] > 200
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == [
+        "car", "truck", "motorcycle", "bus",
+    ]  # fmt: skip
+    for image in coco.loadImgs(coco.getImgIds()):
+        instance = cv2.imread(str(out / image["file_name"].replace("images/", "instance/")), -1)
+        for annotation in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
+            mask = coco.annToMask(annotation)
+            assert np.array_equal(mask, instance == annotation["vehicle"] + 1)
+            assert annotation["bbox"] == _tight(mask)
+            assert annotation["area"] == mask.sum()
+    # The labels as detections score a perfect AP with the COCO evaluator.
+    detections = [{**a, "score": 1.0} for a in coco.loadAnns(coco.getAnnIds())]
+    evaluation = COCOeval(coco, coco.loadRes(detections), "segm")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    assert evaluation.stats[0] == pytest.approx(1.0)
+
+
+def test_yolo_labels_are_the_coco_boxes_normalised(augmented):
+    from pycocotools.coco import COCO
+
+    out, _ = augmented
+    data = yaml.safe_load((out / "data.yaml").read_text())
+    assert data["names"] == {0: "car", 1: "truck", 2: "motorcycle", 3: "bus"}
+    train = (out / data["train"]).read_text().split()
+    val = (out / data["val"]).read_text().split()
+    assert len(train) + len(val) == 80 and len(val) == 8  # 4 of 40 scenes, two views each
+    coco = COCO(str(out / "annotations.json"))
+    for image in coco.loadImgs(coco.getImgIds()):
+        assert f"./{image['file_name']}" in train + val
+        label = out / image["file_name"].replace("images/", "labels/").replace(".png", ".txt")
+        rows = np.loadtxt(label, ndmin=2)
+        boxes = [a["bbox"] for a in coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))]
+        assert len(rows) == len(boxes)
+        for row, (x, y, w, h) in zip(rows, boxes):
+            W, H = image["width"], image["height"]
+            assert row[1:] == pytest.approx(
+                [(x + w / 2) / W, (y + h / 2) / H, w / W, h / H], abs=1e-6
+            )
+
+
+def test_parquet_holds_every_scene_its_descriptors_and_files(augmented, scenes_file):
+    import pyarrow.parquet as pq
+
+    out, _ = augmented
+    table = pq.read_table(out / "scenes").to_pandas().sort_values("index")
+    assert table["index"].tolist() == list(range(40))
+    originals = read_scenes(scenes_file)
+    assert table["scene"].map(json.loads).tolist() == [s.to_dict() for s in originals]
+    assert {"vehicle_count", "density", "mean_speed", "valid", "image_road"} <= set(table)
+    assert all((out / path).is_file() for path in table["image_road"])
+    assert (table["vehicle_count"] == [len(s.vehicles) for s in originals]).all()
+
+
+def test_every_augmentation_keeps_boxes_the_tight_boxes_of_the_masks(scenes_file):
+    scenes = read_scenes(scenes_file)[:10]
+    renderings = render_many(scenes, RenderConfig(width=96, height=64))
+    one_at_a_time = [
+        AugmentConfig(rotate=45),
+        AugmentConfig(scale=(0.5, 2.0)),
+        AugmentConfig(crop=0.5),
+        AugmentConfig(mirror=True),
+        AugmentConfig(noise=20, brightness=40, contrast=0.5, rain=1.0, fog=1.0),
+        AUGMENT,
+    ]
+    for config in one_at_a_time:
+        for i, rendering in enumerate(renderings):
+            changed = augment(rendering, config, np.random.default_rng(i))
+            assert changed.rgb.shape == rendering.rgb.shape
+            for vehicle in np.flatnonzero(changed.visible if config.geometric else []):
+                mask = changed.instance == vehicle + 1
+                x, y, w, h = _tight(mask)
+                assert changed.boxes[vehicle].tolist() == [x, y, x + w, y + h]
+            # Vehicle pixels keep their kind in the semantic map.
+            drawn = changed.instance > 0
+            kinds = changed.kinds[changed.instance[drawn].astype(int) - 1]
+            assert np.array_equal(changed.semantic[drawn], kinds + 3)
+            if not config.geometric:
+                assert np.array_equal(changed.instance, rendering.instance)
+                assert not np.array_equal(changed.rgb, rendering.rgb)
+    boxes, visible = mask_boxes(np.zeros((4, 4), np.uint16), 2)
+    assert not visible.any() and not boxes.any()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "job.json"
+    }
+
+
+def test_the_same_seed_gives_byte_identical_files_whatever_the_worker_count(scenes_file, tmp_path):
+    config = DatasetConfig(width=64, height=48, shard_size=7, augment=AugmentConfig(rotate=10))
+    write_dataset(ScenesFile(scenes_file), tmp_path / "one", 40, 1, config, workers=1)
+    write_dataset(ScenesFile(scenes_file), tmp_path / "two", 40, 1, config, workers=2)
+    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert len(one) > 40 * 4 and one == two
+    other = write_dataset(ScenesFile(scenes_file), tmp_path / "seed2", 40, 2, config)
+    assert other["sha256sums"] != json.loads(one["manifest.json"])["sha256sums"]
+
+
+def test_a_killed_run_resumes_to_the_same_files(scenes_file, tmp_path):
+    command = [
+        sys.executable, "-m", "scenegym", "dataset", str(scenes_file), "--n", "40",
+        "--set", "shard_size=2", "--set", "width=64", "--set", "height=48",
+    ]  # fmt: skip
+    subprocess.run([*command, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
+    out = tmp_path / "killed"
+    process = subprocess.Popen([*command, "--out", str(out)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (out / "shards" / "00003.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "manifest.json").exists()
+    done = len(list((out / "shards").glob("0*.json")))
+    assert 4 <= done < 20
+    subprocess.run([*command, "--out", str(out)], check=True, capture_output=True)
+    assert _files(out) == _files(tmp_path / "whole")
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_corrupt_scenes_file_fails_clearly_and_keeps_finished_shards(scenes_file, tmp_path):
+    lines = scenes_file.read_text().splitlines()
+    lines[20] = '{"road": "not a road"}'
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    config = DatasetConfig(width=64, height=48, shard_size=8)
+    with pytest.raises(ValueError, match=r"bad\.jsonl, line 21: not a scene"):
+        write_dataset(ScenesFile(bad), out, 40, 0, config)
+    kept = {p.name: p.read_bytes() for p in (out / "shards").glob("0*.json")}
+    assert sorted(kept) == ["00000.json", "00001.json"]
+    with pytest.raises(ValueError, match=r"line 21"):
+        write_dataset(ScenesFile(bad), out, 40, 0, config)
+    assert {p.name: p.read_bytes() for p in (out / "shards").glob("0*.json")} == kept
+    # A different job in that folder is refused, and nothing is touched.
+    with pytest.raises(ValueError, match="holds a different dataset"):
+        write_dataset(ScenesFile(scenes_file), out, 40, 0, config)
+    assert {p.name: p.read_bytes() for p in (out / "shards").glob("0*.json")} == kept
+    with pytest.raises(ValueError, match="holds 40 scenes; --n 41"):
+        write_dataset(ScenesFile(scenes_file), tmp_path / "new", 41, 0, config)
+    with pytest.raises(ValueError, match="does not exist"):
+        write_dataset(ScenesFile(scenes_file), tmp_path / "no" / "such" / "folder", 4, 0, config)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_unwritable_output_folder_fails_clearly(scenes_file, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(ValueError, match="cannot write into"):
+            write_dataset(ScenesFile(scenes_file), locked / "out", 4, 0)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_an_output_path_that_is_a_file_fails_clearly(scenes_file, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("keep me")
+    with pytest.raises(ValueError, match="is a file"):
+        write_dataset(ScenesFile(scenes_file), target, 4, 0)
+    assert target.read_text() == "keep me"
+
+
+def test_cli_writes_a_dataset_from_a_prior_and_checks_its_arguments(tiny_prior, tmp_path, capsys):
+    tiny_prior.save(tmp_path / "prior")
+    tiny_prior = tmp_path / "prior"
+    out = tmp_path / "prior-ds"
+    assert main([
+        "dataset", str(tiny_prior), "--n", "6", "--out", str(out), "--format", "coco",
+        "--set", "width=64", "--set", "height=32",
+    ]) == 0  # fmt: skip
+    assert "COCO(" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"]["kind"] == "prior" and manifest["counts"]["scenes"] == 6
+    assert not (out / "data.yaml").exists() and (out / "annotations.json").is_file()
+    again = PriorSource(tiny_prior).scenes(0, 6, 0)
+    table = [json.loads(line) for line in (out / "shards" / "00000.json").read_text().splitlines()]
+    assert len(table[0]["images"]) == len(again)
+    assert (
+        main(["dataset", str(tmp_path / "nothing"), "--n", "2", "--out", str(tmp_path / "x")]) == 2
+    )
+    assert "is not a run folder" in capsys.readouterr().err
+    assert main(["dataset", str(tiny_prior), "--n", "2", "--out", str(tmp_path / "y"),
+                 "--set", "views=[sky]"]) == 2  # fmt: skip
+    assert "views must be a non-empty list" in capsys.readouterr().err
