@@ -55,7 +55,7 @@ def _matplotlib_loop(scenes, out: Path) -> float:
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_axis_off()
         corners = vehicle_corners(scene.road, scene.vehicles)
-        for outline in scene.road.lane_outlines():
+        for outline in scene.road.lane_outlines:
             ax.add_patch(Polygon(outline, color="0.4"))
         boxes = []
         for box in corners:

@@ -32,6 +32,7 @@ convention), with or without augmentation; a vehicle that covers no pixel has no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -268,7 +269,9 @@ def _coco_masks(instance: np.ndarray, ids: np.ndarray, kind: str) -> list:
 
     if not len(ids):
         return []
-    stack = np.asfortranarray((instance[:, :, None] == (ids + 1)[None, None, :]).astype(np.uint8))
+    # (n, W, H) in C order is (H, W, n) in Fortran order, the layout pycocotools reads.
+    columns = np.ascontiguousarray(instance.T)
+    stack = (columns[None] == (ids + 1)[:, None, None]).view(np.uint8).transpose(2, 1, 0)
     if kind == "rle":
         encoded = coco_mask.encode(stack)
         return [{"size": e["size"], "counts": e["counts"].decode("ascii")} for e in encoded]
@@ -431,9 +434,10 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_start(job: dict[str, Any]) -> None:
-    import torch
+    if job["source"]["kind"] != "scenes":  # priors and policies run torch: one thread each
+        import torch
 
-    torch.set_num_threads(1)
+        torch.set_num_threads(1)
     _WORKER["job"] = job
     _WORKER["source"] = _open_source(job["source"])
 
@@ -536,85 +540,80 @@ def _records(out: Path, shards: int) -> Iterator[dict[str, Any]]:
 
 
 def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int) -> dict:
-    """COCO file, YOLO lists, SHA256SUMS and manifest, streamed from the shard records."""
-    written: dict[str, str] = {}
+    """COCO file, YOLO lists, SHA256SUMS and manifest, streamed from the shard records (each
+    read once; the COCO images and annotations go to two temporary parts, joined at the end).
+    """
     counts = {"scenes": job["n"], "images": 0, "labels": 0, "invalid_scenes": 0}
     per_kind = dict.fromkeys(KINDS, 0)
-    if "coco" in config.formats:
-        path = out / "annotations.json"
-        tmp = path.with_name(f".{path.name}.tmp")
+    coco, yolo = "coco" in config.formats, "yolo" in config.formats
+    cut = round(job["n"] * (1.0 - config.val_share))
+    image_id = annotation_id = 0
+    with contextlib.ExitStack() as stack:
+        parts = {
+            name: stack.enter_context(open(out / f".{name}.tmp", "w", encoding="utf-8"))
+            for name in ("images", "annotations", "train", "val", "sums")
+        }
+        for record in _records(out, shards):
+            counts["invalid_scenes"] += record["invalid"]
+            for image in record["images"]:
+                image_id += 1
+                annotations = image.pop("annotations")
+                counts["labels"] += len(annotations)
+                if coco:
+                    entry = json.dumps({"id": image_id, **image})
+                    parts["images"].write(("," if image_id > 1 else "") + entry)
+                for annotation in annotations:
+                    annotation_id += 1
+                    per_kind[KINDS[annotation["category_id"] - 1]] += 1
+                    if coco:
+                        entry = json.dumps(
+                            {"id": annotation_id, "image_id": image_id, **annotation}
+                        )
+                        parts["annotations"].write(("," if annotation_id > 1 else "") + entry)
+                if yolo:
+                    which = "val" if image["scene"] >= cut else "train"
+                    parts[which].write(f"./{image['file_name']}\n")
+            for name, (digest, _) in record["files"].items():
+                parts["sums"].write(f"{digest}  {name}\n")
+    counts["images"] = image_id
+    written: list[str] = []
+    if coco:
+        categories = [
+            {"id": k + 1, "name": kind, "supercategory": "vehicle"} for k, kind in enumerate(KINDS)
+        ]
+        head = {"info": {"description": "scenegym dataset", "version": DATASET_FORMAT}}
+        tmp = out / ".annotations.json.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(
-                '{"info": '
-                + json.dumps({"description": "scenegym dataset", "version": DATASET_FORMAT})
-            )
-            handle.write(
-                ', "categories": '
-                + json.dumps(
-                    [
-                        {"id": k + 1, "name": kind, "supercategory": "vehicle"}
-                        for k, kind in enumerate(KINDS)
-                    ]
-                )
-            )
-            handle.write(', "images": [')
-            image_id = 0
-            for record in _records(out, shards):
-                for image in record["images"]:
-                    image_id += 1
-                    entry = {k: v for k, v in image.items() if k != "annotations"}
-                    handle.write(
-                        ("," if image_id > 1 else "") + json.dumps({"id": image_id, **entry})
-                    )
+            handle.write(json.dumps(head)[:-1])
+            handle.write(', "categories": ' + json.dumps(categories) + ', "images": [')
+            with open(out / ".images.tmp", encoding="utf-8") as part:
+                shutil.copyfileobj(part, handle)
             handle.write('], "annotations": [')
-            image_id = annotation_id = 0
-            for record in _records(out, shards):
-                for image in record["images"]:
-                    image_id += 1
-                    for annotation in image["annotations"]:
-                        annotation_id += 1
-                        entry = {"id": annotation_id, "image_id": image_id, **annotation}
-                        handle.write(("," if annotation_id > 1 else "") + json.dumps(entry))
+            with open(out / ".annotations.tmp", encoding="utf-8") as part:
+                shutil.copyfileobj(part, handle)
             handle.write("]}\n")
-        os.replace(tmp, path)
-        written["annotations.json"] = _file_hash(path)
-    if "yolo" in config.formats:
-        names = {k: kind for k, kind in enumerate(KINDS)}
+        os.replace(tmp, out / "annotations.json")
+        written.append("annotations.json")
+    if yolo:
+        os.replace(out / ".train.tmp", out / "train.txt")
+        os.replace(out / ".val.tmp", out / "val.txt")
         data = (
             "# scenegym dataset: YOLO boxes (class cx cy w h, normalised) in labels/\n"
             "path: .\ntrain: train.txt\nval: val.txt\n"
-            f"nc: {len(KINDS)}\nnames:\n" + "".join(f"  {k}: {v}\n" for k, v in names.items())
+            f"nc: {len(KINDS)}\nnames:\n" + "".join(f"  {k}: {v}\n" for k, v in enumerate(KINDS))
         )
-        lists = {"train.txt": [], "val.txt": []}
-        cut = round(job["n"] * (1.0 - config.val_share))
-        for record in _records(out, shards):
-            for image in record["images"]:
-                which = "val.txt" if image["scene"] >= cut else "train.txt"
-                lists[which].append(f"./{image['file_name']}\n")
-        for name, lines in lists.items():
-            _write(out / name, "".join(lines).encode("utf-8"))
-            written[name] = _file_hash(out / name)
         _write(out / "data.yaml", data.encode("utf-8"))
-        written["data.yaml"] = _file_hash(out / "data.yaml")
-    sums = out / "SHA256SUMS"
-    tmp = sums.with_name(".SHA256SUMS.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in _records(out, shards):
-            counts["invalid_scenes"] += record["invalid"]
-            counts["images"] += len(record["images"])
-            for image in record["images"]:
-                counts["labels"] += len(image["annotations"])
-                for annotation in image["annotations"]:
-                    per_kind[KINDS[annotation["category_id"] - 1]] += 1
-            for name, (digest, _) in record["files"].items():
-                handle.write(f"{digest}  {name}\n")
-        for name, digest in written.items():
-            handle.write(f"{digest}  {name}\n")
-    os.replace(tmp, sums)
-    if "coco" not in config.formats:
-        counts.pop("labels")
-    else:
+        written += ["train.txt", "val.txt", "data.yaml"]
+    for name in ("images", "annotations", "train", "val"):
+        (out / f".{name}.tmp").unlink(missing_ok=True)
+    with open(out / ".sums.tmp", "a", encoding="utf-8") as handle:
+        for name in written:
+            handle.write(f"{_file_hash(out / name)}  {name}\n")
+    os.replace(out / ".sums.tmp", out / "SHA256SUMS")
+    if coco:
         counts["labels_per_kind"] = per_kind
+    else:
+        counts.pop("labels")
     manifest = {
         "format": DATASET_FORMAT,
         "source": job["source"],
@@ -624,7 +623,7 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
         "shards": shards,
         "counts": counts,
         "versions": versions("pycocotools", "pyarrow"),
-        "sha256sums": _file_hash(sums),
+        "sha256sums": _file_hash(out / "SHA256SUMS"),
     }
     _write(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
     return manifest

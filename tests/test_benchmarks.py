@@ -49,3 +49,9 @@ def test_sample_speed_runs_on_a_given_run(tmp_path):
     train(config, tmp_path / "run")
     result = _run("sample_speed.py", "--run", str(tmp_path / "run"), "--n", "16", "--batch", "8")
     assert result["policy_valid_scenes_per_s"] >= 0 and 0 <= result["policy_validity_rate"] <= 1
+
+
+def test_dataset_speed_compares_with_matplotlib_and_reports_memory():
+    result = _run("dataset_speed.py", "--n", "40", "--peer-n", "5", "--memory", "20")
+    assert result["scenegym_2_workers_samples_per_s"] > 0 and result["ratio_2_workers"] > 0
+    assert result["memory_20"]["worker_peak_mb"] > 0

@@ -248,3 +248,30 @@ def test_cli_writes_a_dataset_from_a_prior_and_checks_its_arguments(tiny_prior, 
     assert main(["dataset", str(tiny_prior), "--n", "2", "--out", str(tmp_path / "y"),
                  "--set", "views=[sky]"]) == 2  # fmt: skip
     assert "views must be a non-empty list" in capsys.readouterr().err
+
+
+def test_cli_writes_a_dataset_from_a_trained_run_like_generate(tmp_path, capsys):
+    from scenegym.agents.policy import GenerationPolicy
+    from scenegym.agents.train import train
+
+    config = {
+        "env_kwargs": {"edit_budget": 4},
+        "total_steps": 128,
+        "n_envs": 2,
+        "n_steps": 64,
+        "batch_size": 64,
+        "net_arch": [8, 8],
+    }
+    train(config, tmp_path / "run")
+    out = tmp_path / "run-ds"
+    argv = ["dataset", str(tmp_path / "run"), "--n", "5", "--seed", "3", "--out", str(out)]
+    assert main([*argv, "--format", "parquet", "--set", "width=64", "--set", "height=32"]) == 0
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(out / "scenes").to_pandas()
+    expected = GenerationPolicy.load(tmp_path / "run").sample(5, seed=3, invalid="repair")
+    assert table["scene"].map(json.loads).tolist() == [s.to_dict() for s in expected.scenes]
+    assert table["valid"].all()
+    assert not (out / "annotations.json").exists() and not (out / "data.yaml").exists()
+    assert main([*argv, "--target", "density=30"]) == 2
+    assert "holds a different dataset" in capsys.readouterr().err
