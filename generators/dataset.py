@@ -220,9 +220,12 @@ class PolicySource:
 
     def describe(self) -> dict[str, Any]:
         config = json.loads((self.path / "config.json").read_text())
+        model = self.path / "model.zip"
         return {
             "kind": self.kind,
             "path": str(self.path),
+            # A run trained further is a different source: its model's hash is part of the job.
+            "model_sha256": _file_hash(model) if model.is_file() else None,
             "config": config,
             "targets": self.targets,
             "invalid": self.invalid,
