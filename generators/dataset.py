@@ -220,12 +220,17 @@ class PolicySource:
 
     def describe(self) -> dict[str, Any]:
         config = json.loads((self.path / "config.json").read_text())
+        from scenegym.agents.train import latest_checkpoint
+
         model = self.path / "model.zip"
+        if not model.is_file():  # GenerationPolicy.load took the newest checkpoint
+            model = latest_checkpoint(self.path)
         return {
             "kind": self.kind,
             "path": str(self.path),
             # A run trained further is a different source: its model's hash is part of the job.
-            "model_sha256": _file_hash(model) if model.is_file() else None,
+            "model": model.name,
+            "model_sha256": _file_hash(model),
             "config": config,
             "targets": self.targets,
             "invalid": self.invalid,
