@@ -48,11 +48,14 @@ import numpy as np
 
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+from scenegym.envs.batch import SceneBatch
 from scenegym.envs.scene import Scene
+from scenegym.envs.validity import DEFAULT_RULES
 from scenegym.envs.vehicles import KINDS
 
 from .augment import AugmentConfig, augment, mask_boxes
-from .render import SEMANTIC_CLASSES, RenderConfig, Rendering, render_many
+from .files import encode_png
+from .render import RenderConfig, Rendering, render_many
 
 __all__ = [
     "FORMATS",
@@ -66,7 +69,6 @@ __all__ = [
 
 DATASET_FORMAT = 1
 FORMATS = ("coco", "yolo", "parquet")
-_FIRST_VEHICLE = SEMANTIC_CLASSES.index(KINDS[0])
 
 
 @dataclass(frozen=True)
@@ -259,17 +261,14 @@ def _open_source(description: dict[str, Any]):
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write through a temporary name beside ``path`` and rename: never a partial file."""
+    """Write through a temporary name beside ``path`` and rename: never a partial file.
+
+    Unlike ``scenegym._io.atomic_write_bytes`` (a random temporary name), the temporary name
+    is fixed, so a shard redone after a kill overwrites what the killed run left behind."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as handle:
         handle.write(data)
     os.replace(tmp, path)
-
-
-def _png(image: np.ndarray) -> bytes:
-    from .files import encode_png
-
-    return encode_png(image)
 
 
 def _coco_masks(instance: np.ndarray, ids: np.ndarray, kind: str) -> list:
@@ -303,22 +302,25 @@ def _coco_masks(instance: np.ndarray, ids: np.ndarray, kind: str) -> list:
     return out
 
 
+def _shard_scenes(index: int, shard_size: int, n: int) -> tuple[int, int]:
+    """``(start, stop)``: the scene indices of shard ``index``."""
+    return index * shard_size, min(n, (index + 1) * shard_size)
+
+
 def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str, Any]:
     """Write shard ``index`` of ``job`` (as in ``shards/job.json``) and return its record,
     also written to ``shards/{index:05d}.json``."""
     out = Path(job["out"])
     config = config_from_mapping(DatasetConfig, job["config"], name="config")
     seed, n = job["seed"], job["n"]
-    start, stop = index * config.shard_size, min(n, (index + 1) * config.shard_size)
+    start, stop = _shard_scenes(index, config.shard_size, n)
     source = _open_source(job["source"]) if source is None else source
     scenes = source.scenes(start, stop, seed)
     files: dict[str, bytes] = {}
     images, rows = [], []
-    from scenegym.envs.descriptors import describe_many
-    from scenegym.envs.validity import violation_counts_many
-
-    descriptors = describe_many(scenes)
-    valid = violation_counts_many(scenes).sum(axis=1) == 0
+    batch = SceneBatch.of(scenes)  # descriptors and validity in one vectorised batch
+    descriptors = batch.describe()
+    valid = batch.violation_counts(DEFAULT_RULES).sum(axis=1) == 0
     views: dict[str, list[Rendering | None]] = {}
     for view in config.views:
         render_config = config.render_config(view)
@@ -351,9 +353,9 @@ def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str
             rendering = augment(rendering, config.augment, rng)
             boxes, visible = mask_boxes(rendering.instance, len(rendering.kinds))
             ids = np.flatnonzero(visible)
-            files[f"images/{stem}.png"] = _png(rendering.rgb)
-            files[f"semantic/{stem}.png"] = _png(rendering.semantic)
-            files[f"instance/{stem}.png"] = _png(rendering.instance)
+            files[f"images/{stem}.png"] = encode_png(rendering.rgb)
+            files[f"semantic/{stem}.png"] = encode_png(rendering.semantic)
+            files[f"instance/{stem}.png"] = encode_png(rendering.instance)
             kinds = rendering.kinds[ids].astype(int)
             pixels = np.bincount(rendering.instance.ravel(), minlength=len(visible) + 1)[1:]
             if "yolo" in config.formats:
@@ -450,9 +452,10 @@ def _worker_start(job: dict[str, Any]) -> None:
     _WORKER["source"] = _open_source(job["source"])
 
 
-def _worker_shard(index: int) -> tuple[int, int]:
-    record = write_shard(_WORKER["job"], index, _WORKER["source"])
-    return index, record["scenes"][1] - record["scenes"][0]
+def _worker_shard(index: int) -> int:
+    """Write shard ``index`` in a worker; returns the index."""
+    write_shard(_WORKER["job"], index, _WORKER["source"])
+    return index
 
 
 def write_dataset(
@@ -486,24 +489,24 @@ def write_dataset(
     }
     _prepare(out, job, overwrite)
     shards = math.ceil(n / config.shard_size)
-    pending = [k for k in range(shards) if not _finished(out, k)]
-    if on_scenes is not None:
-        on_scenes(
-            n - sum(min(n, (k + 1) * config.shard_size) - k * config.shard_size for k in pending)
-        )
+    report = on_scenes if on_scenes is not None else (lambda count: None)
+    pending = {}  # unfinished shard -> its number of scenes
+    for k in range(shards):
+        if not _finished(out, k):
+            start, stop = _shard_scenes(k, config.shard_size, n)
+            pending[k] = stop - start
+    report(n - sum(pending.values()))
     if pending and workers == 1:
-        for k in pending:
-            record = write_shard(job, k, source)
-            if on_scenes is not None:
-                on_scenes(record["scenes"][1] - record["scenes"][0])
+        for k, count in pending.items():
+            write_shard(job, k, source)
+            report(count)
     elif pending:
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
         with context.Pool(min(workers, len(pending)), _worker_start, (job,)) as pool:
-            for _, count in pool.imap_unordered(_worker_shard, pending):
-                if on_scenes is not None:
-                    on_scenes(count)
+            for k in pool.imap_unordered(_worker_shard, list(pending)):
+                report(pending[k])
     return _finalise(out, job, config, shards)
 
 
