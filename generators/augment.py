@@ -78,10 +78,14 @@ class AugmentConfig:
         return bool(self.rotate or self.crop or self.mirror or self.scale != (1.0, 1.0))
 
     @property
+    def photometric(self) -> bool:
+        """True when the configuration changes the RGB picture's values."""
+        return bool(self.noise or self.brightness or self.contrast or self.rain or self.fog)
+
+    @property
     def active(self) -> bool:
         """True when the configuration changes anything."""
-        photometric = self.noise or self.brightness or self.contrast or self.rain or self.fog
-        return self.geometric or bool(photometric)
+        return self.geometric or self.photometric
 
 
 def mask_boxes(instance: NDArray[np.integer], count: int) -> tuple[NDArray, NDArray]:
@@ -180,7 +184,7 @@ def _photometric(
     rgb: NDArray[np.uint8], config: AugmentConfig, rng: np.random.Generator
 ) -> NDArray[np.uint8]:
     """Contrast, brightness, fog, rain and noise on an RGB picture."""
-    if not (config.noise or config.brightness or config.contrast or config.rain or config.fog):
+    if not config.photometric:
         return rgb
     image = rgb.astype(np.float32)
     height, width = image.shape[:2]
