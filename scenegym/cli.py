@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -311,7 +311,8 @@ def _console():
 
 @contextlib.contextmanager
 def _progress(description: str, total: int | None) -> Iterator[Any]:
-    """A rich progress bar on an interactive stderr; silent otherwise."""
+    """A rich progress bar on an interactive stderr; silent otherwise. Yields
+    ``advance(steps=1)``."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -331,7 +332,7 @@ def _progress(description: str, total: int | None) -> Iterator[Any]:
         disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=total)
-        yield lambda: progress.advance(task)
+        yield lambda steps=1: progress.advance(task, steps)
 
 
 def _tick(items: Iterable, advance) -> Iterator:
@@ -578,16 +579,6 @@ def _targets(texts: Sequence[str]) -> dict[str, float]:
     return targets
 
 
-def _by_count(advance: Callable[[], None]) -> Callable[[int], None]:
-    """A callback that advances a progress bar by ``count`` steps."""
-
-    def on_count(count: int) -> None:
-        for _ in range(count):
-            advance()
-
-    return on_count
-
-
 def _cmd_dataset(args: argparse.Namespace) -> int:
     from scenegym.generators.dataset import (
         FORMATS,
@@ -625,7 +616,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             config,
             workers=args.workers,
             overwrite=args.overwrite,
-            on_scenes=_by_count(advance),
+            on_scenes=advance,
         )
     counts = manifest["counts"]
     print(
@@ -773,9 +764,8 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
 
         def on_epoch(epoch: int, row: dict) -> None:
             nonlocal done
-            while done < epoch:
-                advance()
-                done += 1
+            advance(epoch - done)  # a resumed fit starts past the epochs already done
+            done = epoch
 
         if args.resume is not None:
             prior = fit_prior(reference, out, resume=True, on_epoch=on_epoch)
@@ -965,7 +955,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
             args.seed,
             DatasetConfig(formats=("coco",)),
             overwrite=True,
-            on_scenes=_by_count(advance),
+            on_scenes=advance,
         )
     print(
         f"\nquickstart wrote to {out}/:\n"
