@@ -70,7 +70,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--n", type=_positive_int, default=100, help="number of scenes")
     sample.add_argument("--seed", type=_seed, default=0, help="random seed (same seed, same file)")
     sample.add_argument("--out", type=Path, required=True, help="output .jsonl file")
-    _add_space_options(sample)
+    _add_config_options(sample)
 
     reference = commands.add_parser(
         "reference", help="simulate the naturalistic reference (highway-env IDM/MOBIL traffic)"
@@ -84,7 +84,7 @@ def _build_parser() -> argparse.ArgumentParser:
     reference.add_argument(
         "--no-cache", action="store_true", help="simulate even when a cached copy exists"
     )
-    _add_space_options(reference, what="reference config")
+    _add_config_options(reference, what="reference config")
 
     importer = commands.add_parser(
         "import", help="import recorded scenarios (CommonRoad XML files or folders) as scenes"
@@ -104,15 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help="output folder")
 
     train = commands.add_parser("train", help="train a generation policy (SB3) into a run folder")
-    train.add_argument("--config", type=Path, default=None, help="training config (.yaml/.toml)")
-    train.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set total_steps=50000 (repeatable)",
-    )
+    _add_config_options(train, "training config", example="total_steps=50000")
     train.add_argument("--out", type=Path, default=None, help="new run folder")
     train.add_argument("--resume", type=Path, default=None, help="continue this run folder")
 
@@ -213,15 +205,11 @@ def _build_parser() -> argparse.ArgumentParser:
     dataset.add_argument(
         "--workers", type=_positive_int, default=1, help="parallel worker processes"
     )
-    dataset.add_argument("--config", type=Path, default=None, help="dataset config (.yaml/.toml)")
-    dataset.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a DatasetConfig key, e.g. --set views=[road,vehicle] or "
-        "--set augment.rotate=15 (repeatable)",
+    _add_config_options(
+        dataset,
+        "dataset config",
+        "DatasetConfig",
+        "views=[road,vehicle] or --set augment.rotate=15",
     )
     dataset.add_argument(
         "--overwrite", action="store_true", help="replace a folder holding another dataset"
@@ -246,15 +234,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     fit_prior.add_argument("--out", type=Path, default=None, help="new prior folder")
     fit_prior.add_argument("--resume", type=Path, default=None, help="continue this prior folder")
-    fit_prior.add_argument("--config", type=Path, default=None, help="prior config (.yaml/.toml)")
-    fit_prior.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a PriorConfig key, e.g. --set epochs=80 (repeatable)",
-    )
+    _add_config_options(fit_prior, "prior config", "PriorConfig", "epochs=80")
 
     describe = commands.add_parser("describe", help="descriptor table and validity rate")
     describe.add_argument("scenes", type=Path, help="scenes .jsonl file")
@@ -280,11 +260,17 @@ def _build_parser() -> argparse.ArgumentParser:
         default=2000,
         help="reference scenes to simulate (cached after the first run)",
     )
-    _add_space_options(quick)
+    _add_config_options(quick)
     return parser
 
 
-def _add_space_options(parser: argparse.ArgumentParser, what: str = "scene-space config") -> None:
+def _add_config_options(
+    parser: argparse.ArgumentParser,
+    what: str = "scene-space config",
+    key: str = "config",
+    example: str = "vehicles=[10,30]",
+) -> None:
+    """``--config FILE`` and repeatable ``--set KEY=VALUE``, read back by ``_config``."""
     parser.add_argument("--config", type=Path, default=None, help=f"{what} (.yaml or .toml)")
     parser.add_argument(
         "--set",
@@ -292,7 +278,7 @@ def _add_space_options(parser: argparse.ArgumentParser, what: str = "scene-space
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key, e.g. --set vehicles=[10,30] (repeatable)",
+        help=f"override a {key} key, e.g. --set {example} (repeatable)",
     )
 
 
