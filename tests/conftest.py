@@ -193,3 +193,21 @@ def tiny_prior(tmp_path_factory):
     scenes = list(HighwaySceneSpace().sample_many(30, 0))
     folder = tmp_path_factory.mktemp("tiny-prior") / "prior"
     return fit_prior(scenes, folder, {"epochs": 2, "width": 4, "latent": 1})
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A run folder trained for 128 steps: a real policy to sample from, not a good one."""
+    from scenegym.agents.train import train
+
+    config = {
+        "env_kwargs": {"edit_budget": 4},
+        "total_steps": 128,
+        "n_envs": 2,
+        "n_steps": 64,
+        "batch_size": 64,
+        "net_arch": [8, 8],
+    }
+    folder = tmp_path_factory.mktemp("tiny-run") / "run"
+    train(config, folder)
+    return folder

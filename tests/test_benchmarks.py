@@ -35,19 +35,8 @@ def test_train_speed_compares_with_cartpole():
     assert result["settings"]["n_envs"] == 2
 
 
-def test_sample_speed_runs_on_a_given_run(tmp_path):
-    from scenegym.agents.train import train
-
-    config = {
-        "env_kwargs": {"edit_budget": 4},
-        "total_steps": 128,
-        "n_envs": 2,
-        "n_steps": 64,
-        "batch_size": 64,
-        "net_arch": [8, 8],
-    }
-    train(config, tmp_path / "run")
-    result = _run("sample_speed.py", "--run", str(tmp_path / "run"), "--n", "16", "--batch", "8")
+def test_sample_speed_runs_on_a_given_run(tiny_run):
+    result = _run("sample_speed.py", "--run", str(tiny_run), "--n", "16", "--batch", "8")
     assert result["policy_valid_scenes_per_s"] >= 0 and 0 <= result["policy_validity_rate"] <= 1
 
 

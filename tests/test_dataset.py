@@ -250,26 +250,16 @@ def test_cli_writes_a_dataset_from_a_prior_and_checks_its_arguments(tiny_prior, 
     assert "views must be a non-empty list" in capsys.readouterr().err
 
 
-def test_cli_writes_a_dataset_from_a_trained_run_like_generate(tmp_path, capsys):
+def test_cli_writes_a_dataset_from_a_trained_run_like_generate(tiny_run, tmp_path, capsys):
     from scenegym.agents.policy import GenerationPolicy
-    from scenegym.agents.train import train
 
-    config = {
-        "env_kwargs": {"edit_budget": 4},
-        "total_steps": 128,
-        "n_envs": 2,
-        "n_steps": 64,
-        "batch_size": 64,
-        "net_arch": [8, 8],
-    }
-    train(config, tmp_path / "run")
     out = tmp_path / "run-ds"
-    argv = ["dataset", str(tmp_path / "run"), "--n", "5", "--seed", "3", "--out", str(out)]
+    argv = ["dataset", str(tiny_run), "--n", "5", "--seed", "3", "--out", str(out)]
     assert main([*argv, "--format", "parquet", "--set", "width=64", "--set", "height=32"]) == 0
     import pyarrow.parquet as pq
 
     table = pq.read_table(out / "scenes").to_pandas()
-    expected = GenerationPolicy.load(tmp_path / "run").sample(5, seed=3, invalid="repair")
+    expected = GenerationPolicy.load(tiny_run).sample(5, seed=3, invalid="repair")
     assert table["scene"].map(json.loads).tolist() == [s.to_dict() for s in expected.scenes]
     assert table["valid"].all()
     assert not (out / "annotations.json").exists() and not (out / "data.yaml").exists()
