@@ -794,10 +794,10 @@ def _kind_bounds(grids):
     occupied = grids[:, 1] > 0.5
     values = grids[:, _BOUNDED].permute(1, 0, 2, 3)  # (channels, n, rows, cells)
     every = values[:, occupied]
-    if not every.shape[1]:
-        return torch.zeros(2, len(values), len(CHANNELS) - _KINDS.start, device=grids.device)
     kinds = len(CHANNELS) - _KINDS.start
     bounds = torch.zeros(2, len(values), kinds, device=grids.device)
+    if not every.shape[1]:
+        return bounds
     for k in range(kinds):
         mine = values[:, occupied & (grids[:, _KINDS.start + k] > 0.5)]
         chosen = mine if mine.shape[1] else every
