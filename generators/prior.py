@@ -65,6 +65,15 @@ from scenegym.envs.road import Road
 from scenegym.envs.scene import Scene
 from scenegym.envs.vehicles import Vehicles
 
+from ._weights import (
+    load_network,
+    load_tensors,
+    optimiser_tensors,
+    read_json,
+    restore_optimiser,
+    save_tensors,
+)
+
 __all__ = [
     "PriorConfig",
     "ScenePrior",
@@ -584,7 +593,7 @@ class ScenePrior:
         tensors = dict(self.network.state_dict())
         tensors["latent.mean"] = torch.from_numpy(self.latent_mean)
         tensors["latent.scale"] = torch.from_numpy(self.latent_scale)
-        _save_tensors(folder / "weights.safetensors", tensors)
+        save_tensors(folder / "weights.safetensors", tensors)
         atomic_write_text(
             folder / "roads.json", json.dumps([road.to_dict() for road in self.roads]) + "\n"
         )
@@ -667,64 +676,22 @@ def _gaussian(codes: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
 # ----------------------------------------------------------------------------- files
 
 
+_REMEDY = "fit the prior again with scenegym fit-prior"
+
+
 def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ValueError(f"{path} is missing (write the prior again with scenegym fit-prior)")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from None
-
-
-def _save_tensors(path: Path, tensors: dict[str, Any]) -> None:
-    from safetensors.torch import save
-
-    from scenegym._io import atomic_write_bytes
-
-    data = {name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}
-    atomic_write_bytes(path, save(data))
-
-
-def _load_tensors(path: Path) -> dict[str, Any]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load
-
-    if not path.is_file():
-        raise ValueError(f"{path} is missing (write the prior again with scenegym fit-prior)")
-    try:
-        return load(path.read_bytes())
-    except (SafetensorError, ValueError, OSError) as error:
-        raise ValueError(
-            f"{path} is not a readable safetensors file ({error}); fit the prior again"
-        ) from None
+    return read_json(path, _REMEDY)
 
 
 def _load_weights(network: Any, path: Path, extra: Sequence[str] = ()) -> list[NDArray]:
     """Load ``path`` into ``network``; return the ``extra`` tensors (not the network's) as
     float64 arrays."""
-    tensors = _load_tensors(path)
-    expected = dict(network.state_dict())
+    tensors = load_tensors(path, _REMEDY)
     for name in extra:
         if name not in tensors:
-            raise ValueError(f"{path} lacks the tensor {name!r}; fit the prior again")
+            raise ValueError(f"{path} lacks the tensor {name!r}; {_REMEDY}")
     extras = [tensors.pop(name).double().numpy() for name in extra]
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        detail = (
-            f"missing {missing[:3]}"
-            if missing
-            else f"unexpected {unexpected[:3]}"
-            if unexpected
-            else f"{wrong[0]} has shape {tuple(tensors[wrong[0]].shape)}, expected "
-            f"{tuple(expected[wrong[0]].shape)}"
-        )
-        raise ValueError(
-            f"{path} does not fit the network of its prior.json config ({detail}); "
-            f"fit the prior again"
-        )
-    network.load_state_dict(tensors)
+    load_network(network, tensors, path, _REMEDY, "prior.json config")
     return extras
 
 
@@ -749,31 +716,6 @@ def _split(n: int, config: PriorConfig) -> tuple[NDArray[np.int64], NDArray[np.i
     order = np.random.default_rng([config.seed, 1]).permutation(n)
     held = max(_MIN_HELD_OUT, round(n * config.held_out))
     return np.sort(order[held:]), np.sort(order[:held])
-
-
-def _optimiser_tensors(optimiser: Any, prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Adam's state as flat tensors (``<prefix>.<param>.<key>``) and JSON (the scalars)."""
-    state = optimiser.state_dict()
-    tensors, scalars = {}, {"param_groups": state["param_groups"], "steps": {}}
-    for index, values in state["state"].items():
-        for key, value in values.items():
-            if key == "step":
-                scalars["steps"][str(index)] = float(value)
-            else:
-                tensors[f"{prefix}.{index}.{key}"] = value
-    return tensors, scalars
-
-
-def _restore_optimiser(optimiser: Any, tensors: dict[str, Any], scalars: dict[str, Any]) -> None:
-    import torch
-
-    state: dict[int, dict[str, Any]] = {}
-    for name, value in tensors.items():
-        _, index, key = name.split(".", 2)
-        state.setdefault(int(index), {})[key] = value
-    for index, step in scalars["steps"].items():
-        state.setdefault(int(index), {})["step"] = torch.tensor(step)
-    optimiser.load_state_dict({"state": state, "param_groups": scalars["param_groups"]})
 
 
 def _versions() -> dict[str, str]:
@@ -995,11 +937,11 @@ def fit_prior(
     else:
         optimisers = {"opt": torch.optim.Adam(network.parameters(), lr=config.learning_rate)}
     if resume:
-        tensors = _load_tensors(out / "checkpoint.safetensors")
+        tensors = load_tensors(out / "checkpoint.safetensors", _REMEDY)
         weights = {k[len("net.") :]: v for k, v in tensors.items() if k.startswith("net.")}
         network.load_state_dict({k: v.to(device) for k, v in weights.items()})
         for prefix, optimiser in optimisers.items():
-            _restore_optimiser(
+            restore_optimiser(
                 optimiser,
                 {k: v.to(device) for k, v in tensors.items() if k.split(".")[0] == prefix},
                 state["optimiser"][prefix],
@@ -1011,9 +953,9 @@ def fit_prior(
         tensors = {f"net.{k}": v for k, v in network.state_dict().items()}
         scalars = {}
         for prefix, optimiser in optimisers.items():
-            opt_tensors, scalars[prefix] = _optimiser_tensors(optimiser, prefix)
+            opt_tensors, scalars[prefix] = optimiser_tensors(optimiser, prefix)
             tensors |= opt_tensors
-        _save_tensors(out / "checkpoint.safetensors", tensors)
+        save_tensors(out / "checkpoint.safetensors", tensors)
         meta = {
             "config": config_to_dict(config),
             "reference": digest,

@@ -1,0 +1,93 @@
+"""Files of trained networks, shared by scene priors and appearance models: JSON metadata,
+safetensors weights (loading never unpickles) and Adam's state as flat tensors, so a fit
+can be checkpointed and resumed without pickle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def read_json(path: Path, remedy: str) -> Any:
+    """The JSON in ``path``; ``ValueError`` naming the file (and ``remedy``) when it is
+    missing or malformed."""
+    if not path.is_file():
+        raise ValueError(f"{path} is missing ({remedy})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+
+
+def save_tensors(path: Path, tensors: dict[str, Any]) -> None:
+    """Write ``tensors`` (name to torch tensor) as one safetensors file, atomically."""
+    from safetensors.torch import save
+
+    from scenegym._io import atomic_write_bytes
+
+    data = {name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}
+    atomic_write_bytes(path, save(data))
+
+
+def load_tensors(path: Path, remedy: str) -> dict[str, Any]:
+    """The tensors of a safetensors file; ``ValueError`` naming it when it is missing or
+    unreadable."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    if not path.is_file():
+        raise ValueError(f"{path} is missing ({remedy})")
+    try:
+        return load(path.read_bytes())
+    except (SafetensorError, ValueError, OSError) as error:
+        raise ValueError(f"{path} is not a readable safetensors file ({error}); {remedy}") from None
+
+
+def load_network(
+    network: Any, tensors: dict[str, Any], path: Path, remedy: str, config: str = "config"
+) -> None:
+    """Load ``tensors`` (exactly the network's, by name and shape) into ``network``;
+    ``ValueError`` naming ``path``, the ``config`` the network was built from and the first
+    mismatch otherwise."""
+    expected = dict(network.state_dict())
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
+    if missing or unexpected or wrong:
+        detail = (
+            f"missing {missing[:3]}"
+            if missing
+            else f"unexpected {unexpected[:3]}"
+            if unexpected
+            else f"{wrong[0]} has shape {tuple(tensors[wrong[0]].shape)}, expected "
+            f"{tuple(expected[wrong[0]].shape)}"
+        )
+        raise ValueError(f"{path} does not fit the network of its {config} ({detail}); {remedy}")
+    network.load_state_dict(tensors)
+
+
+def optimiser_tensors(optimiser: Any, prefix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Adam's state as flat tensors (``<prefix>.<param>.<key>``) and JSON (the scalars)."""
+    state = optimiser.state_dict()
+    tensors, scalars = {}, {"param_groups": state["param_groups"], "steps": {}}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if key == "step":
+                scalars["steps"][str(index)] = float(value)
+            else:
+                tensors[f"{prefix}.{index}.{key}"] = value
+    return tensors, scalars
+
+
+def restore_optimiser(optimiser: Any, tensors: dict[str, Any], scalars: dict[str, Any]) -> None:
+    """Load the state written by ``optimiser_tensors`` back into ``optimiser``."""
+    import torch
+
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        _, index, key = name.split(".", 2)
+        state.setdefault(int(index), {})[key] = value
+    for index, step in scalars["steps"].items():
+        state.setdefault(int(index), {})["step"] = torch.tensor(step)
+    optimiser.load_state_dict({"state": state, "param_groups": scalars["param_groups"]})
