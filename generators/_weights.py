@@ -91,3 +91,43 @@ def restore_optimiser(optimiser: Any, tensors: dict[str, Any], scalars: dict[str
     for index, step in scalars["steps"].items():
         state.setdefault(int(index), {})["step"] = torch.tensor(step)
     optimiser.load_state_dict({"state": state, "param_groups": scalars["param_groups"]})
+
+
+def torch_device(name: str):
+    """The torch device of a config's ``device`` (auto: CUDA when torch sees it, else CPU)."""
+    import torch
+
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device 'cuda' was asked for but torch sees no CUDA device; use auto or cpu"
+        )
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def plot_curves(history: list[dict[str, float]], path: Path, title: str, ylabel: str) -> None:
+    """Every value of ``history`` (one row per epoch) against the epoch, as a PNG."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from scenegym._io import atomic_write_bytes
+
+    keys = [key for key in history[0] if key not in ("epoch", "instance_noise")] if history else []
+    figure = Figure(figsize=(7, 4), dpi=100)
+    axes = figure.subplots()
+    epochs = [row["epoch"] for row in history]
+    for key in keys:
+        axes.plot(epochs, [row[key] for row in history], label=key)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    if keys:
+        axes.legend()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    atomic_write_bytes(path, buffer.getvalue())

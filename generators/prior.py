@@ -69,9 +69,11 @@ from ._weights import (
     load_network,
     load_tensors,
     optimiser_tensors,
+    plot_curves,
     read_json,
     restore_optimiser,
     save_tensors,
+    torch_device,
 )
 
 __all__ = [
@@ -374,15 +376,7 @@ def _reconstruction_nll(out, grids, log_sigma):
 
 
 def _device(config: PriorConfig):
-    import torch
-
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device 'cuda' was asked for but torch sees no CUDA device; use auto or cpu"
-        )
-    if config.device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(config.device)
+    return torch_device(config.device)
 
 
 # ----------------------------------------------------------------------------- the prior
@@ -829,29 +823,8 @@ def _gan_epoch(network, optimisers, config, epoch, train_data, held_data, order,
 
 def plot_history(history: list[dict[str, float]], kind: str, path: Path) -> None:
     """The training curves: every loss of ``history`` against the epoch, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    from scenegym._io import atomic_write_bytes
-
-    keys = [key for key in history[0] if key not in ("epoch", "instance_noise")] if history else []
-    figure = Figure(figsize=(7, 4), dpi=100)
-    axes = figure.subplots()
-    epochs = [row["epoch"] for row in history]
-    for key in keys:
-        axes.plot(epochs, [row[key] for row in history], label=key)
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("nats per scene" if kind == "vae" else "hinge loss / score")
-    axes.set_title(f"scene prior ({kind}) training")
-    if keys:
-        axes.legend()
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write_bytes(path, buffer.getvalue())
+    ylabel = "nats per scene" if kind == "vae" else "hinge loss / score"
+    plot_curves(history, path, f"scene prior ({kind}) training", ylabel)
 
 
 def fit_prior(
