@@ -28,7 +28,7 @@ from scenegym.config import check_config, option
 
 from .render import PALETTE, Rendering
 
-__all__ = ["AugmentConfig", "augment", "mask_boxes"]
+__all__ = ["AugmentConfig", "augment", "mask_boxes", "photometric"]
 
 
 @dataclass(frozen=True)
@@ -176,14 +176,16 @@ def augment(rendering: Rendering, config: AugmentConfig, rng: np.random.Generato
             "transform": transform[:2],
         }
     if rgb is not None:
-        changes["rgb"] = _photometric(rgb, config, rng)
+        changes["rgb"] = photometric(rgb, config, rng)
     return dataclasses.replace(rendering, **changes)
 
 
-def _photometric(
+def photometric(
     rgb: NDArray[np.uint8], config: AugmentConfig, rng: np.random.Generator
 ) -> NDArray[np.uint8]:
-    """Contrast, brightness, fog, rain and noise on an RGB picture."""
+    """Contrast, brightness, fog, rain and noise on an RGB picture (``augment`` applies them
+    after the geometry; a picture painted later from the changed semantic map gets them
+    from this function, with the same ``rng``)."""
     if not config.photometric:
         return rgb
     image = rgb.astype(np.float32)

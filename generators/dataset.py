@@ -33,6 +33,7 @@ convention), with or without augmentation; a vehicle that covers no pixel has no
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -53,7 +54,7 @@ from scenegym.envs.scene import Scene
 from scenegym.envs.validity import DEFAULT_RULES
 from scenegym.envs.vehicles import KINDS
 
-from .augment import AugmentConfig, augment, mask_boxes
+from .augment import AugmentConfig, augment, mask_boxes, photometric
 from .files import encode_png
 from .render import RenderConfig, Rendering, render_many
 
@@ -116,13 +117,14 @@ class DatasetConfig:
                     f"{', '.join(allowed)}, got {list(values)!r}"
                 )
 
-    def render_config(self, view: str) -> RenderConfig:
+    def render_config(self, view: str, rgb: bool = True) -> RenderConfig:
         return RenderConfig(
             width=self.width,
             height=self.height,
             resolution=self.resolution,
             view=view,
             ego=self.ego,
+            rgb=rgb,
         )
 
 
@@ -257,6 +259,26 @@ def _open_source(description: dict[str, Any]):
     return PolicySource(description["path"], description["targets"], description["invalid"])
 
 
+def _open_appearance(description: dict[str, Any]):
+    from .appearance import AppearanceModel
+
+    model = AppearanceModel.load(description["path"])
+    if _file_hash(Path(description["path"]) / "weights.safetensors") != description["sha256"]:
+        raise ValueError(
+            f"appearance model {description['path']} changed since this dataset was started; "
+            "finish it with the model it started with, or pass --overwrite"
+        )
+    return model
+
+
+def _describe_appearance(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    from .appearance import AppearanceModel
+
+    AppearanceModel.load(path)  # a clear error now rather than in a worker
+    return {"path": str(path), "sha256": _file_hash(path / "weights.safetensors")}
+
+
 # ------------------------------------------------------------------------------ one shard
 
 
@@ -307,14 +329,19 @@ def _shard_scenes(index: int, shard_size: int, n: int) -> tuple[int, int]:
     return index * shard_size, min(n, (index + 1) * shard_size)
 
 
-def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str, Any]:
+def write_shard(
+    job: dict[str, Any], index: int, source: Any = None, appearance: Any = None
+) -> dict[str, Any]:
     """Write shard ``index`` of ``job`` (as in ``shards/job.json``) and return its record,
-    also written to ``shards/{index:05d}.json``."""
+    also written to ``shards/{index:05d}.json``. ``source`` and ``appearance`` are the job's,
+    opened already (they are opened from the job when not given)."""
     out = Path(job["out"])
     config = config_from_mapping(DatasetConfig, job["config"], name="config")
     seed, n = job["seed"], job["n"]
     start, stop = _shard_scenes(index, config.shard_size, n)
     source = _open_source(job["source"]) if source is None else source
+    if appearance is None and job.get("appearance"):
+        appearance = _open_appearance(job["appearance"])
     scenes = source.scenes(start, stop, seed)
     files: dict[str, bytes] = {}
     images, rows = [], []
@@ -323,7 +350,8 @@ def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str
     valid = batch.violation_counts(DEFAULT_RULES).sum(axis=1) == 0
     views: dict[str, list[Rendering | None]] = {}
     for view in config.views:
-        render_config = config.render_config(view)
+        # With an appearance model the RGB picture is painted from the semantic map instead.
+        render_config = config.render_config(view, rgb=appearance is None)
         drawable = [
             i for i, s in enumerate(scenes) if view == "road" or len(s.vehicles) > config.ego
         ]
@@ -332,6 +360,7 @@ def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str
         for i, rendering in zip(drawable, drawn):
             slots[i] = rendering
         views[view] = slots
+    samples = []  # (scene number, stem, augmented rendering, its random draws)
     for offset, scene in enumerate(scenes):
         number = start + offset
         row: dict[str, Any] = {
@@ -350,52 +379,58 @@ def write_shard(job: dict[str, Any], index: int, source: Any = None) -> dict[str
             if rendering is None:
                 continue
             rng = np.random.default_rng([seed, number, view_number])
-            rendering = augment(rendering, config.augment, rng)
-            boxes, visible = mask_boxes(rendering.instance, len(rendering.kinds))
-            ids = np.flatnonzero(visible)
-            files[f"images/{stem}.png"] = encode_png(rendering.rgb)
-            files[f"semantic/{stem}.png"] = encode_png(rendering.semantic)
-            files[f"instance/{stem}.png"] = encode_png(rendering.instance)
-            kinds = rendering.kinds[ids].astype(int)
-            pixels = np.bincount(rendering.instance.ravel(), minlength=len(visible) + 1)[1:]
-            if "yolo" in config.formats:
-                w, h = config.width, config.height
-                b = boxes[ids]
-                lines = "".join(
-                    f"{k} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} "
-                    f"{(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}\n"
-                    for k, (x0, y0, x1, y1) in zip(kinds, b)
-                )
-                files[f"labels/{stem}.txt"] = lines.encode("ascii")
-            annotations = []
-            if "coco" in config.formats:
-                masks = _coco_masks(rendering.instance, ids, config.masks)
-                for k, vehicle, mask in zip(kinds, ids, masks):
-                    x0, y0, x1, y1 = boxes[vehicle]
-                    annotations.append(
-                        {
-                            "category_id": int(k) + 1,
-                            "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
-                            "area": int(pixels[vehicle]),
-                            "segmentation": mask,
-                            "iscrowd": 0,
-                            "vehicle": int(vehicle),
-                            "oriented_box": [
-                                round(float(v), 4) for v in rendering.oriented_boxes[vehicle]
-                            ],
-                        }
-                    )
-            images.append(
-                {
-                    "file_name": f"images/{stem}.png",
-                    "width": config.width,
-                    "height": config.height,
-                    "scene": number,
-                    "view": view,
-                    "annotations": annotations,
-                }
-            )
+            samples.append((number, view, stem, augment(rendering, config.augment, rng), rng))
         rows.append(row)
+    if appearance is not None:
+        painted = appearance.translate([sample[3].semantic for sample in samples])
+        for k, ((number, view, stem, rendering, rng), rgb) in enumerate(zip(samples, painted)):
+            rgb = photometric(rgb, config.augment, rng)
+            samples[k] = (number, view, stem, dataclasses.replace(rendering, rgb=rgb), rng)
+    for number, view, stem, rendering, _ in samples:
+        boxes, visible = mask_boxes(rendering.instance, len(rendering.kinds))
+        ids = np.flatnonzero(visible)
+        files[f"images/{stem}.png"] = encode_png(rendering.rgb)
+        files[f"semantic/{stem}.png"] = encode_png(rendering.semantic)
+        files[f"instance/{stem}.png"] = encode_png(rendering.instance)
+        kinds = rendering.kinds[ids].astype(int)
+        pixels = np.bincount(rendering.instance.ravel(), minlength=len(visible) + 1)[1:]
+        if "yolo" in config.formats:
+            w, h = config.width, config.height
+            b = boxes[ids]
+            lines = "".join(
+                f"{k} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} "
+                f"{(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}\n"
+                for k, (x0, y0, x1, y1) in zip(kinds, b)
+            )
+            files[f"labels/{stem}.txt"] = lines.encode("ascii")
+        annotations = []
+        if "coco" in config.formats:
+            masks = _coco_masks(rendering.instance, ids, config.masks)
+            for k, vehicle, mask in zip(kinds, ids, masks):
+                x0, y0, x1, y1 = boxes[vehicle]
+                annotations.append(
+                    {
+                        "category_id": int(k) + 1,
+                        "bbox": [float(x0), float(y0), float(x1 - x0), float(y1 - y0)],
+                        "area": int(pixels[vehicle]),
+                        "segmentation": mask,
+                        "iscrowd": 0,
+                        "vehicle": int(vehicle),
+                        "oriented_box": [
+                            round(float(v), 4) for v in rendering.oriented_boxes[vehicle]
+                        ],
+                    }
+                )
+        images.append(
+            {
+                "file_name": f"images/{stem}.png",
+                "width": config.width,
+                "height": config.height,
+                "scene": number,
+                "view": view,
+                "annotations": annotations,
+            }
+        )
     if "parquet" in config.formats:
         files[f"scenes/part-{index:05d}.parquet"] = _parquet(rows)
     hashes = {}
@@ -444,17 +479,18 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_start(job: dict[str, Any]) -> None:
-    if job["source"]["kind"] != "scenes":  # priors and policies run torch: one thread each
-        import torch
+    if job["source"]["kind"] != "scenes" or job.get("appearance"):
+        import torch  # priors, policies and appearance models run torch: one thread each
 
         torch.set_num_threads(1)
     _WORKER["job"] = job
     _WORKER["source"] = _open_source(job["source"])
+    _WORKER["appearance"] = _open_appearance(job["appearance"]) if job.get("appearance") else None
 
 
 def _worker_shard(index: int) -> int:
     """Write shard ``index`` in a worker; returns the index."""
-    write_shard(_WORKER["job"], index, _WORKER["source"])
+    write_shard(_WORKER["job"], index, _WORKER["source"], _WORKER["appearance"])
     return index
 
 
@@ -467,11 +503,14 @@ def write_dataset(
     *,
     workers: int = 1,
     overwrite: bool = False,
+    appearance: str | os.PathLike | None = None,
     on_scenes: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Write (or finish writing) a dataset of ``n`` scenes into ``out``; returns the
-    manifest. A folder holding the same job (source, n, seed, config) is resumed; a folder
-    holding anything else is refused unless ``overwrite``."""
+    manifest. A folder holding the same job (source, n, seed, config, appearance model) is
+    resumed; a folder holding anything else is refused unless ``overwrite``. With
+    ``appearance`` (a folder written by ``fit_appearance``) the RGB pictures are painted from
+    the semantic maps by that model instead of in the renderer's flat colours."""
     config = DatasetConfig() if config is None else config
     out = Path(out)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -487,6 +526,8 @@ def write_dataset(
         "seed": seed,
         "config": config_to_dict(config),
     }
+    if appearance is not None:
+        job["appearance"] = _describe_appearance(appearance)
     _prepare(out, job, overwrite)
     shards = math.ceil(n / config.shard_size)
     report = on_scenes if on_scenes is not None else (lambda count: None)
@@ -497,8 +538,9 @@ def write_dataset(
             pending[k] = stop - start
     report(n - sum(pending.values()))
     if pending and workers == 1:
+        model = _open_appearance(job["appearance"]) if appearance is not None else None
         for k, count in pending.items():
-            write_shard(job, k, source)
+            write_shard(job, k, source, model)
             report(count)
     elif pending:
         import multiprocessing
@@ -628,6 +670,7 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
     manifest = {
         "format": DATASET_FORMAT,
         "source": job["source"],
+        "appearance": job.get("appearance"),
         "n": job["n"],
         "seed": job["seed"],
         "config": job["config"],

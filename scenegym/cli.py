@@ -214,6 +214,31 @@ def _build_parser() -> argparse.ArgumentParser:
     dataset.add_argument(
         "--overwrite", action="store_true", help="replace a folder holding another dataset"
     )
+    dataset.add_argument(
+        "--appearance",
+        type=Path,
+        default=None,
+        metavar="MODEL",
+        help="paint the RGB pictures with this appearance model (scenegym fit-appearance)",
+    )
+
+    fit_appearance = commands.add_parser(
+        "fit-appearance",
+        help="fit a semantic-map-to-picture model (pix2pix-style GAN) on image pairs",
+    )
+    fit_appearance.add_argument(
+        "pairs",
+        type=Path,
+        nargs="?",
+        default=None,
+        help="folder with semantic/NAME.png class-id maps and images/NAME.png pictures "
+        "(not needed with --resume)",
+    )
+    fit_appearance.add_argument("--out", type=Path, default=None, help="new model folder")
+    fit_appearance.add_argument(
+        "--resume", type=Path, default=None, help="continue this model folder"
+    )
+    _add_config_options(fit_appearance, "appearance config", "AppearanceConfig", "epochs=80")
 
     fit_prior = commands.add_parser(
         "fit-prior", help="fit a VAE or GAN scene prior on a reference (realism, FSD features)"
@@ -602,6 +627,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
             config,
             workers=args.workers,
             overwrite=args.overwrite,
+            appearance=args.appearance,
             on_scenes=advance,
         )
     counts = manifest["counts"]
@@ -764,6 +790,69 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
         f"({prior.config.kind}, {prior.info['reference_scenes']} reference scenes, "
         f"{last['epoch']} epochs; last epoch: {losses})"
     )
+    return 0
+
+
+def _cmd_fit_appearance(args: argparse.Namespace) -> int:
+    from scenegym.generators.appearance import (
+        AppearanceConfig,
+        fit_appearance,
+        read_checkpoint,
+        read_pairs,
+    )
+
+    if (args.out is None) == (args.resume is None):
+        raise ValueError("give exactly one of --out (a new model) and --resume (a model folder)")
+    if args.resume is not None:
+        if args.config is not None or args.overrides:
+            raise ValueError(
+                "--resume continues with the config of the model folder; leave out --config "
+                "and --set"
+            )
+        out = args.resume
+        if not (out / "checkpoint.json").is_file():
+            raise ValueError(
+                f"{out} is not an appearance model being fitted (it has no checkpoint.json; "
+                "start one with scenegym fit-appearance PAIRS --out)"
+            )
+        config, saved = read_checkpoint(out)
+        folder = args.pairs if args.pairs is not None else Path(saved)
+        epochs = config.epochs
+    else:
+        if args.pairs is None:
+            raise ValueError("give the pairs folder: scenegym fit-appearance PAIRS --out MODEL")
+        out, folder = args.out, args.pairs
+        if (out / "appearance.json").exists() or (out / "checkpoint.json").exists():
+            raise ValueError(
+                f"{out} already holds an appearance model; choose a new folder or pass --resume"
+            )
+        config = _config(AppearanceConfig, args)
+        epochs = config.epochs
+    pairs = read_pairs(folder)
+    print(
+        f"{len(pairs.names)} pairs in {folder}"
+        + (f" ({pairs.unpaired} semantic maps without a picture skipped)" if pairs.unpaired else "")
+    )
+    with _progress("fitting appearance model", epochs) as advance:
+        done = 0
+
+        def on_epoch(epoch: int, row: dict) -> None:
+            nonlocal done
+            advance(epoch - done)
+            done = epoch
+
+        if args.resume is not None:
+            model = fit_appearance(pairs, out, resume=True, on_epoch=on_epoch)
+        else:
+            model = fit_appearance(pairs, out, config, on_epoch=on_epoch)
+    info = model.info
+    print(
+        f"wrote {out}/: weights.safetensors, appearance.json, training.png, samples.png "
+        f"({info['pairs_count']} pairs, {len(info['history'])} epochs; held-out error "
+        f"{info['held_out_error']:.2f} of 255 per channel, painting each class its mean "
+        f"colour: {info['class_colour_error']:.2f})"
+    )
+    print(f"use it: scenegym dataset SOURCE --n N --out DIR --appearance {out}")
     return 0
 
 
@@ -978,6 +1067,7 @@ _COMMANDS = {
     "describe": _cmd_describe,
     "evaluate": _cmd_evaluate,
     "fit-prior": _cmd_fit_prior,
+    "fit-appearance": _cmd_fit_appearance,
     "sample-prior": _cmd_sample_prior,
     "dataset": _cmd_dataset,
     "train": _cmd_train,
