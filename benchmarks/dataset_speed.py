@@ -9,12 +9,17 @@ road polygon and one rectangle per vehicle as patches on a new figure), saves th
 128 x 128 PNG and writes the vehicles' boxes as JSON: a typical hand-written dataset loop that
 makes one picture, not three, and no masks.
 
+With an appearance model (``--appearance-n``, default 500): the same samples with the RGB
+pictures painted by an appearance model of the default ``AppearanceConfig`` (freshly
+initialised weights: its speed does not depend on their values), 2 workers.
+
 Peak memory (``--memory N ...``): each size is written in a fresh process with 2 workers; the
 peak resident memory of the main process and of the largest worker are reported.
 
 Run::
 
-    .venv/bin/python benchmarks/dataset_speed.py [--n 2000] [--peer-n 200] [--memory 10000 100000]
+    .venv/bin/python benchmarks/dataset_speed.py [--n 2000] [--peer-n 200] [--appearance-n 500]
+        [--memory 10000 100000]
 """
 
 from __future__ import annotations
@@ -78,13 +83,14 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--peer-n", type=int, default=200)
+    parser.add_argument("--appearance-n", type=int, default=500)
     parser.add_argument("--memory", type=int, nargs="*", default=[])
     args = parser.parse_args()
 
     result: dict = {"n": args.n, "peer_n": args.peer_n, "size": [128, 128]}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        biggest = max([args.n, args.peer_n, *args.memory])
+        biggest = max([args.n, args.peer_n, args.appearance_n, *args.memory])
         scenes_path = root / "scenes.jsonl"
         scenes = list(HighwaySceneSpace().sample_many(biggest, 0))
         write_scenes(scenes_path, scenes)
@@ -95,6 +101,28 @@ def main() -> dict:
             write_dataset(ScenesFile(scenes_path), out, args.n, 0, config, workers=workers)
             seconds = time.perf_counter() - start
             result[f"scenegym_{workers}_workers_samples_per_s"] = args.n / seconds
+        if args.appearance_n:
+            from scenegym.generators.appearance import (
+                AppearanceConfig,
+                AppearanceModel,
+                _generator,
+            )
+
+            model_config = AppearanceConfig()
+            AppearanceModel(model_config, _generator(model_config)).save(root / "appearance")
+            start = time.perf_counter()
+            write_dataset(
+                ScenesFile(scenes_path),
+                root / "painted",
+                args.appearance_n,
+                0,
+                config,
+                workers=2,
+                appearance=root / "appearance",
+            )
+            result["scenegym_appearance_2_workers_samples_per_s"] = args.appearance_n / (
+                time.perf_counter() - start
+            )
         peer = root / "peer"
         peer.mkdir()
         result["matplotlib_samples_per_s"] = args.peer_n / _matplotlib_loop(

@@ -16,16 +16,19 @@ the same stem. The appearance a model learns is the appearance of its pairs: tra
 renderer's own flat-coloured pictures it learns those colours, and realistic pictures need the
 user's real images, annotated with scenegym's classes.
 
-The network: a U-Net generator (``depth`` strided 4 x 4 convolutions, each halving the image,
-from ``width`` channels doubling to at most ``8 * width``; back up by nearest-neighbour
-upsampling and 3 x 3 convolutions, each joined with the encoder's features of its size;
-instance normalisation; tanh output) and a 70 x 70-style PatchGAN discriminator scoring
-(semantic map, picture) pairs patch by patch. The generator's loss is the least-squares GAN
-loss times ``adversarial`` plus the L1 distance to the real picture times ``l1`` (pix2pix's
-weighting is 1 and 100; ``adversarial=0`` trains the generator on L1 alone, without a
-discriminator). Each epoch trains on one random ``crop`` x ``crop`` window of every training
-pair (mirrored left-right half the time when ``flip``); translation runs on whole images of
-any size, padded to a multiple of ``2 ** depth``.
+The network: a U-Net generator in pix2pix's layout (``depth`` strided 4 x 4 convolutions,
+each halving the image, from ``width`` channels doubling to at most ``8 * width``; as many
+strided 4 x 4 transposed convolutions back up, each joined with the encoder's features of its
+size; instance normalisation; tanh output) plus a learned colour per class (a 1 x 1
+convolution of the one-hot map added before the tanh), so the U-Net learns texture and shading
+on top of each class's colour; and a PatchGAN discriminator scoring (semantic map, picture)
+pairs patch by patch. The generator's loss is the least-squares GAN loss times
+``adversarial`` plus the L1 distance to the real picture times ``l1`` (pix2pix's weighting is
+1 and 100; ``adversarial=0`` trains the generator on L1 alone, without a discriminator). Each
+epoch trains on one random ``crop`` x ``crop`` window of every training pair (mirrored
+left-right half the time when ``flip``); translation runs on whole images of any size, padded
+to a multiple of ``2 ** depth``. Translation is deterministic (no dropout, no noise input): a
+semantic map has one picture.
 
 A model folder::
 
@@ -299,7 +302,8 @@ def read_pairs(folder: str | os.PathLike) -> Pairs:
         digest.update(semantic[-1].tobytes())
         digest.update(pictures[-1].tobytes())
     unpaired = len(maps) - len(paired)
-    return Pairs(names, semantic, pictures, digest.hexdigest()[:16], str(folder), unpaired)
+    folder_name = str(folder.resolve())
+    return Pairs(names, semantic, pictures, digest.hexdigest()[:16], folder_name, unpaired)
 
 
 # ----------------------------------------------------------------------------- the model

@@ -421,14 +421,22 @@ def write_shard(
                         ],
                     }
                 )
+        entry = {
+            "file_name": f"images/{stem}.png",
+            "width": config.width,
+            "height": config.height,
+            "scene": number,
+            "view": view,
+        }
+        # The COCO entries as JSON text without their ids (counted over all shards when the
+        # COCO file is assembled), so the assembly only joins text.
         images.append(
             {
-                "file_name": f"images/{stem}.png",
-                "width": config.width,
-                "height": config.height,
+                "file_name": entry["file_name"],
                 "scene": number,
-                "view": view,
-                "annotations": annotations,
+                "coco": json.dumps(entry),
+                "annotations": [json.dumps(a) for a in annotations],
+                "categories": [a["category_id"] for a in annotations],
             }
         )
     if "parquet" in config.formats:
@@ -610,19 +618,18 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
             counts["invalid_scenes"] += record["invalid"]
             for image in record["images"]:
                 image_id += 1
-                annotations = image.pop("annotations")
-                counts["labels"] += len(annotations)
-                if coco:
-                    entry = json.dumps({"id": image_id, **image})
-                    parts["images"].write(("," if image_id > 1 else "") + entry)
-                for annotation in annotations:
-                    annotation_id += 1
-                    per_kind[KINDS[annotation["category_id"] - 1]] += 1
-                    if coco:
-                        entry = json.dumps(
-                            {"id": annotation_id, "image_id": image_id, **annotation}
+                counts["labels"] += len(image["annotations"])
+                for category in image["categories"]:
+                    per_kind[KINDS[category - 1]] += 1
+                if coco:  # {"id": ..., then the entry's own fields
+                    head = "," if image_id > 1 else ""
+                    parts["images"].write(f'{head}{{"id": {image_id}, {image["coco"][1:]}')
+                    for text in image["annotations"]:
+                        annotation_id += 1
+                        head = "," if annotation_id > 1 else ""
+                        parts["annotations"].write(
+                            f'{head}{{"id": {annotation_id}, "image_id": {image_id}, {text[1:]}'
                         )
-                        parts["annotations"].write(("," if annotation_id > 1 else "") + entry)
                 if yolo:
                     which = "val" if image["scene"] >= cut else "train"
                     parts[which].write(f"./{image['file_name']}\n")

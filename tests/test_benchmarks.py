@@ -41,6 +41,9 @@ def test_sample_speed_runs_on_a_given_run(tiny_run):
 
 
 def test_dataset_speed_compares_with_matplotlib_and_reports_memory():
-    result = _run("dataset_speed.py", "--n", "40", "--peer-n", "5", "--memory", "20")
+    result = _run(
+        "dataset_speed.py", "--n", "40", "--peer-n", "5", "--appearance-n", "10", "--memory", "20"
+    )
     assert result["scenegym_2_workers_samples_per_s"] > 0 and result["ratio_2_workers"] > 0
+    assert result["scenegym_appearance_2_workers_samples_per_s"] > 0
     assert result["memory_20"]["worker_peak_mb"] > 0
