@@ -134,7 +134,7 @@ class Vehicles:
     @property
     def kind_names(self) -> tuple[str, ...]:
         """Kind of each vehicle as a name."""
-        return tuple(KINDS[k] for k in self.kind)
+        return tuple(KINDS[k] for k in self.kind.tolist())
 
     def take(self, index: ArrayLike) -> Vehicles:
         """The vehicles at ``index`` (an index array or boolean mask), in that order."""
