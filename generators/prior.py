@@ -38,7 +38,9 @@ probabilities pick the road, the reference road whose lane map (where each lane 
 cell) is nearest in squared error; the ``occupied`` probabilities, set to 0 where that road
 has no lane, place vehicles by ``vehicle_cells`` (a peak along the lane whose probability with
 its neighbours' reaches 0.5); each such cell becomes one vehicle, with its station, offset,
-heading, speed, size and kind read from the other channels as ``LaneGrid.decode`` does.
+heading, speed, size and kind read from the other channels as ``LaneGrid.decode`` does, after
+offset, heading, speed, length and width are clamped into the range of the cell's most likely
+kind in the training scenes (saved with the weights as the buffer ``bounds``).
 
 torch and safetensors are imported when a prior is fitted or loaded, not with ``scenegym``.
 """
@@ -85,8 +87,9 @@ __all__ = [
     "vehicle_cells",
 ]
 
-PRIOR_FORMAT = 1
-"""Version of the prior folder layout; ``load`` refuses other versions."""
+PRIOR_FORMAT = 2
+"""Version of the prior folder layout; ``load`` refuses other versions (2: the VAE's weights
+hold its kinds' value ranges too)."""
 
 _CONTINUOUS = slice(2, 8)
 """Channels modelled as Gaussians where a vehicle is: s_offset, d, heading, speed, length,
@@ -292,6 +295,19 @@ def _as_grid(out, *, hard: bool = False):
     return grid
 
 
+def _within_kind(grid, bounds):
+    """``grid`` with d, heading, speed, length and width clamped, cell by cell, into the range
+    ``bounds`` ``(2, 5, kinds)`` of the cell's most likely kind (what a VAE's decoded vehicle
+    becomes: a car-sized truck or a truck-long car breaks the validity rules)."""
+    import torch
+
+    kinds = grid[:, _KINDS]
+    one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1]).to(grid.dtype)
+    low, high = torch.einsum("nrck,bvk->bnvrc", one_hot, bounds)
+    bounded = torch.minimum(torch.maximum(grid[:, _BOUNDED], low), high)
+    return torch.cat([grid[:, : _BOUNDED.start], bounded, grid[:, _BOUNDED.stop :]], dim=1)
+
+
 def _hard(p):
     """``p > 0.5`` as 0/1 in the forward pass, the gradient of ``p`` in the backward pass."""
     return p + ((p > 0.5).to(p.dtype) - p).detach()
@@ -336,6 +352,10 @@ def _vae_network(config: PriorConfig):
             # One learned log standard deviation per continuous channel, from 1: smaller
             # starting values let those channels crowd out learning where vehicles are.
             self.log_sigma = nn.Parameter(torch.zeros(6))
+            # As the GAN's: each kind's range of d, heading, speed, length and width in the
+            # reference (fit_prior sets them); decoded vehicles are clamped into it.
+            kinds = len(CHANNELS) - _KINDS.start
+            self.register_buffer("bounds", torch.zeros(2, _BOUNDED.stop - _BOUNDED.start, kinds))
 
         def decode(self, z, lanes=None):
             return self.decoder(z)  # the lane map comes out of the code
@@ -508,7 +528,10 @@ class ScenePrior:
                 z, lambda batch, lane: _as_grid(self.network.decode(batch, lane)), maps
             )
         else:
-            grids = self._batches(z, lambda batch: _as_grid(self.network.decode(batch)))
+            bounds = self.network.bounds
+            grids = self._batches(
+                z, lambda batch: _within_kind(_as_grid(self.network.decode(batch)), bounds)
+            )
         return grids.astype(np.float32).reshape(len(z), *self.grid.shape)
 
     def decode(self, latents: ArrayLike) -> list[Scene]:
@@ -900,8 +923,8 @@ def fit_prior(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         network = _network(config).to(device)
+    network.bounds.copy_(_kind_bounds(train_data))
     if config.kind == "gan":
-        network.bounds.copy_(_kind_bounds(train_data))
         adam = {"lr": config.gan_learning_rate, "betas": (0.0, 0.9)}
         optimisers = {
             "opt": torch.optim.Adam(network.generator.parameters(), **adam),

@@ -445,11 +445,12 @@ def test_gan_generates_on_reference_roads_and_loads_back_equal(gan, reference, t
     assert (tmp_path / "g" / "weights.safetensors").is_file()
 
 
-def test_gan_vehicles_stay_within_their_kinds_reference_range(gan, reference):
+@pytest.mark.parametrize("kind", ["gan", "vae"])
+def test_vehicles_stay_within_their_kinds_reference_range(kind, gan, prior, reference):
     from scenegym.envs.vehicles import KINDS
 
     fit_on = [s.vehicles for s in reference[0]]
-    generated = [s.vehicles for s in gan.sample(40, seed=3)]
+    generated = [s.vehicles for s in (gan if kind == "gan" else prior).sample(40, seed=3)]
     assert sum(len(v) for v in generated) > 0
     for field in ("speed", "length", "width", "heading"):
         for code in range(len(KINDS)):
