@@ -9,6 +9,12 @@ Distance. A GAN prior (``--gan-epochs``, 0 to skip it) is fitted on the same hal
 and evaluated in the same feature space (the VAE's). With ``--generated FILE.jsonl`` (for
 example the quickstart's ``generated.jsonl``) those scenes are evaluated too, in the same table.
 
+Goal error of generators that cannot be asked for targets (``goal_error_unasked``): scene
+``i`` of each set against the descriptors of held-out scene ``i``, for the eleven goal
+descriptors of the quickstart, as a share of each descriptor's range (1st to 99th percentile
+of the fitting half) — the error of ignoring the target, the baseline for the goal error of a
+goal-conditioned policy asked for the held-out scenes (``benchmarks/quality.py --goals``).
+
 Run::
 
     .venv/bin/python benchmarks/prior_quality.py [--n 1000] [--gan-epochs 100] \
@@ -24,6 +30,19 @@ import tempfile
 import time
 from pathlib import Path
 
+GOALS = (
+    "vehicle_count",
+    "density",
+    "mean_speed",
+    "std_speed",
+    "min_time_headway",
+    "median_time_headway",
+    "min_gap",
+    "lane_occupancy_spread",
+    "truck_share",
+    "max_curvature",
+    "lane_count",
+)
 KEYS = (
     "validity_rate",
     "c2st_auc",
@@ -88,6 +107,13 @@ def main() -> dict:
         gan["random_sampler_mean_score"] = float(gan_prior.score(random_scenes).mean())
     for path in args.generated:
         sets[str(path)] = read_scenes(path)[: args.n]
+    from scenegym.envs.descriptors import describe_many
+
+    fit_described = describe_many(fit_on)
+    low = np.array([np.percentile(fit_described[g], 1) for g in GOALS])
+    width = np.array([np.percentile(fit_described[g], 99) for g in GOALS]) - low + 1e-6
+    held_described = describe_many(held_out)
+    wanted = np.column_stack([held_described[g] for g in GOALS])
     results = {}
     for name, scenes in sets.items():
         metrics = evaluate(scenes, held_out, seed=args.seed, prior=prior)
@@ -96,6 +122,11 @@ def main() -> dict:
         # The share of scenes that break each rule (a scene may break several).
         broken = violation_counts_many(scenes) > 0
         results[name]["broken"] = dict(zip(RULES, broken.mean(axis=0).round(3).tolist()))
+        described = describe_many(scenes)
+        got = np.column_stack([described[g] for g in GOALS])
+        k = min(len(got), len(wanted))
+        share = np.abs(got[:k] - wanted[:k]).mean(axis=0) / width
+        results[name]["goal_error_unasked"] = dict(zip(GOALS, share.round(4).tolist()))
     real = prior.elbo(held_out)
     result = {
         "reference_fit_scenes": len(fit_on),
