@@ -258,6 +258,8 @@ def read_pairs(folder: str | os.PathLike) -> Pairs:
     import cv2
 
     folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"pairs folder {folder} does not exist")
     semantic_dir, image_dir = folder / "semantic", folder / "images"
     for sub in (semantic_dir, image_dir):
         if not sub.is_dir():
@@ -376,6 +378,11 @@ class AppearanceModel:
             raise ValueError(
                 f"appearance model {folder} is not a folder (write one with scenegym "
                 "fit-appearance)"
+            )
+        if not (folder / "appearance.json").is_file():
+            raise ValueError(
+                f"{folder} is not an appearance model (it has no appearance.json; write one "
+                "with scenegym fit-appearance PAIRS --out MODEL)"
             )
         meta = read_json(folder / "appearance.json", _REMEDY)
         if not isinstance(meta, dict) or meta.get("format") != APPEARANCE_FORMAT:

@@ -148,6 +148,8 @@ def test_bad_pairs_are_named_in_one_clear_error(pairs, tmp_path):
     (empty / "images").mkdir()
     with pytest.raises(ValueError, match="holds no pair"):
         read_pairs(empty)
+    with pytest.raises(ValueError, match="pairs folder .*nowhere does not exist"):
+        read_pairs(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="smaller than the training window crop=128"):
         fit_appearance(_copy_pairs(pairs, tmp_path / "d"), tmp_path / "m", {"depth": 3})
     with pytest.raises(ValueError, match="crop must be a multiple of 2 \\*\\* \\(depth \\+ 1\\)"):
@@ -173,6 +175,9 @@ def test_damaged_model_files_give_one_clear_error(model, tmp_path):
         AppearanceModel.load(broken)
     with pytest.raises(ValueError, match="is not a folder"):
         AppearanceModel.load(tmp_path / "nothing")
+    (broken / "appearance.json").unlink()
+    with pytest.raises(ValueError, match="is not an appearance model \\(it has no appearance.json"):
+        AppearanceModel.load(broken)
 
 
 def test_a_dataset_painted_by_the_model_keeps_its_labels(scenes_file, model, tmp_path, capsys):
