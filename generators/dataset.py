@@ -288,9 +288,15 @@ def _write(path: Path, data: bytes) -> None:
     Unlike ``scenegym._io.atomic_write_bytes`` (a random temporary name), the temporary name
     is fixed, so a shard redone after a kill overwrites what the killed run left behind."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as error:
+        raise ValueError(
+            f"cannot write {path}: {error.strerror}; finished shards are kept, so fix that "
+            "and rerun the same command to resume"
+        ) from None
 
 
 def _coco_masks(instance: np.ndarray, ids: np.ndarray, kind: str) -> list:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -216,6 +217,28 @@ def test_an_unwritable_output_folder_fails_clearly(scenes_file, tmp_path):
             write_dataset(ScenesFile(scenes_file), locked / "out", 4, 0)
     finally:
         locked.chmod(0o700)
+
+
+def test_a_write_failing_mid_run_is_named_and_keeps_finished_shards(scenes_file, tmp_path):
+    config = DatasetConfig(width=32, height=16, shard_size=8, formats=("coco",))
+    whole = tmp_path / "whole"
+    write_dataset(ScenesFile(scenes_file), whole, 16, 0, config)
+    out = tmp_path / "out"
+    blocker = out / "images" / "0000010-road.png"
+
+    def block(count):  # once shard 0 is done, a folder takes the place of a shard 1 file
+        if count:
+            (blocker / "inside").mkdir(parents=True)
+
+    with pytest.raises(ValueError, match=r"cannot write .*0000010-road.png: .*rerun the same"):
+        write_dataset(ScenesFile(scenes_file), out, 16, 0, config, on_scenes=block)
+    assert sorted(p.name for p in (out / "shards").glob("0*.json")) == ["00000.json"]
+    for name in ("images", "semantic", "instance"):  # shard 0's files are whole
+        for path in sorted((out / name).glob("000000[0-7]-road.png")):
+            assert path.read_bytes() == (whole / name / path.name).read_bytes()
+    shutil.rmtree(blocker)
+    write_dataset(ScenesFile(scenes_file), out, 16, 0, config)
+    assert (out / "SHA256SUMS").read_text() == (whole / "SHA256SUMS").read_text()
 
 
 def test_an_output_path_that_is_a_file_fails_clearly(scenes_file, tmp_path):
