@@ -146,7 +146,14 @@ class PriorConfig:
             100_000,
         ),
     )
-    epochs: int = field(default=40, metadata=option("passes over the reference", 1, 100_000))
+    epochs: int | None = field(
+        default=None,
+        metadata=option(
+            "passes over the reference (null: 40 for a VAE, 100 for a GAN, the measured settings)",
+            1,
+            100_000,
+        ),
+    )
     batch_size: int = field(default=16, metadata=option("scenes per gradient step", 1, 65_536))
     learning_rate: float = field(default=2e-3, metadata=option("Adam learning rate", 1e-7, 1.0))
     gan_learning_rate: float = field(
@@ -182,6 +189,8 @@ class PriorConfig:
     seed: int = field(default=0, metadata=option("seed of the split, initialisation and noise", 0))
 
     def __post_init__(self) -> None:
+        if self.epochs is None:  # a GAN needs more epochs than a VAE (docs/priors.md)
+            object.__setattr__(self, "epochs", 100 if self.kind == "gan" else 40)
         check_config(self)
         if self.cells % 8:
             raise ValueError(f"cells must be a multiple of 8 (three halvings), got {self.cells}")

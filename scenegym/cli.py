@@ -755,9 +755,9 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
         if args.reference is None:
             raise ValueError("--reference is required for a new prior")
         out = args.out
+        if args.kind is not None:  # before the config is built: the epochs follow the kind
+            args.overrides = [*args.overrides, f"kind={args.kind}"]
         config = _config(PriorConfig, args)
-        if args.kind is not None and args.kind != config.kind:
-            config = dataclasses.replace(config, kind=args.kind)
         if (out / "prior.json").exists() or (out / "checkpoint.json").exists():
             raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
         reference, _ = _load_reference(args.reference)

@@ -478,3 +478,14 @@ def test_gan_resume_ends_with_the_same_weights(reference, tmp_path):
     for name, tensor in whole.network.state_dict().items():
         assert torch.equal(tensor, resumed.network.state_dict()[name]), name
     assert (tmp_path / "cut" / "training.png").is_file()
+
+
+def test_epochs_default_to_the_measured_setting_of_each_kind():
+    from scenegym.config import config_from_mapping, config_to_dict
+
+    assert PriorConfig().epochs == 40
+    assert PriorConfig(kind="gan").epochs == 100
+    assert PriorConfig(kind="gan", epochs=7).epochs == 7
+    assert config_from_mapping(PriorConfig, {"kind": "gan", "epochs": None}).epochs == 100
+    saved = config_to_dict(PriorConfig(kind="gan"))
+    assert config_from_mapping(PriorConfig, saved) == PriorConfig(kind="gan")
