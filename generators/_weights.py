@@ -93,6 +93,57 @@ def restore_optimiser(optimiser: Any, tensors: dict[str, Any], scalars: dict[str
     optimiser.load_state_dict({"state": state, "param_groups": scalars["param_groups"]})
 
 
+DEVICE_OPTION: dict[str, Any] = {
+    "help": "auto (CUDA when present), cpu or cuda",
+    "choices": ("auto", "cpu", "cuda"),
+}
+"""Field metadata of a config's ``device`` (read by ``torch_device``)."""
+
+
+def save_checkpoint(
+    folder: Path, networks: dict[str, Any], optimisers: dict[str, Any], meta: dict[str, Any]
+) -> None:
+    """A training state in ``folder``: ``checkpoint.safetensors`` holds every network's
+    weights (``<name>.<key>``) and the optimisers' tensors, ``checkpoint.json`` ``meta`` plus
+    the optimisers' scalars (``"optimiser"``); ``load_checkpoint`` reads them back."""
+    from scenegym._io import atomic_write_text
+
+    tensors = {
+        f"{name}.{key}": value
+        for name, network in networks.items()
+        for key, value in network.state_dict().items()
+    }
+    scalars = {}
+    for prefix, optimiser in optimisers.items():
+        opt_tensors, scalars[prefix] = optimiser_tensors(optimiser, prefix)
+        tensors |= opt_tensors
+    save_tensors(folder / "checkpoint.safetensors", tensors)
+    atomic_write_text(folder / "checkpoint.json", json.dumps({**meta, "optimiser": scalars}) + "\n")
+
+
+def load_checkpoint(
+    folder: Path,
+    networks: dict[str, Any],
+    optimisers: dict[str, Any],
+    state: dict[str, Any],
+    device: Any,
+    remedy: str,
+) -> None:
+    """Load the state ``save_checkpoint`` wrote into ``networks`` and ``optimisers`` (on
+    ``device``); ``state`` is ``checkpoint.json``'s content."""
+    path = folder / "checkpoint.safetensors"
+    tensors = load_tensors(path, remedy)
+
+    def part(prefix: str) -> dict[str, Any]:
+        return {k: v.to(device) for k, v in tensors.items() if k.split(".")[0] == prefix}
+
+    for name, network in networks.items():
+        weights = {k[len(name) + 1 :]: v for k, v in part(name).items()}
+        load_network(network, weights, path, remedy)
+    for prefix, optimiser in optimisers.items():
+        restore_optimiser(optimiser, part(prefix), state["optimiser"][prefix])
+
+
 def torch_device(name: str):
     """The torch device of a config's ``device`` (auto: CUDA when torch sees it, else CPU)."""
     import torch

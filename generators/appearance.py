@@ -59,12 +59,13 @@ from scenegym._io import atomic_write_text
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 
 from ._weights import (
+    DEVICE_OPTION,
+    load_checkpoint,
     load_network,
     load_tensors,
-    optimiser_tensors,
     plot_curves,
     read_json,
-    restore_optimiser,
+    save_checkpoint,
     save_tensors,
     torch_device,
 )
@@ -122,13 +123,7 @@ class AppearanceConfig:
     checkpoint_every: int = field(
         default=5, metadata=option("epochs between checkpoints", 1, 100_000)
     )
-    device: str = field(
-        default="auto",
-        metadata={
-            "help": "auto (CUDA when present), cpu or cuda",
-            "choices": ("auto", "cpu", "cuda"),
-        },
-    )
+    device: str = field(default="auto", metadata=DEVICE_OPTION)
     seed: int = field(default=0, metadata=option("seed of the split, initialisation and crops", 0))
 
     def __post_init__(self) -> None:
@@ -573,43 +568,19 @@ def fit_appearance(
         optimisers["opt_d"] = torch.optim.Adam(discriminator.parameters(), **adam)
     networks = {"g": generator, "d": discriminator}
     if resume:
-        tensors = load_tensors(out / "checkpoint.safetensors", _REMEDY)
-        for prefix, network in networks.items():
-            weights = {
-                k[len(prefix) + 1 :]: v.to(device)
-                for k, v in tensors.items()
-                if k.split(".")[0] == prefix
-            }
-            load_network(network, weights, out / "checkpoint.safetensors", _REMEDY)
-        for prefix, optimiser in optimisers.items():
-            restore_optimiser(
-                optimiser,
-                {k: v.to(device) for k, v in tensors.items() if k.split(".")[0] == prefix},
-                state["optimiser"][prefix],
-            )
+        load_checkpoint(out, networks, optimisers, state, device, _REMEDY)
         start_epoch, history = int(state["epoch"]), list(state["history"])
     out.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(epoch: int) -> None:
-        tensors = {
-            f"{prefix}.{k}": v
-            for prefix, network in networks.items()
-            for k, v in network.state_dict().items()
-        }
-        scalars = {}
-        for prefix, optimiser in optimisers.items():
-            opt_tensors, scalars[prefix] = optimiser_tensors(optimiser, prefix)
-            tensors |= opt_tensors
-        save_tensors(out / "checkpoint.safetensors", tensors)
         meta = {
             "config": config_to_dict(config),
             "pairs": pairs.digest,
             "pairs_folder": pairs.folder,
             "epoch": epoch,
             "history": history,
-            "optimiser": scalars,
         }
-        atomic_write_text(out / "checkpoint.json", json.dumps(meta) + "\n")
+        save_checkpoint(out, networks, optimisers, meta)
 
     model = AppearanceModel(config, generator)
     for epoch in range(start_epoch + 1, config.epochs + 1):

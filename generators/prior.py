@@ -68,12 +68,13 @@ from scenegym.envs.scene import Scene
 from scenegym.envs.vehicles import Vehicles
 
 from ._weights import (
+    DEVICE_OPTION,
+    load_checkpoint,
     load_network,
     load_tensors,
-    optimiser_tensors,
     plot_curves,
     read_json,
-    restore_optimiser,
+    save_checkpoint,
     save_tensors,
     torch_device,
 )
@@ -179,13 +180,7 @@ class PriorConfig:
     checkpoint_every: int = field(
         default=10, metadata=option("epochs between checkpoints", 1, 100_000)
     )
-    device: str = field(
-        default="auto",
-        metadata={
-            "help": "auto (CUDA when present), cpu or cuda",
-            "choices": ("auto", "cpu", "cuda"),
-        },
-    )
+    device: str = field(default="auto", metadata=DEVICE_OPTION)
     seed: int = field(default=0, metadata=option("seed of the split, initialisation and noise", 0))
 
     def __post_init__(self) -> None:
@@ -942,33 +937,18 @@ def fit_prior(
     else:
         optimisers = {"opt": torch.optim.Adam(network.parameters(), lr=config.learning_rate)}
     if resume:
-        tensors = load_tensors(out / "checkpoint.safetensors", _REMEDY)
-        weights = {k[len("net.") :]: v for k, v in tensors.items() if k.startswith("net.")}
-        network.load_state_dict({k: v.to(device) for k, v in weights.items()})
-        for prefix, optimiser in optimisers.items():
-            restore_optimiser(
-                optimiser,
-                {k: v.to(device) for k, v in tensors.items() if k.split(".")[0] == prefix},
-                state["optimiser"][prefix],
-            )
+        load_checkpoint(out, {"net": network}, optimisers, state, device, _REMEDY)
         start_epoch, history = int(state["epoch"]), list(state["history"])
     out.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(epoch: int) -> None:
-        tensors = {f"net.{k}": v for k, v in network.state_dict().items()}
-        scalars = {}
-        for prefix, optimiser in optimisers.items():
-            opt_tensors, scalars[prefix] = optimiser_tensors(optimiser, prefix)
-            tensors |= opt_tensors
-        save_tensors(out / "checkpoint.safetensors", tensors)
         meta = {
             "config": config_to_dict(config),
             "reference": digest,
             "epoch": epoch,
             "history": history,
-            "optimiser": scalars,
         }
-        atomic_write_text(out / "checkpoint.json", json.dumps(meta) + "\n")
+        save_checkpoint(out, {"net": network}, optimisers, meta)
 
     epoch_of = _gan_epoch if config.kind == "gan" else _vae_epoch
     for epoch in range(start_epoch + 1, config.epochs + 1):

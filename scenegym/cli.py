@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -350,6 +350,19 @@ def _tick(items: Iterable, advance) -> Iterator:
     for item in items:
         yield item
         advance()
+
+
+def _epoch_progress(advance) -> Callable[[int, dict], None]:
+    """An ``on_epoch`` callback that moves the bar to each finished epoch (a resumed fit
+    starts past the epochs already done)."""
+    done = 0
+
+    def on_epoch(epoch: int, row: dict) -> None:
+        nonlocal done
+        advance(epoch - done)
+        done = epoch
+
+    return on_epoch
 
 
 def _config(cls: type, args: argparse.Namespace):
@@ -772,13 +785,7 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
     else:
         epochs = config.epochs
     with _progress("fitting prior", epochs) as advance:
-        done = 0
-
-        def on_epoch(epoch: int, row: dict) -> None:
-            nonlocal done
-            advance(epoch - done)  # a resumed fit starts past the epochs already done
-            done = epoch
-
+        on_epoch = _epoch_progress(advance)
         if args.resume is not None:
             prior = fit_prior(reference, out, resume=True, on_epoch=on_epoch)
         else:
@@ -834,13 +841,7 @@ def _cmd_fit_appearance(args: argparse.Namespace) -> int:
         + (f" ({pairs.unpaired} semantic maps without a picture skipped)" if pairs.unpaired else "")
     )
     with _progress("fitting appearance model", epochs) as advance:
-        done = 0
-
-        def on_epoch(epoch: int, row: dict) -> None:
-            nonlocal done
-            advance(epoch - done)
-            done = epoch
-
+        on_epoch = _epoch_progress(advance)
         if args.resume is not None:
             model = fit_appearance(pairs, out, resume=True, on_epoch=on_epoch)
         else:
