@@ -138,13 +138,19 @@ def test_violations_of_some_vehicles_equal_those_of_the_whole_batch():
     space = HighwaySceneSpace(
         HighwaySpaceConfig(vehicles=(0, 60), lateral_std=1.5, heading_std=0.4)
     )
-    batch = SceneBatch.of(list(space.sample_many(80, seed=2)))
-    per_vehicle = batch.violations(DEFAULT_RULES)[1]
+    scenes = list(space.sample_many(80, seed=2))
+    per_vehicle = SceneBatch.of(scenes).violations(DEFAULT_RULES)[1]
     assert (per_vehicle > 1).any() and (per_vehicle == 0).any()
     rng = np.random.default_rng(1)
-    picked = rng.choice(batch.lane.size, size=150, replace=False)
+    picked = rng.choice(per_vehicle.size, size=150, replace=False)
+    # A batch not checked as a whole checks the picked vehicles alone...
+    batch = SceneBatch.of(scenes)
     np.testing.assert_array_equal(batch.violations_of(DEFAULT_RULES, picked), per_vehicle[picked])
     np.testing.assert_array_equal(
         batch.violations_of(DEFAULT_RULES, np.arange(batch.lane.size)), per_vehicle
     )
+    assert batch._violations is None
     assert batch.violations_of(DEFAULT_RULES, np.zeros(0, dtype=np.int64)).size == 0
+    # ...and one already checked (a scored step) reads the same counts from that check.
+    batch.violations(DEFAULT_RULES)
+    np.testing.assert_array_equal(batch.violations_of(DEFAULT_RULES, picked), per_vehicle[picked])
