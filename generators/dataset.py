@@ -18,7 +18,8 @@ source (``ScenesFile``, ``PriorSource`` or ``PolicySource``) into::
 **Shards.** Samples ``k * shard_size`` to ``(k + 1) * shard_size - 1`` are shard ``k``;
 ``write_shard(job, k)`` makes everything of one shard from the job description alone (the
 scenes of shard ``k`` depend only on the source, the seed and ``k``), so the files are
-byte-identical whatever the number of workers, and a shard can run in any process or on any
+byte-identical whatever the number of workers (torch runs one thread in every process, the
+serial one included), and a shard can run in any process or on any
 machine that sees the output folder. Each file is written to a temporary name and renamed;
 the shard's record in ``shards/`` is written last. A rerun of the same command skips shards
 whose record and files are there and redoes the others, so an interrupted run (even killed)
@@ -492,9 +493,31 @@ def _finished(out: Path, index: int) -> bool:
 _WORKER: dict[str, Any] = {}
 
 
+def _uses_torch(job: dict[str, Any]) -> bool:
+    return job["source"]["kind"] != "scenes" or bool(job.get("appearance"))
+
+
+@contextlib.contextmanager
+def _one_torch_thread(job: dict[str, Any]):
+    """Priors, policies and appearance models run torch with one thread in every process, the
+    serial one included: a convolution's float sums depend on the thread count, and a rounded
+    pixel would otherwise differ between ``workers=1`` and ``workers=2``."""
+    if not _uses_torch(job):
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _worker_start(job: dict[str, Any]) -> None:
-    if job["source"]["kind"] != "scenes" or job.get("appearance"):
-        import torch  # priors, policies and appearance models run torch: one thread each
+    if _uses_torch(job):
+        import torch
 
         torch.set_num_threads(1)
     _WORKER["job"] = job
@@ -553,9 +576,10 @@ def write_dataset(
     report(n - sum(pending.values()))
     if pending and workers == 1:
         model = _open_appearance(job["appearance"]) if appearance is not None else None
-        for k, count in pending.items():
-            write_shard(job, k, source, model)
-            report(count)
+        with _one_torch_thread(job):
+            for k, count in pending.items():
+                write_shard(job, k, source, model)
+                report(count)
     elif pending:
         import multiprocessing
 
