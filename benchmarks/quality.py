@@ -80,6 +80,7 @@ def main() -> dict:
     parser.add_argument("--start", choices=("space", "goal"), default="space")
     parser.add_argument("--start-candidates", type=int, default=1)
     parser.add_argument("--max-vehicles", type=int, default=40)
+    parser.add_argument("--window", type=int, default=None, help="cells of the cursor view")
     parser.add_argument("--placement", choices=("uniform", "even", "following"), default="uniform")
     parser.add_argument(
         "--space",
@@ -120,6 +121,8 @@ def main() -> dict:
         "start_candidates": args.start_candidates,
         "max_vehicles": args.max_vehicles,
     }
+    if args.window is not None:
+        env_kwargs["window"] = args.window
     if args.scene_realism > 0:
         files["scene_realism.json"] = json.dumps(SceneRealism.fit(fit_on, seed=0).to_dict())
         env_kwargs["scene_realism"] = "scene_realism.json"

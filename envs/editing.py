@@ -75,6 +75,16 @@ class CursorEdits:
             {name: values[valid] for name, values in self.columns.items()},
         )
 
+    def load(self, rows: NDArray[np.int64]) -> None:
+        """Take the scenes, cursors and step counts of the environments ``rows`` again (after
+        they were reset)."""
+        for e in rows:
+            env = self.envs[e]
+            n = env._columns["lane"].size
+            self.count[e], self.current[e], self.steps[e] = n, env._current, env._steps
+            for name, values in self.columns.items():
+                values[e, :n] = env._columns[name]
+
     def store(self) -> None:
         """Write the scenes, cursors and step counts back into the environments."""
         for e, env in enumerate(self.envs):

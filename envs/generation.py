@@ -513,11 +513,13 @@ class DrivingLayoutEnv(gym.Env):
         terminated: bool,
         truncated: bool,
         terminal_reward: bool,
+        vehicles: int | None = None,
     ) -> tuple[float, dict[str, Any]]:
-        """Take the new score of the scene; the step's reward and info."""
+        """Take the new score of the scene; the step's reward and info. ``vehicles``: the
+        scene's vehicle count where the columns are edited elsewhere (``CursorEdits``)."""
         reward = score if terminal_reward else score - self._score
         self._score = score
-        info = self._info(terms)
+        info = self._info(terms, vehicles)
         if terminated or truncated:
             info["descriptors"] = now  # for population terms at episode end
         return float(reward), info
@@ -638,12 +640,12 @@ class DrivingLayoutEnv(gym.Env):
         self._set_scene(scene.replace(vehicles=scene.vehicles.take(keep)))
         self._steps += 1
 
-    def _info(self, terms: dict[str, float]) -> dict[str, Any]:
+    def _info(self, terms: dict[str, float], vehicles: int | None = None) -> dict[str, Any]:
         return {
             "reward_terms": dict(terms),
             "score": self._score,
             "valid": terms["validity"] == 1.0,
-            "vehicles": int(self._columns["lane"].size),
+            "vehicles": int(self._columns["lane"].size) if vehicles is None else vehicles,
             "targets": dict(self.targets),
         }
 

@@ -28,6 +28,11 @@ class DrivingLayoutVecEnv(VecEnv):
     an environment when its episode ends, leaving the last observation in
     ``info["terminal_observation"]`` and ``info["TimeLimit.truncated"]`` set on truncation.
 
+    Cursor-edit environments (``select="cursor"``) are edited together as array operations
+    (``CursorEdits``) between resets, so that no Python runs per environment and step but to
+    build ``info``; their own scene columns are brought up to date before anything reads
+    them through ``get_attr``, ``env_method`` or ``render``.
+
     Args:
         num_envs: how many environments.
         **kwargs: the ``DrivingLayoutEnv`` arguments, the same for all.
@@ -63,6 +68,9 @@ class DrivingLayoutVecEnv(VecEnv):
         self._roads: RoadBatch | None = None
         self._actions: NDArray | None = None
         self._observation: dict[str, NDArray] | None = None
+        # The scenes being edited, between reset() and the next rollout() (cursor edits).
+        self._edits: CursorEdits | None = None
+        self._cursor_edits = first.representation == "edit" and first.select == "cursor"
 
     # ------------------------------------------------------------------ VecEnv API
     def reset(self) -> dict[str, NDArray]:
@@ -75,6 +83,8 @@ class DrivingLayoutVecEnv(VecEnv):
         for i, env in enumerate(self.envs):
             self.reset_infos[i] = env._start_info(float(scores[i]), terms, i)
         self._observation = observation
+        if self._cursor_edits:
+            self._edits = CursorEdits(self.envs, self._roads)
         return {name: values.copy() for name, values in observation.items()}
 
     def step_async(self, actions: NDArray) -> None:
@@ -83,13 +93,27 @@ class DrivingLayoutVecEnv(VecEnv):
     def step_wait(self):
         if self._roads is None:
             raise RuntimeError("call reset() before step()")
-        envs, actions = self.envs, self._actions
+        envs, actions, edits = self.envs, self._actions, self._edits
         n = self.num_envs
-        terminated, truncated, terminal_reward = apply_actions(envs, actions)
+        if edits is not None:
+            truncated = edits.apply(actions)
+            terminated = terminal_reward = np.zeros(n, dtype=bool)
+            vehicles = edits.count.tolist()
+            scores, terms, now, observation = score_batch(
+                envs[0],
+                edits.batch(),
+                _targets(envs),
+                bool(truncated.any()),
+                current=edits.current,
+                steps=edits.steps,
+            )
+        else:
+            terminated, truncated, terminal_reward = apply_actions(envs, actions)
+            vehicles = [None] * n
+            scores, terms, now, observation = score_envs(
+                envs, self._roads, self._road_of, bool((terminated | truncated).any())
+            )
         dones = terminated | truncated
-        scores, terms, now, observation = score_envs(
-            envs, self._roads, self._road_of, bool(dones.any())
-        )
         rewards = np.zeros(n, dtype=np.float32)
         infos: list[dict[str, Any]] = []
         for i, env in enumerate(envs):
@@ -100,6 +124,7 @@ class DrivingLayoutVecEnv(VecEnv):
                 bool(terminated[i]),
                 bool(truncated[i]),
                 bool(terminal_reward[i]),
+                vehicles[i],
             )
             rewards[i] = reward
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
@@ -118,6 +143,9 @@ class DrivingLayoutVecEnv(VecEnv):
                 self.reset_infos[i] = envs[i]._start_info(float(scores[j]), terms, j)
             for name, values in fresh.items():
                 observation[name][ended] = values
+            if edits is not None:
+                edits.roads = self._roads  # rebuilt when a new road did not fit
+                edits.load(ended)
         self._observation = observation
         return observation, rewards, dones, infos
 
@@ -138,6 +166,8 @@ class DrivingLayoutVecEnv(VecEnv):
         ``reset()`` must be called before stepping again.
         """
         count = len(seeds)
+        self._store_edits()
+        self._edits = None  # the environments move on: step() needs a reset() first
         if not 1 <= count <= self.num_envs:
             raise ValueError(f"seeds must hold 1 to {self.num_envs} seeds, got {count}")
         envs = self.envs[:count]
@@ -176,10 +206,7 @@ class DrivingLayoutVecEnv(VecEnv):
         all edit in lockstep, as array operations over all scenes (``CursorEdits``)."""
         edits = CursorEdits(envs, roads)
         first = envs[0]
-        targets = None
-        if "goal" in first.observation_space.spaces:
-            names = first.goal.names
-            targets = np.array([[env.targets[name] for name in names] for env in envs])
+        targets = _targets(envs)
         done = False
         while not done:
             observation = score_batch(
@@ -202,27 +229,44 @@ class DrivingLayoutVecEnv(VecEnv):
         else:
             self._roads = RoadBatch([env.road for env in self.envs])
 
+    def _store_edits(self) -> None:
+        """Bring the environments' own scenes, cursors and step counts up to date."""
+        if self._edits is not None:
+            self._edits.store()
+
+    def _reload_edits(self) -> None:
+        """Take the environments' state again after a call that may have changed it."""
+        if self._edits is not None:
+            self._edits = CursorEdits(self.envs, self._roads)
+
     def close(self) -> None:
         for env in self.envs:
             env.close()
 
     def get_images(self) -> Sequence[NDArray | None]:
+        self._store_edits()
         return [env.render() for env in self.envs]
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        self._store_edits()
         return [getattr(self.envs[i], attr_name) for i in self._indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        self._store_edits()
         for i in self._indices(indices):
             setattr(self.envs[i], attr_name, value)
+        self._reload_edits()
 
     def env_method(
         self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs
     ) -> list[Any]:
-        return [
+        self._store_edits()
+        results = [
             getattr(self.envs[i], method_name)(*method_args, **method_kwargs)
             for i in self._indices(indices)
         ]
+        self._reload_edits()
+        return results
 
     def env_is_wrapped(self, wrapper_class, indices: VecEnvIndices = None) -> list[bool]:
         return [False for _ in self._indices(indices)]
@@ -237,3 +281,12 @@ class DrivingLayoutVecEnv(VecEnv):
     def action_masks(self) -> NDArray[np.bool_]:
         """``(num_envs, actions)`` allowed actions of every environment (for MaskablePPO)."""
         return np.stack([env.action_masks() for env in self.envs])
+
+
+def _targets(envs: list[DrivingLayoutEnv]) -> NDArray[np.float64] | None:
+    """``(envs, k)`` goal targets of goal-conditioned environments, else None."""
+    first = envs[0]
+    if "goal" not in first.observation_space.spaces:
+        return None
+    names = first.goal.names
+    return np.array([[env.targets[name] for name in names] for env in envs])

@@ -63,12 +63,17 @@ def test_vector_env_equals_single_envs_step_by_step(representation):
             assert dones[i] == (terminated or truncated)
             assert infos[i]["reward_terms"] == pytest.approx(info["reward_terms"], abs=1e-12)
             assert infos[i]["TimeLimit.truncated"] == (truncated and not terminated)
+            assert infos[i]["vehicles"] == info["vehicles"]
+            assert infos[i]["score"] == pytest.approx(info["score"], abs=1e-12)
             if dones[i]:
                 ends += 1
                 _same(infos[i]["terminal_observation"], observation)
                 assert infos[i]["descriptors"] == pytest.approx(info["descriptors"])
                 observation, _ = env.reset()
             _same({name: values[i] for name, values in batched.items()}, observation)
+        # The environments' own scenes are up to date when read (cursor edits are made on
+        # the vector environment's columns).
+        assert venv.get_attr("scene") == [env.scene for env in singles]
     assert ends >= n  # every environment went through at least one episode end
 
 
