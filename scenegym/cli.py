@@ -320,24 +320,40 @@ def _console():
     return Console(stderr=True)
 
 
-@contextlib.contextmanager
-def _progress(description: str, total: int | None) -> Iterator[Any]:
-    """A rich progress bar on an interactive stderr; silent otherwise. Yields
-    ``advance(steps=1)``."""
+def _progress_columns() -> tuple[Any, ...]:
+    """Description, bar, done/total, items per second, time left."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
+        ProgressColumn,
         TextColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
 
-    console = _console()
-    with Progress(
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:,.1f}/s", style="progress.data.speed")
+
+    return (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeRemainingColumn(),
+    )
+
+
+@contextlib.contextmanager
+def _progress(description: str, total: int | None) -> Iterator[Any]:
+    """A rich progress bar (done/total, rate, time left) on an interactive stderr; silent
+    otherwise. Yields ``advance(steps=1)``."""
+    from rich.progress import Progress
+
+    console = _console()
+    with Progress(
+        *_progress_columns(),
         console=console,
         transient=True,
         disable=not console.is_terminal,

@@ -504,3 +504,26 @@ def test_binary_scenes_file_is_named_in_the_error(tmp_path, capsys):
     status, _, err = run(["describe", binary], capsys)
     message = assert_usage_error(status, err)
     assert "scenes.jsonl.gz line 1" in message and "UTF-8" in message
+
+
+def test_progress_bars_show_done_total_rate_and_time_left():
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from scenegym.cli import _progress_columns
+
+    now = [0.0]
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    columns = _progress_columns()
+    with Progress(*columns, console=console, get_time=lambda: now[0], auto_refresh=False) as bar:
+        task = bar.add_task("writing dataset", total=1000)
+        for _ in range(4):  # 50 items a second for 4 seconds
+            now[0] += 1.0
+            bar.advance(task, 50)
+        bar.refresh()
+    last = out.getvalue().split("\r")[-1]
+    assert "writing dataset" in last
+    assert "200/1000 50.0/s 0:00:16" in last  # 800 left at 50/s
