@@ -67,6 +67,53 @@ def test_vehicle_cells_places_one_vehicle_at_the_peak_of_a_spread():
     assert np.argwhere(cells[0]).tolist() == [[0, 4], [1, 8]]
 
 
+def test_the_decoders_grid_to_scene_path_keeps_vehicles_that_lie_apart(prior, reference):
+    # A decoded grid becomes a scene through vehicle_cells (one vehicle per peak of occupancy
+    # within 2 cells of its lane) and LaneGrid.decode. Fed a scene's exact grid, that path
+    # gives back what the encoding's own round trip gives for vehicles with no other within
+    # 2 cells of their lane; each chain of closer vehicles comes back as its first one.
+    grid = prior.grid
+    apart_seen = close_seen = 0
+    # The reference's vehicles lie cells apart; a chain of two more behind a vehicle.
+    base = reference[1][0]
+    v = base.vehicles
+    names = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
+    chain = {name: np.repeat(getattr(v, name)[:1], 3) for name in names}
+    chain["s"] = v.s[0] - grid.cell_length * np.array([0.0, 1.0, 2.5])
+    assert chain["s"].min() > 0
+    rest = v.take(np.arange(1, len(v)))
+    crowded = base.replace(
+        vehicles=Vehicles(
+            **{name: np.concatenate([chain[name], getattr(rest, name)]) for name in chain}
+        )
+    )
+    for scene in [*reference[1], crowded]:
+        v = scene.vehicles
+        cell = np.minimum((v.s / grid.cell_length).astype(int), grid.cells - 1)
+        same_lane = v.lane[:, None] == v.lane[None, :]
+        near = same_lane & (np.abs(cell[:, None] - cell[None, :]) <= 2)
+        apart = near.sum(axis=1) == 1
+        apart_seen += int(apart.sum())
+        close_seen += int((~apart).sum())
+        for kept in (scene.replace(vehicles=v.take(np.flatnonzero(apart))), scene):
+            exact = prior._grids([kept])
+            mask = prior._lane_maps([kept.road])
+            back = prior._place(exact.copy(), [kept.road], mask)[0]
+            if kept is not scene:
+                assert back.vehicles == grid.decode(exact[0], kept.road).vehicles
+            else:
+                # A chain of vehicles each within 2 cells of the one before comes back as
+                # its first vehicle: an occupied cell with none of the 2 cells before it.
+                occupied = exact[0, 1] > 0.5
+                before = np.pad(occupied, ((0, 0), (1, 0)))[:, :-1]
+                before |= np.pad(occupied, ((0, 0), (2, 0)))[:, :-2]
+                first = exact[0].copy()
+                first[1] = occupied & ~before
+                assert back.vehicles == grid.decode(first, kept.road).vehicles
+                assert len(back.vehicles) < len(kept.vehicles) or apart.all()
+    assert apart_seen > 100 and close_seen > 0
+
+
 def test_fit_lowers_the_held_out_loss_and_writes_safetensors(prior):
     history = prior.info["history"]
     assert len(history) == SMALL["epochs"]
