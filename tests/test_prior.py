@@ -496,6 +496,39 @@ def test_gan_fit_lowers_the_distance_of_its_samples_to_the_reference(gan, refere
     assert np.mean([row["d_loss"] for row in gan.info["history"]]) < 1.9
 
 
+def test_gan_samples_are_a_baseline_beside_other_generators_in_evaluate(
+    gan, reference, tmp_path, capsys
+):
+    from scenegym.envs import HighwaySceneSpace, write_scenes
+
+    held = reference[1]
+    gan.save(tmp_path / "gan")
+    write_scenes(tmp_path / "held.jsonl", held)
+    write_scenes(tmp_path / "random.jsonl", list(HighwaySceneSpace().sample_many(30, 0)))
+    argv = [
+        "sample-prior",
+        tmp_path / "gan",
+        "--n",
+        30,
+        "--seed",
+        1,
+        "--out",
+        tmp_path / "gan.jsonl",
+    ]
+    status, out, err = _cli(argv, capsys)
+    assert status == 0, err
+    argv = ["evaluate", tmp_path / "gan.jsonl", "--compare", tmp_path / "random.jsonl"]
+    argv += ["--reference", tmp_path / "held.jsonl", "--out", tmp_path / "eval"]
+    status, out, err = _cli(argv, capsys)
+    assert status == 0, err
+    assert "gan: validity" in out and "random: validity" in out
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert set(metrics["generators"]) == {"gan", "random"}
+    report = (tmp_path / "eval" / "report.md").read_text(encoding="utf-8")
+    assert "gan" in report and "random" in report
+    assert metrics["generators"]["gan"]["scenes"] == 30
+
+
 def test_gan_generates_on_reference_roads_and_loads_back_equal(gan, reference, tmp_path):
     scenes = gan.sample(10, seed=2)
     roads = {json.dumps(road.to_dict()) for road in gan.roads}
