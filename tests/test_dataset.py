@@ -162,10 +162,12 @@ def test_the_same_seed_gives_byte_identical_files_whatever_the_worker_count(scen
     assert other["sha256sums"] != json.loads(one["manifest.json"])["sha256sums"]
 
 
-def test_a_killed_run_resumes_to_the_same_files(scenes_file, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_killed_run_resumes_to_the_same_files(scenes_file, tmp_path, workers):
     command = [
         sys.executable, "-m", "scenegym", "dataset", str(scenes_file), "--n", "40",
         "--set", "shard_size=2", "--set", "width=64", "--set", "height=48",
+        "--workers", str(workers),
     ]  # fmt: skip
     subprocess.run([*command, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
     out = tmp_path / "killed"
