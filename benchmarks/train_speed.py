@@ -1,7 +1,8 @@
 """Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
 
 Both train for ``--steps`` environment steps with the same PPO settings (``--n-envs``
-environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v1 and SB3's
+environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v3, the default
+environment of ``scenegym train`` and the quickstart, and SB3's
 ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
 the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
 least 70 % of CartPole).
@@ -19,6 +20,7 @@ import sys
 import time
 
 TARGET_RATIO = 0.70
+ENV_ID = "scenegym/DrivingLayout-edit-v3"
 
 
 def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> float:
@@ -57,7 +59,7 @@ def main() -> dict:
     parser.add_argument("--n-envs", type=int, default=4)
     args = parser.parse_args()
     edit = _rate(
-        "scenegym/DrivingLayout-edit-v1",
+        ENV_ID,
         "MultiInputPolicy",
         args.steps,
         {"edit_budget": 16},
@@ -73,6 +75,7 @@ def main() -> dict:
         "target_ratio": TARGET_RATIO,
         "meets_target": edit / cartpole >= TARGET_RATIO,
         "settings": {
+            "env": ENV_ID,
             "steps": args.steps,
             "n_envs": args.n_envs,
             "n_steps": 256,

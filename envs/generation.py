@@ -178,6 +178,11 @@ class DrivingLayoutEnv(gym.Env):
     - ``render_mode``: None or ``"rgb_array"``.
 
     ## Version history
+    - v3 (edit): as v2, with ``window=4``: the policy sees 4 cells of the grid around the
+      cursor vehicle instead of 16 (307 numbers per observation instead of 1,171). At the
+      quickstart's settings it learns as well (99.5 % valid, C2ST 0.710, goal errors at
+      most 4.0 % of the range, as with 16 cells) and PPO trains 1.3–1.4 times as fast: the
+      network's first layer is most of an update's cost.
     - v2 (edit): as v1, with ``realign=True``: operation 5 repairs a vehicle in place (its
       kind's mean size, lane centre, lane heading) and no longer changes kinds. In v1 a
       policy rewarded for realistic offsets, headings and sizes learned to remove vehicles

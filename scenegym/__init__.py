@@ -47,7 +47,12 @@ def _register_envs() -> None:
                 entry_point="scenegym.envs.generation:DrivingLayoutEnv",
                 kwargs={"representation": representation},
             )
-    for version, extra in (("v1", {}), ("v2", {"realign": True})):
+    versions = (
+        ("v1", {}),
+        ("v2", {"realign": True}),
+        ("v3", {"realign": True, "window": 4}),
+    )
+    for version, extra in versions:
         env_id = f"scenegym/DrivingLayout-edit-{version}"
         if env_id not in gymnasium.registry:
             gymnasium.register(

@@ -982,7 +982,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         "vehicles": [int(counts.min()), most],
     }
     training = {
-        "env": "scenegym/DrivingLayout-edit-v2",
+        "env": "scenegym/DrivingLayout-edit-v3",
         "env_kwargs": {
             "space": start_space,
             "max_vehicles": most,

@@ -21,6 +21,9 @@ def test_every_generation_id_is_registered_and_versioned():
     assert "scenegym/DrivingLayout-edit-v1" in GENERATION_IDS
     assert "scenegym/DrivingLayout-latent-v0" in GENERATION_IDS
     assert gym.spec("scenegym/DrivingLayout-edit-v2").kwargs["realign"] is True
+    v3 = gym.make("scenegym/DrivingLayout-edit-v3").unwrapped
+    assert v3.realign and v3.window == 4
+    assert v3.observation_space["grid"].shape == (12, 6, 4)
     assert scenegym is not None
 
 

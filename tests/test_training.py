@@ -136,7 +136,7 @@ def test_bad_training_config_names_the_key(tmp_path):
         train({**TINY, "steps": 10}, tmp_path / "bad")
     with pytest.raises(ValueError, match="vec_env: batched steps the scenegym/DrivingLayout"):
         train({**TINY, "env": "CartPole-v1"}, tmp_path / "bad")
-    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v2"
+    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v3"
 
 
 def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path):
