@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -380,6 +381,12 @@ class DrivingLayoutEnv(gym.Env):
 
     def _begin(self, seed: int | None, options: dict | None) -> None:
         """Everything ``reset`` does but scoring and observing the starting scene."""
+        begin_many([self], [seed], [options])
+
+    def _begin_draw(self, seed: int | None, options: dict | None) -> tuple[Road, dict] | None:
+        """The random draws of ``_begin``. With ``start="goal"`` and ``start_candidates`` > 1
+        returns the road and the vehicle sets drawn for the targets, the nearest of which is
+        still to be chosen (``begin_many``); otherwise finishes the reset and returns None."""
         super().reset(seed=seed)
         options = options or {}
         scene = options.get("scene")
@@ -388,47 +395,33 @@ class DrivingLayoutEnv(gym.Env):
         # start="goal": the targets come first and shape the starting scene; otherwise the
         # scene is drawn first (the order fixes which scene and targets a seed gives).
         goal_first = self.start == "goal" and scene is None
+        given = scene is not None
         if goal_first:
             self.targets = self._draw_targets(options)
+            rng, targets = self.np_random, self.targets
+            if self.start_candidates > 1:
+                road = self.space.sample_road(rng, targets)
+                return road, self.space.sample_vehicle_sets(
+                    road, rng, targets, self.start_candidates
+                )
+            scene = self.space.sample(rng, targets)
         if scene is None:
-            scene = self._goal_start() if goal_first else self.space.sample(self.np_random)
-            if self.representation in ("oneshot", "construct", "latent"):
-                scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
+            scene = self.space.sample(self.np_random)
+        self._begin_finish(scene, drawn=not given, options=None if goal_first else options)
+        return None
+
+    def _begin_finish(self, scene: Scene, drawn: bool, options: dict | None) -> None:
+        """Start from ``scene``; ``drawn``: drawn by the space (the ``oneshot``, ``construct``
+        and ``latent`` representations keep its road only); ``options``: draw the targets
+        now, after the scene, from these options (None: they were drawn first)."""
+        if drawn and self.representation in ("oneshot", "construct", "latent"):
+            scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
         self._set_scene(scene)
-        if not goal_first:
+        if options is not None:
             self.targets = self._draw_targets(options)
         self._steps = 0
         self._cursor = (0, float(self.road.lane_starts[0]))
         self._current = self._first_vehicle()
-
-    def _goal_start(self) -> Scene:
-        """A starting scene that follows the targets: of ``start_candidates`` vehicle sets
-        drawn for them on one road, the one whose descriptors come nearest (goal score)."""
-        rng, targets = self.np_random, self.targets
-        if self.start_candidates == 1:
-            return self.space.sample(rng, targets)
-        from scenegym.rewards.spec import goal_scores
-
-        road = self.space.sample_road(rng, targets)
-        sets = self.space.sample_vehicle_sets(road, rng, targets, self.start_candidates)
-        count, n = sets["s"].shape
-        batch = SceneBatch(
-            road._batch,
-            np.zeros(count, dtype=np.int64),
-            np.full(count, n, dtype=np.int64),
-            {name: values.ravel() for name, values in sets.items()},
-        )
-        # Nearest the targets, not the best score: candidates picked for validity as well
-        # leave the small gaps of crowded targets unmet, and the policy repairs overlaps.
-        names = self.goal.names
-        now = batch.describe()
-        scores = goal_scores(
-            np.column_stack([now[name] for name in names]),
-            np.array([[targets[name] for name in names]]),
-            self.goal,
-        )
-        best = int(np.argmax(scores))
-        return Scene(road, Vehicles._trusted({name: v[best] for name, v in sets.items()}))
 
     def _draw_targets(self, options: dict) -> dict[str, float]:
         """Goal targets drawn from the goal, with those in ``options["targets"]`` replacing
@@ -771,6 +764,59 @@ def _codes(decoder: Any, actions: Any) -> NDArray[np.float64]:
     """Latent codes ``(n, latent_size)`` of ``latent`` actions."""
     a = np.clip(np.asarray(actions, dtype=np.float64).reshape(len(actions), -1), -1.0, 1.0)
     return decoder.latent_mean + (LATENT_RANGE * a) @ decoder.latent_scale.T
+
+
+def begin_many(
+    envs: Sequence[DrivingLayoutEnv],
+    seeds: Sequence[int | None],
+    options: Sequence[dict | None],
+) -> None:
+    """``env._begin(seed, options)`` for each environment, with the goal starts' candidate
+    vehicle sets of all of them described and scored in one batch. Each environment draws
+    from its own generator in the order a lone reset does, so the starting scenes are those
+    of the environments reset one by one.
+
+    A goal start (``start="goal"``, ``start_candidates`` K > 1) draws one road for the
+    targets and K vehicle sets on it, and starts from the set whose descriptors come nearest
+    the targets (goal score; the first of equals) -- nearest, not the best score: candidates
+    picked for validity as well leave the small gaps of crowded targets unmet, and the
+    policy repairs overlaps."""
+    pending = []
+    for env, seed, option in zip(envs, seeds, options):
+        drawn = env._begin_draw(seed, option)
+        if drawn is not None:
+            pending.append((env, *drawn))
+    if not pending:
+        return
+    from scenegym.rewards.spec import goal_scores
+
+    first = pending[0][0]
+    names = first.goal.names
+    counts = np.array([sets["s"].shape[0] for _, _, sets in pending])
+    sizes = np.concatenate(
+        [np.full(c, sets["s"].shape[1]) for c, (_, _, sets) in zip(counts, pending)]
+    )
+    batch = SceneBatch(
+        RoadBatch([road for _, road, _ in pending]),
+        np.repeat(np.arange(len(pending)), counts),
+        sizes,
+        {
+            name: np.concatenate([sets[name].ravel() for _, _, sets in pending])
+            for name in pending[0][2]
+        },
+    )
+    now = batch.describe()
+    wanted = np.array([[env.targets[name] for name in names] for env, _, _ in pending])
+    scores = goal_scores(
+        np.column_stack([now[name] for name in names]),
+        np.repeat(wanted, counts, axis=0),
+        first.goal,
+    )
+    starts = np.cumsum(counts) - counts
+    for (env, road, sets), start, count in zip(pending, starts, counts):
+        best = int(np.argmax(scores[start : start + count]))
+        vehicles = Vehicles._trusted({name: values[best] for name, values in sets.items()})
+        env._begin_finish(Scene(road, vehicles), drawn=True, options=None)
 
 
 def apply_actions(

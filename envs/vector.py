@@ -11,7 +11,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from .batch import RoadBatch
 from .editing import CursorEdits
-from .generation import DrivingLayoutEnv, apply_actions, score_batch, score_envs
+from .generation import DrivingLayoutEnv, apply_actions, begin_many, score_batch, score_envs
 from .scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
@@ -74,8 +74,7 @@ class DrivingLayoutVecEnv(VecEnv):
 
     # ------------------------------------------------------------------ VecEnv API
     def reset(self) -> dict[str, NDArray]:
-        for i, env in enumerate(self.envs):
-            env._begin(self._seeds[i], self._options[i] or None)
+        begin_many(self.envs, self._seeds, [option or None for option in self._options])
         self._reset_seeds()
         self._reset_options()
         self._roads = RoadBatch([env.road for env in self.envs])
@@ -134,7 +133,8 @@ class DrivingLayoutVecEnv(VecEnv):
             infos[i]["terminal_observation"] = {
                 name: values[i].copy() for name, values in observation.items()
             }
-            envs[i]._begin(None, None)
+        begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
+        for i in ended:
             self._new_road(int(i))
         if ended.size:
             restarted = [envs[i] for i in ended]
@@ -175,8 +175,7 @@ class DrivingLayoutVecEnv(VecEnv):
             options = [options] * count
         elif len(options) != count:
             raise ValueError(f"options must hold one entry per seed ({count}), got {len(options)}")
-        for env, seed, option in zip(envs, seeds, options):
-            env._begin(int(seed), option)
+        begin_many(envs, [int(seed) for seed in seeds], options)
         roads = RoadBatch([env.road for env in envs])
         if envs[0].representation == "edit" and envs[0].select == "cursor":
             scenes = self._rollout_edits(act, envs, roads)

@@ -10,21 +10,23 @@ SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_p
 
 
 def _kwargs(representation: str) -> dict:
-    select = "index"
-    if representation == "edit-cursor":
-        representation, select = "edit", "cursor"
+    """Arguments of an environment named like "edit-cursor-goal": the representation, the
+    cursor, a goal start from the nearest of 8 candidate vehicle sets."""
+    select = "cursor" if "-cursor" in representation else "index"
+    goal_start = {"start": "goal", "start_candidates": 8} if "-goal" in representation else {}
     return {
-        "representation": representation,
+        "representation": representation.split("-")[0],
         "select": select,
         "space": SPACE,
         "goal": {"ranges": {"density": [5.0, 60.0], "mean_speed": [10.0, 30.0]}},
         "max_vehicles": 20,
         "edit_budget": 7,
+        **goal_start,
     }
 
 
 def _actions(envs, rng, representation):
-    if representation == "construct":
+    if representation.startswith("construct"):
         actions = []
         for env in envs:
             allowed = np.flatnonzero(env.action_masks())
@@ -39,7 +41,10 @@ def _same(a, b):
         np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("representation", ["edit", "edit-cursor", "construct", "oneshot"])
+@pytest.mark.parametrize(
+    "representation",
+    ["edit", "edit-cursor", "edit-cursor-goal", "construct", "construct-goal", "oneshot-goal"],
+)
 def test_vector_env_equals_single_envs_step_by_step(representation):
     n = 4
     venv = DrivingLayoutVecEnv(n, **_kwargs(representation))
@@ -112,16 +117,16 @@ def _policy(representation):
     def act(observation, masks):
         total = observation["grid"].reshape(len(observation["grid"]), -1).sum(axis=1)
         code = (np.abs(total) * 1000).astype(np.int64)
-        if representation == "construct":
+        if representation.startswith("construct"):
             return np.array([np.flatnonzero(m)[c % m.sum()] for m, c in zip(masks, code)])
-        if representation == "edit-cursor":
+        if representation.startswith("edit-cursor"):
             return np.stack([code % 8, code % 11], axis=1)
         return np.stack([code % 20, code % 8, code % 11], axis=1)
 
     return act
 
 
-@pytest.mark.parametrize("representation", ["edit", "edit-cursor", "construct"])
+@pytest.mark.parametrize("representation", ["edit", "edit-cursor", "edit-cursor-goal", "construct"])
 def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representation):
     act = _policy(representation)
     venv = DrivingLayoutVecEnv(5, **_kwargs(representation))
@@ -135,7 +140,7 @@ def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representati
         assert env.targets["density"] == 30.0
         done = False
         while not done:
-            masks = env.action_masks()[None] if representation == "construct" else None
+            masks = env.action_masks()[None] if representation.startswith("construct") else None
             batch = {name: values[None] for name, values in observation.items()}
             observation, _, terminated, truncated, _ = env.step(act(batch, masks)[0])
             done = terminated or truncated
