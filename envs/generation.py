@@ -771,10 +771,10 @@ def begin_many(
     seeds: Sequence[int | None],
     options: Sequence[dict | None],
 ) -> None:
-    """``env._begin(seed, options)`` for each environment, with the goal starts' candidate
-    vehicle sets of all of them described and scored in one batch. Each environment draws
-    from its own generator in the order a lone reset does, so the starting scenes are those
-    of the environments reset one by one.
+    """``env._begin(seed, options)`` for each environment (configured alike: they share one
+    goal), with the goal starts' candidate vehicle sets of all of them described and scored
+    in one batch. Each environment draws from its own generator in the order a lone reset
+    does, so the starting scenes are those of the environments reset one by one.
 
     A goal start (``start="goal"``, ``start_candidates`` K > 1) draws one road for the
     targets and K vehicle sets on it, and starts from the set whose descriptors come nearest
