@@ -56,11 +56,11 @@ class CursorEdits:
         self.columns: dict[str, NDArray] = {}
         flat = {name: np.concatenate([env._columns[name] for env in envs]) for name in COLUMNS}
         slots = np.arange(width)
-        self._valid = slots < self.count[:, None]
+        valid = slots < self.count[:, None]
         for name in COLUMNS:
             dtype = np.float64 if name in _FLOATS else np.int64
             padded = np.zeros((count, width), dtype=dtype)
-            padded[self._valid] = flat[name]
+            padded[valid] = flat[name]
             self.columns[name] = padded
         self._slots = slots
 

@@ -745,10 +745,7 @@ def score_envs(
         columns = {name: np.concatenate([env._columns[name] for env in envs]) for name in _COLUMNS}
     sizes = np.fromiter((env._columns["lane"].size for env in envs), np.int64, len(envs))
     batch = SceneBatch(roads, road_of, sizes, columns)
-    goal = first.goal if "goal" in first.observation_space.spaces else None
-    targets = None
-    if goal is not None:
-        targets = np.array([[env.targets[name] for name in goal.names] for env in envs])
+    targets = goal_targets(envs)
     current = steps = cursor = None
     if first.select == "cursor":
         current = np.fromiter((env._current for env in envs), np.int64, len(envs))
@@ -764,6 +761,16 @@ def _codes(decoder: Any, actions: Any) -> NDArray[np.float64]:
     """Latent codes ``(n, latent_size)`` of ``latent`` actions."""
     a = np.clip(np.asarray(actions, dtype=np.float64).reshape(len(actions), -1), -1.0, 1.0)
     return decoder.latent_mean + (LATENT_RANGE * a) @ decoder.latent_scale.T
+
+
+def goal_targets(envs: Sequence[DrivingLayoutEnv]) -> NDArray[np.float64] | None:
+    """``(envs, k)`` goal targets of goal-conditioned environments (configured alike), in
+    the order of the goal's names; None without a goal in the observation."""
+    first = envs[0]
+    if "goal" not in first.observation_space.spaces:
+        return None
+    names = first.goal.names
+    return np.array([[env.targets[name] for name in names] for env in envs])
 
 
 def begin_many(
@@ -806,7 +813,7 @@ def begin_many(
         },
     )
     now = batch.describe()
-    wanted = np.array([[env.targets[name] for name in names] for env, _, _ in pending])
+    wanted = goal_targets([env for env, _, _ in pending])
     scores = goal_scores(
         np.column_stack([now[name] for name in names]),
         np.repeat(wanted, counts, axis=0),

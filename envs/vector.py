@@ -11,7 +11,14 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from .batch import RoadBatch
 from .editing import CursorEdits
-from .generation import DrivingLayoutEnv, apply_actions, begin_many, score_batch, score_envs
+from .generation import (
+    DrivingLayoutEnv,
+    apply_actions,
+    begin_many,
+    goal_targets,
+    score_batch,
+    score_envs,
+)
 from .scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
@@ -101,7 +108,7 @@ class DrivingLayoutVecEnv(VecEnv):
             scores, terms, now, observation = score_batch(
                 envs[0],
                 edits.batch(),
-                _targets(envs),
+                goal_targets(envs),
                 bool(truncated.any()),
                 current=edits.current,
                 steps=edits.steps,
@@ -177,7 +184,7 @@ class DrivingLayoutVecEnv(VecEnv):
             raise ValueError(f"options must hold one entry per seed ({count}), got {len(options)}")
         begin_many(envs, [int(seed) for seed in seeds], options)
         roads = RoadBatch([env.road for env in envs])
-        if envs[0].representation == "edit" and envs[0].select == "cursor":
+        if self._cursor_edits:
             scenes = self._rollout_edits(act, envs, roads)
             self._roads = None  # the environments moved on: step() needs a reset() first
             return scenes
@@ -205,7 +212,7 @@ class DrivingLayoutVecEnv(VecEnv):
         all edit in lockstep, as array operations over all scenes (``CursorEdits``)."""
         edits = CursorEdits(envs, roads)
         first = envs[0]
-        targets = _targets(envs)
+        targets = goal_targets(envs)
         done = False
         while not done:
             observation = score_batch(
@@ -280,12 +287,3 @@ class DrivingLayoutVecEnv(VecEnv):
     def action_masks(self) -> NDArray[np.bool_]:
         """``(num_envs, actions)`` allowed actions of every environment (for MaskablePPO)."""
         return np.stack([env.action_masks() for env in self.envs])
-
-
-def _targets(envs: list[DrivingLayoutEnv]) -> NDArray[np.float64] | None:
-    """``(envs, k)`` goal targets of goal-conditioned environments, else None."""
-    first = envs[0]
-    if "goal" not in first.observation_space.spaces:
-        return None
-    names = first.goal.names
-    return np.array([[env.targets[name] for name in names] for env in envs])
