@@ -5,11 +5,12 @@ environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v3, 
 environment of ``scenegym train`` and the quickstart, and SB3's
 ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
 the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
-least 70 % of CartPole).
+least 70 % of CartPole). ``--window N`` gives the edit environment a cursor view of N cells
+instead of its own.
 
 Run::
 
-    .venv/bin/python benchmarks/train_speed.py
+    .venv/bin/python benchmarks/train_speed.py [--n-envs 16] [--steps 16384] [--window N]
 """
 
 from __future__ import annotations
@@ -57,12 +58,13 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8192)
     parser.add_argument("--n-envs", type=int, default=4)
+    parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v3: 4)")
     args = parser.parse_args()
     edit = _rate(
         ENV_ID,
         "MultiInputPolicy",
         args.steps,
-        {"edit_budget": 16},
+        {"edit_budget": 16, **({} if args.window is None else {"window": args.window})},
         args.n_envs,
     )
     cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {}, args.n_envs)
@@ -82,6 +84,7 @@ def main() -> dict:
             "batch_size": 256,
             "net_arch": [64, 64],
             "edit_budget": 16,
+            "window": args.window,  # None: the environment's own (edit-v3: 4 cells)
             "device": "cpu",
         },
         "versions": {
