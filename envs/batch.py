@@ -57,37 +57,77 @@ class RoadBatch:
         self.segment_pose = np.empty((count, segments, 3))
         self.lane_segment_start = np.empty((count, lanes, segments))
         self.lane_scale = np.empty((count, lanes, segments))
-        for r, road in enumerate(self.roads):
-            self._fill(r, road)
+        self._fill(np.arange(count), self.roads)
 
-    def _fill(self, r: int, road: Road) -> None:
-        """Write the tables of ``road`` into row ``r``."""
-        n, m = road.lane_count, road.segment_lengths.size
-        self.lane_count[r], self.segment_count[r] = n, m
-        self.length[r], self.speed_limit[r] = road.length, road.speed_limit
-        self.max_curvature[r] = road.max_curvature
-        self.total_lane_km[r] = road.lane_lengths.sum() / 1000.0
+    def _fill(self, rows: NDArray[np.int64], roads: Sequence[Road]) -> None:
+        """Write the tables of ``roads`` into ``rows``, all at once (the arithmetic of
+        ``Road``'s own tables)."""
+        count, lanes, segments = len(roads), self.lane_start.shape[1], self.segment_start.shape[1]
+        n = np.array([road.lane_count for road in roads], dtype=np.int64)
+        m = np.array([road.segment_lengths.size for road in roads], dtype=np.int64)
+        has_lane = np.arange(lanes) < n[:, None]
+        has_segment = np.arange(segments) < m[:, None]
+        width, start, end = np.zeros((3, count, lanes))
+        length, curvature = np.zeros((2, count, segments))
+        origin = np.empty((count, 3))
+        for i, road in enumerate(roads):
+            width[i, : n[i]] = road.lane_widths
+            start[i, : n[i]] = road.lane_starts
+            end[i, : n[i]] = road.lane_ends
+            length[i, : m[i]] = road.segment_lengths
+            curvature[i, : m[i]] = road.segment_curvatures
+            origin[i] = road.origin
+        self.lane_count[rows], self.segment_count[rows] = n, m
+        along = np.cumsum(length, axis=1)
+        self.length[rows] = along[:, -1]
+        self.speed_limit[rows] = [road.speed_limit for road in roads]
+        self.max_curvature[rows] = np.abs(curvature).max(axis=1)
+        right = np.cumsum(width, axis=1)
+        centre = -(right - width / 2.0)
+        left = -np.concatenate([np.zeros((count, 1)), right[:, :-1]], axis=1)
+        segment_start = np.concatenate([np.zeros((count, 1)), along[:, :-1]], axis=1)
+        scale = np.where(
+            has_lane[:, :, None] & has_segment[:, None, :],
+            1.0 - curvature[:, None, :] * centre[:, :, None],
+            1.0,
+        )
+        lane_along = np.cumsum(length[:, None, :] * scale, axis=2)
+        segment_lane_start = np.concatenate(
+            [np.zeros((count, lanes, 1)), lane_along[:, :, :-1]], axis=2
+        )
+        segment_lane_start[~(has_lane[:, :, None] & has_segment[:, None, :])] = 0.0
+        # Lane lengths along their centres, from lane start to end (Road.lane_distance).
+        at = segment_start[:, None, :]
+        arcs = []
+        for station in (end, start):
+            index = (np.where(has_segment[:, None, :], at, np.inf) <= station[:, :, None]).sum(2)
+            index = np.minimum(np.maximum(index - 1, 0), (m - 1)[:, None])
+            pick = (np.arange(count)[:, None], np.arange(lanes)[None, :], index)
+            u = station - np.take_along_axis(segment_start, index, axis=1)
+            arcs.append(segment_lane_start[pick] + u * scale[pick])
+        lane_km = np.where(has_lane, (arcs[0] - arcs[1]) / 1000.0, 0.0)
+        self.total_lane_km[rows] = lane_km.sum(axis=1)
         for table, values, pad in (
-            (self.lane_start, road.lane_starts, np.inf),
-            (self.lane_end, road.lane_ends, -np.inf),
-            (self.lane_width, road.lane_widths, 1.0),
-            (self.lane_centre, road.lane_centers, 0.0),
-            (self.left_edge, road.lane_boundaries[:-1], -np.inf),
-            (self.right_edge, road.lane_boundaries[1:], np.inf),
-            (self.lane_km, road.lane_lengths / 1000.0, 0.0),
+            (self.lane_start, start, np.inf),
+            (self.lane_end, end, -np.inf),
+            (self.lane_width, width, 1.0),
+            (self.lane_centre, centre, 0.0),
+            (self.left_edge, left, -np.inf),
+            (self.right_edge, -right, np.inf),
+            (self.lane_km, lane_km, 0.0),
         ):
-            table[r, :n] = values
-            table[r, n:] = pad
-        self.segment_start[r, :m] = road._segment_starts
-        self.segment_start[r, m:] = np.inf
-        self.segment_curvature[r, :m] = road.segment_curvatures
-        self.segment_curvature[r, m:] = 0.0
-        self.segment_pose[r, :m] = road._segment_poses
-        self.segment_pose[r, m:] = 0.0
-        self.lane_segment_start[r] = 0.0
-        self.lane_segment_start[r, :n, :m] = road._lane_segment_starts
-        self.lane_scale[r] = 1.0
-        self.lane_scale[r, :n, :m] = road._lane_scale
+            table[rows] = np.where(has_lane, values, pad)
+        self.segment_start[rows] = np.where(has_segment, segment_start, np.inf)
+        self.segment_curvature[rows] = curvature
+        self.lane_segment_start[rows] = segment_lane_start
+        self.lane_scale[rows] = scale
+        # Poses at every segment start: one step along the reference line per segment.
+        pose = np.zeros((count, segments, 3))
+        x, y, heading = origin.T
+        for j in range(segments):
+            pose[:, j] = np.where(has_segment[:, j, None], np.stack([x, y, heading], 1), 0.0)
+            x, y, heading = _advance(x, y, heading, curvature[:, j], length[:, j])
+        self.segment_pose[rows] = pose
 
     def fits(self, road: Road) -> bool:
         """Can ``road`` take a row of these tables (no more lanes or segments than they have)?"""
@@ -96,12 +136,13 @@ class RoadBatch:
             and road.segment_lengths.size <= self.segment_start.shape[1]
         )
 
-    def replace(self, r: int, road: Road) -> None:
-        """Put ``road`` in row ``r`` (it must ``fit``)."""
-        if not self.fits(road):
-            raise ValueError("the road has more lanes or segments than the tables hold")
-        self.roads[r] = road
-        self._fill(r, road)
+    def replace(self, rows: Sequence[int], roads: Sequence[Road]) -> None:
+        """Put ``roads`` in ``rows`` (they must ``fit``)."""
+        if not all(self.fits(road) for road in roads):
+            raise ValueError("a road has more lanes or segments than the tables hold")
+        for r, road in zip(rows, roads):
+            self.roads[r] = road
+        self._fill(np.asarray(rows, dtype=np.int64), roads)
 
     def _segment(self, road: NDArray, s: NDArray) -> NDArray[np.intp]:
         """Index of the segment of ``road`` holding station ``s`` (stations outside the road

@@ -383,32 +383,19 @@ class DrivingLayoutEnv(gym.Env):
         """Everything ``reset`` does but scoring and observing the starting scene."""
         begin_many([self], [seed], [options])
 
-    def _begin_draw(self, seed: int | None, options: dict | None) -> tuple[Road, dict] | None:
-        """The random draws of ``_begin``. With ``start="goal"`` and ``start_candidates`` > 1
-        returns the road and the vehicle sets drawn for the targets, the nearest of which is
-        still to be chosen (``begin_many``); otherwise finishes the reset and returns None."""
+    def _begin_draw(self, seed: int | None, options: dict | None) -> Scene | None:
+        """The part of ``_begin`` before the space draws: reseed, and with ``start="goal"``
+        draw the targets. Returns the scene given in ``options``, or None when the space is
+        to draw the starting scene (``begin_many``)."""
         super().reset(seed=seed)
-        options = options or {}
-        scene = options.get("scene")
+        scene = (options or {}).get("scene")
         if scene is not None and not isinstance(scene, Scene):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
         # start="goal": the targets come first and shape the starting scene; otherwise the
         # scene is drawn first (the order fixes which scene and targets a seed gives).
-        goal_first = self.start == "goal" and scene is None
-        given = scene is not None
-        if goal_first:
-            self.targets = self._draw_targets(options)
-            rng, targets = self.np_random, self.targets
-            if self.start_candidates > 1:
-                road = self.space.sample_road(rng, targets)
-                return road, self.space.sample_vehicle_sets(
-                    road, rng, targets, self.start_candidates
-                )
-            scene = self.space.sample(rng, targets)
-        if scene is None:
-            scene = self.space.sample(self.np_random)
-        self._begin_finish(scene, drawn=not given, options=None if goal_first else options)
-        return None
+        if self.start == "goal" and scene is None:
+            self.targets = self._draw_targets(options or {})
+        return scene
 
     def _begin_finish(self, scene: Scene, drawn: bool, options: dict | None) -> None:
         """Start from ``scene``; ``drawn``: drawn by the space (the ``oneshot``, ``construct``
@@ -779,51 +766,67 @@ def begin_many(
     options: Sequence[dict | None],
 ) -> None:
     """``env._begin(seed, options)`` for each environment (configured alike: they share one
-    goal), with the goal starts' candidate vehicle sets of all of them described and scored
-    in one batch. Each environment draws from its own generator in the order a lone reset
-    does, so the starting scenes are those of the environments reset one by one.
+    space and goal), with the starting scenes of all of them drawn at once
+    (``HighwaySceneSpace.sample_roads`` and ``sample_vehicles_many``) and the goal starts'
+    candidates described and scored in one batch. Each environment draws from its own
+    generator, so the starting scenes are those of the environments reset one by one.
 
     A goal start (``start="goal"``, ``start_candidates`` K > 1) draws one road for the
     targets and K vehicle sets on it, and starts from the set whose descriptors come nearest
     the targets (goal score; the first of equals) -- nearest, not the best score: candidates
     picked for validity as well leave the small gaps of crowded targets unmet, and the
     policy repairs overlaps."""
-    pending = []
+    drawn = []
     for env, seed, option in zip(envs, seeds, options):
-        drawn = env._begin_draw(seed, option)
-        if drawn is not None:
-            pending.append((env, *drawn))
-    if not pending:
+        scene = env._begin_draw(seed, option)
+        if scene is None:
+            drawn.append((env, option))
+        else:
+            env._begin_finish(scene, drawn=False, options=option or {})
+    if not drawn:
         return
-    from scenegym.rewards.spec import goal_scores
+    first = drawn[0][0]
+    goal_first = first.start == "goal"
+    rngs = [env.np_random for env, _ in drawn]
+    targets = [env.targets for env, _ in drawn] if goal_first else None
+    roads = first.space.sample_roads(rngs, targets)
+    if first.representation in ("oneshot", "construct", "latent"):
+        # The actions make the vehicles: the start keeps its road only.
+        for (env, option), road in zip(drawn, roads):
+            env._begin_finish(
+                Scene(road, Vehicles.empty()),
+                drawn=True,
+                options=None if goal_first else option or {},
+            )
+        return
+    count = first.start_candidates if goal_first else 1
+    sizes, columns = first.space.sample_vehicles_many(roads, rngs, targets, count)
+    pick = np.zeros(len(drawn), dtype=np.int64)
+    if count > 1:
+        from scenegym.rewards.spec import goal_scores
 
-    first = pending[0][0]
-    names = first.goal.names
-    counts = np.array([sets["s"].shape[0] for _, _, sets in pending])
-    sizes = np.concatenate(
-        [np.full(c, sets["s"].shape[1]) for c, (_, _, sets) in zip(counts, pending)]
-    )
-    batch = SceneBatch(
-        RoadBatch([road for _, road, _ in pending]),
-        np.repeat(np.arange(len(pending)), counts),
-        sizes,
-        {
-            name: np.concatenate([sets[name].ravel() for _, _, sets in pending])
-            for name in pending[0][2]
-        },
-    )
-    now = batch.describe()
-    wanted = goal_targets([env for env, _, _ in pending])
-    scores = goal_scores(
-        np.column_stack([now[name] for name in names]),
-        np.repeat(wanted, counts, axis=0),
-        first.goal,
-    )
-    starts = np.cumsum(counts) - counts
-    for (env, road, sets), start, count in zip(pending, starts, counts):
-        best = int(np.argmax(scores[start : start + count]))
-        vehicles = Vehicles._trusted({name: values[best] for name, values in sets.items()})
-        env._begin_finish(Scene(road, vehicles), drawn=True, options=None)
+        batch = SceneBatch(
+            RoadBatch(roads),
+            np.repeat(np.arange(len(drawn)), count),
+            np.repeat(sizes, count),
+            columns,
+        )
+        now = batch.describe()
+        scores = goal_scores(
+            np.column_stack([now[name] for name in first.goal.names]),
+            np.repeat(goal_targets([env for env, _ in drawn]), count, axis=0),
+            first.goal,
+        ).reshape(len(drawn), count)
+        pick = np.argmax(scores, axis=1)
+    ends = np.cumsum(sizes * count)
+    for (env, option), road, n, end, k in zip(
+        drawn, roads, sizes.tolist(), ends.tolist(), pick.tolist()
+    ):
+        start = end - n * count + n * k
+        vehicles = Vehicles._trusted({name: v[start : start + n] for name, v in columns.items()})
+        env._begin_finish(
+            Scene(road, vehicles), drawn=True, options=None if goal_first else option or {}
+        )
 
 
 def apply_actions(

@@ -21,7 +21,7 @@ columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,12 @@ class HighwaySceneSpace:
         if not isinstance(self.rules, ValidityRules):
             raise TypeError(f"rules must be ValidityRules, got {type(self.rules).__name__}")
 
+    # ------------------------------------------------------------------ drawing
+    # Every scene draws from its own generator: its road takes one block of uniforms, its
+    # vehicle sets one block of uniforms and one of standard normals, each of a size fixed by
+    # the config; the rest is array maths over all scenes at once. So a scene depends only on
+    # its generator (and targets), whether it is drawn alone or among many.
+
     def sample_road(
         self, rng: np.random.Generator, targets: Mapping[str, float] | None = None
     ) -> Road:
@@ -177,59 +183,88 @@ class HighwaySceneSpace:
         the configured lanes); with both ``vehicle_count`` and ``density``, the length that
         count needs at that density (within the configured lengths); and curvatures scaled so
         that the largest is ``max_curvature`` (at most the configured one; 0 makes the road
-        straight).
+        straight, and a straight road gets one curved segment, a random one on a random side).
         """
+        return self.sample_roads([rng], [targets])[0]
+
+    def sample_roads(
+        self,
+        rngs: Sequence[np.random.Generator],
+        targets: Sequence[Mapping[str, float] | None] | None = None,
+    ) -> list[Road]:
+        """One road per generator of ``rngs`` (with the targets of the same entry of
+        ``targets``; None: none), each as ``sample_road`` draws it, all drawn at once."""
         c = self.config
-        targets = _check_targets(targets) if targets is not None else {}
-        lanes = int(rng.integers(c.lanes[0], c.lanes[1] + 1))
-        if "lane_count" in targets:
-            lanes = int(np.clip(round(targets["lane_count"]), c.lanes[0], c.lanes[1]))
-        length = float(rng.uniform(*c.length))
-        if targets.get("density", 0.0) > 0.0 and "vehicle_count" in targets:
+        rngs = _check_rngs(rngs)
+        asked = _TargetTable(targets, len(rngs))
+        count, most = len(rngs), c.segments[1]
+        u = np.empty((count, _ROAD_UNIFORMS + 6 * most + c.lanes[1] + 1))
+        for row, rng in zip(u, rngs):
+            rng.random(out=row)
+        gamma_u = u[:, _ROAD_UNIFORMS : _ROAD_UNIFORMS + 4 * most].reshape(count, most, 4)
+        rest = u[:, _ROAD_UNIFORMS + 4 * most :]
+        turn_u, straight_u, width_u = rest[:, :most], rest[:, most : 2 * most], rest[:, 2 * most :]
+        has_lanes, lane_target = asked["lane_count"]
+        lanes = np.where(
+            has_lanes, np.clip(np.rint(lane_target), *c.lanes), _whole(u[:, 0], c.lanes)
+        )
+        lanes = lanes.astype(np.int64)
+        length = _between(u[:, 1], c.length)
+        has_count, vehicle_target = asked["vehicle_count"]
+        both = has_count & (asked["density"][1] > 0.0)
+        if both.any():
             # Both asked for: the road is as long as that many vehicles at that density need.
-            wanted = 1000.0 * targets["vehicle_count"] / (targets["density"] * lanes)
-            length = float(np.clip(wanted, *c.length))
-        n_segments = int(rng.integers(c.segments[0], c.segments[1] + 1))
-        shares = rng.dirichlet(np.full(n_segments, 4.0))
-        lengths = np.maximum(shares * length, 1.0)
+            density = np.where(both, asked["density"][1], 1.0)
+            wanted = np.clip(1000.0 * vehicle_target / (density * lanes), *c.length)
+            length = np.where(both, wanted, length)
+        segments = _whole(u[:, 2], c.segments)
+        used = np.arange(most) < segments[:, None]
+        # Dirichlet(4, ..., 4) shares: Gamma(4) draws, each the sum of four Exp(1) draws.
+        gamma = -np.log1p(-gamma_u).sum(axis=2) * used
+        lengths = np.maximum(gamma / gamma.sum(axis=1, keepdims=True) * length[:, None], 1.0)
         # A segment turns by at most a quarter circle, whatever max_curvature allows.
         limit = np.minimum(c.max_curvature, (np.pi / 2.0) / lengths)
         # A right turn keeps a radius of at least twice the widest possible carriageway (the
         # lanes drawn, a ramp, all at the widest lane width), so its right edge never folds.
-        right_limit = np.minimum(limit, 0.5 / ((lanes + 1) * c.lane_width[1]))
-        curvatures = rng.uniform(-right_limit, limit)
-        curvatures[rng.random(n_segments) < c.straight_share] = 0.0
-        if "max_curvature" in targets:
-            curvatures = _curvatures_for(
-                curvatures, min(max(targets["max_curvature"], 0.0), c.max_curvature), rng
-            )
+        right_limit = np.minimum(limit, (0.5 / ((lanes + 1) * c.lane_width[1]))[:, None])
+        curvatures = turn_u * (limit + right_limit) - right_limit
+        curvatures[(straight_u < c.straight_share) | ~used] = 0.0
+        has_turn, turn_target = asked["max_curvature"]
+        if has_turn.any():
+            target = np.clip(turn_target, 0.0, c.max_curvature)
+            curvatures = _curvatures_for(curvatures, target, has_turn, u[:, 9:11], segments)
             curvatures = np.clip(curvatures, -right_limit, limit)
-        widths = rng.uniform(*c.lane_width, lanes)
-        starts = np.zeros(lanes)
-        total = float(lengths.sum())
-        ends = np.full(lanes, total)
-        ramp = rng.random() < c.ramp_probability
-        if ramp and "lane_count" not in targets:
-            # An on-ramp merging from the start, or an auxiliary lane between two ramps.
-            if rng.random() < 0.5:
-                start, end = 0.0, rng.uniform(0.3, 0.7) * total
-            else:
-                start, end = rng.uniform(0.05, 0.3) * total, rng.uniform(0.6, 0.95) * total
-            widths = np.append(widths, rng.uniform(*c.lane_width))
-            starts = np.append(starts, start)
-            ends = np.append(ends, end)
-        # Every bound the constructor checks holds by construction (lengths >= 1 m, turns
-        # under a quarter circle, right turns wide of the carriageway, lanes inside the road,
-        # widths and limits within the config's checked ranges): skip the checks' cost.
-        return Road._trusted(
-            segment_lengths=lengths,
-            segment_curvatures=curvatures,
-            lane_widths=widths,
-            lane_starts=starts,
-            lane_ends=ends,
-            speed_limit=float(rng.uniform(*c.speed_limit)),
-            origin=(0.0, 0.0, float(rng.uniform(-np.pi, np.pi))),
-        )
+        widths = _between(width_u, c.lane_width)
+        total = (lengths * used).sum(axis=1)
+        # An on-ramp merging from the start, or an auxiliary lane between two ramps.
+        ramp = (u[:, 3] < c.ramp_probability) & ~has_lanes
+        merge = u[:, 4] < 0.5
+        ramp_start = np.where(merge, 0.0, 0.05 + 0.25 * u[:, 5]) * total
+        ramp_end = np.where(merge, 0.3 + 0.4 * u[:, 6], 0.6 + 0.35 * u[:, 6]) * total
+        speed_limit = _between(u[:, 7], c.speed_limit)
+        heading = (2.0 * u[:, 8] - 1.0) * np.pi
+        roads = []
+        for i in range(count):
+            m, main = int(segments[i]), int(lanes[i])
+            n = main + int(ramp[i])
+            starts, ends = np.zeros(n), np.full(n, total[i])
+            if n > main:
+                starts[main], ends[main] = ramp_start[i], ramp_end[i]
+            # Every bound the constructor checks holds by construction (lengths >= 1 m, turns
+            # under a quarter circle, right turns wide of the carriageway, lanes inside the
+            # road, widths and limits within the config's checked ranges): skip the checks.
+            roads.append(
+                Road._trusted(
+                    segment_lengths=lengths[i, :m].copy(),
+                    segment_curvatures=curvatures[i, :m].copy(),
+                    lane_widths=widths[i, :n].copy(),
+                    lane_starts=starts,
+                    lane_ends=ends,
+                    speed_limit=float(speed_limit[i]),
+                    origin=(0.0, 0.0, float(heading[i])),
+                )
+            )
+        return roads
 
     def sample_vehicles(
         self,
@@ -266,78 +301,160 @@ class HighwaySceneSpace:
         at once: the ``Vehicles`` columns as ``(count, n)`` arrays (every set holds the same
         number ``n`` of vehicles). With ``count=1`` its row is ``sample_vehicles``' draw from
         the same generator state."""
+        sizes, columns = self.sample_vehicles_many([road], [rng], [targets], count)
+        return {name: values.reshape(count, int(sizes[0])) for name, values in columns.items()}
+
+    def sample_vehicles_many(
+        self,
+        roads: Sequence[Road],
+        rngs: Sequence[np.random.Generator],
+        targets: Sequence[Mapping[str, float] | None] | None = None,
+        count: int = 1,
+    ) -> tuple[NDArray[np.int64], dict[str, NDArray]]:
+        """``sample_vehicle_sets`` for many roads at once, road ``i`` drawing from ``rngs[i]``
+        with ``targets[i]``: returns the number of vehicles in each set of each road, and the
+        ``Vehicles`` columns of all sets end to end (road by road, set by set)."""
         c = self.config
-        targets = _check_targets(targets) if targets is not None else {}
+        rngs = _check_rngs(rngs)
+        if len(roads) != len(rngs):
+            raise ValueError(f"one generator per road: {len(roads)} roads, {len(rngs)} rngs")
+        asked = _TargetTable(targets, len(rngs))
         count = check_whole("count", count, 1)
-        n = int(rng.integers(c.vehicles[0], c.vehicles[1] + 1))
-        if "vehicle_count" in targets or "density" in targets:
-            wanted = targets.get("vehicle_count")
-            if wanted is None:
-                wanted = targets["density"] * float(road.lane_lengths.sum()) / 1000.0
-            n = int(np.clip(round(wanted), c.vehicles[0], c.vehicles[1]))
-        # Weights are station extents (not lane-centre lengths), matching the uniform draw of
-        # stations below and keeping the scenes of every seed unchanged.
-        extent = np.tile(road.lane_ends - road.lane_starts, (count, 1))
-        if "lane_occupancy_spread" in targets:
+        scenes, lanes, most = len(rngs), c.lanes[1] + 1, c.vehicles[1]
+        u = np.empty((scenes, 1 + count * (1 + 2 * lanes + 5 * most)))
+        z = np.empty((scenes, count * (lanes + 5 * most)))
+        for u_row, z_row, rng in zip(u, z, rngs):
+            rng.random(out=u_row)
+            rng.standard_normal(out=z_row)
+        per_set = u[:, 1:].reshape(scenes * count, -1)
+        flow_u, tie_u = per_set[:, 0], per_set[:, 1 : 1 + lanes]
+        phase_u, vehicle_u = per_set[:, 1 + lanes : 1 + 2 * lanes], per_set[:, 1 + 2 * lanes :]
+        per_set = z.reshape(scenes * count, -1)
+        spread_z, vehicle_z = per_set[:, :lanes], per_set[:, lanes:]
+        start = np.full((scenes, lanes), np.inf)
+        end = np.full((scenes, lanes), -np.inf)
+        width = np.ones((scenes, lanes))
+        for i, road in enumerate(roads):
+            start[i, : road.lane_count] = road.lane_starts
+            end[i, : road.lane_count] = road.lane_ends
+            width[i, : road.lane_count] = road.lane_widths
+        extent = np.maximum(end - start, 0.0)
+        n = _whole(u[:, 0], c.vehicles)
+        has_count, vehicle_target = asked["vehicle_count"]
+        has_density, density_target = asked["density"]
+        if (has_density & ~has_count).any():
+            lane_km = np.array([road.lane_lengths.sum() / 1000.0 for road in roads])
+            vehicle_target = np.where(has_count, vehicle_target, density_target * lane_km)
+        n = np.where(has_count | has_density, np.clip(np.rint(vehicle_target), *c.vehicles), n)
+        n = n.astype(np.int64)
+        # One row per set; every vehicle of every set, set by set.
+        of = np.repeat(np.arange(scenes), count)
+        row_n = n[of]
+        valid = (np.arange(most) < row_n[:, None]).ravel()
+        vehicle_u = vehicle_u.reshape(-1, 5)[valid]
+        vehicle_z = vehicle_z.reshape(-1, 5)[valid]
+        row = np.repeat(np.arange(scenes * count), row_n)
+        rank = np.arange(row.size) - (np.cumsum(row_n) - row_n)[row]
+        weights = extent[of]
+        has_spread, spread_target = asked["lane_occupancy_spread"]
+        if has_spread.any():
             # Lane shares spread around their lengths' by about the asked spread.
-            spread = max(targets["lane_occupancy_spread"], 0.0)
-            extent = extent * np.exp(spread * rng.standard_normal(extent.shape))
-        if c.placement == "even":
-            lane, s = _even_places(road, n, c.placement_jitter, rng, extent)
-        elif c.placement == "following":
-            lane = _lanes_of(_lane_counts(n, rng, extent), n)
+            spread = np.where(has_spread, np.maximum(spread_target, 0.0), 0.0)[of]
+            weights = weights * np.exp(spread[:, None] * spread_z)
+        if c.placement == "uniform":
+            cdf = np.cumsum(weights, axis=1)
+            cdf /= cdf[:, -1:]
+            lane = (cdf[row] <= vehicle_u[:, :1]).sum(axis=1)
         else:
-            lane = _choice_rows(rng, extent / extent.sum(axis=1, keepdims=True), n)
-            s = rng.uniform(road.lane_starts[lane], road.lane_ends[lane])
-        shares = np.array([c.kind_shares.get(k, 0.0) for k in KINDS])
-        if "truck_share" in targets:
-            heavy = float(np.clip(targets["truck_share"], 0.0, 1.0))
-            kind = _kinds_for(_shares_for(shares, heavy), heavy, (count, n), rng)
-        else:
-            kind = rng.choice(len(KINDS), size=(count, n), p=shares / shares.sum())
+            counts = _lane_counts(row_n, tie_u, weights)
+            lane = (np.cumsum(counts, axis=1)[row] <= rank[:, None]).sum(axis=1)
+        kind = self._kinds(asked, of, row, row_n, vehicle_u)
         sizes = np.array([c.sizes[k] for k in KINDS])[kind]
-        length = np.maximum(rng.normal(sizes[..., 0], sizes[..., 1]), 0.5)
-        width = np.maximum(rng.normal(sizes[..., 2], sizes[..., 3]), 0.3)
-        flow = rng.uniform(*c.flow_speed, size=count) * road.speed_limit
-        if "mean_speed" in targets:
-            flow = np.full(count, float(targets["mean_speed"]))
-        flow = np.maximum(flow, 0.0)[:, None]
-        spread = max(float(targets.get("std_speed", c.speed_std)), 0.0)
-        speed = rng.normal(flow, spread, (count, n))
-        if n and ("mean_speed" in targets or "std_speed" in targets):
-            # The drawn speeds moved (and, with a spread target, scaled) onto the targets, so
-            # the scene's own mean and spread are the ones asked for (up to the clip at 0).
-            with np.errstate(over="ignore", invalid="ignore"):  # runaway targets: see below
-                mean = speed.mean(axis=1, keepdims=True)
-                deviation = speed - mean
-                if "std_speed" in targets and n > 1:
-                    now = deviation.std(axis=1, keepdims=True)
-                    deviation *= np.where(now > 0, spread / np.where(now > 0, now, 1.0), 1.0)
-                speed = (flow if "mean_speed" in targets else mean) + deviation
-        speed = np.maximum(speed, 0.0)
-        if not np.isfinite(speed).all():
-            raise ValueError(
-                f"speed targets mean_speed={targets.get('mean_speed')} and std_speed="
-                f"{targets.get('std_speed')} give speeds too large to represent; ask for "
-                "speeds in m/s of the order of the speed limit"
-            )
-        half_lane = road.lane_widths[lane] / 2.0
-        if c.placement == "following":
-            s = _following_places(road, lane, speed, length, c.placement_jitter, rng)
-        d = np.clip(rng.normal(0.0, c.lateral_std, (count, n)), -half_lane, half_lane)
-        heading = rng.normal(0.0, c.heading_std, (count, n))
+        length = np.maximum(sizes[:, 0] + sizes[:, 1] * vehicle_z[:, 0], 0.5)
+        width_v = np.maximum(sizes[:, 2] + sizes[:, 3] * vehicle_z[:, 1], 0.3)
+        speed = self._speeds(asked, of, row, row_n, flow_u, vehicle_z[:, 2], roads)
+        lane_start, lane_end = start[of][row, lane], end[of][row, lane]
+        if c.placement == "uniform":
+            s = lane_start + vehicle_u[:, 1] * (lane_end - lane_start)
+        elif c.placement == "even":
+            s = _even_places(extent[of], counts, row, rank, lane, phase_u, vehicle_u[:, 4], c)
+            s = np.minimum(np.maximum(lane_start + s, lane_start), lane_end)
+        else:
+            s = _following_places(extent[of], row, lane, speed, length, phase_u, vehicle_u[:, 4], c)
+            s = np.minimum(np.maximum(lane_start + s, lane_start), lane_end)
+        half_lane = width[of][row, lane] / 2.0
+        d = np.minimum(np.maximum(c.lateral_std * vehicle_z[:, 3], -half_lane), half_lane)
         # Columns built here are finite, of one length and of known kinds: the constructor's
         # checks would only cost time.
-        return {
+        return n, {
             "lane": lane.astype(np.int16),
             "s": s,
             "d": d,
-            "heading": heading,
+            "heading": c.heading_std * vehicle_z[:, 4],
             "speed": speed,
             "length": length,
-            "width": width,
+            "width": width_v,
             "kind": kind.astype(np.int8),
         }
+
+    def _kinds(self, asked, of, row, row_n, vehicle_u) -> NDArray[np.int64]:
+        """The kind of every vehicle: drawn by the configured shares, or in rows with a
+        ``truck_share`` target ``round(truck_share * n)`` heavy ones at random places, heavy
+        and light kinds split among themselves by the shares."""
+        shares = np.array([self.config.kind_shares.get(k, 0.0) for k in KINDS])
+        kind = _pick(shares, vehicle_u[:, 2])
+        has_heavy, heavy_target = asked["truck_share"]
+        if has_heavy.any() and row.size:
+            heavy_count = np.rint(np.clip(heavy_target, 0.0, 1.0)[of] * row_n)
+            # The vehicles of a row ranked by a uniform key: the first ones are heavy.
+            order = np.lexsort((vehicle_u[:, 3], row))
+            place = np.empty(row.size, dtype=np.int64)
+            place[order] = np.arange(row.size) - (np.cumsum(row_n) - row_n)[row[order]]
+            heavy = place < heavy_count[row]
+            chosen = np.where(
+                heavy,
+                _pick(_within(shares, True), vehicle_u[:, 2]),
+                _pick(_within(shares, False), vehicle_u[:, 2]),
+            )
+            kind = np.where(has_heavy[of][row], chosen, kind)
+        return kind
+
+    def _speeds(self, asked, of, row, row_n, flow_u, speed_z, roads) -> NDArray[np.float64]:
+        """The speed of every vehicle: around the row's flow speed (a share of the limit, or
+        the ``mean_speed`` target) with the configured or ``std_speed`` spread; rows with a
+        speed target moved (and scaled) onto it exactly."""
+        c = self.config
+        limit = np.array([road.speed_limit for road in roads])[of]
+        has_mean, mean_target = asked["mean_speed"]
+        has_std, std_target = asked["std_speed"]
+        flow = np.maximum(
+            np.where(has_mean[of], mean_target[of], _between(flow_u, c.flow_speed) * limit), 0.0
+        )
+        spread = np.maximum(np.where(has_std, std_target, c.speed_std), 0.0)[of]
+        with np.errstate(over="ignore", invalid="ignore"):  # runaway targets: see below
+            speed = flow[row] + spread[row] * speed_z
+        adjust = (has_mean | has_std)[of] & (row_n > 0)
+        if adjust.any():
+            # The drawn speeds moved (and, with a spread target, scaled) onto the targets, so
+            # the scene's own mean and spread are the ones asked for (up to the clip at 0).
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                size = np.maximum(row_n, 1)
+                mean = np.bincount(row, speed, row_n.size) / size
+                deviation = speed - mean[row]
+                now = np.sqrt(np.bincount(row, deviation * deviation, row_n.size) / size)
+                scale = has_std[of] & (row_n > 1) & (now > 0)
+                deviation *= np.where(scale, spread / np.where(scale, now, 1.0), 1.0)[row]
+                moved = np.where(has_mean[of], flow, mean)[row] + deviation
+            speed = np.where(adjust[row], moved, speed)
+        speed = np.maximum(speed, 0.0)
+        if not np.isfinite(speed).all():
+            bad = int(of[row[np.flatnonzero(~np.isfinite(speed))[0]]])
+            raise ValueError(
+                f"speed targets mean_speed={asked.value('mean_speed', bad)} and std_speed="
+                f"{asked.value('std_speed', bad)} give speeds too large to represent; ask for "
+                "speeds in m/s of the order of the speed limit"
+            )
+        return speed
 
     def sample(self, rng: np.random.Generator, targets: Mapping[str, float] | None = None) -> Scene:
         """One random scene. Same generator state, same scene.
@@ -349,23 +466,37 @@ class HighwaySceneSpace:
         and kinds, ``lane_occupancy_spread`` how unevenly the lanes are filled. Values beyond
         the configured bounds are clipped to them.
         """
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
-                f"got {type(rng).__name__}"
-            )
-        road = self.sample_road(rng, targets)  # each checks the targets
-        return Scene(road, self.sample_vehicles(road, rng, targets))
+        return self.sample_scenes([rng], [targets])[0]
+
+    def sample_scenes(
+        self,
+        rngs: Sequence[np.random.Generator],
+        targets: Sequence[Mapping[str, float] | None] | None = None,
+    ) -> list[Scene]:
+        """One scene per generator of ``rngs`` (with the targets of the same entry of
+        ``targets``), each as ``sample`` draws it, all drawn at once."""
+        roads = self.sample_roads(rngs, targets)  # each checks the targets
+        sizes, columns = self.sample_vehicles_many(roads, rngs, targets)
+        ends = np.cumsum(sizes)
+        return [
+            Scene(road, Vehicles._trusted({k: v[end - size : end] for k, v in columns.items()}))
+            for road, size, end in zip(roads, sizes.tolist(), ends.tolist())
+        ]
 
     def sample_many(self, n: int, seed: int) -> Iterator[Scene]:
         """``n`` scenes; scene ``i`` depends only on ``(seed, i)``, so any slice can be redone."""
         n = check_whole("n", n, 0)
         seed = check_whole("seed", seed, 0)
         # Child i of SeedSequence(seed).spawn(n) is SeedSequence(seed, spawn_key=(i,)); built
-        # one at a time, memory stays flat for any n.
-        for i in range(int(n)):
-            child = np.random.SeedSequence(seed, spawn_key=(i,))
-            yield self.sample(np.random.default_rng(child))
+        # a chunk at a time, memory stays flat for any n.
+        for first in range(0, int(n), _CHUNK):
+            children = range(first, min(first + _CHUNK, int(n)))
+            yield from self.sample_scenes(
+                [
+                    np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+                    for i in children
+                ]
+            )
 
     def validate(self, scene: Scene) -> list[Violation]:
         """Broken rules of ``scene`` under this space's rules."""
@@ -394,48 +525,102 @@ def _check_targets(targets: Any) -> dict[str, float]:
     return checked
 
 
-def _lane_counts(n: int, rng: np.random.Generator, weights: NDArray[np.float64]) -> NDArray:
-    """How many of ``n`` vehicles each lane gets in each row of ``(sets, lanes)`` ``weights``
-    (largest remainders first, ties broken at random)."""
-    share = weights / weights.sum(axis=1, keepdims=True) * n
+_ROAD_UNIFORMS = 11
+"""Uniforms of a road's block before its per-segment and per-lane ones: lanes, length,
+segments, ramp, ramp kind, ramp start, ramp end, speed limit, heading, and the side and
+segment of the curve a straight road gets for a curvature target."""
+_CHUNK = 256
+"""Scenes ``sample_many`` draws at once."""
+
+
+def _check_rngs(rngs: Sequence[np.random.Generator]) -> list[np.random.Generator]:
+    rngs = list(rngs)
+    for rng in rngs:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(
+                f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                f"got {type(rng).__name__}"
+            )
+    return rngs
+
+
+class _TargetTable:
+    """The targets of many scenes by name: ``table[name]`` is ``(asked, values)``, which
+    scenes ask for ``name`` and the value they ask for (0 where not asked)."""
+
+    def __init__(self, targets: Sequence[Mapping[str, float] | None] | None, count: int) -> None:
+        if targets is None:
+            targets = [None] * count
+        targets = list(targets)
+        if len(targets) != count:
+            raise ValueError(f"one targets entry per generator: {count} rngs, {len(targets)}")
+        self.targets = [_check_targets(t) if t is not None else {} for t in targets]
+        self._columns: dict[str, tuple[NDArray[np.bool_], NDArray[np.float64]]] = {}
+        nothing = (np.zeros(count, dtype=bool), np.zeros(count))
+        for name in TARGETABLE:
+            if any(name in t for t in self.targets):
+                asked = np.array([name in t for t in self.targets])
+                values = np.array([t.get(name, 0.0) for t in self.targets])
+                self._columns[name] = asked, values
+            else:
+                self._columns[name] = nothing
+
+    def __getitem__(self, name: str) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        return self._columns[name]
+
+    def value(self, name: str, i: int) -> float | None:
+        return self.targets[i].get(name)
+
+
+def _whole(u: NDArray[np.float64], bounds: tuple[int, int]) -> NDArray[np.int64]:
+    """Whole numbers uniform in ``[low, high]`` from uniforms in [0, 1)."""
+    low, high = bounds
+    return np.minimum(low + np.floor(u * (high - low + 1)), high).astype(np.int64)
+
+
+def _between(u: NDArray[np.float64], bounds: tuple[float, float]) -> NDArray[np.float64]:
+    """Values uniform in ``[low, high)`` from uniforms in [0, 1)."""
+    low, high = bounds
+    return low + u * (high - low)
+
+
+def _pick(p: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Indices drawn with chances in proportion to ``p``, one per uniform of ``u``."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return (cdf[None, :] <= u[:, None]).sum(axis=1)
+
+
+def _within(shares: NDArray[np.float64], heavy: bool) -> NDArray[np.float64]:
+    """The kind shares among heavy (trucks and buses) or light kinds only; equal among them
+    when none of them has a share."""
+    mask = _IS_HEAVY if heavy else ~_IS_HEAVY
+    part = shares * mask
+    return part if part.sum() > 0 else mask.astype(np.float64)
+
+
+def _lane_counts(
+    n: NDArray[np.int64], tie_u: NDArray[np.float64], weights: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """How many of each row's ``n`` vehicles each lane gets, by the rows of ``(rows, lanes)``
+    ``weights`` (lanes of weight 0 get none): the floor of each lane's share, then one more
+    for the lanes of largest remainder (ties broken by the uniforms ``tie_u``)."""
+    share = weights / weights.sum(axis=1, keepdims=True) * n[:, None]
     counts = np.floor(share).astype(np.int64)
-    remainder = share - counts + rng.uniform(0.0, 1e-9, share.shape)
+    remainder = np.where(weights > 0, share - counts + 1e-9 * tie_u, -np.inf)
     # The first missing lanes by largest remainder get one more.
     place = np.argsort(np.argsort(-remainder, axis=1), axis=1)
-    return counts + (place < (n - counts.sum(axis=1, keepdims=True)))
+    return counts + (place < (n - counts.sum(axis=1))[:, None])
 
 
-def _lanes_of(counts: NDArray[np.int64], n: int) -> NDArray[np.int64]:
-    """``(sets, n)`` lane of each vehicle, grouped by lane, from ``(sets, lanes)`` counts."""
-    ends = np.cumsum(counts, axis=1)
-    return (ends[:, None, :] <= np.arange(n)[None, :, None]).sum(axis=2)
-
-
-def _choice_rows(rng: np.random.Generator, p: NDArray[np.float64], n: int) -> NDArray:
-    """``(sets, n)`` draws of ``range(lanes)`` with each row's ``(sets, lanes)`` chances
-    ``p``, as ``rng.choice(lanes, size=n, p=row)`` draws them (so one row draws the same)."""
-    cdf = np.cumsum(p, axis=1)
-    cdf /= cdf[:, -1:]
-    uniform = rng.random((p.shape[0], n))
-    return (cdf[:, None, :] <= uniform[:, :, None]).sum(axis=2)
-
-
-def _even_places(
-    road: Road, n: int, jitter: float, rng: np.random.Generator, weights: NDArray[np.float64]
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """``(sets, n)`` lanes and stations of ``n`` vehicles spread evenly: each lane gets its
-    share by the row of ``(sets, lanes)`` ``weights`` (``_lane_counts``), evenly spaced along
-    the lane from a random phase, each moved by up to ``jitter / 2`` of the spacing, and kept
-    inside the lane."""
-    extent = road.lane_ends - road.lane_starts
-    counts = _lane_counts(n, rng, weights)
-    lane = _lanes_of(counts, n)
-    spacing = np.take_along_axis(extent / np.maximum(counts, 1), lane, axis=1)
-    rank = np.arange(n) - np.take_along_axis(np.cumsum(counts, axis=1) - counts, lane, axis=1)
-    phase = np.take_along_axis(rng.uniform(0.0, 1.0, counts.shape), lane, axis=1)
-    s = road.lane_starts[lane] + spacing * (rank + phase)
-    s += rng.uniform(-0.5, 0.5, lane.shape) * jitter * spacing
-    return lane, np.clip(s, road.lane_starts[lane], road.lane_ends[lane])
+def _even_places(extent, counts, row, rank, lane, phase_u, jitter_u, config) -> NDArray:
+    """Stations from the lane start of vehicles spread evenly: each lane's vehicles (rank
+    ``rank`` in their row, grouped by lane) evenly spaced along the lane from a random phase,
+    each moved by up to ``placement_jitter / 2`` of the spacing."""
+    spacing = extent[row, lane] / np.maximum(counts[row, lane], 1)
+    before = (np.cumsum(counts, axis=1) - counts)[row, lane]
+    jitter = (jitter_u - 0.5) * config.placement_jitter
+    return spacing * (rank - before + phase_u[row, lane] + jitter)
 
 
 FOLLOWING_GAP = 2.0
@@ -444,77 +629,40 @@ FOLLOWING_HEADWAY = 1.5
 """Time headway (s) of ``placement: following``."""
 
 
-def _following_places(
-    road: Road,
-    lane: NDArray[np.int64],
-    speed: NDArray[np.float64],
-    length: NDArray[np.float64],
-    jitter: float,
-    rng: np.random.Generator,
-) -> NDArray[np.float64]:
-    """``(sets, n)`` stations of vehicles already given their lanes (each row grouped by lane,
-    in order along it): the room from each vehicle to the next is in proportion to what a
-    car follower keeps, ``length + FOLLOWING_GAP + speed * FOLLOWING_HEADWAY``, scaled to
-    fill the lane, so faster vehicles keep longer gaps. Each lane starts from a random phase
-    of its last vehicle's room; each vehicle is moved by up to ``jitter / 2`` of its room and
-    kept inside the lane."""
-    lanes = road.lane_count
-    # Every (set, lane) is one group; groups are contiguous in row-major order.
-    group = (np.arange(lane.shape[0])[:, None] * lanes + lane).ravel()
-    counts = np.bincount(group, minlength=lane.shape[0] * lanes)
-    extent = np.tile(road.lane_ends - road.lane_starts, lane.shape[0])
-    room = (length + FOLLOWING_GAP + np.maximum(speed, 0.0) * FOLLOWING_HEADWAY).ravel()
-    room = room * (extent / np.maximum(np.bincount(group, room, counts.size), 1e-9))[group]
-    before = np.cumsum(room) - room  # room of every vehicle before, all groups
-    used = counts > 0
-    first = (np.cumsum(counts) - counts)[used]
-    last = np.cumsum(counts)[used] - 1
-    ahead = before - np.repeat(before[first], counts[used])  # room before, this group
-    phase = np.repeat(rng.uniform(0.0, 1.0, int(used.sum())) * room[last], counts[used])
-    flat = lane.ravel()
-    s = road.lane_starts[flat] + ahead + phase
-    s += rng.uniform(-0.5, 0.5, flat.size) * jitter * room
-    return np.clip(s, road.lane_starts[flat], road.lane_ends[flat]).reshape(lane.shape)
+def _following_places(extent, row, lane, speed, length, phase_u, jitter_u, config) -> NDArray:
+    """Stations from the lane start of vehicles already given their lanes (each row grouped
+    by lane, in order along it): the room from each vehicle to the next is in proportion to
+    what a car follower keeps, ``length + FOLLOWING_GAP + speed * FOLLOWING_HEADWAY``, scaled
+    to fill the lane, so faster vehicles keep longer gaps. Each lane starts from a random
+    phase of its last vehicle's room; each vehicle is moved by up to ``placement_jitter / 2``
+    of its room."""
+    # Every (row, lane) is one group; groups are contiguous, in order.
+    group = row * extent.shape[1] + lane
+    counts = np.bincount(group, minlength=extent.size)
+    room = length + FOLLOWING_GAP + np.maximum(speed, 0.0) * FOLLOWING_HEADWAY
+    room = room * (extent.ravel() / np.maximum(np.bincount(group, room, extent.size), 1e-9))[group]
+    # The room before each vehicle in its group, summed within the group alone (a padded
+    # table, one line per group), so no other scene's vehicles change its rounding.
+    place = np.arange(group.size) - (np.cumsum(counts) - counts)[group]
+    table = np.zeros((extent.size, int(counts.max(initial=0))))
+    table[group, place] = room
+    ahead = np.cumsum(table, axis=1)[group, place] - room
+    last = table[np.arange(extent.size), np.maximum(counts - 1, 0)] if table.size else counts
+    phase = (phase_u.ravel() * last)[group]  # a share of the room of the lane's last vehicle
+    return ahead + phase + (jitter_u - 0.5) * config.placement_jitter * room
 
 
-def _curvatures_for(
-    curvatures: NDArray[np.float64], target: float, rng: np.random.Generator
-) -> NDArray[np.float64]:
-    """``curvatures`` scaled so that the largest magnitude is ``target``; a straight road gets
-    one curved segment (a random one, random side) when ``target`` is above 0."""
-    largest = float(np.abs(curvatures).max())
-    if target <= 0.0:
-        return np.zeros_like(curvatures)
-    if largest == 0.0:
-        curvatures = np.zeros_like(curvatures)
-        side = 1.0 if rng.random() < 0.5 else -1.0
-        curvatures[int(rng.integers(curvatures.size))] = side * target
-        return curvatures
-    return curvatures * (target / largest)
-
-
-def _kinds_for(
-    shares: NDArray[np.float64], heavy: float, shape: tuple[int, int], rng: np.random.Generator
-) -> NDArray[np.int64]:
-    """``(sets, n)`` kinds, ``round(heavy * n)`` of each row trucks or buses, at random places;
-    heavy and light kinds split among themselves by ``shares``."""
-    sets, n = shape
-    count = round(heavy * n)
-    parts = []
-    for mask, size in ((_IS_HEAVY, count), (~_IS_HEAVY, n - count)):
-        weights = shares * mask
-        if size:
-            parts.append(rng.choice(len(KINDS), size=(sets, size), p=weights / weights.sum()))
-    kind = np.concatenate(parts, axis=1) if parts else np.zeros((sets, 0), dtype=np.int64)
-    return rng.permuted(kind, axis=1)
-
-
-def _shares_for(shares: NDArray[np.float64], heavy: float) -> NDArray[np.float64]:
-    """Kind shares (``KINDS`` order) rescaled so that trucks and buses together have
-    ``heavy``; the configured shares still split heavy and light kinds among themselves."""
-    out = np.zeros_like(shares)
-    for mask, total in ((_IS_HEAVY, heavy), (~_IS_HEAVY, 1.0 - heavy)):
-        part = shares[mask]
-        part = part if part.sum() > 0 else np.ones(part.size)  # none configured: equal split
-        out[mask] = total * part / part.sum()
+def _curvatures_for(curvatures, target, asked, u, segments) -> NDArray[np.float64]:
+    """``curvatures`` of the rows that ``asked`` scaled so that the largest magnitude is
+    their ``target``; a straight road gets one curved segment (picked by ``u[:, 1]``, its
+    side by ``u[:, 0]``) when the target is above 0."""
+    largest = np.abs(curvatures).max(axis=1)
+    out = curvatures.copy()
+    scale = asked & (target > 0.0) & (largest > 0.0)
+    out[scale] *= (target[scale] / largest[scale])[:, None]
+    out[asked & (target <= 0.0)] = 0.0
+    straight = np.flatnonzero(asked & (target > 0.0) & (largest == 0.0))
+    side = np.where(u[straight, 0] < 0.5, 1.0, -1.0)
+    at = np.minimum(np.floor(u[straight, 1] * segments[straight]), segments[straight] - 1)
+    out[straight, at.astype(np.int64)] = side * target[straight]
     return out

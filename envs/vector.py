@@ -141,8 +141,7 @@ class DrivingLayoutVecEnv(VecEnv):
                 name: values[i].copy() for name, values in observation.items()
             }
         begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
-        for i in ended:
-            self._new_road(int(i))
+        self._new_roads(ended)
         if ended.size:
             restarted = [envs[i] for i in ended]
             scores, terms, _, fresh = score_envs(restarted, self._roads, ended, False)
@@ -228,10 +227,10 @@ class DrivingLayoutVecEnv(VecEnv):
         edits.store()
         return [env.scene for env in envs]
 
-    def _new_road(self, i: int) -> None:
-        road = self.envs[i].road
-        if self._roads.fits(road):
-            self._roads.replace(i, road)
+    def _new_roads(self, ended: NDArray[np.int64]) -> None:
+        roads = [self.envs[i].road for i in ended]
+        if all(self._roads.fits(road) for road in roads):
+            self._roads.replace(ended, roads)
         else:
             self._roads = RoadBatch([env.road for env in self.envs])
 

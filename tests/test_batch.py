@@ -115,18 +115,45 @@ def test_scenes_sharing_a_road_share_its_tables(congested):
     assert counts.sum() == 0
 
 
-def test_a_replaced_road_row_equals_fresh_tables(scenes):
+def test_replaced_road_rows_equal_fresh_tables(scenes):
     roads = [scene.road for scene in scenes[:5]]
     batch = RoadBatch(roads)
-    newcomer = next(s.road for s in scenes[5:] if batch.fits(s.road))
-    batch.replace(2, newcomer)
-    fresh = RoadBatch([*roads[:2], newcomer, *roads[3:]])
+    newcomers = [s.road for s in scenes[5:] if batch.fits(s.road)][:2]
+    batch.replace([2, 4], newcomers)
+    fresh = RoadBatch([*roads[:2], newcomers[0], roads[3], newcomers[1]])
     for name in ("lane_start", "lane_end", "lane_centre", "segment_pose", "lane_scale"):
         np.testing.assert_array_equal(getattr(batch, name), getattr(fresh, name))
+    assert batch.roads[2] is newcomers[0] and batch.roads[4] is newcomers[1]
     with pytest.raises(ValueError, match="more lanes or segments"):
         RoadBatch([Road.straight(length=50.0, lanes=1)]).replace(
-            0, Road.straight(length=50.0, lanes=3)
+            [0], [Road.straight(length=50.0, lanes=3)]
         )
+
+
+def test_road_tables_equal_each_roads_own_geometry(scenes):
+    # The tables of many roads are built at once; each row must hold its road's own numbers.
+    roads = [scene.road for scene in scenes]
+    batch = RoadBatch(roads)
+    for r, road in enumerate(roads):
+        n, m = road.lane_count, road.segment_lengths.size
+        assert (batch.lane_count[r], batch.segment_count[r]) == (n, m)
+        assert batch.length[r] == pytest.approx(road.length, rel=1e-15)
+        assert batch.max_curvature[r] == road.max_curvature
+        np.testing.assert_array_equal(batch.lane_centre[r, :n], road.lane_centers)
+        np.testing.assert_array_equal(batch.left_edge[r, :n], road.lane_boundaries[:-1])
+        np.testing.assert_array_equal(batch.right_edge[r, :n], road.lane_boundaries[1:])
+        np.testing.assert_allclose(batch.lane_km[r, :n], road.lane_lengths / 1000.0, rtol=1e-13)
+        assert batch.total_lane_km[r] == pytest.approx(road.lane_lengths.sum() / 1000.0)
+        np.testing.assert_allclose(batch.segment_pose[r, :m], road._segment_poses, atol=1e-9)
+        np.testing.assert_allclose(
+            batch.lane_segment_start[r, :n, :m], road._lane_segment_starts, rtol=1e-13
+        )
+        # Stations along every lane land where the road itself puts them.
+        s = np.linspace(0.0, road.length, 7)
+        x, y, h = batch.reference(np.full(7, r), s)
+        want = road.reference_pose(s)
+        np.testing.assert_allclose(np.stack([x, y, h]), np.stack(want), atol=1e-9)
+    assert len({road.lane_count for road in roads}) > 1  # rows padded to the most lanes
 
 
 def test_violations_of_some_vehicles_equal_those_of_the_whole_batch():

@@ -442,16 +442,15 @@ def test_sampling_that_fails_midway_leaves_an_existing_file_unchanged(
 ):
     out = tmp_path / "existing.jsonl"
     out.write_text("old content\n")
-    real_sample = HighwaySceneSpace.sample
-    calls = []
+    real_sample_many = HighwaySceneSpace.sample_many
 
-    def sample_then_fail(self, rng):
-        calls.append(1)
-        if len(calls) == 3:
-            raise ValueError("sampling broke on the third scene")
-        return real_sample(self, rng)
+    def sample_then_fail(self, n, seed):
+        scenes = real_sample_many(self, n, seed)
+        yield next(scenes)
+        yield next(scenes)
+        raise ValueError("sampling broke on the third scene")
 
-    monkeypatch.setattr(HighwaySceneSpace, "sample", sample_then_fail)
+    monkeypatch.setattr(HighwaySceneSpace, "sample_many", sample_then_fail)
     status, _, err = run(["sample", "--n", 5, "--out", out], capsys)
     assert "third scene" in assert_usage_error(status, err)
     assert out.read_text() == "old content\n"

@@ -312,3 +312,70 @@ def test_space_roads_pass_every_check_of_the_road_constructor(config):
         checked = Road(**{f.name: getattr(road, f.name) for f in fields(Road)})
         assert checked == road
         assert not road.lane_widths.flags.writeable
+
+
+def test_scenes_drawn_together_equal_those_drawn_alone():
+    # Each scene draws from its own generator: drawn in a batch, with other scenes and
+    # other targets beside it, it is the scene that generator gives alone.
+    for placement in ("uniform", "even", "following"):
+        space = HighwaySceneSpace(HighwaySpaceConfig(placement=placement, vehicles=(0, 30)))
+        targets = [None, {"lane_count": 3, "max_curvature": 0.0}, {"density": 30.0}]
+        targets += [{"truck_share": 0.3, "mean_speed": 20.0, "std_speed": 2.0}, {}]
+        targets += [{"vehicle_count": 0}, {"lane_occupancy_spread": 0.5, "vehicle_count": 9}]
+        rngs = [np.random.default_rng(seed) for seed in range(len(targets))]
+        together = space.sample_scenes(rngs, targets)
+        alone = [space.sample(np.random.default_rng(i), t) for i, t in enumerate(targets)]
+        assert together == alone
+        assert len(together[5].vehicles) == 0 and len(together[6].vehicles) == 9
+        roads = [scene.road for scene in together]
+        rngs = [np.random.default_rng(seed) for seed in range(len(targets))]
+        sizes, columns = space.sample_vehicles_many(roads, rngs, targets, count=3)
+        first = 0
+        for i, (road, n) in enumerate(zip(roads, sizes.tolist())):
+            sets = space.sample_vehicle_sets(road, np.random.default_rng(i), targets[i], 3)
+            for name, values in sets.items():
+                assert np.array_equal(columns[name][first : first + 3 * n], values.ravel())
+            first += 3 * n
+    with pytest.raises(ValueError, match="one generator per road"):
+        space.sample_vehicles_many(roads, rngs[:2])
+    with pytest.raises(TypeError, match="np.random.default_rng"):
+        space.sample_scenes([np.random.default_rng(0), 7])
+
+
+def test_random_scenes_follow_the_configured_distributions():
+    config = HighwaySpaceConfig(lanes=(2, 4), segments=(1, 3), ramp_probability=0.25)
+    scenes = list(HighwaySceneSpace(config).sample_many(3000, seed=21))
+    main = np.array(
+        [
+            s.road.lane_count
+            - (s.road.lane_starts[-1] > 0 or s.road.lane_ends[-1] < s.road.length - 1e-9)
+            for s in scenes
+        ]
+    )
+    assert np.allclose(np.bincount(main)[2:] / len(scenes), 1 / 3, atol=0.03)
+    segments = np.bincount([s.road.segment_lengths.size for s in scenes])[1:] / len(scenes)
+    assert np.allclose(segments, 1 / 3, atol=0.03)
+    ramps = np.mean([s.road.lane_count > m for s, m in zip(scenes, main)])
+    assert ramps == pytest.approx(0.25, abs=0.03)
+    limits = np.array([s.road.speed_limit for s in scenes])
+    assert limits.min() >= 22.2 and limits.max() < 36.1
+    assert limits.mean() == pytest.approx((22.2 + 36.1) / 2, abs=0.4)
+    counts = np.array([len(s.vehicles) for s in scenes])
+    assert counts.min() == 5 and counts.max() == 40
+    assert counts.mean() == pytest.approx(22.5, abs=0.5)
+    kinds = np.concatenate([s.vehicles.kind for s in scenes])
+    shares = np.bincount(kinds, minlength=4) / kinds.size
+    assert np.allclose(shares, [0.8, 0.12, 0.04, 0.04], atol=0.01)
+    # Uniform placement: a lane gets vehicles in proportion to its extent.
+    extent = [s.road.lane_ends - s.road.lane_starts for s in scenes]
+    first_lane = [np.mean(s.vehicles.lane == 0) for s in scenes]
+    assert np.mean(first_lane) == pytest.approx(np.mean([e[0] / e.sum() for e in extent]), abs=0.01)
+    cars = kinds == 0
+    lengths = np.concatenate([s.vehicles.length for s in scenes])[cars]
+    assert lengths.mean() == pytest.approx(4.6, abs=0.02)
+    assert lengths.std() == pytest.approx(0.5, abs=0.02)
+    # Speeds spread by speed_std around a flow speed of 0.2-1.1 times the limit.
+    flows = np.array([s.vehicles.speed.mean() / s.road.speed_limit for s in scenes])
+    assert flows.mean() == pytest.approx(0.65, abs=0.02)
+    moving = [s.vehicles.speed for s in scenes if s.vehicles.speed.min() > 0]
+    assert np.sqrt(np.mean([speed.var(ddof=1) for speed in moving])) == pytest.approx(3.0, rel=0.03)
