@@ -355,7 +355,9 @@ class SceneBatch:
         if query.size:
             i = np.minimum(vehicles[query], other)
             j = np.maximum(vehicles[query], other)
-            used = np.unique(np.concatenate([i, j]))
+            used = np.zeros(self.lane.size, dtype=bool)
+            used[i] = used[j] = True
+            used = np.flatnonzero(used)
             frames = np.zeros((self.lane.size, 3, 2))
             frames[used] = self._frames_of(used)
             centre = frames[:, 0]
