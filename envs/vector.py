@@ -140,9 +140,9 @@ class DrivingLayoutVecEnv(VecEnv):
             infos[i]["terminal_observation"] = {
                 name: values[i].copy() for name, values in observation.items()
             }
-        begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
-        self._new_roads(ended)
         if ended.size:
+            begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
+            self._new_roads(ended)
             restarted = [envs[i] for i in ended]
             scores, terms, _, fresh = score_envs(restarted, self._roads, ended, False)
             for j, i in enumerate(ended):
