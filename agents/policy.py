@@ -247,11 +247,24 @@ class GenerationPolicy:
         options = [{"targets": want} if want else None for want in targets]
         maskable = "Maskable" in type(self.model).__name__
 
-        def act(observation, masks):
-            kwargs = {"action_masks": masks} if maskable and masks is not None else {}
-            return self.model.predict(observation, deterministic=deterministic, **kwargs)[0]
-
         import torch
+        from gymnasium import spaces
+
+        policy = self.model.policy
+        policy.set_training_mode(False)
+        box = policy.action_space if isinstance(policy.action_space, spaces.Box) else None
+
+        def act(observation, masks):
+            if maskable:
+                kwargs = {"action_masks": masks} if masks is not None else {}
+                return self.model.predict(observation, deterministic=deterministic, **kwargs)[0]
+            # What predict() does, without its copies of the observation: the stacked arrays
+            # go to the network as they are.
+            with torch.no_grad():
+                tensors = {name: torch.from_numpy(v) for name, v in observation.items()}
+                actions = policy.get_distribution(tensors).get_actions(deterministic)
+            actions = actions.numpy()
+            return actions if box is None else np.clip(actions, box.low, box.high)
 
         scenes: list[Scene] = []
         # The policy draws stochastic actions from torch's global generator: seed a copy of it
