@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ import numpy as np
 
 from scenegym._checks import check_whole
 from scenegym.config import config_from_mapping
+from scenegym.envs.batch import COLUMNS
 from scenegym.envs.scene import Scene
 from scenegym.envs.validity import repair, violation_counts_many
 
@@ -60,6 +62,9 @@ class GenerationPolicy:
         self.config = config
         self.run = run
         self._venv = None  # the last vector environment, kept for the next sample()
+        self._workers = 1
+        self._executor = None  # the worker processes of sample(workers=...), once started
+        self._executor_size = 0
 
     @classmethod
     def load(cls, run: str | os.PathLike) -> GenerationPolicy:
@@ -128,9 +133,12 @@ class GenerationPolicy:
         invalid: str = "report",
         batch: int = 256,
         attempts: int = 5,
+        workers: int = 1,
     ) -> Sample:
         """Roll out ``n`` episodes (``batch`` environments in lockstep) and return their final
-        scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``.
+        scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``; the
+        policy's action noise is seeded per batch from its first rollout's seed, so the same
+        ``seed``, ``n`` and ``batch`` give the same scenes whatever ``workers`` is.
 
         Args:
             targets: descriptor targets for goal-conditioned policies: one mapping for all
@@ -144,9 +152,13 @@ class GenerationPolicy:
                 counts those still invalid; ``"repair"`` removes the vehicles in violations
                 (most involved first) until each scene is valid, and counts them; ``"drop"``
                 leaves them out and counts them.
+            workers: processes that roll out batches in parallel (spawned at the first call
+                that uses them and kept for the next ones; ``close()`` ends them). Worth it
+                from a few thousand scenes: each process starts in a few seconds.
         """
         n = check_whole("n", n, 1)
         batch = check_whole("batch", batch, 1)
+        self._workers = check_whole("workers", workers, 1)
         if invalid not in INVALID_CHOICES:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
@@ -243,13 +255,31 @@ class GenerationPolicy:
         batch: int,
     ) -> list[Scene]:
         size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
-        venv = self._vector_env(size)
-        options = [{"targets": want} if want else None for want in targets]
-        maskable = "Maskable" in type(self.model).__name__
+        jobs = [
+            (seeds[start : start + size], targets[start : start + size], deterministic, size)
+            for start in range(0, len(seeds), size)
+        ]
+        if self._workers > 1 and len(jobs) > 1:
+            parts = [_unpack(part) for part in self._pool().map(_worker_rollouts, jobs)]
+        else:
+            with _one_torch_thread():
+                parts = [self._rollout_batch(*job) for job in jobs]
+        return [scene for part in parts for scene in part]
 
+    def _rollout_batch(
+        self,
+        seeds: list[int],
+        targets: list[dict[str, float] | None],
+        deterministic: bool,
+        size: int,
+    ) -> list[Scene]:
+        """One batch of rollouts in lockstep in a vector environment of ``size``."""
         import torch
         from gymnasium import spaces
 
+        venv = self._vector_env(size)
+        options = [{"targets": want} if want else None for want in targets]
+        maskable = "Maskable" in type(self.model).__name__
         policy = self.model.policy
         policy.set_training_mode(False)
         box = policy.action_space if isinstance(policy.action_space, spaces.Box) else None
@@ -266,16 +296,131 @@ class GenerationPolicy:
             actions = actions.numpy()
             return actions if box is None else np.clip(actions, box.low, box.high)
 
-        scenes: list[Scene] = []
         # The policy draws stochastic actions from torch's global generator: seed a copy of it
-        # from the rollouts' seeds, so that the same seeds give the same scenes whatever ran
-        # before in the process, and leave the caller's generator as it was.
+        # from the batch's first seed, so that the same seeds give the same scenes whatever
+        # ran before in the process (or in which process), and leave the caller's generator
+        # as it was.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seeds[0])
-            for start in range(0, len(seeds), size):
-                end = start + size
-                scenes.extend(venv.rollout(act, seeds[start:end], options[start:end]))
+            return venv.rollout(act, seeds, options)
+
+    def _pool(self):
+        """The worker processes of ``sample(workers=...)``, started at first use."""
+        if self._executor is None or self._executor_size != self._workers:
+            import io
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.close()
+            saved = io.BytesIO()
+            self.model.save(saved)
+            self._executor = ProcessPoolExecutor(
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_start,
+                initargs=(saved.getvalue(), self.config, self.run),
+            )
+            self._executor_size = self._workers
+        return self._executor
+
+    def close(self) -> None:
+        """End the worker processes of ``sample(workers=...)``, if any."""
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+    def __enter__(self) -> GenerationPolicy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """Policies run torch with one thread in every process, the serial one included: a
+    layer's float sums depend on the thread count, and a rounded logit could otherwise give
+    another action with ``workers=1`` than with ``workers=2``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+_WORKER_POLICY: GenerationPolicy | None = None
+
+
+def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | None) -> None:
+    """Load the policy once in a worker process of ``GenerationPolicy.sample``."""
+    import io
+
+    import torch
+
+    from .train import algorithm_class
+
+    global _WORKER_POLICY
+    torch.set_num_threads(1)
+    loaded = algorithm_class(config).load(io.BytesIO(model), device="cpu")
+    _WORKER_POLICY = GenerationPolicy(loaded, config, run)
+
+
+def _worker_rollouts(job: tuple) -> tuple | list[Scene]:
+    return _pack(_WORKER_POLICY._rollout_batch(*job))
+
+
+_ROAD_ARRAYS = ("segment_lengths", "segment_curvatures", "lane_widths", "lane_starts", "lane_ends")
+
+
+def _pack(scenes: list[Scene]) -> tuple | list[Scene]:
+    """Scenes as a few flat arrays, to send between processes: pickling each scene's
+    sixteen small arrays costs more than rolling it out. Scenes with context go as they are."""
+    if any(scene.context for scene in scenes):
         return scenes
+    roads = [scene.road for scene in scenes]
+    segments = np.array([road.segment_lengths.size for road in roads])
+    lanes = np.array([road.lane_count for road in roads])
+    sizes = np.array([len(scene.vehicles) for scene in scenes])
+    road_arrays = {
+        name: np.concatenate([getattr(road, name) for road in roads]) for name in _ROAD_ARRAYS
+    }
+    limits = np.array([[road.speed_limit, *road.origin] for road in roads])
+    columns = {
+        name: np.concatenate([getattr(scene.vehicles, name) for scene in scenes])
+        for name in COLUMNS
+    }
+    return segments, lanes, sizes, road_arrays, limits, columns
+
+
+def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
+    """The scenes of ``_pack``."""
+    from scenegym.envs.road import Road
+    from scenegym.envs.vehicles import Vehicles
+
+    if isinstance(packed, list):
+        return packed
+    segments, lanes, sizes, road_arrays, limits, columns = packed
+    scenes = []
+    ends = {"segment": np.cumsum(segments), "lane": np.cumsum(lanes), "vehicle": np.cumsum(sizes)}
+    for i in range(len(sizes)):
+        cut = {}
+        for kind, counts in (("segment", segments), ("lane", lanes), ("vehicle", sizes)):
+            end = int(ends[kind][i])
+            cut[kind] = slice(end - int(counts[i]), end)
+        road = Road._trusted(
+            **{
+                name: values[cut["segment" if name.startswith("segment") else "lane"]].copy()
+                for name, values in road_arrays.items()
+            },
+            speed_limit=float(limits[i, 0]),
+            origin=tuple(limits[i, 1:].tolist()),
+        )
+        vehicles = Vehicles._trusted({name: v[cut["vehicle"]] for name, v in columns.items()})
+        scenes.append(Scene(road, vehicles))
+    return scenes
 
 
 def _per_rollout(targets: Any, n: int) -> list[dict[str, float] | None]:

@@ -4,7 +4,9 @@ The policy is the run given with ``--run`` (default: ``configs/edit-small-validi
 150,000 steps of edit-v1 on a small space, trained here first, about 45 s). It samples
 ``--n`` scenes (``invalid="report"``, stochastic, ``--batch`` environments in lockstep); the
 valid ones per second of sampling are reported; with ``--repeat K`` the same sample is timed
-K times and the fastest counts (a machine's speed varies between passes). The random sampler
+K times and the fastest counts (a machine's speed varies between passes); with ``--workers W``
+the rollouts run in W processes, started (and timed apart) before the timed passes. The
+random sampler
 draws from the same space in chunks of 512 scenes, checks each chunk in one batched pass
 and keeps the valid scenes (rejection sampling) until it has as many valid scenes as the
 policy produced. Target: 5,000 valid scenes/s.
@@ -12,6 +14,7 @@ policy produced. Target: 5,000 valid scenes/s.
 Run::
 
     .venv/bin/python benchmarks/sample_speed.py [--run RUN] [--n N] [--batch B] [--repeat K]
+        [--workers W]
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def main() -> dict:
     parser.add_argument("--n", type=int, default=2048)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeat", type=int, default=1, help="timed passes; the fastest counts")
+    parser.add_argument("--workers", type=int, default=1, help="rollout processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         run = args.run
@@ -48,12 +52,16 @@ def main() -> dict:
             run = Path(folder) / "run"
             train(load_config(TrainConfig, CONFIG), run)
         policy = GenerationPolicy.load(run)
-        policy.sample(8, seed=0, batch=8)  # warm-up: imports and first calls
+        start = time.perf_counter()
+        # Warm-up: imports, first calls, and the worker processes started.
+        policy.sample(16 * args.workers, seed=0, batch=8, workers=args.workers)
+        warm_up = time.perf_counter() - start
         elapsed = float("inf")
         for _ in range(max(args.repeat, 1)):
             start = time.perf_counter()
-            sample = policy.sample(args.n, seed=0, batch=args.batch)
+            sample = policy.sample(args.n, seed=0, batch=args.batch, workers=args.workers)
             elapsed = min(elapsed, time.perf_counter() - start)
+        policy.close()
         valid = len(sample.scenes) - sample.invalid
         space = HighwaySceneSpace(HighwaySpaceConfig(**{k: tuple(v) for k, v in SPACE.items()}))
         start = time.perf_counter()
@@ -75,6 +83,8 @@ def main() -> dict:
             "n": args.n,
             "batch": args.batch,
             "repeat": args.repeat,
+            "workers": args.workers,
+            "warm_up_s": round(warm_up, 2),
             "space": SPACE,
             "run": str(args.run or "trained here"),
         },

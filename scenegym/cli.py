@@ -133,6 +133,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default="report",
         help="what to do with invalid scenes (default: keep them and report the count)",
     )
+    generate.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes rolling out batches in parallel (pays from a few thousand scenes)",
+    )
     generate.add_argument("--out", type=Path, required=True, help="output .jsonl file")
 
     render = commands.add_parser("render", help="render scenes into PNG images and labels")
@@ -586,7 +592,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     wanted: Any = targets or None
     if args.like is not None:
         wanted = _targets_like(args.like, policy, args.n, targets)
-    sample = policy.sample(args.n, targets=wanted, seed=args.seed, invalid=args.invalid)
+    with policy:
+        sample = policy.sample(
+            args.n, targets=wanted, seed=args.seed, invalid=args.invalid, workers=args.workers
+        )
     write_scenes(args.out, sample.scenes)
     print(
         f"wrote {len(sample.scenes)} scenes to {args.out}: {sample.invalid} invalid, "

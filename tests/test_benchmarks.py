@@ -36,10 +36,10 @@ def test_train_speed_compares_with_cartpole():
 
 
 def test_sample_speed_runs_on_a_given_run(tiny_run):
-    args = ["--run", str(tiny_run), "--n", "16", "--batch", "8", "--repeat", "2"]
+    args = ["--run", str(tiny_run), "--n", "16", "--batch", "8", "--repeat", "2", "--workers", "2"]
     result = _run("sample_speed.py", *args)
     assert result["policy_valid_scenes_per_s"] >= 0 and 0 <= result["policy_validity_rate"] <= 1
-    assert result["settings"]["repeat"] == 2
+    assert (result["settings"]["repeat"], result["settings"]["workers"]) == (2, 2)
 
 
 def test_dataset_speed_compares_with_matplotlib_and_reports_memory():

@@ -357,6 +357,25 @@ def test_stochastic_sampling_repeats_with_the_seed_whatever_ran_before(run):
     assert fresh.sample(6, seed=11, batch=4).scenes == small
 
 
+def test_worker_processes_sample_the_same_scenes(run):
+    from scenegym.agents.policy import _pack, _unpack
+
+    policy = GenerationPolicy.load(run)
+    alone = policy.sample(10, seed=7, batch=4, targets={"density": 30.0}, invalid="resample")
+    with GenerationPolicy.load(run) as parallel:
+        shared = parallel.sample(
+            10, seed=7, batch=4, targets={"density": 30.0}, invalid="resample", workers=2
+        )
+        assert parallel._executor is not None  # started, kept for the next call
+    assert parallel._executor is None
+    assert shared.scenes == alone.scenes and shared.resampled == alone.resampled
+    assert shared.goal_errors == alone.goal_errors
+    # Scenes cross between processes as flat arrays and come back equal.
+    assert _unpack(_pack(alone.scenes)) == alone.scenes
+    with pytest.raises(ValueError, match="workers"):
+        policy.sample(4, workers=0)
+
+
 def test_sampling_asks_for_each_goal_reference_scene_once_before_repeating(tmp_path):
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, write_scenes
 
