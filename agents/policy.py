@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym.config import config_from_mapping
@@ -171,15 +172,15 @@ class GenerationPolicy:
             # before any is asked for again (repeated targets give near-copies).
             wanted = goal.sample_many(n, np.random.default_rng(seed))
         seeds = list(range(seed, seed + n))
-        scenes = self._rollouts(seeds, wanted, deterministic, batch)
+        scenes, valid = self._rollouts(seeds, wanted, deterministic, batch)
         resampled = dropped = 0
         if invalid == "resample":
             next_seed = seed + n
             for _ in range(attempts):
-                bad = np.flatnonzero(~_valid(scenes)).tolist()
+                bad = np.flatnonzero(~valid).tolist()
                 if not bad:
                     break
-                fresh = self._rollouts(
+                fresh, fresh_valid = self._rollouts(
                     list(range(next_seed, next_seed + len(bad))),
                     [wanted[i] for i in bad],
                     deterministic,
@@ -189,19 +190,20 @@ class GenerationPolicy:
                 resampled += len(bad)
                 for i, scene in zip(bad, fresh):
                     scenes[i] = scene
+                valid[bad] = fresh_valid
         kept_targets = wanted
         repaired = removed = 0
         if invalid == "repair":
-            for i, scene in enumerate(scenes):
-                fixed, count = repair(scene)
-                if count:
-                    scenes[i], repaired, removed = fixed, repaired + 1, removed + count
+            for i in np.flatnonzero(~valid).tolist():
+                scenes[i], count = repair(scenes[i])
+                repaired, removed = repaired + (count > 0), removed + count
+            valid[:] = True
         if invalid in ("resample", "drop"):
-            ok = _valid(scenes)
-            kept_targets = [want for want, good in zip(wanted, ok) if good]
-            scenes = [scene for scene, good in zip(scenes, ok) if good]
+            kept_targets = [want for want, good in zip(wanted, valid) if good]
+            scenes = [scene for scene, good in zip(scenes, valid) if good]
             dropped = n - len(scenes)
-        count = int((~_valid(scenes)).sum())
+            valid = valid[valid]
+        count = int((~valid).sum())
         return Sample(
             goal_errors=self._goal_errors(scenes, kept_targets) if asked else {},
             scenes=scenes,
@@ -253,18 +255,23 @@ class GenerationPolicy:
         targets: list[dict[str, float] | None],
         deterministic: bool,
         batch: int,
-    ) -> list[Scene]:
+    ) -> tuple[list[Scene], NDArray[np.bool_]]:
+        """The final scenes of rollouts of ``seeds`` and which of them are valid (checked
+        batch by batch, in the worker processes when there are some)."""
         size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
         jobs = [
             (seeds[start : start + size], targets[start : start + size], deterministic, size)
             for start in range(0, len(seeds), size)
         ]
         if self._workers > 1 and len(jobs) > 1:
-            parts = [_unpack(part) for part in self._pool().map(_worker_rollouts, jobs)]
+            parts = [(_unpack(p), ok) for p, ok in self._pool().map(_worker_rollouts, jobs)]
         else:
             with _one_torch_thread():
-                parts = [self._rollout_batch(*job) for job in jobs]
-        return [scene for part in parts for scene in part]
+                parts = [
+                    (scenes, _valid(scenes)) for scenes in map(self._rollout_batch, *zip(*jobs))
+                ]
+        scenes = [scene for part, _ in parts for scene in part]
+        return scenes, np.concatenate([ok for _, ok in parts])
 
     def _rollout_batch(
         self,
@@ -368,8 +375,9 @@ def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | No
     _WORKER_POLICY = GenerationPolicy(loaded, config, run)
 
 
-def _worker_rollouts(job: tuple) -> tuple | list[Scene]:
-    return _pack(_WORKER_POLICY._rollout_batch(*job))
+def _worker_rollouts(job: tuple) -> tuple[tuple | list[Scene], NDArray[np.bool_]]:
+    scenes = _WORKER_POLICY._rollout_batch(*job)
+    return _pack(scenes), _valid(scenes)
 
 
 _ROAD_ARRAYS = ("segment_lengths", "segment_curvatures", "lane_widths", "lane_starts", "lane_ends")
