@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -14,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
+from scenegym._threads import one_torch_thread
 from scenegym.config import config_from_mapping
 from scenegym.envs.batch import COLUMNS
 from scenegym.envs.scene import Scene
@@ -266,7 +266,7 @@ class GenerationPolicy:
         if self._workers > 1 and len(jobs) > 1:
             parts = [(_unpack(p), ok) for p, ok in self._pool().map(_worker_rollouts, jobs)]
         else:
-            with _one_torch_thread():
+            with one_torch_thread():
                 parts = [
                     (scenes, _valid(scenes)) for scenes in map(self._rollout_batch, *zip(*jobs))
                 ]
@@ -341,21 +341,6 @@ class GenerationPolicy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@contextlib.contextmanager
-def _one_torch_thread():
-    """Policies run torch with one thread in every process, the serial one included: a
-    layer's float sums depend on the thread count, and a rounded logit could otherwise give
-    another action with ``workers=1`` than with ``workers=2``."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 _WORKER_POLICY: GenerationPolicy | None = None

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from scenegym._threads import one_torch_thread
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.envs.batch import SceneBatch
@@ -500,19 +501,13 @@ def _uses_torch(job: dict[str, Any]) -> bool:
 @contextlib.contextmanager
 def _one_torch_thread(job: dict[str, Any]):
     """Priors, policies and appearance models run torch with one thread in every process, the
-    serial one included: a convolution's float sums depend on the thread count, and a rounded
-    pixel would otherwise differ between ``workers=1`` and ``workers=2``."""
+    serial one included (``scenegym._threads.one_torch_thread``), so that a painted pixel is
+    the same with ``workers=1`` and ``workers=2``."""
     if not _uses_torch(job):
         yield
         return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _worker_start(job: dict[str, Any]) -> None:

@@ -1,0 +1,22 @@
+"""One torch thread for work whose results must not depend on the machine's core count."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch with one thread inside the block and restore the caller's count after.
+
+    A layer's float sums depend on the thread count, so a rounded logit or pixel could
+    otherwise differ between a serial run and worker processes (which run one thread each)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
