@@ -379,3 +379,36 @@ def test_random_scenes_follow_the_configured_distributions():
     assert flows.mean() == pytest.approx(0.65, abs=0.02)
     moving = [s.vehicles.speed for s in scenes if s.vehicles.speed.min() > 0]
     assert np.sqrt(np.mean([speed.var(ddof=1) for speed in moving])) == pytest.approx(3.0, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"vehicles": (0, 0)},
+        {"lanes": (1, 1), "segments": (1, 1), "ramp_probability": 1.0},
+        {"placement": "even", "vehicles": (0, 3)},
+        {"placement": "following", "vehicles": (0, 2), "lanes": (4, 4)},
+        {"kind_shares": {"car": 0.0, "truck": 1.0, "motorcycle": 0.0, "bus": 0.0}},
+        {"segments": (20, 20), "max_curvature": 0.2, "length": (20.0, 40.0), "straight_share": 1},
+        {"vehicles": (500, 500), "placement": "following"},
+    ],
+)
+def test_edge_spaces_draw_checked_scenes_together_or_alone(config):
+    from dataclasses import fields
+
+    from scenegym.envs import Road
+
+    space = HighwaySceneSpace(HighwaySpaceConfig(**config))
+    targets = [None, {"truck_share": 1.0}, {"vehicle_count": 0}, {"density": 1e6}]
+    targets += [{"lane_count": 100, "max_curvature": 1.0}, {"mean_speed": -5.0}]
+    targets += [{"lane_occupancy_spread": 3.0, "std_speed": 0.0}, {"max_curvature": 0.0}]
+    together = space.sample_scenes([np.random.default_rng(i) for i in range(8)], targets)
+    assert together == [space.sample(np.random.default_rng(i), t) for i, t in enumerate(targets)]
+    for scene in together:
+        road, vehicles = scene.road, scene.vehicles
+        assert Road(**{f.name: getattr(road, f.name) for f in fields(Road)}) == road
+        checked = Vehicles(**{f.name: getattr(vehicles, f.name) for f in fields(Vehicles)})
+        assert checked == vehicles and np.all(vehicles.speed >= 0)
+        lane = vehicles.lane
+        assert np.all(road.lane_starts[lane] <= vehicles.s)
+        assert np.all(vehicles.s <= road.lane_ends[lane])
