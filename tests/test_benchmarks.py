@@ -49,3 +49,11 @@ def test_dataset_speed_compares_with_matplotlib_and_reports_memory():
     assert result["scenegym_2_workers_samples_per_s"] > 0 and result["ratio_2_workers"] > 0
     assert result["scenegym_appearance_2_workers_samples_per_s"] > 0
     assert result["memory_20"]["worker_peak_mb"] > 0
+
+
+def test_appearance_speed_fits_and_paints_on_the_cpu():
+    result = _run(
+        "appearance_speed.py", "--n", "6", "--epochs", "1", "--devices", "cpu", "--paint", "8"
+    )
+    assert result["cpu"]["fit_s"] > 0 and result["cpu"]["paint_per_s"] > 0
+    assert result["pairs"] == 6
