@@ -21,6 +21,7 @@ columns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,17 +321,14 @@ class HighwaySceneSpace:
             raise ValueError(f"one generator per road: {len(roads)} roads, {len(rngs)} rngs")
         asked = _TargetTable(targets, len(rngs))
         count = check_whole("count", count, 1)
-        scenes, lanes, most = len(rngs), c.lanes[1] + 1, c.vehicles[1]
-        u = np.empty((scenes, 1 + count * (1 + 2 * lanes + 5 * most)))
-        z = np.empty((scenes, count * (lanes + 5 * most)))
-        for u_row, z_row, rng in zip(u, z, rngs):
+        scenes, lanes = len(rngs), c.lanes[1] + 1
+        # First each scene's count and per-set numbers; then exactly as many per-vehicle
+        # draws as its sets hold (a block sized for the most vehicles would be mostly unused).
+        head = np.empty((scenes, 1 + count * (1 + 2 * lanes)))
+        for u_row, rng in zip(head, rngs):
             rng.random(out=u_row)
-            rng.standard_normal(out=z_row)
-        per_set = u[:, 1:].reshape(scenes * count, -1)
-        flow_u, tie_u = per_set[:, 0], per_set[:, 1 : 1 + lanes]
-        phase_u, vehicle_u = per_set[:, 1 + lanes : 1 + 2 * lanes], per_set[:, 1 + 2 * lanes :]
-        per_set = z.reshape(scenes * count, -1)
-        spread_z, vehicle_z = per_set[:, :lanes], per_set[:, lanes:]
+        per_set = head[:, 1:].reshape(scenes * count, -1)
+        flow_u, tie_u, phase_u = per_set[:, 0], per_set[:, 1 : 1 + lanes], per_set[:, 1 + lanes :]
         start = np.full((scenes, lanes), np.inf)
         end = np.full((scenes, lanes), -np.inf)
         width = np.ones((scenes, lanes))
@@ -339,7 +337,7 @@ class HighwaySceneSpace:
             end[i, : road.lane_count] = road.lane_ends
             width[i, : road.lane_count] = road.lane_widths
         extent = np.maximum(end - start, 0.0)
-        n = _whole(u[:, 0], c.vehicles)
+        n = _whole(head[:, 0], c.vehicles)
         has_count, vehicle_target = asked["vehicle_count"]
         has_density, density_target = asked["density"]
         if (has_density & ~has_count).any():
@@ -350,9 +348,15 @@ class HighwaySceneSpace:
         # One row per set; every vehicle of every set, set by set.
         of = np.repeat(np.arange(scenes), count)
         row_n = n[of]
-        valid = (np.arange(most) < row_n[:, None]).ravel()
-        vehicle_u = vehicle_u.reshape(-1, 5)[valid]
-        vehicle_z = vehicle_z.reshape(-1, 5)[valid]
+        vehicle_u = np.empty((int(row_n.sum()), 5))
+        vehicle_z = np.empty_like(vehicle_u)
+        spread_z = np.empty((scenes * count, lanes))
+        stops = np.cumsum(n * count).tolist()
+        for i, (rng, stop) in enumerate(zip(rngs, stops)):
+            block = slice(stop - int(n[i]) * count, stop)
+            rng.random(out=vehicle_u[block])
+            rng.standard_normal(out=spread_z[i * count : (i + 1) * count])
+            rng.standard_normal(out=vehicle_z[block])
         row = np.repeat(np.arange(scenes * count), row_n)
         rank = np.arange(row.size) - (np.cumsum(row_n) - row_n)[row]
         weights = extent[of]
@@ -519,9 +523,13 @@ def _check_targets(targets: Any) -> dict[str, float]:
             value = targets[name]
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
                 raise TypeError(f"targets[{name!r}] must be a number, got {value!r}")
-            if not np.isfinite(value):
+            try:
+                number = float(value)
+            except OverflowError:  # a Python int beyond the float range
+                number = math.inf
+            if not math.isfinite(number):
                 raise ValueError(f"targets[{name!r}] must be finite, got {value!r}")
-            checked[name] = float(value)
+            checked[name] = number
     return checked
 
 
@@ -555,13 +563,14 @@ class _TargetTable:
         if len(targets) != count:
             raise ValueError(f"one targets entry per generator: {count} rngs, {len(targets)}")
         self.targets = [_check_targets(t) if t is not None else {} for t in targets]
-        self._columns: dict[str, tuple[NDArray[np.bool_], NDArray[np.float64]]] = {}
+        names = set().union(*self.targets)
         nothing = (np.zeros(count, dtype=bool), np.zeros(count))
+        self._columns: dict[str, tuple[NDArray[np.bool_], NDArray[np.float64]]] = {}
         for name in TARGETABLE:
-            if any(name in t for t in self.targets):
-                asked = np.array([name in t for t in self.targets])
-                values = np.array([t.get(name, 0.0) for t in self.targets])
-                self._columns[name] = asked, values
+            if name in names:
+                values = np.array([t.get(name, np.nan) for t in self.targets])
+                asked = ~np.isnan(values)
+                self._columns[name] = asked, np.where(asked, values, 0.0)
             else:
                 self._columns[name] = nothing
 

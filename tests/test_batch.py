@@ -25,7 +25,9 @@ def scenes() -> list[Scene]:
     """Random scenes (most invalid: overlaps, off-road, odd sizes), curved roads with ramps,
     recorded-like scenes, one empty scene and one with a single vehicle."""
     space = HighwaySceneSpace(
-        HighwaySpaceConfig(ramp_probability=0.5, max_curvature=0.02, vehicles=(0, 40))
+        HighwaySpaceConfig(
+            ramp_probability=0.5, max_curvature=0.02, vehicles=(0, 40), lateral_std=0.8
+        )
     )
     sampled = list(space.sample_many(150, seed=3))
     road = Road.straight(length=100.0, lanes=2)
