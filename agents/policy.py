@@ -63,7 +63,6 @@ class GenerationPolicy:
         self.config = config
         self.run = run
         self._venv = None  # the last vector environment, kept for the next sample()
-        self._workers = 1
         self._executor = None  # the worker processes of sample(workers=...), once started
         self._executor_size = 0
 
@@ -159,7 +158,7 @@ class GenerationPolicy:
         """
         n = check_whole("n", n, 1)
         batch = check_whole("batch", batch, 1)
-        self._workers = check_whole("workers", workers, 1)
+        workers = check_whole("workers", workers, 1)
         if invalid not in INVALID_CHOICES:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
@@ -172,7 +171,7 @@ class GenerationPolicy:
             # before any is asked for again (repeated targets give near-copies).
             wanted = goal.sample_many(n, np.random.default_rng(seed))
         seeds = list(range(seed, seed + n))
-        scenes, valid = self._rollouts(seeds, wanted, deterministic, batch)
+        scenes, valid = self._rollouts(seeds, wanted, deterministic, batch, workers)
         resampled = dropped = 0
         if invalid == "resample":
             next_seed = seed + n
@@ -185,6 +184,7 @@ class GenerationPolicy:
                     [wanted[i] for i in bad],
                     deterministic,
                     batch,
+                    workers,
                 )
                 next_seed += len(bad)
                 resampled += len(bad)
@@ -255,6 +255,7 @@ class GenerationPolicy:
         targets: list[dict[str, float] | None],
         deterministic: bool,
         batch: int,
+        workers: int,
     ) -> tuple[list[Scene], NDArray[np.bool_]]:
         """The final scenes of rollouts of ``seeds`` and which of them are valid (checked
         batch by batch, in the worker processes when there are some)."""
@@ -263,8 +264,9 @@ class GenerationPolicy:
             (seeds[start : start + size], targets[start : start + size], deterministic, size)
             for start in range(0, len(seeds), size)
         ]
-        if self._workers > 1 and len(jobs) > 1:
-            parts = [(_unpack(p), ok) for p, ok in self._pool().map(_worker_rollouts, jobs)]
+        if workers > 1 and len(jobs) > 1:
+            pool = self._pool(workers)
+            parts = [(_unpack(p), ok) for p, ok in pool.map(_worker_rollouts, jobs)]
         else:
             with one_torch_thread():
                 parts = [
@@ -311,9 +313,9 @@ class GenerationPolicy:
             torch.manual_seed(seeds[0])
             return venv.rollout(act, seeds, options)
 
-    def _pool(self):
-        """The worker processes of ``sample(workers=...)``, started at first use."""
-        if self._executor is None or self._executor_size != self._workers:
+    def _pool(self, workers: int):
+        """The ``workers`` processes of ``sample(workers=...)``, started at first use."""
+        if self._executor is None or self._executor_size != workers:
             import io
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -322,12 +324,12 @@ class GenerationPolicy:
             saved = io.BytesIO()
             self.model.save(saved)
             self._executor = ProcessPoolExecutor(
-                self._workers,
+                workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_start,
                 initargs=(saved.getvalue(), self.config, self.run),
             )
-            self._executor_size = self._workers
+            self._executor_size = workers
         return self._executor
 
     def close(self) -> None:
@@ -397,22 +399,24 @@ def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
         return packed
     segments, lanes, sizes, road_arrays, limits, columns = packed
     scenes = []
-    ends = {"segment": np.cumsum(segments), "lane": np.cumsum(lanes), "vehicle": np.cumsum(sizes)}
+    # Each array split at the ends of the scenes' parts: segments, lanes or vehicles.
+    cuts = {
+        kind: np.cumsum(counts)[:-1] for kind, counts in (("segment", segments), ("lane", lanes))
+    }
+    roads = {
+        name: np.split(values, cuts["segment" if name.startswith("segment") else "lane"])
+        for name, values in road_arrays.items()
+    }
+    vehicles = {name: np.split(values, np.cumsum(sizes)[:-1]) for name, values in columns.items()}
     for i in range(len(sizes)):
-        cut = {}
-        for kind, counts in (("segment", segments), ("lane", lanes), ("vehicle", sizes)):
-            end = int(ends[kind][i])
-            cut[kind] = slice(end - int(counts[i]), end)
         road = Road._trusted(
-            **{
-                name: values[cut["segment" if name.startswith("segment") else "lane"]].copy()
-                for name, values in road_arrays.items()
-            },
+            **{name: parts[i].copy() for name, parts in roads.items()},
             speed_limit=float(limits[i, 0]),
             origin=tuple(limits[i, 1:].tolist()),
         )
-        vehicles = Vehicles._trusted({name: v[cut["vehicle"]] for name, v in columns.items()})
-        scenes.append(Scene(road, vehicles))
+        scenes.append(
+            Scene(road, Vehicles._trusted({name: parts[i] for name, parts in vehicles.items()}))
+        )
     return scenes
 
 

@@ -397,12 +397,9 @@ class DrivingLayoutEnv(gym.Env):
             self.targets = self._draw_targets(options or {})
         return scene
 
-    def _begin_finish(self, scene: Scene, drawn: bool, options: dict | None) -> None:
-        """Start from ``scene``; ``drawn``: drawn by the space (the ``oneshot``, ``construct``
-        and ``latent`` representations keep its road only); ``options``: draw the targets
-        now, after the scene, from these options (None: they were drawn first)."""
-        if drawn and self.representation in ("oneshot", "construct", "latent"):
-            scene = scene.replace(vehicles=Vehicles.empty())  # the actions make them
+    def _begin_finish(self, scene: Scene, options: dict | None) -> None:
+        """Start from ``scene``; ``options``: draw the targets now, after the scene, from these
+        options (None: they were drawn first)."""
         self._set_scene(scene)
         if options is not None:
             self.targets = self._draw_targets(options)
@@ -782,7 +779,7 @@ def begin_many(
         if scene is None:
             drawn.append((env, option))
         else:
-            env._begin_finish(scene, drawn=False, options=option or {})
+            env._begin_finish(scene, options=option or {})
     if not drawn:
         return
     first = drawn[0][0]
@@ -794,9 +791,7 @@ def begin_many(
         # The actions make the vehicles: the start keeps its road only.
         for (env, option), road in zip(drawn, roads):
             env._begin_finish(
-                Scene(road, Vehicles.empty()),
-                drawn=True,
-                options=None if goal_first else option or {},
+                Scene(road, Vehicles.empty()), options=None if goal_first else option or {}
             )
         return
     count = first.start_candidates if goal_first else 1
@@ -824,9 +819,7 @@ def begin_many(
     ):
         start = end - n * count + n * k
         vehicles = Vehicles._trusted({name: v[start : start + n] for name, v in columns.items()})
-        env._begin_finish(
-            Scene(road, vehicles), drawn=True, options=None if goal_first else option or {}
-        )
+        env._begin_finish(Scene(road, vehicles), options=None if goal_first else option or {})
 
 
 def apply_actions(
