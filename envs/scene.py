@@ -68,6 +68,12 @@ class Scene:
         """Short content hash (12 hex digits): equal scenes have equal ids."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
+    @cached_property
+    def _json(self) -> str:
+        # A scene is immutable, so its canonical text is made once (the id and a dataset's
+        # scene column both need it).
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``Scene.from_dict`` inverts it exactly."""
         return {
@@ -92,7 +98,7 @@ class Scene:
 
     def to_json(self) -> str:
         """Compact canonical JSON (sorted keys). Floats use their shortest exact form."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return self._json
 
     @classmethod
     def from_json(cls, text: str) -> Scene:

@@ -28,7 +28,7 @@ from scenegym.config import check_config, option
 
 from .render import PALETTE, Rendering
 
-__all__ = ["AugmentConfig", "augment", "mask_boxes", "photometric"]
+__all__ = ["AugmentConfig", "augment", "mask_boxes", "photometric", "pixel_boxes", "vehicle_pixels"]
 
 
 @dataclass(frozen=True)
@@ -88,26 +88,42 @@ class AugmentConfig:
         return self.geometric or self.photometric
 
 
-def mask_boxes(instance: NDArray[np.integer], count: int) -> tuple[NDArray, NDArray]:
-    """Tight boxes ``(count, 4)`` ``x0, y0, x1, y1`` (px, pixel edges: a vehicle covering
-    only pixel ``(col, row)`` has the box ``col, row, col + 1, row + 1``) of the ids
-    ``1..count`` in ``instance``, and ``(count,)`` True where an id covers any pixel (boxes of
-    the others are 0)."""
-    rows, cols = np.nonzero(instance)
-    ids = instance[rows, cols].astype(np.int64) - 1
+def vehicle_pixels(instance: NDArray[np.integer]) -> tuple[NDArray, NDArray, NDArray]:
+    """Rows, columns and vehicle numbers (id - 1) of the pixels of ``instance`` that show a
+    vehicle, in row-major order."""
+    flat = instance.ravel()
+    # flatnonzero of a boolean array is several times faster than a 2-D nonzero of uint16.
+    where = np.flatnonzero(flat != 0)
+    rows, cols = np.divmod(where, instance.shape[1])
+    return rows, cols, flat[where].astype(np.intp) - 1
+
+
+def pixel_boxes(
+    rows: NDArray, cols: NDArray, ids: NDArray, count: int
+) -> tuple[NDArray, NDArray]:
+    """``mask_boxes`` from ``vehicle_pixels``' output."""
     boxes = np.zeros((count, 4))
     visible = np.zeros(count, dtype=bool)
     if not len(ids):
         return boxes, visible
     order = np.argsort(ids, kind="stable")
     ids, rows, cols = ids[order], rows[order], cols[order]
-    present, starts = np.unique(ids, return_index=True)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    present = ids[starts]
     boxes[present, 0] = np.minimum.reduceat(cols, starts)
     boxes[present, 1] = np.minimum.reduceat(rows, starts)
     boxes[present, 2] = np.maximum.reduceat(cols, starts) + 1
     boxes[present, 3] = np.maximum.reduceat(rows, starts) + 1
     visible[present] = True
     return boxes, visible
+
+
+def mask_boxes(instance: NDArray[np.integer], count: int) -> tuple[NDArray, NDArray]:
+    """Tight boxes ``(count, 4)`` ``x0, y0, x1, y1`` (px, pixel edges: a vehicle covering
+    only pixel ``(col, row)`` has the box ``col, row, col + 1, row + 1``) of the ids
+    ``1..count`` in ``instance``, and ``(count,)`` True where an id covers any pixel (boxes of
+    the others are 0)."""
+    return pixel_boxes(*vehicle_pixels(instance), count)
 
 
 def _affine(

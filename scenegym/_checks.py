@@ -20,7 +20,7 @@ def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float6
         raise ValueError(f"{name} must be finite, got {_short(value)}") from None
     if array.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         bad = int(np.flatnonzero(~np.isfinite(array.ravel()))[0])
         raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at index {bad}")
     array.setflags(write=False)

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import platform
+import sys
 
 CORE = ("numpy", "torch", "gymnasium", "stable_baselines3")
 
 
+def _version(name: str) -> str:
+    # A module already imported tells its own version; otherwise the installed distribution's
+    # metadata does, without importing it (importing torch and SB3 takes seconds, which a
+    # dataset manifest written by a process that never needed them should not pay).
+    module = sys.modules.get(name)
+    if module is None:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            module = importlib.import_module(name)
+    return getattr(module, "__version__", "unknown")
+
+
 def versions(*extra: str) -> dict[str, str]:
-    """``{"scenegym": ..., "python": ..., <module>: __version__}`` for the core libraries and
-    the ``extra`` module names."""
+    """``{"scenegym": ..., "python": ..., <module>: version}`` for the core libraries and the
+    ``extra`` module names."""
     import scenegym
 
     found = {"scenegym": scenegym.__version__, "python": platform.python_version()}
     for name in (*CORE, *extra):
-        found[name] = getattr(importlib.import_module(name), "__version__", "unknown")
+        found[name] = _version(name)
     return found

@@ -1,5 +1,7 @@
 """The one import namespace: every top-level package folder is mapped and shipped."""
 
+import importlib.metadata
+import json
 import subprocess
 import sys
 import zipfile
@@ -141,6 +143,26 @@ def test_importing_scenegym_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_versions_are_read_without_importing_the_libraries():
+    # A dataset manifest records torch's and SB3's versions; reading them must not cost the
+    # seconds of importing them, and must agree with what importing them says.
+    code = (
+        "import sys, json; from scenegym._versions import versions; "
+        "found = versions('pycocotools'); "
+        "print(json.dumps([found, [m for m in ('torch', 'stable_baselines3') if m in sys.modules]]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    found, imported = json.loads(out.stdout)
+    assert imported == []
+    import stable_baselines3
+    import torch
+
+    assert found["torch"] == torch.__version__
+    assert found["stable_baselines3"] == stable_baselines3.__version__
+    # pycocotools has no __version__; its installed metadata still names the version.
+    assert found["pycocotools"] == importlib.metadata.version("pycocotools") != "unknown"
 
 
 @pytest.mark.skipif(
