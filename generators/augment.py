@@ -98,9 +98,7 @@ def vehicle_pixels(instance: NDArray[np.integer]) -> tuple[NDArray, NDArray, NDA
     return rows, cols, flat[where].astype(np.intp) - 1
 
 
-def pixel_boxes(
-    rows: NDArray, cols: NDArray, ids: NDArray, count: int
-) -> tuple[NDArray, NDArray]:
+def pixel_boxes(rows: NDArray, cols: NDArray, ids: NDArray, count: int) -> tuple[NDArray, NDArray]:
     """``mask_boxes`` from ``vehicle_pixels``' output."""
     boxes = np.zeros((count, 4))
     visible = np.zeros(count, dtype=bool)

@@ -21,11 +21,11 @@ scenes of shard ``k`` depend only on the source, the seed and ``k``), so the fil
 byte-identical whatever the number of workers (torch runs one thread in every process, the
 serial one included), and a shard can run in any process or on any
 machine that sees the output folder. The shard's record in ``shards/`` is written last,
-through a temporary name and a rename, like every file outside a shard. A rerun of the same command skips shards
-whose record and files are there and redoes the others, so an interrupted run (even killed)
-completes without duplicates or gaps. The COCO file, the YOLO lists, ``SHA256SUMS`` and the
-manifest are assembled from the shard records one record at a time, so memory stays flat in
-the number of samples.
+through a temporary name and a rename, like every file outside a shard. A rerun of the same
+command skips shards whose record and files are there and redoes the others, so an
+interrupted run (even killed) completes without duplicates or gaps. The COCO file, the YOLO
+lists, ``SHA256SUMS`` and the manifest are assembled from the shard records one record at a
+time, so memory stays flat in the number of samples.
 
 **Boxes** are the tight boxes of each vehicle's pixels in the instance mask (COCO's
 convention), with or without augmentation; a vehicle that covers no pixel has no label.
@@ -336,10 +336,11 @@ def _coco_masks(stack: np.ndarray, kind: str) -> list[str]:
     if kind == "rle":
         # Compressed RLE counts use the characters 48-111: of those only the backslash needs
         # escaping in JSON.
+        encoded = coco_mask.encode(stack)
+        texts = (e["counts"].decode("ascii").replace("\\", "\\\\") for e in encoded)
         return [
-            '{"size": [%d, %d], "counts": "%s"}'
-            % (*e["size"], e["counts"].decode("ascii").replace("\\", "\\\\"))
-            for e in coco_mask.encode(stack)
+            f'{{"size": [{e["size"][0]}, {e["size"][1]}], "counts": "{text}"}}'
+            for e, text in zip(encoded, texts)
         ]
     import cv2
 
@@ -441,8 +442,8 @@ def write_shard(
                 axis=1,
             )  # fmt: skip
             lines = "".join(
-                "%d %.6f %.6f %.6f %.6f\n" % (k, *values)
-                for k, values in zip(kinds, table.tolist())
+                f"{k} {x:.6f} {y:.6f} {dx:.6f} {dy:.6f}\n"
+                for k, (x, y, dx, dy) in zip(kinds, table.tolist())
             )
             files[f"labels/{stem}.txt"] = lines.encode("ascii")
         annotations = []
@@ -453,14 +454,14 @@ def write_shard(
             areas = np.bincount(owners, minlength=count)[ids].tolist()
             sizes = np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
             oriented = rendering.oriented_boxes[ids].tolist()  # cx, cy, length, width, angle
-            for k, vehicle, mask, area, bbox, corners in zip(
+            for k, vehicle, mask, area, (x, y, dx, dy), (cx, cy, cl, cw, ca) in zip(
                 kinds, ids.tolist(), masks, areas, sizes.tolist(), oriented
             ):
                 annotations.append(
-                    '{"category_id": %d, "bbox": [%r, %r, %r, %r], "area": %d, '
-                    '"segmentation": %s, "iscrowd": 0, "vehicle": %d, '
-                    '"oriented_box": [%.4f, %.4f, %.4f, %.4f, %.4f]}'
-                    % (k + 1, *bbox, area, mask, vehicle, *corners)
+                    f'{{"category_id": {k + 1}, "bbox": [{x!r}, {y!r}, {dx!r}, {dy!r}], '
+                    f'"area": {area}, "segmentation": {mask}, "iscrowd": 0, '
+                    f'"vehicle": {vehicle}, "oriented_box": '
+                    f"[{cx:.4f}, {cy:.4f}, {cl:.4f}, {cw:.4f}, {ca:.4f}]}}"
                 )
         entry = {
             "file_name": f"images/{stem}.png",

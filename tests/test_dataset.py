@@ -78,6 +78,23 @@ def test_coco_loads_in_pycocotools_with_boxes_tight_around_masks(augmented):
     assert evaluation.stats[0] == pytest.approx(1.0)
 
 
+def test_coco_mask_text_escapes_the_backslash_of_rle_counts():
+    # RLE counts are characters 48-111, which include the backslash; the annotation text is
+    # formatted by hand, so it must escape it as JSON does.
+    from pycocotools import mask as coco_mask
+
+    from scenegym.generators.augment import vehicle_pixels
+    from scenegym.generators.dataset import _coco_masks, _mask_stack
+
+    instance = np.zeros((64, 64), dtype=np.uint16)
+    instance[1:4, 22:27] = 1
+    rows, cols, owners = vehicle_pixels(instance)
+    (text,) = _coco_masks(_mask_stack(instance.shape, rows, cols, owners, np.ones(1, bool)), "rle")
+    segmentation = json.loads(text)
+    assert "\\" in segmentation["counts"]
+    assert np.array_equal(coco_mask.decode(segmentation), instance == 1)
+
+
 def test_yolo_labels_are_the_coco_boxes_normalised(augmented):
     from pycocotools.coco import COCO
 

@@ -151,7 +151,8 @@ def test_versions_are_read_without_importing_the_libraries():
     code = (
         "import sys, json; from scenegym._versions import versions; "
         "found = versions('pycocotools'); "
-        "print(json.dumps([found, [m for m in ('torch', 'stable_baselines3') if m in sys.modules]]))"
+        "heavy = [m for m in ('torch', 'stable_baselines3') if m in sys.modules]; "
+        "print(json.dumps([found, heavy]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     found, imported = json.loads(out.stdout)
