@@ -27,6 +27,7 @@ ENV_ID = "scenegym/DrivingLayout-edit-v3"
 def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> float:
     import gymnasium as gym
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     import scenegym  # noqa: F401  (registers the environments)
@@ -47,6 +48,8 @@ def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> fl
         device="cpu",
         verbose=0,
     )
+    # A logger that writes nothing: without one, learn() makes a folder under the temp dir.
+    model.set_logger(Logger(folder=None, output_formats=[]))
     start = time.perf_counter()
     model.learn(steps)
     return steps / (time.perf_counter() - start)

@@ -202,6 +202,7 @@ def test_construct_places_vehicles_lane_by_lane_and_masks_what_cannot_fit():
 
 def test_construct_trains_with_maskable_ppo(tmp_path):
     from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.logger import Logger
 
     env = gym.make("scenegym/DrivingLayout-construct-v0", edit_budget=12).unwrapped
     model = MaskablePPO(
@@ -213,6 +214,7 @@ def test_construct_trains_with_maskable_ppo(tmp_path):
         policy_kwargs={"net_arch": [16, 16]},
         device="cpu",
     )
+    model.set_logger(Logger(folder=None, output_formats=[]))  # no folder in the temp dir
     model.learn(128)
     obs, _ = env.reset(seed=1)
     action, _ = model.predict(obs, action_masks=env.action_masks())

@@ -96,11 +96,13 @@ def test_vector_env_masks_and_attributes():
 def test_vector_env_trains_with_ppo_and_maskable_ppo():
     from sb3_contrib import MaskablePPO
     from stable_baselines3 import PPO
+    from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.vec_env import VecMonitor
 
     for algorithm, representation in ((PPO, "edit"), (MaskablePPO, "construct")):
         venv = VecMonitor(DrivingLayoutVecEnv(4, **_kwargs(representation)))
         model = algorithm("MultiInputPolicy", venv, n_steps=16, batch_size=32, seed=0, device="cpu")
+        model.set_logger(Logger(folder=None, output_formats=[]))  # no folder in the temp dir
         model.learn(64)
         assert model.num_timesteps == 64
         assert len(model.ep_info_buffer) > 0  # episodes were recorded through VecMonitor
