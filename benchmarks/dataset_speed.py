@@ -61,9 +61,11 @@ def watch():
     while not done.is_set():
         for pid in worker_pids():
             try:
-                peaks[pid] = high_water_mb(pid)
+                peak = high_water_mb(pid)  # None once the process has exited
             except OSError:
-                pass
+                continue
+            if peak is not None:
+                peaks[pid] = peak
         time.sleep(0.05)
 
 watcher = threading.Thread(target=watch, daemon=True)
@@ -170,10 +172,11 @@ def main() -> dict:
             start = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-c", CHILD, str(scenes_path), str(out), str(n)],
-                check=True,
                 capture_output=True,
                 text=True,
             )
+            if done.returncode:
+                sys.exit(f"writing {n} samples failed:\n{done.stderr}")
             memory = json.loads(done.stdout.strip().splitlines()[-1])
             memory["seconds"] = time.perf_counter() - start
             # The whole command's rate: process start, imports and the merge included.
