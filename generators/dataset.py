@@ -544,13 +544,15 @@ def _one_torch_thread(job: dict[str, Any]):
         yield
 
 
-def _worker_start(job: dict[str, Any]) -> None:
+def _worker_start(job: dict[str, Any], scenes_file: ScenesFile | None = None) -> None:
+    """Open the job's source and appearance model in a worker process; a ``ScenesFile``
+    comes opened already, so that no worker reads the whole file again for its line offsets."""
     if _uses_torch(job):
         import torch
 
         torch.set_num_threads(1)
     _WORKER["job"] = job
-    _WORKER["source"] = _open_source(job["source"])
+    _WORKER["source"] = scenes_file if scenes_file is not None else _open_source(job["source"])
     _WORKER["appearance"] = _open_appearance(job["appearance"]) if job.get("appearance") else None
 
 
@@ -613,7 +615,8 @@ def write_dataset(
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        with context.Pool(min(workers, len(pending)), _worker_start, (job,)) as pool:
+        opened = source if isinstance(source, ScenesFile) else None
+        with context.Pool(min(workers, len(pending)), _worker_start, (job, opened)) as pool:
             for k in pool.imap_unordered(_worker_shard, list(pending)):
                 report(pending[k])
     return _finalise(out, job, config, shards)
