@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from scenegym.cli import main
-from scenegym.envs import HighwaySceneSpace, read_scenes, write_scenes
+from scenegym.envs import HighwaySceneSpace, Scene, read_scenes, write_scenes
 from scenegym.generators.augment import AugmentConfig, augment, mask_boxes
 from scenegym.generators.dataset import DatasetConfig, PriorSource, ScenesFile, write_dataset
 from scenegym.generators.render import RenderConfig, render_many
@@ -129,6 +129,42 @@ def test_parquet_holds_every_scene_its_descriptors_and_files(augmented, scenes_f
     assert {"vehicle_count", "density", "mean_speed", "valid", "image_road"} <= set(table)
     assert all((out / path).is_file() for path in table["image_road"])
     assert (table["vehicle_count"] == [len(s.vehicles) for s in originals]).all()
+
+
+def test_parquet_parts_read_as_one_table_when_a_shard_has_no_picture_of_a_view(tmp_path):
+    # A scene without vehicles has no vehicle view, so a one-scene shard of it has only nulls
+    # in image_vehicle; its part must still have the string column of the other parts.
+    scenes = list(HighwaySceneSpace().sample_many(2, 0))
+    empty = scenes[0].to_dict()
+    empty["vehicles"] = {k: [] if isinstance(v, list) else v for k, v in empty["vehicles"].items()}
+    path = tmp_path / "scenes.jsonl"
+    write_scenes(path, [Scene.from_dict(empty), scenes[1]])
+    config = DatasetConfig(width=64, height=32, views=("road", "vehicle"), shard_size=1)
+    write_dataset(ScenesFile(path), tmp_path / "out", 2, 0, config)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "out" / "scenes").sort_by("index")
+    assert table.schema.field("image_vehicle").type == pa.string()
+    assert table.column("image_vehicle").to_pylist() == [None, "images/0000001-vehicle.png"]
+    assert table.column("vehicles").to_pylist() == [0, len(scenes[1].vehicles)]
+    assert table.column("valid").to_pylist()[0] is True
+    assert table.column("scene_id").to_pylist() == [
+        Scene.from_dict(empty).id,
+        scenes[1].id,
+    ]
+
+
+def test_writing_a_dataset_does_not_import_pandas(scenes_file, tmp_path):
+    # pyarrow's pa.array imports pandas, 0.27 s in every worker that only writes Parquet.
+    code = (
+        "import sys; from scenegym.generators.dataset import DatasetConfig, ScenesFile, "
+        f"write_dataset; write_dataset(ScenesFile({str(scenes_file)!r}), {str(tmp_path / 'o')!r}"
+        ", 4, 0, DatasetConfig(width=32, height=32)); print('pandas' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_every_augmentation_keeps_boxes_the_tight_boxes_of_the_masks(scenes_file):
