@@ -17,6 +17,11 @@ Peak memory (``--memory N ...``): each size is written in a fresh process with 2
 peak resident memory (``VmHWM``, Linux) of that process and of the largest worker are reported.
 The workers' peaks are read every 50 ms while they run.
 
+File creation can depend on what ran before: on a machine whose ext4 disk is mounted with
+online ``discard``, the first few thousand files created after many were deleted (an earlier
+run's temporary folder) cost 300-650 us each instead of 25 us, which halves the rates at
+2,000 samples. Run it more than once and compare.
+
 Run::
 
     .venv/bin/python benchmarks/dataset_speed.py [--n 2000] [--peer-n 200] [--appearance-n 500]
