@@ -518,6 +518,8 @@ def _check_targets(targets: Any) -> dict[str, float]:
             f"targets must be a mapping of descriptor name to value, got {type(targets).__name__}"
         )
     checked = {}
+    if not targets:  # most scenes of a batch ask for nothing: no loop over the names
+        return checked
     for name in TARGETABLE:
         if name in targets:
             value = targets[name]

@@ -69,14 +69,14 @@ class DrivingLayoutVecEnv(VecEnv):
             "decoder": first.decoder,
         }
         self.envs = [first] + [DrivingLayoutEnv(**shared) for _ in range(num_envs - 1)]
+        # The scenes being edited, between reset() and the next rollout() (cursor edits); set
+        # before VecEnv.__init__, whose get_attr("render_mode") reads it.
+        self._edits: CursorEdits | None = None
         super().__init__(num_envs, first.observation_space, first.action_space)
-        self.render_mode = first.render_mode
         self._road_of = np.arange(num_envs, dtype=np.int64)
         self._roads: RoadBatch | None = None
         self._actions: NDArray | None = None
         self._observation: dict[str, NDArray] | None = None
-        # The scenes being edited, between reset() and the next rollout() (cursor edits).
-        self._edits: CursorEdits | None = None
         self._cursor_edits = first.representation == "edit" and first.select == "cursor"
 
     # ------------------------------------------------------------------ VecEnv API

@@ -93,6 +93,15 @@ def test_vector_env_masks_and_attributes():
     assert venv.env_is_wrapped(object) == [False] * 3
 
 
+def test_vector_env_reads_the_render_mode_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SB3 warns when get_attr("render_mode") fails
+        venv = DrivingLayoutVecEnv(2, **_kwargs("edit-cursor"), render_mode="rgb_array")
+    assert venv.render_mode == "rgb_array"
+
+
 def test_vector_env_trains_with_ppo_and_maskable_ppo():
     from sb3_contrib import MaskablePPO
     from stable_baselines3 import PPO
