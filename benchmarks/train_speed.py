@@ -8,9 +8,16 @@ the CPU, in the same run; the JSON gives steps/s of each and their ratio (target
 least 70 % of CartPole). ``--window N`` gives the edit environment a cursor view of N cells
 instead of its own.
 
+``--ceiling`` also trains on an environment that costs nothing but has the edit
+environment's observation and action spaces (it returns zeros and ends each episode after
+the edit budget): the JSON's ``ceiling_ratio`` is the most any environment with these spaces
+could reach against CartPole with these PPO settings, so the gap between it and ``ratio`` is
+the environment's share and the rest is PPO's own cost for these spaces.
+
 Run::
 
     .venv/bin/python benchmarks/train_speed.py [--n-envs 16] [--steps 16384] [--window N]
+        [--ceiling]
 """
 
 from __future__ import annotations
@@ -24,6 +31,60 @@ TARGET_RATIO = 0.70
 ENV_ID = "scenegym/DrivingLayout-edit-v3"
 
 
+def _free_env(n_envs: int, kwargs: dict):
+    """A ``VecEnv`` with the spaces of ``ENV_ID`` (given ``kwargs``) that costs nothing."""
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+
+    from scenegym.envs.generation import DrivingLayoutEnv
+
+    spec = DrivingLayoutEnv(**{**gym.spec(ENV_ID).kwargs, **kwargs})
+    budget = spec.edit_budget
+
+    class FreeVecEnv(VecEnv):
+        def __init__(self) -> None:
+            self.render_mode = None
+            super().__init__(n_envs, spec.observation_space, spec.action_space)
+            self.observation = {
+                name: np.zeros((n_envs, *space.shape), dtype=space.dtype)
+                for name, space in spec.observation_space.spaces.items()
+            }
+            self.steps = 0
+
+        def reset(self):
+            return {name: values.copy() for name, values in self.observation.items()}
+
+        def step_async(self, actions) -> None:
+            pass
+
+        def step_wait(self):
+            self.steps += 1
+            done = np.full(n_envs, self.steps % budget == 0)
+            infos = [{} for _ in range(n_envs)]
+            if done[0]:
+                for info in infos:
+                    info["terminal_observation"] = {k: v[0] for k, v in self.observation.items()}
+            return self.reset(), np.zeros(n_envs, dtype=np.float32), done, infos
+
+        def close(self) -> None:
+            pass
+
+        def get_attr(self, attr_name, indices=None):
+            return [getattr(self, attr_name, None)] * n_envs
+
+        def set_attr(self, attr_name, value, indices=None) -> None:
+            pass
+
+        def env_method(self, method_name, *args, indices=None, **kwargs):
+            return [None] * n_envs
+
+        def env_is_wrapped(self, wrapper_class, indices=None):
+            return [False] * n_envs
+
+    return FreeVecEnv()
+
+
 def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> float:
     import gymnasium as gym
     from stable_baselines3 import PPO
@@ -32,7 +93,9 @@ def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> fl
 
     import scenegym  # noqa: F401  (registers the environments)
 
-    if env_id.startswith("scenegym/"):
+    if env_id == "free":
+        vec_env = _free_env(n_envs, kwargs)
+    elif env_id.startswith("scenegym/"):
         from scenegym.envs.vector import DrivingLayoutVecEnv
 
         vec_env = DrivingLayoutVecEnv(n_envs, **{**gym.spec(env_id).kwargs, **kwargs})
@@ -62,21 +125,27 @@ def main() -> dict:
     parser.add_argument("--steps", type=int, default=8192)
     parser.add_argument("--n-envs", type=int, default=4)
     parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v3: 4)")
-    args = parser.parse_args()
-    edit = _rate(
-        ENV_ID,
-        "MultiInputPolicy",
-        args.steps,
-        {"edit_budget": 16, **({} if args.window is None else {"window": args.window})},
-        args.n_envs,
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also train on a free env with the same spaces"
     )
+    args = parser.parse_args()
+    kwargs = {"edit_budget": 16, **({} if args.window is None else {"window": args.window})}
+    edit = _rate(ENV_ID, "MultiInputPolicy", args.steps, kwargs, args.n_envs)
     cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {}, args.n_envs)
+    ceiling = {}
+    if args.ceiling:
+        free = _rate("free", "MultiInputPolicy", args.steps, kwargs, args.n_envs)
+        ceiling = {
+            "free_env_steps_per_s": round(free, 1),
+            "ceiling_ratio": round(free / cartpole, 3),
+        }
     import stable_baselines3
 
     return {
         "scenegym_edit_steps_per_s": round(edit, 1),
         "cartpole_steps_per_s": round(cartpole, 1),
         "ratio": round(edit / cartpole, 3),
+        **ceiling,
         "target_ratio": TARGET_RATIO,
         "meets_target": edit / cartpole >= TARGET_RATIO,
         "settings": {

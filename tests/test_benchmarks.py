@@ -30,9 +30,11 @@ def test_env_speed_reports_every_environment_and_its_peers():
 
 
 def test_train_speed_compares_with_cartpole():
-    result = _run("train_speed.py", "--steps", "256", "--n-envs", "2")
+    result = _run("train_speed.py", "--steps", "256", "--n-envs", "2", "--ceiling")
     assert result["scenegym_edit_steps_per_s"] > 0 and result["cartpole_steps_per_s"] > 0
     assert result["settings"]["n_envs"] == 2
+    ceiling = result["free_env_steps_per_s"] / result["cartpole_steps_per_s"]
+    assert abs(result["ceiling_ratio"] - ceiling) < 0.002  # both rates are rounded
 
 
 def test_sample_speed_runs_on_a_given_run(tiny_run):
