@@ -171,9 +171,11 @@ class ScenesFile:
             handle.seek(self.offsets[start])
             data = handle.read(self.offsets[stop] - self.offsets[start])
         out = []
-        for number, line in enumerate(data.decode("utf-8").splitlines(), start + 1):
+        # Lines end at b"\n" only, as the offsets count them: str.splitlines would also split
+        # at characters JSON strings may hold raw (U+2028, U+0085, ...).
+        for number, line in enumerate(data.split(b"\n")[: stop - start], start + 1):
             try:
-                out.append(Scene.from_dict(json.loads(line)))
+                out.append(Scene.from_dict(json.loads(line.decode("utf-8"))))
             except (ValueError, TypeError, KeyError) as error:
                 raise ValueError(f"{self.path}, line {number}: not a scene: {error}") from None
         return out

@@ -654,7 +654,8 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     if targets and not isinstance(source, PolicySource):
         raise ValueError("--target needs a run folder as the source")
     config = _config(DatasetConfig, args)
-    formats = FORMATS if "all" in args.format else tuple(dict.fromkeys(args.format))
+    # In FORMATS' order, whatever the order given: the same dataset resumes.
+    formats = tuple(f for f in FORMATS if "all" in args.format or f in args.format)
     config = dataclasses.replace(config, formats=formats)
     with _progress("writing dataset", args.n) as advance:
         manifest = write_dataset(

@@ -263,6 +263,35 @@ def test_a_corrupt_scenes_file_fails_clearly_and_keeps_finished_shards(scenes_fi
         write_dataset(ScenesFile(scenes_file), tmp_path / "no" / "such" / "folder", 4, 0, config)
 
 
+def test_scene_lines_end_at_newlines_only_and_bad_bytes_name_their_line(scenes_file, tmp_path):
+    # JSON may hold U+2028 raw in a string (json.dumps(ensure_ascii=False) writes it so):
+    # the line is still one scene, as read_scenes reads it.
+    lines = scenes_file.read_text().splitlines()[:4]
+    with_context = json.loads(lines[1])
+    with_context["context"] = {"note": "a\u2028b\u0085c"}
+    lines[1] = json.dumps(with_context, ensure_ascii=False)
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert len(read_scenes(odd)) == 4
+    config = DatasetConfig(width=32, height=32, formats=("parquet",))
+    write_dataset(ScenesFile(odd), tmp_path / "out", 4, 0, config)
+    import pyarrow.parquet as pq
+
+    texts = pq.read_table(tmp_path / "out" / "scenes").sort_by("index").column("scene")
+    assert json.loads(texts[1].as_py())["context"] == with_context["context"]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(odd.read_bytes().replace(b'"road"', b'"\xffroad"', 3)[:])
+    with pytest.raises(ValueError, match=r"broken\.jsonl, line 1: not a scene"):
+        write_dataset(ScenesFile(broken), tmp_path / "out2", 4, 0, config)
+
+
+def test_the_order_formats_are_given_in_does_not_make_another_dataset(scenes_file, tmp_path):
+    argv = ["dataset", str(scenes_file), "--n", "3", "--out", str(tmp_path / "d"),
+            "--set", "width=32", "--set", "height=32"]  # fmt: skip
+    assert main([*argv, "--format", "coco", "yolo"]) == 0
+    assert main([*argv, "--format", "yolo", "coco"]) == 0  # resumes: nothing left to write
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_an_unwritable_output_folder_fails_clearly(scenes_file, tmp_path):
     locked = tmp_path / "locked"
