@@ -134,6 +134,7 @@ class GenerationPolicy:
         batch: int = 256,
         attempts: int = 5,
         workers: int = 1,
+        part: tuple[int, int] | None = None,
     ) -> Sample:
         """Roll out ``n`` episodes (``batch`` environments in lockstep) and return their final
         scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``; the
@@ -155,6 +156,10 @@ class GenerationPolicy:
             workers: processes that roll out batches in parallel (spawned at the first call
                 that uses them and kept for the next ones; ``close()`` ends them). Worth it
                 from a few thousand scenes: each process starts in a few seconds.
+            part: ``(start, stop)``: only scenes ``start`` to ``stop - 1`` of the ``n`` this
+                call would return, the same scenes, rolling out only the batches that hold
+                them (a rollout's action noise depends on its batch). Not with
+                ``invalid="resample"``, whose new seeds depend on every scene.
         """
         n = check_whole("n", n, 1)
         batch = check_whole("batch", batch, 1)
@@ -163,6 +168,7 @@ class GenerationPolicy:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
             )
+        start, stop = (0, n) if part is None else _check_part(part, n, invalid)
         wanted = _per_rollout(targets, n)
         asked = any(want is not None for want in wanted)
         goal = None if asked else self._goal()
@@ -171,7 +177,8 @@ class GenerationPolicy:
             # before any is asked for again (repeated targets give near-copies).
             wanted = goal.sample_many(n, np.random.default_rng(seed))
         seeds = list(range(seed, seed + n))
-        scenes, valid = self._rollouts(seeds, wanted, deterministic, batch, workers)
+        scenes, valid = self._rollouts(seeds, wanted, deterministic, batch, workers, (start, stop))
+        wanted, n = wanted[start:stop], stop - start
         resampled = dropped = 0
         if invalid == "resample":
             next_seed = seed + n
@@ -256,13 +263,17 @@ class GenerationPolicy:
         deterministic: bool,
         batch: int,
         workers: int,
+        part: tuple[int, int] | None = None,
     ) -> tuple[list[Scene], NDArray[np.bool_]]:
         """The final scenes of rollouts of ``seeds`` and which of them are valid (checked
-        batch by batch, in the worker processes when there are some)."""
+        batch by batch, in the worker processes when there are some); with ``part``, only
+        those of ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``."""
         size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
+        first, last = (0, len(seeds)) if part is None else part
+        starts = range(first - first % size, last, size)  # the batches that hold the part
         jobs = [
             (seeds[start : start + size], targets[start : start + size], deterministic, size)
-            for start in range(0, len(seeds), size)
+            for start in starts
         ]
         if workers > 1 and len(jobs) > 1:
             pool = self._pool(workers)
@@ -272,8 +283,10 @@ class GenerationPolicy:
                 parts = [
                     (scenes, _valid(scenes)) for scenes in map(self._rollout_batch, *zip(*jobs))
                 ]
-        scenes = [scene for part, _ in parts for scene in part]
-        return scenes, np.concatenate([ok for _, ok in parts])
+        scenes = [scene for done, _ in parts for scene in done]
+        valid = np.concatenate([ok for _, ok in parts])
+        cut = first - starts[0]
+        return scenes[cut : cut + last - first], valid[cut : cut + last - first]
 
     def _rollout_batch(
         self,
@@ -442,6 +455,24 @@ def _per_rollout(targets: Any, n: int) -> list[dict[str, float] | None]:
             )
         wanted.append(dict(want))
     return wanted
+
+
+def _check_part(part: Any, n: int, invalid: str) -> tuple[int, int]:
+    if (
+        not isinstance(part, (tuple, list))
+        or len(part) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in part)
+        or not 0 <= part[0] < part[1] <= n
+    ):
+        raise ValueError(
+            f"part must be (start, stop) with 0 <= start < stop <= n={n}, got {part!r}"
+        )
+    if invalid == "resample":
+        raise ValueError(
+            "part cannot be used with invalid='resample': its new seeds depend on "
+            "every scene of the n; use 'report', 'repair' or 'drop'"
+        )
+    return int(part[0]), int(part[1])
 
 
 def _valid(scenes: list[Scene]) -> np.ndarray:

@@ -166,7 +166,7 @@ class ScenesFile:
                 f"{self.count} or less)"
             )
 
-    def scenes(self, start: int, stop: int, seed: int) -> list[Scene]:
+    def scenes(self, start: int, stop: int, seed: int, n: int) -> list[Scene]:
         with open(self.path, "rb") as handle:
             handle.seek(self.offsets[start])
             data = handle.read(self.offsets[stop] - self.offsets[start])
@@ -202,7 +202,7 @@ class PriorSource:
     def check(self, n: int) -> None:
         pass
 
-    def scenes(self, start: int, stop: int, seed: int) -> list[Scene]:
+    def scenes(self, start: int, stop: int, seed: int, n: int) -> list[Scene]:
         shard_seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
         return self.prior.sample(stop - start, seed=shard_seed)
 
@@ -221,6 +221,11 @@ class PolicySource:
     ) -> None:
         from scenegym.agents.policy import GenerationPolicy
 
+        if invalid not in ("report", "repair"):
+            raise ValueError(
+                f"invalid must be 'report' or 'repair' for a dataset (one sample per scene), "
+                f"got {invalid!r}"
+            )
         self.path = Path(path)
         self.targets = dict(targets or {})
         self.invalid = invalid
@@ -247,9 +252,11 @@ class PolicySource:
     def check(self, n: int) -> None:
         pass
 
-    def scenes(self, start: int, stop: int, seed: int) -> list[Scene]:
+    def scenes(self, start: int, stop: int, seed: int, n: int) -> list[Scene]:
+        # Scenes start..stop-1 of generate's n: its batches are rolled out and cut, because a
+        # rollout's action noise (and a reference goal's targets) depend on all n.
         sample = self.policy.sample(
-            stop - start, targets=self.targets or None, seed=seed + start, invalid=self.invalid
+            n, targets=self.targets or None, seed=seed, invalid=self.invalid, part=(start, stop)
         )
         return sample.scenes
 
@@ -382,7 +389,7 @@ def write_shard(
     source = _open_source(job["source"]) if source is None else source
     if appearance is None and job.get("appearance"):
         appearance = _open_appearance(job["appearance"])
-    scenes = source.scenes(start, stop, seed)
+    scenes = source.scenes(start, stop, seed, n)
     files: dict[str, bytes] = {}
     images = []
     batch = SceneBatch.of(scenes)  # descriptors and validity in one vectorised batch

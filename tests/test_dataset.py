@@ -20,7 +20,13 @@ import yaml
 from scenegym.cli import main
 from scenegym.envs import HighwaySceneSpace, Scene, read_scenes, write_scenes
 from scenegym.generators.augment import AugmentConfig, augment, mask_boxes
-from scenegym.generators.dataset import DatasetConfig, PriorSource, ScenesFile, write_dataset
+from scenegym.generators.dataset import (
+    DatasetConfig,
+    PolicySource,
+    PriorSource,
+    ScenesFile,
+    write_dataset,
+)
 from scenegym.generators.render import RenderConfig, render_many
 
 AUGMENT = AugmentConfig(
@@ -346,7 +352,7 @@ def test_cli_writes_a_dataset_from_a_prior_and_checks_its_arguments(tiny_prior, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["source"]["kind"] == "prior" and manifest["counts"]["scenes"] == 6
     assert not (out / "data.yaml").exists() and (out / "annotations.json").is_file()
-    again = PriorSource(tiny_prior).scenes(0, 6, 0)
+    again = PriorSource(tiny_prior).scenes(0, 6, 0, 6)
     table = [json.loads(line) for line in (out / "shards" / "00000.json").read_text().splitlines()]
     assert len(table[0]["images"]) == len(again)
     assert (
@@ -373,3 +379,16 @@ def test_cli_writes_a_dataset_from_a_trained_run_like_generate(tiny_run, tmp_pat
     assert not (out / "annotations.json").exists() and not (out / "data.yaml").exists()
     assert main([*argv, "--target", "density=30"]) == 2
     assert "holds a different dataset" in capsys.readouterr().err
+    # Shards smaller than generate's batches still hold generate's scenes: the batches are
+    # rolled out whole and cut (a rollout's action noise depends on its batch).
+    small = write_dataset(
+        PolicySource(tiny_run), tmp_path / "small-shards", 5, 3,
+        DatasetConfig(width=32, height=32, formats=("parquet",), shard_size=2),
+    )  # fmt: skip
+    assert small["shards"] == 3
+    table = pq.read_table(tmp_path / "small-shards" / "scenes").sort_by("index")
+    assert [json.loads(t) for t in table.column("scene").to_pylist()] == [
+        s.to_dict() for s in expected.scenes
+    ]
+    with pytest.raises(ValueError, match="'report' or 'repair'"):
+        PolicySource(tiny_run, invalid="resample")
