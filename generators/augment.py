@@ -1,8 +1,9 @@
 """Label-consistent augmentation of renderings: geometry, photometric changes and weather.
 
-``augment(rendering, config, rng)`` returns a new ``Rendering``. The geometric part (rotation
-about the image centre, scaling, a random crop scaled back to the full size, and a mirror
-across the road's axis) is one affine map applied with OpenCV to all three images: bilinear
+``augment(rendering, config, rng, view)`` returns a new ``Rendering``. The geometric part
+(rotation about the image centre, scaling, a random crop scaled back to the full size, and a
+mirror across the road's axis: top to bottom in the road view, left to right in the vehicle
+view, whose ego points up) is one affine map applied with OpenCV to all three images: bilinear
 for the RGB picture, nearest-neighbour for the semantic map and the instance mask, so every
 pixel of the masks keeps a class id and a vehicle id. The boxes are then recomputed from the
 transformed instance mask (``mask_boxes``), so they are exactly the tight boxes of the masks;
@@ -125,9 +126,11 @@ def mask_boxes(instance: NDArray[np.integer], count: int) -> tuple[NDArray, NDAr
 
 
 def _affine(
-    config: AugmentConfig, rng: np.random.Generator, width: int, height: int
+    config: AugmentConfig, rng: np.random.Generator, width: int, height: int, view: str = "road"
 ) -> NDArray[np.float64]:
-    """``(3, 3)`` pixel-to-pixel map: mirror, rotation, zoom and crop about the centre."""
+    """``(3, 3)`` pixel-to-pixel map (pixel-edge coordinates): mirror across the road's axis
+    (horizontal in the road view, vertical in the vehicle view), rotation, zoom and crop about
+    the centre."""
     angle = np.deg2rad(rng.uniform(-config.rotate, config.rotate)) if config.rotate else 0.0
     zoom = rng.uniform(*config.scale) if config.scale != (1.0, 1.0) else 1.0
     cut = rng.uniform(0.0, config.crop) if config.crop else 0.0
@@ -137,7 +140,10 @@ def _affine(
     # The crop window's centre may move so the window stays inside the image.
     shift = rng.uniform(-1.0, 1.0, 2) * cut / 2.0 * np.array([width, height]) if cut else 0.0
     to_origin = np.array([[1.0, 0, -centre[0]], [0, 1.0, -centre[1]], [0, 0, 1.0]])
-    flip = np.diag([1.0, -1.0 if mirror else 1.0, 1.0])
+    across = 1 if view == "road" else 0  # the axis the mirror reverses: across the road
+    flip = np.eye(3)
+    if mirror:
+        flip[across, across] = -1.0
     c, s = np.cos(angle), np.sin(angle)
     turn = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
     grow = np.diag([zoom * crop_zoom, zoom * crop_zoom, 1.0])
@@ -146,24 +152,33 @@ def _affine(
     return back @ grow @ turn @ flip @ to_origin
 
 
-def augment(rendering: Rendering, config: AugmentConfig, rng: np.random.Generator) -> Rendering:
-    """A changed copy of ``rendering``; boxes are the tight boxes of the changed masks."""
+def augment(
+    rendering: Rendering, config: AugmentConfig, rng: np.random.Generator, view: str = "road"
+) -> Rendering:
+    """A changed copy of ``rendering`` (drawn in ``view``: ``"road"`` or ``"vehicle"``, which
+    decides the mirror's axis); boxes are the tight boxes of the changed masks."""
     if not config.active:
         return rendering
+    if view not in ("road", "vehicle"):
+        raise ValueError(f"view must be 'road' or 'vehicle', got {view!r}")
     height, width = rendering.semantic.shape
     semantic, instance, rgb = rendering.semantic, rendering.instance, rendering.rgb
     changes: dict = {}
     if config.geometric:
-        matrix = _affine(config, rng, width, height)
+        matrix = _affine(config, rng, width, height, view)
         m = matrix[:2]
+        # OpenCV's maps take pixel centres at whole coordinates; ``m`` takes them at half ones
+        # (pixel-edge coordinates, like the boxes and the world transform): x + 0.5 -> A (x +
+        # 0.5) + t is x -> A x + t + (A - I) 0.5.
+        pixels = np.column_stack([m[:, :2], m[:, 2] + (m[:, :2] - np.eye(2)) @ [0.5, 0.5]])
         size = (width, height)
         nearest = {"flags": cv2.INTER_NEAREST, "borderMode": cv2.BORDER_CONSTANT}
-        semantic = cv2.warpAffine(semantic, m, size, borderValue=0, **nearest)
-        instance = cv2.warpAffine(instance, m, size, borderValue=0, **nearest)
+        semantic = cv2.warpAffine(semantic, pixels, size, borderValue=0, **nearest)
+        instance = cv2.warpAffine(instance, pixels, size, borderValue=0, **nearest)
         if rgb is not None:
             rgb = cv2.warpAffine(
                 rgb,
-                m,
+                pixels,
                 size,
                 flags=cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_CONSTANT,

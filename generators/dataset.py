@@ -422,7 +422,8 @@ def write_shard(
             if rendering is None:
                 continue
             rng = np.random.default_rng([seed, number, view_number])
-            samples.append((number, view, stem, augment(rendering, config.augment, rng), rng))
+            changed = augment(rendering, config.augment, rng, view)
+            samples.append((number, view, stem, changed, rng))
     if appearance is not None:
         painted = appearance.translate([sample[3].semantic for sample in samples])
         for k, ((number, view, stem, rendering, rng), rgb) in enumerate(zip(samples, painted)):

@@ -211,6 +211,32 @@ def _files(folder: Path) -> dict[str, bytes]:
     }
 
 
+def test_augmented_masks_stay_centred_on_the_oriented_boxes_and_the_mirror_keeps_ego_up(
+    scenes_file,
+):
+    one = read_scenes(scenes_file)[4].to_dict()
+    one["vehicles"] = {k: v[:1] if isinstance(v, list) else v for k, v in one["vehicles"].items()}
+    config = RenderConfig(width=64, height=64, view="vehicle", resolution=0.1)
+    rendering = render_many([Scene.from_dict(one)], config)[0]
+    assert rendering.oriented_boxes[0, 4] == pytest.approx(-np.pi / 2)  # ego points up
+    gaps, angles = [], []
+    for seed in range(40):
+        config = AugmentConfig(rotate=30, scale=(0.8, 1.3), mirror=True)
+        changed = augment(rendering, config, np.random.default_rng(seed), "vehicle")
+        rows, cols = np.nonzero(changed.instance == 1)
+        centre = changed.oriented_boxes[0, :2]
+        gaps.append(np.hypot(cols.mean() + 0.5 - centre[0], rows.mean() + 0.5 - centre[1]))
+        mirrored = augment(
+            rendering, AugmentConfig(mirror=True), np.random.default_rng(seed), "vehicle"
+        )
+        angles.append(mirrored.oriented_boxes[0, 4])
+        assert (mirrored.instance == 1).sum() == (rendering.instance == 1).sum()
+    # The pictures move with the labels: pixel centres, not edges, go through OpenCV's map.
+    assert np.mean(gaps) < 0.2 and np.max(gaps) < 0.5
+    # Mirrored across the road's axis, which is vertical in the vehicle view: still up.
+    np.testing.assert_allclose(angles, -np.pi / 2, atol=1e-9)
+
+
 def test_the_same_seed_gives_byte_identical_files_whatever_the_worker_count(scenes_file, tmp_path):
     config = DatasetConfig(width=64, height=48, shard_size=7, augment=AugmentConfig(rotate=10))
     write_dataset(ScenesFile(scenes_file), tmp_path / "one", 40, 1, config, workers=1)
