@@ -84,6 +84,25 @@ def test_coco_loads_in_pycocotools_with_boxes_tight_around_masks(augmented):
     assert evaluation.stats[0] == pytest.approx(1.0)
 
 
+def test_polygon_masks_fill_back_exactly_the_instance_masks(scenes_file, tmp_path):
+    from pycocotools.coco import COCO
+
+    for view in ("road", "vehicle"):
+        config = DatasetConfig(width=256, height=128, views=(view,), masks="polygon")
+        write_dataset(ScenesFile(scenes_file), tmp_path / view, 12, 0, config)
+        coco = COCO(str(tmp_path / view / "annotations.json"))
+        checked = 0
+        for image in coco.dataset["images"]:
+            instance = cv2.imread(str(tmp_path / view / "instance" / Path(image["file_name"]).name),
+                                  cv2.IMREAD_UNCHANGED)  # fmt: skip
+            for annotation in coco.imgToAnns[image["id"]]:
+                mask = coco.annToMask(annotation).astype(bool)
+                np.testing.assert_array_equal(mask, instance == annotation["vehicle"] + 1)
+                assert mask.sum() == annotation["area"]
+                checked += 1
+        assert checked > 12
+
+
 def test_coco_mask_text_escapes_the_backslash_of_rle_counts():
     # RLE counts are characters 48-111, which include the backslash; the annotation text is
     # formatted by hand, so it must escape it as JSON does.
