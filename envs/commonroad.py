@@ -314,6 +314,13 @@ def _build_scenario(cr: SimpleNamespace, scene: Scene, scenario_id, time_step: f
 
     # One dynamic obstacle per vehicle; the schema wants a trajectory with time steps >= 1, so
     # it holds one state a time step later at constant speed and heading.
+    outside = np.flatnonzero((vehicles.lane < 0) | (vehicles.lane >= road.lane_count))
+    if outside.size:  # vehicle_poses would put it on the nearest lane
+        i = int(outside[0])
+        raise ValueError(
+            f"vehicle {i} is on lane {int(vehicles.lane[i])} of a road with lanes "
+            f"0..{road.lane_count - 1}"
+        )
     x, y, yaw = vehicle_poses(road, vehicles)
     yaw = _wrap(yaw)
     for i in range(len(vehicles)):
@@ -445,8 +452,13 @@ def _write(cr: SimpleNamespace, scene: Scene, path: Path, sid, time_step: float)
             decimal_precision=_DECIMALS,
             file_format=cr.FileFormat.XML,
         )
-        with _quiet():
-            writer.write_to_file(str(temporary), cr.OverwriteExistingFile.ALWAYS)
+        from lxml import etree
+
+        try:
+            with _quiet():
+                writer.write_to_file(str(temporary), cr.OverwriteExistingFile.ALWAYS)
+        except etree.Error as error:  # lxml's own error for a failed write (a full disk)
+            raise OSError(f"cannot write {path}: {error}") from None
         os.replace(temporary, path)
     finally:
         precision.decimals = decimals
@@ -473,7 +485,11 @@ def export_commonroad(
         if not isinstance(scene, Scene):
             raise TypeError(f"scenes[{index}] must be a Scene, got {type(scene).__name__}")
         sid = _scenario_id(cr, None, f"Scenegym{scene.id}", index + 1)
-        written.append(_write(cr, scene, out_dir / f"{index:05d}_{scene.id}.xml", sid, time_step))
+        try:
+            path = _write(cr, scene, out_dir / f"{index:05d}_{scene.id}.xml", sid, time_step)
+        except ValueError as error:
+            raise ValueError(f"scenes[{index}] (scene {scene.id}): {error}") from None
+        written.append(path)
     return written
 
 
@@ -721,9 +737,17 @@ def _check_map(lanelets) -> None:
                     f"lanelet {lanelet_id} has {len(others[lanelet_id])} {word} "
                     f"({_id_list(others[lanelet_id])}) that are no neighbouring lanes (a junction)"
                 )
-    if len(lanelets) > 1 and not any(
-        lanelet.adj_left in lanelets or lanelet.adj_right in lanelets
-        for lanelet in lanelets.values()
+    one_chain = (
+        all(len(successors[i]) <= 1 and len(predecessors[i]) <= 1 for i in lanelets)
+        and sum(not predecessors[i] for i in lanelets) == 1
+    )  # one lane in several sections
+    if (
+        len(lanelets) > 1
+        and not one_chain
+        and not any(
+            lanelet.adj_left in lanelets or lanelet.adj_right in lanelets
+            for lanelet in lanelets.values()
+        )
     ):
         raise _Unrepresentable(
             "no lanelet has a neighbour (no adjacent structure), so lanes cannot be counted"

@@ -114,6 +114,44 @@ def test_written_file_is_read_by_commonroad_io(congested, tmp_path):
     assert len(scenario.lanelet_network.traffic_signs) == 1
 
 
+def test_a_one_lane_road_of_several_segments_round_trips(tmp_path):
+    # Exported as a chain of lanelets joined by successor links only, without neighbours.
+    road = Road(
+        segment_lengths=[80.0, 60.0, 90.0],
+        segment_curvatures=[0.0, 1.0 / 400.0, -1.0 / 600.0],
+        lane_widths=[3.6],
+    )
+    vehicles = Vehicles.from_columns(lane=[0, 0], s=[30.0, 170.0], speed=[20.0, 25.0])
+    back = _round_trip(Scene(road, vehicles), tmp_path)
+    assert back.road.lane_count == 1
+    assert back.road.length == pytest.approx(road.length, abs=0.5)
+    np.testing.assert_allclose(back.vehicles.s, vehicles.s, atol=0.01)
+
+
+def test_export_names_the_scene_of_a_vehicle_it_cannot_write(congested, tmp_path):
+    columns = {name: getattr(congested.vehicles, name).copy() for name in ("lane", "s")}
+    columns["lane"][3] = congested.road.lane_count + 2
+    off_road = Scene(congested.road, Vehicles.from_columns(**columns))
+    with pytest.raises(ValueError, match=r"scenes\[1\] .*vehicle 3 is on lane 8 of a road"):
+        export_commonroad([congested, off_road], tmp_path / "out")
+
+
+def test_a_failed_write_is_an_os_error_and_keeps_the_earlier_file(congested, monkeypatch, tmp_path):
+    from lxml import etree
+
+    path = write_commonroad(congested, tmp_path / "scene.xml")
+    before = path.read_bytes()
+
+    def full_disk(self, *args, **kwargs):
+        raise etree.SerialisationError("IO_ENOSPC")
+
+    monkeypatch.setattr(CommonRoadFileWriter, "write_to_file", full_disk)
+    with pytest.raises(OSError, match="cannot write .*scene.xml: IO_ENOSPC"):
+        write_commonroad(congested, path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.xml"]
+
+
 def test_a_bad_scenario_id_is_rejected(congested, tmp_path):
     with pytest.raises(ValueError, match="scenario_id"):
         write_commonroad(congested, tmp_path / "scene.xml", scenario_id="not an id")
