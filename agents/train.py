@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,13 +182,30 @@ def algorithm_class(config: TrainConfig):
 
 def latest_checkpoint(run: str | os.PathLike) -> Path | None:
     """The checkpoint of ``run`` with the most steps, or None."""
-    folder = Path(run) / "checkpoints"
+    found = _checkpoints(run)
+    return found[0] if found else None
+
+
+def _checkpoints(run: str | os.PathLike) -> list[Path]:
+    """The checkpoints of ``run``, most steps first."""
     found = []
-    for path in folder.glob("model_*_steps.zip"):
+    for path in (Path(run) / "checkpoints").glob("model_*_steps.zip"):
         match = re.fullmatch(r"model_(\d+)_steps\.zip", path.name)
         if match:
             found.append((int(match.group(1)), path))
-    return max(found)[1] if found else None
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def _finished_steps(model: Path) -> int | None:
+    """The steps a saved model was trained for (from the SB3 zip's data), or None when it
+    cannot be read."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(model) as archive:
+            return int(json.loads(archive.read("data"))["num_timesteps"])
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError):
+        return None
 
 
 def _versions() -> dict[str, str]:
@@ -301,11 +319,19 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
             vec_env, novelty=config.novelty, coverage=config.coverage, archive=archive
         )
         vec_env = population
-    checkpoint = latest_checkpoint(run) if resume else None
     algorithm = algorithm_class(config)
-    if checkpoint is not None:
-        model = algorithm.load(checkpoint, env=vec_env, device="cpu")
-    else:
+    model, checkpoint = None, None
+    for candidate in _checkpoints(run) if resume else []:
+        # The newest checkpoint may be cut short: SB3 writes it in place, and a kill during
+        # the write leaves part of a zip. Take the newest that loads.
+        try:
+            model = algorithm.load(candidate, env=vec_env, device="cpu")
+        except Exception as error:  # a damaged zip fails in zipfile, torch or json
+            warnings.warn(f"skipping unreadable checkpoint {candidate}: {error}", stacklevel=2)
+            continue
+        checkpoint = candidate
+        break
+    if model is None:
         model = algorithm(
             "MultiInputPolicy",
             vec_env,
@@ -367,13 +393,20 @@ def train(
         saved = run / "config.json"
         if not saved.is_file():
             raise ValueError(f"cannot resume {run}: it has no config.json (not a training run)")
-        config = config_from_mapping(TrainConfig, json.loads(saved.read_text()), name="config")
+        try:
+            saved_config = json.loads(saved.read_text())
+        except ValueError as error:
+            raise ValueError(f"cannot resume {run}: {saved} is not valid JSON ({error})") from None
+        config = config_from_mapping(TrainConfig, saved_config, name="config")
     elif isinstance(config, dict):
         config = config_from_mapping(TrainConfig, config, name="config")
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig or a mapping, got {type(config).__name__}")
     if not resume and run.exists() and any(run.iterdir()):
         raise ValueError(f"run folder {run} is not empty; choose a new folder or pass --resume")
+    final = run / "model.zip"
+    if resume and (_finished_steps(final) or 0) >= config.total_steps:
+        return final  # finished: resuming must not replace the model with a checkpoint
     existed = run.exists()
     try:
         model, vec_env, population, checkpoint, reference = _set_up(config, run, resume, files)
@@ -396,7 +429,6 @@ def train(
         )
     if population is not None:
         population.archive.save(archive_path)
-    final = run / "model.zip"
     model.save(run / "model.tmp.zip")
     os.replace(run / "model.tmp.zip", final)
     vec_env.close()

@@ -171,6 +171,27 @@ def test_training_killed_hard_resumes_from_its_last_checkpoint(tmp_path):
     assert (run / "logs" / "001" / "progress.csv").is_file()
 
 
+def test_resume_leaves_a_finished_run_alone_and_skips_a_cut_checkpoint(tmp_path):
+    config = {**TINY, "total_steps": 384, "checkpoint_every": 128}
+    run = tmp_path / "run"
+    train(config, run)
+    final = (run / "model.zip").read_bytes()
+    train(None, run, resume=True)  # finished: nothing to do, nothing replaced
+    assert (run / "model.zip").read_bytes() == final
+    assert sorted(p.name for p in (run / "logs").iterdir()) == ["000"]
+    # A kill while the newest checkpoint was written leaves part of a zip; the final model
+    # was never written.
+    (run / "model.zip").unlink()
+    newest = latest_checkpoint(run)
+    newest.write_bytes(newest.read_bytes()[:5000])
+    with pytest.warns(UserWarning, match="skipping unreadable checkpoint"):
+        train(None, run, resume=True)
+    assert (run / "model.zip").is_file()
+    (run / "config.json").write_text("{")
+    with pytest.raises(ValueError, match="config.json is not valid JSON"):
+        train(None, run, resume=True)
+
+
 @pytest.mark.parametrize("vec_env", ["subproc", "batched"])
 def test_population_terms_share_one_archive_across_envs(tmp_path, vec_env):
     config = {**TINY, "vec_env": vec_env, "novelty": 1.0, "coverage": 0.5}
