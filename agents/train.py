@@ -95,6 +95,24 @@ class TrainConfig:
                 f"config.eval_episodes is {self.eval_episodes}; with a reference it must be at "
                 "least 10 (the classifier two-sample test needs 10 scenes a side)"
             )
+        import gymnasium as gym
+
+        import scenegym  # noqa: F401  (registers the environments)
+
+        try:
+            spec = gym.spec(self.env)
+        except gym.error.Error:
+            ours = ", ".join(sorted(k for k in gym.registry if k.startswith("scenegym/")))
+            raise ValueError(
+                f"config.env {self.env!r} is not a registered Gymnasium environment; "
+                f"scenegym's are: {ours}"
+            ) from None
+        representation = {**spec.kwargs, **self.env_kwargs}.get("representation")
+        if self.algorithm == "MaskablePPO" and representation != "construct":
+            raise ValueError(
+                f"config.algorithm MaskablePPO needs action masks, which only the construct "
+                f"representation has; {self.env!r} is {representation!r}: use PPO or auto"
+            )
         if self.vec_env == "batched" and not self.env.startswith("scenegym/DrivingLayout-"):
             raise ValueError(
                 f"vec_env: batched steps the scenegym/DrivingLayout-* environments only, not "

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -621,10 +622,15 @@ def _targets(texts: Sequence[str]) -> dict[str, float]:
                 f"--target {text!r} must be DESCRIPTOR=VALUE with a descriptor among: "
                 f"{', '.join(DESCRIPTORS)}"
             )
+        if name in targets:
+            raise ValueError(f"--target {name} is given twice; give each descriptor once")
         try:
-            targets[name] = float(value)
+            number = float(value)
         except ValueError:
             raise ValueError(f"--target {text!r}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ValueError(f"--target {text!r}: the value must be a finite number")
+        targets[name] = number
     return targets
 
 

@@ -87,6 +87,16 @@ def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):
     status = main(["generate", str(run), "--target", "beauty=1", "--out", str(tmp_path / "x")])
     assert status == 2
     assert "DESCRIPTOR=VALUE" in capsys.readouterr().err
+    for bad, message in (
+        (["density=nan"], "must be a finite number"),
+        (["density=inf"], "must be a finite number"),
+        (["density=30", "density=40"], "given twice"),
+    ):
+        argv = ["generate", str(run), "--out", str(tmp_path / "x")]
+        for target in bad:
+            argv += ["--target", target]
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_a_new_run_refuses_a_non_empty_folder(run):
@@ -136,6 +146,11 @@ def test_bad_training_config_names_the_key(tmp_path):
         train({**TINY, "steps": 10}, tmp_path / "bad")
     with pytest.raises(ValueError, match="vec_env: batched steps the scenegym/DrivingLayout"):
         train({**TINY, "env": "CartPole-v1"}, tmp_path / "bad")
+    with pytest.raises(ValueError, match="'scenegym/DrivingLayout-edit-v9' is not a registered"):
+        train({**TINY, "env": "scenegym/DrivingLayout-edit-v9"}, tmp_path / "bad")
+    with pytest.raises(ValueError, match="MaskablePPO needs action masks"):
+        train({**TINY, "algorithm": "MaskablePPO"}, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
     assert TrainConfig().env == "scenegym/DrivingLayout-edit-v3"
 
 
