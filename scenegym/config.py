@@ -63,9 +63,12 @@ def read_mapping(path: str | os.PathLike) -> dict[str, Any]:
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
         except yaml.YAMLError as error:
             problem = str(error).splitlines()[0]
+            mark = getattr(error, "problem_mark", None)
+            if getattr(error, "problem", None) and mark is not None:
+                problem = f"{error.problem} (line {mark.line + 1}, column {mark.column + 1})"
             raise ValueError(f"config file {path} is not valid YAML: {problem}") from None
         data = {} if data is None else data
     else:
@@ -77,6 +80,24 @@ def read_mapping(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that also reads numbers such as ``3e-4`` as floats (YAML 1.2 and
+    TOML do; PyYAML follows YAML 1.1, which wants ``3.0e-4``, and gives the string)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+    return yaml.load(text, Loader=Loader)
+
+
 def parse_override(text: str) -> dict[str, Any]:
     """Turn ``"a.b=VALUE"`` (VALUE in YAML syntax) into ``{"a": {"b": VALUE}}``."""
     import yaml
@@ -85,7 +106,7 @@ def parse_override(text: str) -> dict[str, Any]:
     if not sep or not key.strip():
         raise ValueError(f"override {text!r} must look like KEY=VALUE, e.g. vehicles=[10,30]")
     try:
-        parsed = yaml.safe_load(value)
+        parsed = load_yaml(value)
     except yaml.YAMLError:
         raise ValueError(f"override {text!r}: {value!r} is not a valid value") from None
     result: dict[str, Any] = {}

@@ -388,6 +388,16 @@ def test_an_invalid_yaml_config_is_a_usage_error(tmp_path, capsys):
     argv = ["sample", "--out", tmp_path / "x.jsonl", "--config", config]
     status, _, err = run(argv, capsys)
     assert "YAML" in assert_usage_error(status, err)
+    assert "(line 2, column" in err  # where the YAML breaks
+
+
+def test_yaml_numbers_in_exponent_form_are_numbers(tmp_path):
+    from scenegym.agents.train import TrainConfig
+    from scenegym.config import load_config
+
+    config = tmp_path / "train.yaml"
+    config.write_text("learning_rate: 3e-4\ntotal_steps: 1000\n")
+    assert load_config(TrainConfig, config).learning_rate == 3e-4  # PyYAML alone: '3e-4'
 
 
 def test_a_missing_config_file_is_a_usage_error(tmp_path, capsys):
