@@ -574,9 +574,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise ValueError("give --out RUN for a new run, or --resume RUN to continue one")
         run = args.out
         config = _config(TrainConfig, args)
-    model = train(config, run, resume=args.resume is not None, progress_bar=_interactive())
+    files: dict[str, str] = {}
+    if config is not None:
+        config, files = _bring_inputs(config)
+    model = train(
+        config, run, resume=args.resume is not None, progress_bar=_interactive(), files=files
+    )
     print(f"trained {run}: model {model}, logs {run}/logs/, checkpoints {run}/checkpoints/")
     return 0
+
+
+def _bring_inputs(config: Any) -> tuple[Any, dict[str, str]]:
+    """A new run reads its inputs' relative paths inside the run folder, which is empty: the
+    reference files named relative to the working directory are copied into it (the run
+    stays whole when moved), and model folders are named by their absolute paths."""
+    import os
+
+    files: dict[str, str] = {}
+    kwargs = dict(config.env_kwargs)
+
+    def bring(path: Any, name: str) -> Any:
+        if isinstance(path, str) and path and not os.path.isabs(path) and Path(path).is_file():
+            files[name] = Path(path).read_text(encoding="utf-8")
+            return name
+        return path
+
+    reference = bring(config.reference, "reference.jsonl")
+    goal = kwargs.get("goal")
+    if isinstance(goal, dict) and "reference" in goal:
+        kwargs["goal"] = {**goal, "reference": bring(goal["reference"], "goal-reference.jsonl")}
+    for key in ("realism", "scene_realism", "prior", "decoder"):
+        value = kwargs.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value) and Path(value).exists():
+            kwargs[key] = str(Path(value).resolve())
+    return dataclasses.replace(config, reference=reference, env_kwargs=kwargs), files
 
 
 def _interactive() -> bool:

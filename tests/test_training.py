@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,6 +98,22 @@ def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):
             argv += ["--target", target]
         assert main(argv) == 2
         assert message in capsys.readouterr().err
+
+
+def test_cli_train_copies_a_reference_named_from_the_working_directory(tmp_path, monkeypatch):
+    import yaml
+
+    from scenegym.envs import HighwaySceneSpace, write_scenes
+
+    monkeypatch.chdir(tmp_path)
+    write_scenes("ref.jsonl", list(HighwaySceneSpace().sample_many(12, 0)))
+    config = {**TINY, "total_steps": 128, "eval_every": 128, "eval_episodes": 10}
+    config["reference"] = "ref.jsonl"  # relative: to the working directory, as users write it
+    Path("train.yaml").write_text(yaml.safe_dump(config))
+    assert main(["train", "--config", "train.yaml", "--out", "run"]) == 0
+    assert json.loads(Path("run/config.json").read_text())["reference"] == "reference.jsonl"
+    assert Path("run/reference.jsonl").read_text() == Path("ref.jsonl").read_text()
+    assert "eval/c2st_auc" in Path("run/logs/000/progress.csv").read_text().splitlines()[0]
 
 
 def test_a_new_run_refuses_a_non_empty_folder(run):
