@@ -228,6 +228,10 @@ class DrivingLayoutEnv(gym.Env):
                 f"{', '.join(REPRESENTATIONS)}"
             )
         self.representation = representation
+        _check_kind("grid", grid, LaneGrid)
+        _check_kind("space", space, HighwaySpaceConfig, dict)
+        _check_kind("reward", reward, RewardSpec, dict)
+        _check_kind("goal", goal, GoalSpec, dict)
         self.grid = grid if grid is not None else LaneGrid()
         if isinstance(space, dict):
             space = config_from_mapping(HighwaySpaceConfig, space, name="space")
@@ -755,6 +759,13 @@ def goal_targets(envs: Sequence[DrivingLayoutEnv]) -> NDArray[np.float64] | None
         return None
     names = first.goal.names
     return np.array([[env.targets[name] for name in names] for env in envs])
+
+
+def _check_kind(name: str, value: Any, *kinds: type) -> None:
+    """A clear error for an argument of the wrong type (None is always allowed)."""
+    if value is not None and not isinstance(value, kinds):
+        names = " or ".join("a mapping" if kind is dict else kind.__name__ for kind in kinds)
+        raise TypeError(f"{name} must be {names}, got {type(value).__name__} {value!r}")
 
 
 def begin_many(

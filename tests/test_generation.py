@@ -152,6 +152,10 @@ def test_explicit_targets_replace_sampled_ones():
         ({"space": {"lanes": [2, 9]}}, r"space.lanes\[1\] must be in"),
         ({"space": {"length": [100.0, 900.0]}}, "grid covers"),
         ({"space": {"vehicles": [5, 60]}}, "max_vehicles"),
+        ({"goal": 5}, "goal must be GoalSpec or a mapping, got int 5"),
+        ({"reward": [1.0]}, "reward must be RewardSpec or a mapping, got list"),
+        ({"grid": 5}, "grid must be LaneGrid, got int"),
+        ({"space": "small"}, "space must be HighwaySpaceConfig or a mapping, got str"),
     ],
 )
 def test_bad_arguments_name_what_is_wrong(kwargs, message):
