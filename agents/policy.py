@@ -88,7 +88,16 @@ class GenerationPolicy:
             model = algorithm_class(config).load(path, device="cpu")
         except Exception as error:  # SB3 raises many kinds for a damaged zip
             raise ValueError(f"cannot load the model {path}: {error}") from None
-        return cls(model, config, run)
+        policy = cls(model, config, run)
+        env = policy._env()
+        for what in ("observation_space", "action_space"):
+            if getattr(env, what) != getattr(model, what):
+                raise ValueError(
+                    f"{saved} describes an environment whose {what.replace('_', ' ')} "
+                    f"{getattr(env, what)} is not the model's {getattr(model, what)}; was the "
+                    "config changed after training?"
+                )
+        return policy
 
     @property
     def goal_names(self) -> tuple[str, ...]:

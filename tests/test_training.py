@@ -171,6 +171,18 @@ def test_bad_training_config_names_the_key(tmp_path):
     assert TrainConfig().env == "scenegym/DrivingLayout-edit-v3"
 
 
+def test_a_run_whose_config_no_longer_fits_its_model_is_a_clear_error(run, tmp_path):
+    import shutil
+
+    changed = tmp_path / "changed"
+    shutil.copytree(run, changed)
+    config = json.loads((changed / "config.json").read_text())
+    config["env_kwargs"]["window"] = 8  # another observation than the model was trained on
+    (changed / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="observation space .* is not the model's"):
+        GenerationPolicy.load(changed)
+
+
 def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not a training run"):
         GenerationPolicy.load(tmp_path)
