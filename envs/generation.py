@@ -392,6 +392,11 @@ class DrivingLayoutEnv(gym.Env):
         draw the targets. Returns the scene given in ``options``, or None when the space is
         to draw the starting scene (``begin_many``)."""
         super().reset(seed=seed)
+        unknown = set(options or {}) - {"scene", "targets"}
+        if unknown:  # a misspelt option would silently start from a random scene or targets
+            raise ValueError(
+                f"unknown reset option(s) {sorted(unknown)}; the options are 'scene' and 'targets'"
+            )
         scene = (options or {}).get("scene")
         if scene is not None and not isinstance(scene, Scene):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")

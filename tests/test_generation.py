@@ -140,6 +140,8 @@ def test_explicit_targets_replace_sampled_ones():
     obs, info = env.reset(seed=0, options={"targets": {"mean_speed": 25.0}})
     assert info["targets"] == {"mean_speed": 25.0}
     assert obs["goal"][0] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match=r"unknown reset option\(s\) \['target'\]"):
+        env.reset(seed=0, options={"target": {"mean_speed": 25.0}})
 
 
 @pytest.mark.parametrize(
