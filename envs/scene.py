@@ -152,11 +152,21 @@ def write_scenes(path: str | os.PathLike, scenes: Iterable[Scene]) -> int:
     return count
 
 
-def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
-    """Yield the scenes of a JSON Lines file; a bad line raises ``ValueError`` naming it."""
+def check_scenes_file(path: str | os.PathLike) -> Path:
+    """``path`` as a ``Path`` when it is a file; a ``ValueError`` saying what it is instead."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"scenes file {path} is a folder; give the .jsonl file of scenes inside it"
+        )
     if not path.is_file():
         raise ValueError(f"scenes file {path} does not exist (expected a .jsonl file of scenes)")
+    return path
+
+
+def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
+    """Yield the scenes of a JSON Lines file; a bad line raises ``ValueError`` naming it."""
+    path = check_scenes_file(path)
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:

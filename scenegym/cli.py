@@ -412,8 +412,9 @@ def _space(args: argparse.Namespace):
 
 
 def _count_lines(path: Path) -> int:
-    if not path.is_file():
-        raise ValueError(f"scenes file {path} does not exist (expected a .jsonl file of scenes)")
+    from scenegym.envs.scene import check_scenes_file
+
+    check_scenes_file(path)
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())
 

@@ -419,6 +419,11 @@ def test_describe_json_in_a_missing_folder_is_a_usage_error(scenes_file, tmp_pat
     assert "does not exist" in assert_usage_error(status, err)
 
 
+def test_describe_of_a_folder_says_it_is_a_folder(tmp_path, capsys):
+    status, _, err = run(["describe", tmp_path], capsys)
+    assert "is a folder; give the .jsonl file" in assert_usage_error(status, err)
+
+
 def test_an_ego_beyond_the_vehicles_of_a_scene_is_a_usage_error(scenes_file, tmp_path, capsys):
     argv = ["render", scenes_file, "--out", tmp_path / "r", "--view", "vehicle", "--ego", 99]
     status, _, err = run(argv, capsys)
