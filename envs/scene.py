@@ -164,8 +164,11 @@ def check_scenes_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
-    """Yield the scenes of a JSON Lines file; a bad line raises ``ValueError`` naming it."""
+def iter_scenes(path: str | os.PathLike, *, lines: bool = False) -> Iterator[Any]:
+    """Yield the scenes of a JSON Lines file; a bad line raises ``ValueError`` naming it.
+
+    ``lines=True`` yields ``(line number, scene)`` pairs (blank lines are skipped, so the
+    numbers can run ahead of the scene count)."""
     path = check_scenes_file(path)
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -179,7 +182,7 @@ def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
             if not line.strip():
                 continue
             try:
-                yield Scene.from_dict(_loads(line))
+                scene = Scene.from_dict(_loads(line))
             except json.JSONDecodeError as error:
                 raise ValueError(
                     f"{path} line {number}: not valid JSON ({error.msg} at column "
@@ -187,6 +190,7 @@ def iter_scenes(path: str | os.PathLike) -> Iterator[Scene]:
                 ) from None
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{path} line {number}: {error}") from None
+            yield (number, scene) if lines else scene
 
 
 def read_scenes(path: str | os.PathLike) -> list[Scene]:

@@ -510,8 +510,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from scenegym.envs.commonroad import export_commonroad
 
     total = _count_lines(args.scenes)
+    at = {"reading": True, "line": 0}
+
+    def scenes():
+        numbered = iter_scenes(args.scenes, lines=True)
+        while True:
+            at["reading"] = True
+            try:
+                at["line"], scene = next(numbered)
+            except StopIteration:
+                return
+            at["reading"] = False
+            yield scene
+
     with _progress("exporting", total) as advance:
-        paths = export_commonroad(_tick(iter_scenes(args.scenes), advance), args.out)
+        try:
+            paths = export_commonroad(_tick(scenes(), advance), args.out)
+        except ValueError as error:
+            if at["reading"]:  # the file's own error names its line already
+                raise
+            raise ValueError(f"{args.scenes} line {at['line']}: {error}") from None
     print(f"wrote {len(paths)} CommonRoad XML files to {args.out}")
     return 0
 

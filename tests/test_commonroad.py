@@ -136,6 +136,19 @@ def test_export_names_the_scene_of_a_vehicle_it_cannot_write(congested, tmp_path
         export_commonroad([congested, off_road], tmp_path / "out")
 
 
+def test_export_command_names_the_file_line_of_a_scene_it_cannot_write(congested, tmp_path, capsys):
+    from scenegym.cli import main
+
+    columns = {name: getattr(congested.vehicles, name).copy() for name in ("lane", "s")}
+    columns["lane"][3] = congested.road.lane_count + 2
+    off_road = Scene(congested.road, Vehicles.from_columns(**columns))
+    scenes = tmp_path / "scenes.jsonl"
+    scenes.write_text(f"{congested.to_json()}\n\n{off_road.to_json()}\n")
+    assert main(["export", str(scenes), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{scenes} line 3: scenes[1] (scene {off_road.id}): vehicle 3 is on lane 8" in err
+
+
 def test_a_failed_write_is_an_os_error_and_keeps_the_earlier_file(congested, monkeypatch, tmp_path):
     from lxml import etree
 
