@@ -30,11 +30,16 @@ def test_env_speed_reports_every_environment_and_its_peers():
 
 
 def test_train_speed_compares_with_cartpole():
-    result = _run("train_speed.py", "--steps", "256", "--n-envs", "2", "--ceiling")
+    args = ("--steps", "256", "--n-envs", "2", "--ceiling", "--repeat", "3")
+    result = _run("train_speed.py", *args)
     assert result["scenegym_edit_steps_per_s"] > 0 and result["cartpole_steps_per_s"] > 0
     assert result["settings"]["n_envs"] == 2
-    ceiling = result["free_env_steps_per_s"] / result["cartpole_steps_per_s"]
-    assert abs(result["ceiling_ratio"] - ceiling) < 0.002  # both rates are rounded
+    rounds = result["rounds"]
+    assert len(rounds) == 3
+    for one in rounds:
+        assert abs(one["ceiling_ratio"] - one["free_env"] / one["cartpole"]) < 0.002  # rounded
+    assert result["ratio"] == sorted(one["ratio"] for one in rounds)[1]
+    assert result["ceiling_ratio"] == sorted(one["ceiling_ratio"] for one in rounds)[1]
 
 
 def test_sample_speed_runs_on_a_given_run(tiny_run):
