@@ -322,7 +322,11 @@ class GenerationPolicy:
             # What predict() does, without its copies of the observation: the stacked arrays
             # go to the network as they are.
             with torch.no_grad():
-                tensors = {name: torch.from_numpy(v) for name, v in observation.items()}
+                tensors = (
+                    {name: torch.from_numpy(v) for name, v in observation.items()}
+                    if isinstance(observation, dict)
+                    else torch.from_numpy(observation)
+                )
                 actions = policy.get_distribution(tensors).get_actions(deterministic)
             actions = actions.numpy()
             return actions if box is None else np.clip(actions, box.low, box.high)

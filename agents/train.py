@@ -350,8 +350,12 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
         checkpoint = candidate
         break
     if model is None:
+        from gymnasium import spaces
+
         model = algorithm(
-            "MultiInputPolicy",
+            "MultiInputPolicy"
+            if isinstance(vec_env.observation_space, spaces.Dict)
+            else "MlpPolicy",
             vec_env,
             n_steps=config.n_steps,
             batch_size=config.batch_size,

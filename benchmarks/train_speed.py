@@ -5,8 +5,9 @@ environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v3, 
 environment of ``scenegym train`` and the quickstart, and SB3's
 ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
 the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
-least 70 % of CartPole). ``--window N`` gives the edit environment a cursor view of N cells
-instead of its own.
+least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v4`` measures edit-v4 (flat
+spaces: one ``Box`` observation, one ``Discrete`` action) instead. ``--window N`` gives the
+edit environment a cursor view of N cells instead of its own.
 
 ``--ceiling`` also trains on an environment that costs nothing but has the edit
 environment's observation and action spaces (it returns zeros and ends each episode after
@@ -20,7 +21,7 @@ ratio can be off by a third.
 
 Run::
 
-    .venv/bin/python benchmarks/train_speed.py [--n-envs 16] [--steps 16384] [--window N]
+    .venv/bin/python benchmarks/train_speed.py [--n-envs 16] [--steps 16384] [--env ID] [--window N]
         [--ceiling] [--repeat N]
 """
 
@@ -35,15 +36,16 @@ TARGET_RATIO = 0.70
 ENV_ID = "scenegym/DrivingLayout-edit-v3"
 
 
-def _free_env(n_envs: int, kwargs: dict):
-    """A ``VecEnv`` with the spaces of ``ENV_ID`` (given ``kwargs``) that costs nothing."""
+def _free_env(env_id: str, n_envs: int, kwargs: dict):
+    """A ``VecEnv`` with the spaces of ``env_id`` (given ``kwargs``) that costs nothing."""
     import gymnasium as gym
     import numpy as np
     from stable_baselines3.common.vec_env.base_vec_env import VecEnv
 
     from scenegym.envs.generation import DrivingLayoutEnv
 
-    spec = DrivingLayoutEnv(**{**gym.spec(ENV_ID).kwargs, **kwargs})
+    spec = DrivingLayoutEnv(**{**gym.spec(env_id).kwargs, **kwargs})
+    flat = not isinstance(spec.observation_space, gym.spaces.Dict)
     budget = spec.edit_budget
 
     class FreeVecEnv(VecEnv):
@@ -52,12 +54,12 @@ def _free_env(n_envs: int, kwargs: dict):
             super().__init__(n_envs, spec.observation_space, spec.action_space)
             self.observation = {
                 name: np.zeros((n_envs, *space.shape), dtype=space.dtype)
-                for name, space in spec.observation_space.spaces.items()
+                for name, space in spec._parts.spaces.items()
             }
             self.steps = 0
 
         def reset(self):
-            return {name: values.copy() for name, values in self.observation.items()}
+            return spec._expose({name: values.copy() for name, values in self.observation.items()})
 
         def step_async(self, actions) -> None:
             pass
@@ -68,7 +70,9 @@ def _free_env(n_envs: int, kwargs: dict):
             infos = [{} for _ in range(n_envs)]
             if done[0]:
                 for info in infos:
-                    info["terminal_observation"] = {k: v[0] for k, v in self.observation.items()}
+                    info["terminal_observation"] = (
+                        self.reset()[0] if flat else {k: v[0] for k, v in self.observation.items()}
+                    )
             return self.reset(), np.zeros(n_envs, dtype=np.float32), done, infos
 
         def close(self) -> None:
@@ -89,7 +93,7 @@ def _free_env(n_envs: int, kwargs: dict):
     return FreeVecEnv()
 
 
-def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> float:
+def _rate(env_id: str, steps: int, kwargs: dict, n_envs: int, free: bool = False) -> float:
     import gymnasium as gym
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import Logger
@@ -97,16 +101,17 @@ def _rate(env_id: str, policy: str, steps: int, kwargs: dict, n_envs: int) -> fl
 
     import scenegym  # noqa: F401  (registers the environments)
 
-    if env_id == "free":
-        vec_env = _free_env(n_envs, kwargs)
+    if free:
+        vec_env = _free_env(env_id, n_envs, kwargs)
     elif env_id.startswith("scenegym/"):
         from scenegym.envs.vector import DrivingLayoutVecEnv
 
         vec_env = DrivingLayoutVecEnv(n_envs, **{**gym.spec(env_id).kwargs, **kwargs})
     else:
         vec_env = DummyVecEnv([lambda: gym.make(env_id, **kwargs) for _ in range(n_envs)])
+    dict_observation = isinstance(vec_env.observation_space, gym.spaces.Dict)
     model = PPO(
-        policy,
+        "MultiInputPolicy" if dict_observation else "MlpPolicy",
         vec_env,
         n_steps=256,
         batch_size=256,
@@ -128,6 +133,7 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8192)
     parser.add_argument("--n-envs", type=int, default=4)
+    parser.add_argument("--env", default=ENV_ID, help="scenegym edit environment id")
     parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v3: 4)")
     parser.add_argument(
         "--ceiling", action="store_true", help="also train on a free env with the same spaces"
@@ -141,12 +147,12 @@ def main() -> dict:
     kwargs = {"edit_budget": 16, **({} if args.window is None else {"window": args.window})}
     rounds = []
     for _ in range(args.repeat):  # alternating, so a busy spell of the machine hits both sides
-        edit = _rate(ENV_ID, "MultiInputPolicy", args.steps, kwargs, args.n_envs)
-        cartpole = _rate("CartPole-v1", "MlpPolicy", args.steps, {}, args.n_envs)
+        edit = _rate(args.env, args.steps, kwargs, args.n_envs)
+        cartpole = _rate("CartPole-v1", args.steps, {}, args.n_envs)
         one = {"scenegym_edit": round(edit, 1), "cartpole": round(cartpole, 1)}
         one["ratio"] = round(edit / cartpole, 3)
         if args.ceiling:
-            free = _rate("free", "MultiInputPolicy", args.steps, kwargs, args.n_envs)
+            free = _rate(args.env, args.steps, kwargs, args.n_envs, free=True)
             one.update(free_env=round(free, 1), ceiling_ratio=round(free / cartpole, 3))
         rounds.append(one)
     import statistics
@@ -172,7 +178,7 @@ def main() -> dict:
         "target_ratio": TARGET_RATIO,
         "meets_target": ratio >= TARGET_RATIO,
         "settings": {
-            "env": ENV_ID,
+            "env": args.env,
             "steps": args.steps,
             "repeat": args.repeat,
             "n_envs": args.n_envs,

@@ -91,10 +91,13 @@ class DrivingLayoutVecEnv(VecEnv):
         self._observation = observation
         if self._cursor_edits:
             self._edits = CursorEdits(self.envs, self._roads)
-        return {name: values.copy() for name, values in observation.items()}
+        exposed = self.envs[0]._expose(observation)
+        if isinstance(exposed, dict):
+            return {name: values.copy() for name, values in exposed.items()}
+        return exposed
 
     def step_async(self, actions: NDArray) -> None:
-        self._actions = np.asarray(actions)
+        self._actions = self.envs[0]._decode(np.asarray(actions))
 
     def step_wait(self):
         if self._roads is None:
@@ -136,10 +139,14 @@ class DrivingLayoutVecEnv(VecEnv):
             info["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
             infos.append(info)
         ended = np.flatnonzero(dones)
-        for i in ended:
-            infos[i]["terminal_observation"] = {
-                name: values[i].copy() for name, values in observation.items()
-            }
+        if ended.size:
+            last = envs[0]._expose({name: values[ended] for name, values in observation.items()})
+            for j, i in enumerate(ended):
+                infos[i]["terminal_observation"] = (
+                    {name: values[j] for name, values in last.items()}
+                    if isinstance(last, dict)
+                    else last[j]
+                )
         if ended.size:
             begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
             self._new_roads(ended)
@@ -153,7 +160,7 @@ class DrivingLayoutVecEnv(VecEnv):
                 edits.roads = self._roads  # rebuilt when a new road did not fit
                 edits.load(ended)
         self._observation = observation
-        return observation, rewards, dones, infos
+        return envs[0]._expose(observation), rewards, dones, infos
 
     def rollout(
         self,
@@ -183,6 +190,11 @@ class DrivingLayoutVecEnv(VecEnv):
             raise ValueError(f"options must hold one entry per seed ({count}), got {len(options)}")
         begin_many(envs, [int(seed) for seed in seeds], options)
         roads = RoadBatch([env.road for env in envs])
+        given = act
+
+        def act(observation, masks):  # the policy sees the spaces; the edits take their parts
+            return envs[0]._decode(given(envs[0]._expose(observation), masks))
+
         if self._cursor_edits:
             scenes = self._rollout_edits(act, envs, roads)
             self._roads = None  # the environments moved on: step() needs a reset() first

@@ -51,6 +51,7 @@ def _register_envs() -> None:
         ("v1", {}),
         ("v2", {"realign": True}),
         ("v3", {"realign": True, "window": 4}),
+        ("v4", {"realign": True, "window": 4, "flat": True}),
     )
     for version, extra in versions:
         env_id = f"scenegym/DrivingLayout-edit-{version}"

@@ -265,11 +265,13 @@ def test_archive_scores_novelty_and_coverage():
 
 
 @pytest.mark.slow
-def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path):
+@pytest.mark.parametrize("env", [None, "scenegym/DrivingLayout-edit-v4"])
+def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, env):
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
 
     space = {"vehicles": [6, 12], "lanes": [3, 4], "length": [200.0, 300.0]}
     config = {
+        **({"env": env} if env else {}),  # the default, or edit-v4's flat spaces
         "env_kwargs": {
             "edit_budget": 16,
             "reward": {"weights": {"validity": 1.0, "goal": 0.0, "realism": 0.0}},
@@ -288,6 +290,17 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path):
     start = HighwaySceneSpace(HighwaySpaceConfig(**{k: tuple(v) for k, v in space.items()}))
     random = np.mean([is_valid(scene) for scene in start.sample_many(400, seed=5)])
     assert learned > random + 0.2  # measured: 0.92 against 0.61
+
+
+def test_a_run_with_flat_spaces_trains_and_samples_goal_scenes(tmp_path):
+    config = {**TINY, "env": "scenegym/DrivingLayout-edit-v4"}
+    train(config, tmp_path / "flat")
+    policy = GenerationPolicy.load(tmp_path / "flat")
+    assert type(policy.model.policy).__name__ == "ActorCriticPolicy"  # MlpPolicy: one Box
+    targets = [{"density": 20.0}, {"density": 45.0}] * 2
+    sample = policy.sample(4, targets=targets, seed=3, deterministic=True)
+    again = policy.sample(4, targets=targets, seed=3, deterministic=True)
+    assert len(sample.scenes) == 4 and sample.scenes == again.scenes
 
 
 def test_construct_runs_train_with_maskable_ppo_and_sample_valid_scenes(tmp_path):

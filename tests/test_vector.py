@@ -10,8 +10,8 @@ SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_p
 
 
 def _kwargs(representation: str) -> dict:
-    """Arguments of an environment named like "edit-cursor-goal": the representation, the
-    cursor, a goal start from the nearest of 8 candidate vehicle sets."""
+    """Arguments of an environment named like "edit-cursor-goal-flat": the representation,
+    the cursor, a goal start from the nearest of 8 candidate vehicle sets, flat spaces."""
     select = "cursor" if "-cursor" in representation else "index"
     goal_start = {"start": "goal", "start_candidates": 8} if "-goal" in representation else {}
     return {
@@ -21,8 +21,23 @@ def _kwargs(representation: str) -> dict:
         "goal": {"ranges": {"density": [5.0, 60.0], "mean_speed": [10.0, 30.0]}},
         "max_vehicles": 20,
         "edit_budget": 7,
+        "flat": representation.endswith("-flat"),
         **goal_start,
     }
+
+
+def _stack(observations):
+    """One batch of single observations (dicts of parts, or flat arrays)."""
+    if isinstance(observations[0], dict):
+        return {name: np.stack([o[name] for o in observations]) for name in observations[0]}
+    return np.stack(observations)
+
+
+def _take(batch, i):
+    """Row ``i`` of a batch of observations."""
+    return (
+        {name: values[i] for name, values in batch.items()} if isinstance(batch, dict) else batch[i]
+    )
 
 
 def _actions(envs, rng, representation):
@@ -36,6 +51,9 @@ def _actions(envs, rng, representation):
 
 
 def _same(a, b):
+    if not isinstance(a, dict):  # flat observations
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        return
     assert a.keys() == b.keys()
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-12, atol=1e-12, err_msg=name)
@@ -43,7 +61,17 @@ def _same(a, b):
 
 @pytest.mark.parametrize(
     "representation",
-    ["edit", "edit-cursor", "edit-cursor-goal", "construct", "construct-goal", "oneshot-goal"],
+    [
+        "edit",
+        "edit-cursor",
+        "edit-cursor-goal",
+        "edit-cursor-goal-flat",
+        "edit-flat",
+        "construct",
+        "construct-goal",
+        "construct-goal-flat",
+        "oneshot-goal",
+    ],
 )
 def test_vector_env_equals_single_envs_step_by_step(representation):
     n = 4
@@ -54,7 +82,7 @@ def test_vector_env_equals_single_envs_step_by_step(representation):
     for i, env in enumerate(singles):
         env.action_space.seed(i)
     one = [env.reset(seed=11 + i)[0] for i, env in enumerate(singles)]
-    _same(batched, {name: np.stack([o[name] for o in one]) for name in one[0]})
+    _same(batched, _stack(one))
     venv.envs[0].action_space.seed(3)
     singles[0].action_space.seed(3)
     rng = np.random.default_rng(0)
@@ -75,7 +103,7 @@ def test_vector_env_equals_single_envs_step_by_step(representation):
                 _same(infos[i]["terminal_observation"], observation)
                 assert infos[i]["descriptors"] == pytest.approx(info["descriptors"])
                 observation, _ = env.reset()
-            _same({name: values[i] for name, values in batched.items()}, observation)
+            _same(_take(batched, i), observation)
         # The environments' own scenes are up to date when read (cursor edits are made on
         # the vector environment's columns).
         assert venv.get_attr("scene") == [env.scene for env in singles]
@@ -104,13 +132,20 @@ def test_vector_env_reads_the_render_mode_without_a_warning():
 
 def test_vector_env_trains_with_ppo_and_maskable_ppo():
     from sb3_contrib import MaskablePPO
-    from stable_baselines3 import PPO
+    from stable_baselines3 import DQN, PPO
     from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.vec_env import VecMonitor
 
-    for algorithm, representation in ((PPO, "edit"), (MaskablePPO, "construct")):
+    runs = (
+        (PPO, "edit", "MultiInputPolicy", {"n_steps": 16}),
+        (MaskablePPO, "construct", "MultiInputPolicy", {"n_steps": 16}),
+        # Flat spaces: one Box observation and one Discrete action, which DQN needs.
+        (PPO, "edit-cursor-flat", "MlpPolicy", {"n_steps": 16}),
+        (DQN, "edit-cursor-flat", "MlpPolicy", {"learning_starts": 16}),
+    )
+    for algorithm, representation, policy, settings in runs:
         venv = VecMonitor(DrivingLayoutVecEnv(4, **_kwargs(representation)))
-        model = algorithm("MultiInputPolicy", venv, n_steps=16, batch_size=32, seed=0, device="cpu")
+        model = algorithm(policy, venv, batch_size=32, seed=0, device="cpu", **settings)
         model.set_logger(Logger(folder=None, output_formats=[]))  # no folder in the temp dir
         model.learn(64)
         assert model.num_timesteps == 64
@@ -126,10 +161,13 @@ def _policy(representation):
     """A deterministic stand-in policy: actions from the observation's numbers."""
 
     def act(observation, masks):
-        total = observation["grid"].reshape(len(observation["grid"]), -1).sum(axis=1)
+        numbers = observation if not isinstance(observation, dict) else observation["grid"]
+        total = numbers.reshape(len(numbers), -1).sum(axis=1)
         code = (np.abs(total) * 1000).astype(np.int64)
         if representation.startswith("construct"):
             return np.array([np.flatnonzero(m)[c % m.sum()] for m, c in zip(masks, code)])
+        if representation.endswith("-flat"):
+            return code % (88 if representation.startswith("edit-cursor") else 20 * 88)
         if representation.startswith("edit-cursor"):
             return np.stack([code % 8, code % 11], axis=1)
         return np.stack([code % 20, code % 8, code % 11], axis=1)
@@ -137,7 +175,10 @@ def _policy(representation):
     return act
 
 
-@pytest.mark.parametrize("representation", ["edit", "edit-cursor", "edit-cursor-goal", "construct"])
+@pytest.mark.parametrize(
+    "representation",
+    ["edit", "edit-cursor", "edit-cursor-goal", "edit-cursor-goal-flat", "edit-flat", "construct"],
+)
 def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representation):
     act = _policy(representation)
     venv = DrivingLayoutVecEnv(5, **_kwargs(representation))
@@ -152,7 +193,7 @@ def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representati
         done = False
         while not done:
             masks = env.action_masks()[None] if representation.startswith("construct") else None
-            batch = {name: values[None] for name, values in observation.items()}
+            batch = _stack([observation])
             observation, _, terminated, truncated, _ = env.step(act(batch, masks)[0])
             done = terminated or truncated
         assert scene == env.scene
