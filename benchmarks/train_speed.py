@@ -1,12 +1,12 @@
 """Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
 
 Both train for ``--steps`` environment steps with the same PPO settings (``--n-envs``
-environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v3, the default
+environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v4, the default
 environment of ``scenegym train`` and the quickstart, and SB3's
 ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
 the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
-least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v4`` measures edit-v4 (flat
-spaces: one ``Box`` observation, one ``Discrete`` action) instead. ``--window N`` gives the
+least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v3`` measures edit-v3 (a ``Dict``
+observation and a ``MultiDiscrete`` action) instead. ``--window N`` gives the
 edit environment a cursor view of N cells instead of its own.
 
 ``--ceiling`` also trains on an environment that costs nothing but has the edit
@@ -33,7 +33,7 @@ import sys
 import time
 
 TARGET_RATIO = 0.70
-ENV_ID = "scenegym/DrivingLayout-edit-v3"
+ENV_ID = "scenegym/DrivingLayout-edit-v4"
 
 
 def _free_env(env_id: str, n_envs: int, kwargs: dict):
@@ -134,7 +134,7 @@ def main() -> dict:
     parser.add_argument("--steps", type=int, default=8192)
     parser.add_argument("--n-envs", type=int, default=4)
     parser.add_argument("--env", default=ENV_ID, help="scenegym edit environment id")
-    parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v3: 4)")
+    parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v4: 4)")
     parser.add_argument(
         "--ceiling", action="store_true", help="also train on a free env with the same spaces"
     )
@@ -186,7 +186,7 @@ def main() -> dict:
             "batch_size": 256,
             "net_arch": [64, 64],
             "edit_budget": 16,
-            "window": args.window,  # None: the environment's own (edit-v3: 4 cells)
+            "window": args.window,  # None: the environment's own (edit-v4: 4 cells)
             "device": "cpu",
         },
         "versions": {

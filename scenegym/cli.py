@@ -1048,7 +1048,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         "vehicles": [int(counts.min()), most],
     }
     training = {
-        "env": "scenegym/DrivingLayout-edit-v3",
+        "env": "scenegym/DrivingLayout-edit-v4",
         "env_kwargs": {
             "space": start_space,
             "max_vehicles": most,

@@ -24,6 +24,9 @@ def test_every_generation_id_is_registered_and_versioned():
     v3 = gym.make("scenegym/DrivingLayout-edit-v3").unwrapped
     assert v3.realign and v3.window == 4
     assert v3.observation_space["grid"].shape == (12, 6, 4)
+    v4 = gym.make("scenegym/DrivingLayout-edit-v4").unwrapped
+    assert v4.realign and v4.window == 4 and v4.flat
+    assert v4.observation_space.shape == (307,) and v4.action_space.n == 88
     assert scenegym is not None
 
 

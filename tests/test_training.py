@@ -168,7 +168,7 @@ def test_bad_training_config_names_the_key(tmp_path):
     with pytest.raises(ValueError, match="MaskablePPO needs action masks"):
         train({**TINY, "algorithm": "MaskablePPO"}, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
-    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v3"
+    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v4"
 
 
 def test_a_run_whose_config_no_longer_fits_its_model_is_a_clear_error(run, tmp_path):
