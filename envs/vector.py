@@ -147,7 +147,6 @@ class DrivingLayoutVecEnv(VecEnv):
                     if isinstance(last, dict)
                     else last[j]
                 )
-        if ended.size:
             begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
             self._new_roads(ended)
             restarted = [envs[i] for i in ended]
