@@ -19,10 +19,15 @@ the environment's share and the rest is PPO's own cost for these spaces.
 the rounds' ratios) with every round under ``rounds``: on a shared machine one round's
 ratio can be off by a third.
 
+``--phases`` splits each run's time into collecting rollouts (``collect_s``, of which the
+vector environment's ``step`` calls are ``env_s``) and PPO's updates (``update_s``), per
+round: the update's cost depends only on the spaces, so it says how much of the gap to
+CartPole no environment could close.
+
 Run::
 
     .venv/bin/python benchmarks/train_speed.py [--n-envs 16] [--steps 16384] [--env ID] [--window N]
-        [--ceiling] [--repeat N]
+        [--ceiling] [--repeat N] [--phases]
 """
 
 from __future__ import annotations
@@ -93,7 +98,29 @@ def _free_env(env_id: str, n_envs: int, kwargs: dict):
     return FreeVecEnv()
 
 
-def _rate(env_id: str, steps: int, kwargs: dict, n_envs: int, free: bool = False) -> float:
+def _timed(phases: dict, key: str, function):
+    """``function`` adding its wall time to ``phases[key]``."""
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[key] += time.perf_counter() - start
+
+    return timed
+
+
+def _rate(
+    env_id: str,
+    steps: int,
+    kwargs: dict,
+    n_envs: int,
+    free: bool = False,
+    phases: dict | None = None,
+) -> float:
+    """Steps/s of PPO on ``env_id``; ``phases``, when given, gets the seconds spent
+    collecting rollouts, in the environment's steps, and in PPO's updates."""
     import gymnasium as gym
     from stable_baselines3 import PPO
     from stable_baselines3.common.logger import Logger
@@ -122,9 +149,19 @@ def _rate(env_id: str, steps: int, kwargs: dict, n_envs: int, free: bool = False
     )
     # A logger that writes nothing: without one, learn() makes a folder under the temp dir.
     model.set_logger(Logger(folder=None, output_formats=[]))
+    if phases is not None:
+        phases.update(collect_s=0.0, env_s=0.0, update_s=0.0)
+        vec_env.step_async = _timed(phases, "env_s", vec_env.step_async)
+        vec_env.step_wait = _timed(phases, "env_s", vec_env.step_wait)
+        model.collect_rollouts = _timed(phases, "collect_s", model.collect_rollouts)
+        model.train = _timed(phases, "update_s", model.train)
     start = time.perf_counter()
     model.learn(steps)
     return steps / (time.perf_counter() - start)
+
+
+def _get(phases: dict | None, side: str) -> dict | None:
+    return None if phases is None else phases[side]
 
 
 def main() -> dict:
@@ -141,26 +178,40 @@ def main() -> dict:
     parser.add_argument(
         "--repeat", type=int, default=1, help="rounds of all runs, alternating; medians reported"
     )
+    parser.add_argument(
+        "--phases", action="store_true", help="time collecting, env steps and updates apart"
+    )
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
     kwargs = {"edit_budget": 16, **({} if args.window is None else {"window": args.window})}
     rounds = []
     for _ in range(args.repeat):  # alternating, so a busy spell of the machine hits both sides
-        edit = _rate(args.env, args.steps, kwargs, args.n_envs)
-        cartpole = _rate("CartPole-v1", args.steps, {}, args.n_envs)
+        phases = {"scenegym_edit": {}, "cartpole": {}, "free_env": {}} if args.phases else None
+        edit = _rate(
+            args.env, args.steps, kwargs, args.n_envs, phases=_get(phases, "scenegym_edit")
+        )
+        cartpole = _rate(
+            "CartPole-v1", args.steps, {}, args.n_envs, phases=_get(phases, "cartpole")
+        )
         one = {"scenegym_edit": round(edit, 1), "cartpole": round(cartpole, 1)}
         one["ratio"] = round(edit / cartpole, 3)
         if args.ceiling:
-            free = _rate(args.env, args.steps, kwargs, args.n_envs, free=True)
+            free = _rate(args.env, args.steps, kwargs, args.n_envs, True, _get(phases, "free_env"))
             one.update(free_env=round(free, 1), ceiling_ratio=round(free / cartpole, 3))
+        if phases is not None:
+            one["phases"] = {
+                side: {key: round(value, 3) for key, value in times.items()}
+                for side, times in phases.items()
+                if times
+            }
         rounds.append(one)
     import statistics
 
     import stable_baselines3
 
     def median(key: str) -> float:
-        return statistics.median(one[key] for one in rounds)
+        return round(statistics.median(one[key] for one in rounds), 3)
 
     ratio = median("ratio")
     ceiling = {}
@@ -181,6 +232,7 @@ def main() -> dict:
             "env": args.env,
             "steps": args.steps,
             "repeat": args.repeat,
+            "phases": args.phases,
             "n_envs": args.n_envs,
             "n_steps": 256,
             "batch_size": 256,

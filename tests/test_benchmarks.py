@@ -30,7 +30,7 @@ def test_env_speed_reports_every_environment_and_its_peers():
 
 
 def test_train_speed_compares_with_cartpole():
-    args = ("--steps", "256", "--n-envs", "2", "--ceiling", "--repeat", "3")
+    args = ("--steps", "256", "--n-envs", "2", "--ceiling", "--repeat", "3", "--phases")
     result = _run("train_speed.py", *args)
     assert result["scenegym_edit_steps_per_s"] > 0 and result["cartpole_steps_per_s"] > 0
     assert result["settings"]["n_envs"] == 2
@@ -38,6 +38,12 @@ def test_train_speed_compares_with_cartpole():
     assert len(rounds) == 3
     for one in rounds:
         assert abs(one["ceiling_ratio"] - one["free_env"] / one["cartpole"]) < 0.002  # rounded
+        assert set(one["phases"]) == {"scenegym_edit", "cartpole", "free_env"}
+        for side, rate in (("scenegym_edit", one["scenegym_edit"]), ("cartpole", one["cartpole"])):
+            times = one["phases"][side]
+            assert 0 < times["env_s"] <= times["collect_s"]
+            # Collecting and updating are most of a run's time, never more than all of it.
+            assert 0 < times["collect_s"] + times["update_s"] <= 256 / rate + 0.002
     assert result["ratio"] == sorted(one["ratio"] for one in rounds)[1]
     assert result["ceiling_ratio"] == sorted(one["ceiling_ratio"] for one in rounds)[1]
 
