@@ -76,7 +76,6 @@ class DrivingLayoutVecEnv(VecEnv):
         self._road_of = np.arange(num_envs, dtype=np.int64)
         self._roads: RoadBatch | None = None
         self._actions: NDArray | None = None
-        self._observation: dict[str, NDArray] | None = None
         self._cursor_edits = first.representation == "edit" and first.select == "cursor"
 
     # ------------------------------------------------------------------ VecEnv API
@@ -88,7 +87,6 @@ class DrivingLayoutVecEnv(VecEnv):
         scores, terms, _, observation = score_envs(self.envs, self._roads, self._road_of, False)
         for i, env in enumerate(self.envs):
             self.reset_infos[i] = env._start_info(float(scores[i]), terms, i)
-        self._observation = observation
         if self._cursor_edits:
             self._edits = CursorEdits(self.envs, self._roads)
         exposed = self.envs[0]._expose(observation)
@@ -158,7 +156,6 @@ class DrivingLayoutVecEnv(VecEnv):
             if edits is not None:
                 edits.roads = self._roads  # rebuilt when a new road did not fit
                 edits.load(ended)
-        self._observation = observation
         return envs[0]._expose(observation), rewards, dones, infos
 
     def rollout(

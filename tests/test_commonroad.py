@@ -98,6 +98,41 @@ def test_round_trip_works_when_the_leftmost_lane_begins_later(tmp_path):
     assert back.vehicles.lane.tolist() == [0, 1, 2]
 
 
+@pytest.mark.parametrize(
+    ("starts", "ends"),
+    [
+        ([0.0, 120.0], [200.0, 310.0]),  # the left lane ends, the right one begins later
+        ([140.0, 0.0, 60.0], [310.0, 180.0, 250.0]),  # the middle lane ends first
+    ],
+)
+def test_round_trip_works_when_no_lane_runs_the_whole_length(starts, ends, tmp_path):
+    road = Road(
+        segment_lengths=[100.0, 150.0, 60.0],
+        segment_curvatures=[0.004, -0.01, 0.0],
+        lane_widths=[3.5, 3.6, 3.7][: len(starts)],
+        lane_starts=starts,
+        lane_ends=ends,
+        speed_limit=20.0,
+        origin=(10.0, 20.0, -2.0),
+    )
+    lanes = list(range(len(starts)))
+    vehicles = Vehicles.from_columns(  # one vehicle near each end of every lane
+        lane=lanes * 2,
+        s=[start + 8.0 for start in starts] + [end - 8.0 for end in ends],
+        speed=[10.0] * (2 * len(starts)),
+    )
+    back = _round_trip(Scene(road, vehicles), tmp_path)
+    assert back.road.length == pytest.approx(road.length, abs=0.5)
+    np.testing.assert_allclose(back.road.lane_starts, road.lane_starts, atol=0.5)
+    np.testing.assert_allclose(back.road.lane_ends, road.lane_ends, atol=0.5)
+    assert len(back.vehicles) == len(vehicles)
+    x0, y0, _ = vehicle_poses(road, vehicles)
+    order = np.lexsort((vehicles.s, vehicles.lane))  # the import orders by lane, then station
+    x1, y1, _ = vehicle_poses(back.road, back.vehicles)
+    assert np.max(np.hypot(x1 - x0[order], y1 - y0[order])) < 0.01
+    assert back.vehicles.lane.tolist() == vehicles.lane[order].tolist()
+
+
 @pytest.mark.parametrize("name", ["congested", "free_flow"])
 def test_written_file_passes_the_commonroad_schema(name, request, tmp_path):
     path = write_commonroad(request.getfixturevalue(name), tmp_path / "scene.xml")
