@@ -911,7 +911,8 @@ def _carriageway(cr, network, lanelets, group: list[int], index: int):
         )
         widths[slot] = float(gaps.mean())
 
-    # The reference line follows the longest chain of one lane, shifted to the left edge.
+    # The reference line follows the longest chain of one lane, shifted to the left edge, and
+    # goes on along the others where they reach beyond its ends.
     successor_of = {a: b for b, a in pairs.items()}
     chains = []
     for slot in range(n_lanes):
@@ -934,12 +935,13 @@ def _carriageway(cr, network, lanelets, group: list[int], index: int):
         key=lambda item: (item[1], item[0]),
     )
     spine_slot = -negative_slot
-    shift = float(widths[:spine_slot].sum())  # the lanes left of the followed one
-    edges = [lanelets[i].left_vertices for i in spine]
-    if shift > 0:
-        # Shift lanelet by lanelet: curvature changes where lanelets join, not inside them.
-        edges = [_offset_polyline(edge, shift) for edge in edges]
-    points, knots = _chain_polyline(edges)
+    edges = _left_edges(lanelets, spine, float(widths[:spine_slot].sum()))
+    others = [
+        _left_edges(lanelets, chain, float(widths[:-slot].sum()))
+        for _, slot, chain in chains
+        if chain is not spine
+    ]
+    points, knots = _chain_polyline(_extended(edges, others, float(widths.min())))
     lengths, curvatures, origin = _fit_reference(points, knots)
     try:
         road = Road(
@@ -980,6 +982,70 @@ def _carriageway(cr, network, lanelets, group: list[int], index: int):
         raise _Unrepresentable(f"the lanes do not fit the road ({_one_line(error)})") from None
     polygons = {i: _polygon(lanelets[i]) for i in slots}
     return _Carriageway(index=index, road=road, lanelet_lane=slots, polygons=polygons), notes
+
+
+def _left_edges(lanelets, chain: list[int], shift: float) -> list[NDArray[np.float64]]:
+    """The left boundaries of a chain of lanelets, each shifted ``shift`` m to its left (to
+    the carriageway's left edge)."""
+    edges = [np.asarray(lanelets[i].left_vertices, dtype=np.float64) for i in chain]
+    if shift > 0:
+        # Shift lanelet by lanelet: curvature changes where lanelets join, not inside them.
+        edges = [_offset_polyline(edge, shift) for edge in edges]
+    return edges
+
+
+def _project(points: NDArray[np.float64], point: NDArray[np.float64]) -> tuple[float, float]:
+    """Station (m along ``points``) of the nearest point of the polyline to ``point``, and
+    the distance to it."""
+    a, chord = points[:-1], np.diff(points, axis=0)
+    squared = np.maximum(np.sum(chord * chord, axis=1), 1e-18)
+    t = np.clip(np.sum((point - a) * chord, axis=1) / squared, 0.0, 1.0)
+    distance = np.hypot(*(a + t[:, None] * chord - point).T)
+    k = int(np.argmin(distance))
+    before = float(np.sum(np.sqrt(squared[:k])))
+    return before + float(t[k] * np.sqrt(squared[k])), float(distance[k])
+
+
+def _cut(pieces: list[NDArray[np.float64]], station: float, keep_before: bool):
+    """The part of the joined ``pieces`` before (or after) ``station`` m, as pieces."""
+    kept, start = [], 0.0
+    for piece in pieces:
+        stations = start + np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(piece, axis=0).T))])
+        end = float(stations[-1])
+        inside = stations < station if keep_before else stations > station
+        if start < station < end:
+            cut = np.array([np.interp(station, stations, piece[:, c]) for c in (0, 1)])
+            part = np.vstack([piece[inside], cut] if keep_before else [cut, piece[inside]])
+            if len(part) >= 2:
+                kept.append(part)
+        elif (end <= station) if keep_before else (start >= station):
+            kept.append(piece)
+        start = end
+    return kept
+
+
+def _extended(
+    edges: list[NDArray[np.float64]], others: list[list[NDArray[np.float64]]], width: float
+) -> list[NDArray[np.float64]]:
+    """``edges`` (the followed lane's left-edge pieces) lengthened at both ends by the parts
+    of ``others`` (the other lanes' chains, shifted onto the same edge) that reach more than a
+    metre beyond them; ``width``: how far apart (m) edges that are one may lie."""
+    for _ in range(len(others)):  # each pass takes at least one chain further
+        grown = False
+        for chain in others:
+            points = np.concatenate(chain)
+            length = _polyline_length(points)
+            station, distance = _project(points, edges[0][0])
+            if distance < 0.5 * width and station > 1.0:
+                edges = _cut(chain, station, keep_before=True) + edges
+                grown = True
+            station, distance = _project(points, edges[-1][-1])
+            if distance < 0.5 * width and length - station > 1.0:
+                edges = edges + _cut(chain, station, keep_before=False)
+                grown = True
+        if not grown:
+            break
+    return edges
 
 
 def _chain_polyline(polylines: Sequence[NDArray[np.float64]]):

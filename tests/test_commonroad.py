@@ -103,6 +103,7 @@ def test_round_trip_works_when_the_leftmost_lane_begins_later(tmp_path):
     [
         ([0.0, 120.0], [200.0, 310.0]),  # the left lane ends, the right one begins later
         ([140.0, 0.0, 60.0], [310.0, 180.0, 250.0]),  # the middle lane ends first
+        ([0.0, 0.0, 100.0], [200.0, 200.0, 310.0]),  # two lanes end, one goes on
     ],
 )
 def test_round_trip_works_when_no_lane_runs_the_whole_length(starts, ends, tmp_path):
@@ -127,10 +128,11 @@ def test_round_trip_works_when_no_lane_runs_the_whole_length(starts, ends, tmp_p
     np.testing.assert_allclose(back.road.lane_ends, road.lane_ends, atol=0.5)
     assert len(back.vehicles) == len(vehicles)
     x0, y0, _ = vehicle_poses(road, vehicles)
-    order = np.lexsort((vehicles.s, vehicles.lane))  # the import orders by lane, then station
     x1, y1, _ = vehicle_poses(back.road, back.vehicles)
-    assert np.max(np.hypot(x1 - x0[order], y1 - y0[order])) < 0.01
-    assert back.vehicles.lane.tolist() == vehicles.lane[order].tolist()
+    before = np.lexsort((vehicles.s, vehicles.lane))  # both in the order of lane, then station
+    after = np.lexsort((back.vehicles.s, back.vehicles.lane))
+    assert np.max(np.hypot(x1[after] - x0[before], y1[after] - y0[before])) < 0.01
+    assert back.vehicles.lane[after].tolist() == vehicles.lane[before].tolist()
 
 
 @pytest.mark.parametrize("name", ["congested", "free_flow"])
