@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -37,7 +39,8 @@ def test_train_speed_compares_with_cartpole():
     rounds = result["rounds"]
     assert len(rounds) == 3
     for one in rounds:
-        assert abs(one["ceiling_ratio"] - one["free_env"] / one["cartpole"]) < 0.002  # rounded
+        # Both rates are rounded to 0.1 steps/s, which moves a ratio of slow runs by a percent.
+        assert one["ceiling_ratio"] == pytest.approx(one["free_env"] / one["cartpole"], rel=0.01)
         assert set(one["phases"]) == {"scenegym_edit", "cartpole", "free_env"}
         for side, rate in (("scenegym_edit", one["scenegym_edit"]), ("cartpole", one["cartpole"])):
             times = one["phases"][side]
