@@ -73,6 +73,8 @@ class GenerationPolicy:
 
         run = Path(run)
         saved = run / "config.json"
+        if not run.exists():
+            raise ValueError(f"run folder {run} does not exist")
         if not saved.is_file():
             raise ValueError(f"{run} is not a training run: it has no config.json")
         try:
@@ -105,6 +107,12 @@ class GenerationPolicy:
         from scenegym.rewards.spec import GoalSpec
 
         return GoalSpec(ranges=self._goal_ranges()).names
+
+    @property
+    def goal_ranges(self) -> dict[str, tuple[float, float]]:
+        """The ``[low, high]`` range of each descriptor the policy was trained to match, as
+        its targets were drawn in training (empty without a goal)."""
+        return self._goal_ranges()
 
     def _goal_ranges(self) -> dict[str, tuple[float, float]]:
         """The ``[low, high]`` goal range of each targeted descriptor (empty without a goal)."""

@@ -107,6 +107,8 @@ class TrainConfig:
                 f"config.env {self.env!r} is not a registered Gymnasium environment; "
                 f"scenegym's are: {ours}"
             ) from None
+        if self.env.startswith("scenegym/DrivingLayout-"):
+            _check_env_kwargs(self.env, self.env_kwargs)
         representation = {**spec.kwargs, **self.env_kwargs}.get("representation")
         if self.algorithm == "MaskablePPO" and representation != "construct":
             raise ValueError(
@@ -117,6 +119,24 @@ class TrainConfig:
             raise ValueError(
                 f"vec_env: batched steps the scenegym/DrivingLayout-* environments only, not "
                 f"{self.env!r}; use vec_env: dummy or subproc"
+            )
+
+
+def _check_env_kwargs(env: str, kwargs: dict[str, Any]) -> None:
+    """A misspelt argument of a scenegym environment is named with its key path."""
+    import difflib
+    import inspect
+
+    from scenegym.envs.generation import DrivingLayoutEnv
+
+    known = [name for name in inspect.signature(DrivingLayoutEnv).parameters]
+    for key in kwargs:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(
+                f"config.env_kwargs.{key} is no argument of {env}; {hint}"
+                f"the arguments are: {', '.join(known)}"
             )
 
 
@@ -224,6 +244,23 @@ def _finished_steps(model: Path) -> int | None:
             return int(json.loads(archive.read("data"))["num_timesteps"])
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError):
         return None
+
+
+def _finished(run: Path, config: TrainConfig) -> bool:
+    """Has the run's final model reached ``config.total_steps``?"""
+    return (_finished_steps(run / "model.zip") or 0) >= config.total_steps
+
+
+def run_finished(run: str | os.PathLike) -> bool:
+    """Has the run folder ``run`` trained all its steps (``--resume`` would do nothing)?
+    False for a folder that is no readable run."""
+    run = Path(run)
+    try:
+        saved = json.loads((run / "config.json").read_text())
+        config = config_from_mapping(TrainConfig, saved, name="config")
+    except (OSError, ValueError, TypeError):
+        return False
+    return _finished(run, config)
 
 
 def _versions() -> dict[str, str]:
@@ -413,6 +450,8 @@ def train(
     run = Path(run)
     if resume:
         saved = run / "config.json"
+        if not run.exists():
+            raise ValueError(f"cannot resume {run}: the folder does not exist")
         if not saved.is_file():
             raise ValueError(f"cannot resume {run}: it has no config.json (not a training run)")
         try:
@@ -427,7 +466,7 @@ def train(
     if not resume and run.exists() and any(run.iterdir()):
         raise ValueError(f"run folder {run} is not empty; choose a new folder or pass --resume")
     final = run / "model.zip"
-    if resume and (_finished_steps(final) or 0) >= config.total_steps:
+    if resume and _finished(run, config):
         return final  # finished: resuming must not replace the model with a checkpoint
     existed = run.exists()
     try:

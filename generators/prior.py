@@ -634,6 +634,11 @@ class ScenePrior:
         folder = Path(folder)
         if not folder.is_dir():
             raise ValueError(f"prior {folder} is not a folder (write one with scenegym fit-prior)")
+        if not (folder / "prior.json").exists():
+            raise ValueError(
+                f"{folder} is no scene prior: it has no prior.json (fit one with scenegym "
+                "fit-prior)"
+            )
         meta = _read_json(folder / "prior.json")
         if not isinstance(meta, dict) or meta.get("format") != PRIOR_FORMAT:
             raise ValueError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import difflib
 import json
 import math
 import sys
@@ -274,8 +275,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     quick = commands.add_parser(
         "quickstart",
-        help="the whole pipeline on the embedded defaults: sample, render, describe, "
-        "reference, evaluate",
+        help="the whole pipeline on the embedded defaults: reference, train, generate, "
+        "evaluate against the reference and the random sampler, report, contact sheet, "
+        "scene prior, dataset",
     )
     quick.add_argument("--out", type=Path, default=Path("quickstart"), help="output folder")
     quick.add_argument("--n", type=_positive_int, default=64, help="number of scenes")
@@ -402,7 +404,10 @@ def _config(cls: type, args: argparse.Namespace):
         overrides = merge_mappings(overrides, parse_override(text))
     if args.config is not None:
         return load_config(cls, args.config, overrides)
-    return config_from_mapping(cls, overrides)
+    try:
+        return config_from_mapping(cls, overrides)
+    except ValueError as error:
+        raise ValueError(f"--set: {error}" if overrides else str(error)) from None
 
 
 def _space(args: argparse.Namespace):
@@ -581,13 +586,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from scenegym.agents.train import TrainConfig, train
+    from scenegym.agents.train import TrainConfig, run_finished, train
 
     if args.resume is not None:
         if args.config is not None or args.overrides or args.out is not None:
             raise ValueError("--resume RUN takes no --config, --set or --out: the run has them")
         run = args.resume
         config: Any = None
+        if run_finished(run):
+            print(f"{run} has trained all its total_steps already; nothing to resume")
+            return 0
     else:
         if args.out is None:
             raise ValueError("give --out RUN for a new run, or --resume RUN to continue one")
@@ -640,6 +648,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     _check_out_file(args.out)
     targets = _targets(args.target)
     policy = GenerationPolicy.load(args.run)
+    _check_targets(targets, policy)
     wanted: Any = targets or None
     if args.like is not None:
         wanted = _targets_like(args.like, policy, args.n, targets)
@@ -667,9 +676,13 @@ def _targets(texts: Sequence[str]) -> dict[str, float]:
     targets = {}
     for text in texts:
         name, sep, value = text.partition("=")
-        if not sep or name not in DESCRIPTORS:
+        if not sep:
+            raise ValueError(f"--target {text!r} must be DESCRIPTOR=VALUE, e.g. density=30")
+        if name not in DESCRIPTORS:
+            close = difflib.get_close_matches(name, list(DESCRIPTORS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValueError(
-                f"--target {text!r} must be DESCRIPTOR=VALUE with a descriptor among: "
+                f"--target {text!r}: unknown descriptor {name!r}; {hint}the descriptors are: "
                 f"{', '.join(DESCRIPTORS)}"
             )
         if name in targets:
@@ -682,6 +695,31 @@ def _targets(texts: Sequence[str]) -> dict[str, float]:
             raise ValueError(f"--target {text!r}: the value must be a finite number")
         targets[name] = number
     return targets
+
+
+def _check_targets(targets: dict[str, float], policy: Any) -> None:
+    """Targets the run has no goal for are errors; values outside the goal range it was
+    trained on are allowed, with a warning."""
+    if not targets:
+        return
+    ranges = policy.goal_ranges
+    if not ranges:
+        raise ValueError(
+            f"--target needs a goal-conditioned run; {policy.run} has no goal "
+            "(train with env_kwargs.goal.ranges)"
+        )
+    for name, value in targets.items():
+        if name not in ranges:
+            raise ValueError(
+                f"--target {name}: {policy.run} was trained with goals for {', '.join(ranges)} only"
+            )
+        low, high = ranges[name]
+        if not low <= value <= high:
+            print(
+                f"scenegym: warning: --target {name}={value:g} lies outside the goal range "
+                f"[{low:g}, {high:g}] that {policy.run} was trained on; expect a large goal error",
+                file=sys.stderr,
+            )
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
@@ -762,24 +800,49 @@ def _load_reference(items: Sequence[str]) -> tuple[list, str]:
             scenes = naturalistic_reference(2000, 0, on_scene=advance)
         return scenes, "naturalistic highway-env traffic (2,000 scenes, seed 0)"
     paths = [Path(item) for item in items]
+    for path in paths:
+        if not path.exists():
+            raise ValueError(
+                f"--reference {path} does not exist; give 'naturalistic', a .jsonl scenes file, "
+                "or CommonRoad .xml files or folders"
+            )
     if len(paths) == 1 and paths[0].suffix == ".jsonl":
         return read_scenes(paths[0]), str(paths[0])
     from scenegym.envs.commonroad import import_commonroad
 
-    scenes, summary = import_commonroad(paths)
+    try:
+        scenes, summary = import_commonroad(paths)
+    except ValueError as error:
+        message = str(error).removeprefix("paths: ")
+        raise ValueError(
+            f"--reference: {message}; give 'naturalistic', a .jsonl scenes file, or CommonRoad "
+            ".xml files or folders"
+        ) from None
     for skipped in summary["files_skipped"]:
         print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
     return scenes, f"{summary['files_read']} CommonRoad file(s)"
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
+def _scenes_to_evaluate(path: Path) -> list:
+    """The scenes of ``path``, at least as many as the classifier two-sample test needs."""
     from scenegym.envs import read_scenes
+
+    scenes = read_scenes(path)
+    if len(scenes) < 10:
+        raise ValueError(
+            f"{path} holds {len(scenes)} scenes; evaluating needs at least 10 (the classifier "
+            "two-sample test takes 10 a side)"
+        )
+    return scenes
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
     from scenegym.report import evaluate_to_folder
 
-    sets = {args.scenes.stem: read_scenes(args.scenes)}
+    sets = {args.scenes.stem: _scenes_to_evaluate(args.scenes)}
     for path in args.compare:
         name = path.stem if path.stem not in sets else str(path)
-        sets[name] = read_scenes(path)
+        sets[name] = _scenes_to_evaluate(path)
     prior = None
     if args.prior is not None:
         from scenegym.generators.prior import ScenePrior

@@ -36,16 +36,23 @@ def load_config(cls: type[T], path: str | os.PathLike, overrides: Mapping | None
     """Read ``path`` (``.yaml``, ``.yml`` or ``.toml``) into the dataclass ``cls``."""
     data = read_mapping(path)
     if overrides:
+        try:  # an override wrong on its own is the override's fault, not the file's
+            config_from_mapping(cls, overrides, name="")
+        except ValueError as error:
+            raise ValueError(f"--set: {error}") from None
         data = merge_mappings(data, overrides)
     try:
         return config_from_mapping(cls, data, name="")
     except ValueError as error:
-        raise ValueError(f"config file {path}: {error}") from None
+        given = " with the --set options" if overrides else ""
+        raise ValueError(f"config file {path}{given}: {error}") from None
 
 
 def read_mapping(path: str | os.PathLike) -> dict[str, Any]:
     """The top-level mapping of a YAML or TOML file, with a clear error for anything else."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"config file {path} is a folder; give a .yaml, .yml or .toml file")
     if not path.is_file():
         raise ValueError(f"config file {path} does not exist")
     text = path.read_text(encoding="utf-8")

@@ -400,6 +400,23 @@ def test_yaml_numbers_in_exponent_form_are_numbers(tmp_path):
     assert load_config(TrainConfig, config).learning_rate == 3e-4  # PyYAML alone: '3e-4'
 
 
+def test_a_set_mistake_is_blamed_on_the_set_not_the_config_file(tmp_path, capsys):
+    config = tmp_path / "space.yaml"
+    config.write_text("lanes: [2, 3]\n")
+    for override, named in (("lanez=[2,3]", "did you mean 'lanes'"), ("lanes=[0,3]", "lanes")):
+        argv = ["sample", "--out", tmp_path / "x.jsonl", "--config", config, "--set", override]
+        status, _, err = run(argv, capsys)
+        message = assert_usage_error(status, err)
+        assert "error: --set: " in message and named in message, message
+        assert "space.yaml" not in message
+
+
+def test_a_folder_given_as_config_file_says_it_is_a_folder(tmp_path, capsys):
+    argv = ["sample", "--out", tmp_path / "x.jsonl", "--config", tmp_path]
+    status, _, err = run(argv, capsys)
+    assert "is a folder" in assert_usage_error(status, err)
+
+
 def test_a_missing_config_file_is_a_usage_error(tmp_path, capsys):
     argv = ["sample", "--out", tmp_path / "x.jsonl", "--config", tmp_path / "none.yaml"]
     status, _, err = run(argv, capsys)

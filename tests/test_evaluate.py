@@ -120,3 +120,27 @@ def test_too_few_scenes_is_one_clear_error(tmp_path, reference, random_scenes, c
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert len(err) == 1 and err[0].startswith("scenegym: error:") and "scenes" in err[0]
+    assert "few.jsonl holds 3 scenes; evaluating needs at least 10" in err[0]
+
+
+def test_bad_reference_and_prior_arguments_say_what_to_give(tmp_path, random_scenes, capsys):
+    write_scenes(tmp_path / "random.jsonl", random_scenes)
+    (tmp_path / "not-a-prior").mkdir()
+    base = ["evaluate", str(tmp_path / "random.jsonl"), "--out", str(tmp_path / "out")]
+    for extra, message in (
+        (["--reference", "naturalistc"], "--reference naturalistc does not exist; give 'natur"),
+        (["--reference", str(tmp_path / "not-a-prior")], "--reference: no CommonRoad .xml"),
+        (
+            [
+                "--reference",
+                str(tmp_path / "random.jsonl"),
+                "--prior",
+                str(tmp_path / "not-a-prior"),
+            ],
+            "is no scene prior: it has no prior.json",
+        ),
+    ):
+        assert main(base + extra) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()

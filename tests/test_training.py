@@ -14,6 +14,7 @@ import pytest
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.train import TrainConfig, latest_checkpoint, train
 from scenegym.cli import main
+from scenegym.config import config_from_mapping
 from scenegym.envs import describe, is_valid, read_scenes
 
 TINY = {
@@ -87,8 +88,11 @@ def test_generate_command_writes_scenes(run, tmp_path, capsys):
 def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):
     status = main(["generate", str(run), "--target", "beauty=1", "--out", str(tmp_path / "x")])
     assert status == 2
-    assert "DESCRIPTOR=VALUE" in capsys.readouterr().err
+    assert "unknown descriptor 'beauty'" in capsys.readouterr().err
     for bad, message in (
+        (["densty=30"], "did you mean 'density'?"),
+        (["density"], "must be DESCRIPTOR=VALUE"),
+        (["mean_speed=20"], "trained with goals for density only"),
         (["density=nan"], "must be a finite number"),
         (["density=inf"], "must be a finite number"),
         (["density=30", "density=40"], "given twice"),
@@ -183,7 +187,40 @@ def test_a_run_whose_config_no_longer_fits_its_model_is_a_clear_error(run, tmp_p
         GenerationPolicy.load(changed)
 
 
+def test_generate_warns_of_a_target_outside_the_trained_goal_range(run, tmp_path, capsys):
+    out = tmp_path / "far.jsonl"
+    argv = ["generate", str(run), "--n", "2", "--target", "density=80", "--out", str(out)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "--target density=80 lies outside the goal range [10, 50]" in err
+    assert len(read_scenes(out)) == 2  # a warning, not an error
+
+
+def test_generate_of_a_run_without_a_goal_rejects_targets(tmp_path, capsys):
+    folder = tmp_path / "no-goal"
+    train({**TINY, "env_kwargs": {"edit_budget": 8}, "total_steps": 64}, folder)
+    argv = ["generate", str(folder), "--target", "density=30", "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    assert "needs a goal-conditioned run" in capsys.readouterr().err
+
+
+def test_a_misspelt_environment_argument_names_its_key_path():
+    with pytest.raises(ValueError, match=r"config.env_kwargs.edit_budjet .*'edit_budget'"):
+        config_from_mapping(TrainConfig, {"env_kwargs": {"edit_budjet": 8}})
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(run, capsys):
+    before = (run / "model.zip").read_bytes()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "has trained all its total_steps already" in capsys.readouterr().out
+    assert (run / "model.zip").read_bytes() == before
+
+
 def test_loading_something_that_is_not_a_run_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="run folder .* does not exist"):
+        GenerationPolicy.load(tmp_path / "none")
+    with pytest.raises(ValueError, match="cannot resume .*: the folder does not exist"):
+        train(None, tmp_path / "none", resume=True)
     with pytest.raises(ValueError, match="not a training run"):
         GenerationPolicy.load(tmp_path)
     (tmp_path / "config.json").write_text(json.dumps(TINY))
