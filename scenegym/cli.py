@@ -136,6 +136,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="what to do with invalid scenes (default: keep them and report the count)",
     )
     generate.add_argument(
+        "--attempts",
+        type=_positive_int,
+        default=5,
+        help="--invalid resample: new rollouts per invalid scene before it is dropped (default 5)",
+    )
+    generate.add_argument(
         "--workers",
         type=_positive_int,
         default=1,
@@ -654,7 +660,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         wanted = _targets_like(args.like, policy, args.n, targets)
     with policy:
         sample = policy.sample(
-            args.n, targets=wanted, seed=args.seed, invalid=args.invalid, workers=args.workers
+            args.n,
+            targets=wanted,
+            seed=args.seed,
+            invalid=args.invalid,
+            attempts=args.attempts,
+            workers=args.workers,
         )
     write_scenes(args.out, sample.scenes)
     print(

@@ -529,3 +529,15 @@ def test_sampling_asks_for_each_goal_reference_scene_once_before_repeating(tmp_p
     assert empty.scenes == sample.scenes
     with pytest.raises(ValueError, match="batch must be"):
         policy.sample(6, batch=-1)  # also with environments kept from before
+
+
+def test_generate_passes_its_resampling_attempts_on(run, tmp_path, capsys):
+    out = tmp_path / "once.jsonl"
+    argv = ["generate", str(run), "--n", "6", "--seed", "1", "--invalid", "resample"]
+    assert main([*argv, "--attempts", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    with GenerationPolicy.load(run) as policy:
+        expected = policy.sample(6, seed=1, invalid="resample", attempts=1)
+    assert [scene.id for scene in read_scenes(out)] == [scene.id for scene in expected.scenes]
+    assert f"{expected.resampled} rollouts resampled" in printed
+    assert f"{expected.dropped} invalid dropped" in printed
