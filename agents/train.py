@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,6 +252,32 @@ def _finished(run: Path, config: TrainConfig) -> bool:
     return (_finished_steps(run / "model.zip") or 0) >= config.total_steps
 
 
+def _lengthen(run: Path, config: TrainConfig, total_steps: int) -> TrainConfig:
+    """``config`` with ``total_steps`` raised, saved as the run's config; the final model of a
+    finished run becomes its newest checkpoint, so that training goes on from it."""
+    if total_steps < config.total_steps:
+        raise ValueError(
+            f"cannot shorten {run}: it trains {config.total_steps} steps, more than the "
+            f"{total_steps} asked for"
+        )
+    longer = config_from_mapping(
+        TrainConfig, {**config_to_dict(config), "total_steps": total_steps}, name="config"
+    )
+    steps = _finished_steps(run / "model.zip")
+    newest = _checkpoints(run)
+    if steps is not None and (not newest or _checkpoint_steps(newest[0]) < steps):
+        (run / "checkpoints").mkdir(exist_ok=True)
+        target = run / "checkpoints" / f"model_{steps}_steps.zip"
+        shutil.copyfile(run / "model.zip", run / "checkpoints" / "final.tmp.zip")
+        os.replace(run / "checkpoints" / "final.tmp.zip", target)
+    atomic_write_text(run / "config.json", json.dumps(config_to_dict(longer), indent=2) + "\n")
+    return longer
+
+
+def _checkpoint_steps(path: Path) -> int:
+    return int(re.fullmatch(r"model_(\d+)_steps\.zip", path.name).group(1))
+
+
 def run_finished(run: str | os.PathLike) -> bool:
     """Has the run folder ``run`` trained all its steps (``--resume`` would do nothing)?
     False for a folder that is no readable run."""
@@ -421,7 +448,6 @@ def _probe(config: TrainConfig, run: Path) -> None:
 
 def _remove_new_run(run: Path, existed: bool) -> None:
     """Remove what a new run wrote (and its folder when this run made it)."""
-    import shutil
 
     if not existed:
         shutil.rmtree(run, ignore_errors=True)
@@ -438,13 +464,15 @@ def train(
     run: str | os.PathLike,
     *,
     resume: bool = False,
+    total_steps: int | None = None,
     progress_bar: bool = False,
     files: dict[str, str] | None = None,
 ) -> Path:
     """Train ``config`` into the folder ``run``; with ``resume``, continue its newest
-    checkpoint. ``files`` (name: text) are written into a new run folder before the
-    environments are built, for inputs they read by a path relative to the run, such as a
-    realism model. Returns the path of the final model."""
+    checkpoint, and with ``total_steps`` as well, train the run on to that many steps (a
+    finished run continues from its final model). ``files`` (name: text) are written into a
+    new run folder before the environments are built, for inputs they read by a path
+    relative to the run, such as a realism model. Returns the path of the final model."""
     from stable_baselines3.common.logger import configure
 
     run = Path(run)
@@ -459,6 +487,10 @@ def train(
         except ValueError as error:
             raise ValueError(f"cannot resume {run}: {saved} is not valid JSON ({error})") from None
         config = config_from_mapping(TrainConfig, saved_config, name="config")
+        if total_steps is not None:
+            config = _lengthen(run, config, total_steps)
+    elif total_steps is not None:
+        raise ValueError("total_steps= is for resume=True; a new run takes it in its config")
     elif isinstance(config, dict):
         config = config_from_mapping(TrainConfig, config, name="config")
     if not isinstance(config, TrainConfig):

@@ -594,13 +594,18 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def _cmd_train(args: argparse.Namespace) -> int:
     from scenegym.agents.train import TrainConfig, run_finished, train
 
+    total_steps = None
     if args.resume is not None:
-        if args.config is not None or args.overrides or args.out is not None:
-            raise ValueError("--resume RUN takes no --config, --set or --out: the run has them")
+        if args.config is not None or args.out is not None:
+            raise ValueError("--resume RUN takes no --config or --out: the run has them")
         run = args.resume
         config: Any = None
-        if run_finished(run):
-            print(f"{run} has trained all its total_steps already; nothing to resume")
+        total_steps = _longer(args.overrides)
+        if total_steps is None and run_finished(run):
+            print(
+                f"{run} has trained all its total_steps already; nothing to resume "
+                "(--set total_steps=N trains it on)"
+            )
             return 0
     else:
         if args.out is None:
@@ -611,10 +616,37 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if config is not None:
         config, files = _bring_inputs(config)
     model = train(
-        config, run, resume=args.resume is not None, progress_bar=_interactive(), files=files
+        config,
+        run,
+        resume=args.resume is not None,
+        total_steps=total_steps,
+        progress_bar=_interactive(),
+        files=files,
     )
     print(f"trained {run}: model {model}, logs {run}/logs/, checkpoints {run}/checkpoints/")
     return 0
+
+
+def _longer(overrides: Sequence[str]) -> int | None:
+    """The ``total_steps`` of ``--resume RUN --set total_steps=N``; the one key a run's
+    config takes on resuming."""
+    from scenegym.config import merge_mappings, parse_override
+
+    given: dict[str, Any] = {}
+    for text in overrides:
+        given = merge_mappings(given, parse_override(text))
+    if not given:
+        return None
+    if set(given) != {"total_steps"}:
+        other = sorted(set(given) - {"total_steps"})
+        raise ValueError(
+            f"--resume RUN takes --set total_steps=N only, not {', '.join(other)}: the run "
+            "keeps its config"
+        )
+    steps = given["total_steps"]
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"--set total_steps must be a positive whole number, got {steps!r}")
+    return steps
 
 
 def _bring_inputs(config: Any) -> tuple[Any, dict[str, str]]:

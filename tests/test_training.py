@@ -541,3 +541,32 @@ def test_generate_passes_its_resampling_attempts_on(run, tmp_path, capsys):
     assert [scene.id for scene in read_scenes(out)] == [scene.id for scene in expected.scenes]
     assert f"{expected.resampled} rollouts resampled" in printed
     assert f"{expected.dropped} invalid dropped" in printed
+
+
+def test_resume_with_more_total_steps_trains_a_finished_run_on(tmp_path, capsys):
+    from scenegym.agents.train import _finished_steps
+
+    config = {**TINY, "total_steps": 200, "checkpoint_every": 128}  # 256 steps, checkpoint 128
+    run = tmp_path / "run"
+    train(config, run)
+    assert _finished_steps(run / "model.zip") == 256
+    argv = ["train", "--resume", str(run), "--set", "total_steps=512"]
+    assert main(argv) == 0
+    assert _finished_steps(run / "model.zip") == 512
+    assert json.loads((run / "config.json").read_text())["total_steps"] == 512
+    # It went on from the final model (256 steps), not the last checkpoint (128).
+    rows = (run / "logs" / "001" / "progress.csv").read_text().splitlines()
+    steps = rows[0].split(",").index("time/total_timesteps")
+    assert int(float(rows[1].split(",")[steps])) > 256
+    capsys.readouterr()
+    for bad, message in (
+        (["--set", "total_steps=100"], "cannot shorten"),
+        (["--set", "n_envs=4"], "takes --set total_steps=N only, not n_envs"),
+        (["--set", "total_steps=many"], "positive whole number"),
+    ):
+        assert main(["train", "--resume", str(run), *bad]) == 2
+        assert message in capsys.readouterr().err
+    assert _finished_steps(run / "model.zip") == 512  # refused: nothing changed
+    assert json.loads((run / "config.json").read_text())["total_steps"] == 512
+    with pytest.raises(ValueError, match="total_steps= is for resume=True"):
+        train(config, tmp_path / "other", total_steps=300)
