@@ -46,7 +46,8 @@ def test_train_speed_compares_with_cartpole():
             times = one["phases"][side]
             assert 0 < times["env_s"] <= times["collect_s"]
             # Collecting and updating are most of a run's time, never more than all of it.
-            assert 0 < times["collect_s"] + times["update_s"] <= 256 / rate + 0.002
+            # (rates are rounded to 0.1 steps/s, phases to 1 ms)
+            assert 0 < times["collect_s"] + times["update_s"] <= 256 / (rate - 0.05) + 0.002
     assert result["ratio"] == sorted(one["ratio"] for one in rounds)[1]
     assert result["ceiling_ratio"] == sorted(one["ceiling_ratio"] for one in rounds)[1]
 
