@@ -644,6 +644,8 @@ def _longer(overrides: Sequence[str]) -> int | None:
             "keeps its config"
         )
     steps = given["total_steps"]
+    if isinstance(steps, float) and steps.is_integer():  # 1e6, as YAML reads it
+        steps = int(steps)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"--set total_steps must be a positive whole number, got {steps!r}")
     return steps
