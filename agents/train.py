@@ -64,7 +64,9 @@ class TrainConfig:
     n_steps: int = field(default=128, metadata=option("PPO rollout length per env", 2, 100_000))
     batch_size: int = field(default=128, metadata=option("PPO minibatch size", 2, 100_000))
     learning_rate: float = field(default=3e-4, metadata=option("learning rate", 1e-7, 1.0))
-    net_arch: tuple[int, int] = field(default=(128, 128), metadata=option("hidden layers", 1, 4096))
+    net_arch: tuple[int, ...] = field(
+        default=(128, 128), metadata=option("hidden layer widths, 1 to 8 layers", 1, 4096)
+    )
     checkpoint_every: int = field(
         default=5_000, metadata=option("steps between checkpoints", 1, 10**9)
     )
@@ -91,6 +93,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
+        if not 1 <= len(self.net_arch) <= 8:
+            raise ValueError(
+                f"config.net_arch must list 1 to 8 hidden layer widths, got {list(self.net_arch)}"
+            )
         if self.reference and self.eval_episodes < 10:
             raise ValueError(
                 f"config.eval_episodes is {self.eval_episodes}; with a reference it must be at "

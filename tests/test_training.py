@@ -570,3 +570,19 @@ def test_resume_with_more_total_steps_trains_a_finished_run_on(tmp_path, capsys)
     assert json.loads((run / "config.json").read_text())["total_steps"] == 512
     with pytest.raises(ValueError, match="total_steps= is for resume=True"):
         train(config, tmp_path / "other", total_steps=300)
+
+
+def test_net_arch_takes_any_depth_and_narrowing_widths(tmp_path):
+    run = tmp_path / "funnel"
+    train({**TINY, "total_steps": 64, "net_arch": [16, 8, 4]}, run)
+    assert json.loads((run / "config.json").read_text())["net_arch"] == [16, 8, 4]
+    with GenerationPolicy.load(run) as policy:
+        widths = [
+            layer.out_features
+            for layer in policy.model.policy.mlp_extractor.policy_net
+            if hasattr(layer, "out_features")
+        ]
+        assert widths == [16, 8, 4]
+        assert len(policy.sample(2, seed=0).scenes) == 2
+    with pytest.raises(ValueError, match="net_arch must list 1 to 8"):
+        config_from_mapping(TrainConfig, {"net_arch": []})
