@@ -271,7 +271,8 @@ def _lengthen(run: Path, config: TrainConfig, total_steps: int) -> TrainConfig:
     )
     steps = _finished_steps(run / "model.zip")
     newest = _checkpoints(run)
-    if steps is not None and (not newest or _checkpoint_steps(newest[0]) < steps):
+    # A checkpoint of as many steps was saved before the last update: the final model wins.
+    if steps is not None and (not newest or _checkpoint_steps(newest[0]) <= steps):
         (run / "checkpoints").mkdir(exist_ok=True)
         target = run / "checkpoints" / f"model_{steps}_steps.zip"
         shutil.copyfile(run / "model.zip", run / "checkpoints" / "final.tmp.zip")

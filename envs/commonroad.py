@@ -936,6 +936,8 @@ def _carriageway(cr, network, lanelets, group: list[int], index: int):
     )
     spine_slot = -negative_slot
     edges = _left_edges(lanelets, spine, float(widths[:spine_slot].sum()))
+    if not edges:
+        raise _Unrepresentable(f"the lanelets of lane {spine_slot} have no left boundary")
     others = [
         _left_edges(lanelets, chain, float(widths[:-slot].sum()))
         for _, slot, chain in chains
@@ -987,7 +989,13 @@ def _carriageway(cr, network, lanelets, group: list[int], index: int):
 def _left_edges(lanelets, chain: list[int], shift: float) -> list[NDArray[np.float64]]:
     """The left boundaries of a chain of lanelets, each shifted ``shift`` m to its left (to
     the carriageway's left edge)."""
-    edges = [np.asarray(lanelets[i].left_vertices, dtype=np.float64) for i in chain]
+    edges = []
+    for i in chain:
+        edge = np.asarray(lanelets[i].left_vertices, dtype=np.float64)
+        # Repeated vertices carry no direction (and would turn the shift's normal).
+        edge = edge[np.concatenate([[True], np.hypot(*np.diff(edge, axis=0).T) > 1e-9])]
+        if len(edge) >= 2:
+            edges.append(edge)
     if shift > 0:
         # Shift lanelet by lanelet: curvature changes where lanelets join, not inside them.
         edges = [_offset_polyline(edge, shift) for edge in edges]
@@ -1007,9 +1015,13 @@ def _project(points: NDArray[np.float64], point: NDArray[np.float64]) -> tuple[f
 
 
 def _cut(pieces: list[NDArray[np.float64]], station: float, keep_before: bool):
-    """The part of the joined ``pieces`` before (or after) ``station`` m, as pieces."""
+    """The part of the joined ``pieces`` before (or after) ``station`` m, as pieces; stations
+    run along ``np.concatenate(pieces)``, the chords between pieces included (as in
+    ``_project``)."""
     kept, start = [], 0.0
-    for piece in pieces:
+    for k, piece in enumerate(pieces):
+        if k:
+            start += float(np.hypot(*(piece[0] - pieces[k - 1][-1])))
         stations = start + np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(piece, axis=0).T))])
         end = float(stations[-1])
         inside = stations < station if keep_before else stations > station
@@ -1033,6 +1045,8 @@ def _extended(
     for _ in range(len(others)):  # each pass takes at least one chain further
         grown = False
         for chain in others:
+            if not chain:
+                continue
             points = np.concatenate(chain)
             length = _polyline_length(points)
             station, distance = _project(points, edges[0][0])

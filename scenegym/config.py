@@ -35,17 +35,17 @@ T = TypeVar("T")
 def load_config(cls: type[T], path: str | os.PathLike, overrides: Mapping | None = None) -> T:
     """Read ``path`` (``.yaml``, ``.yml`` or ``.toml``) into the dataclass ``cls``."""
     data = read_mapping(path)
-    if overrides:
-        try:  # an override wrong on its own is the override's fault, not the file's
-            config_from_mapping(cls, overrides, name="")
-        except ValueError as error:
-            raise ValueError(f"--set: {error}") from None
-        data = merge_mappings(data, overrides)
+    merged = merge_mappings(data, overrides) if overrides else data
     try:
-        return config_from_mapping(cls, data, name="")
+        return config_from_mapping(cls, merged, name="")
     except ValueError as error:
-        given = " with the --set options" if overrides else ""
-        raise ValueError(f"config file {path}{given}: {error}") from None
+        if not overrides:
+            raise ValueError(f"config file {path}: {error}") from None
+        try:  # a file that is right on its own was broken by the overrides
+            config_from_mapping(cls, data, name="")
+        except ValueError:
+            raise ValueError(f"config file {path} with the --set options: {error}") from None
+        raise ValueError(f"--set: {error}") from None
 
 
 def read_mapping(path: str | os.PathLike) -> dict[str, Any]:

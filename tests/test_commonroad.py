@@ -135,6 +135,30 @@ def test_round_trip_works_when_no_lane_runs_the_whole_length(starts, ends, tmp_p
     assert back.vehicles.lane[after].tolist() == vehicles.lane[before].tolist()
 
 
+def test_reference_pieces_are_cut_where_they_were_projected_across_gaps():
+    from scenegym.envs.commonroad import _cut, _project
+
+    # Lanelet boundaries that do not quite meet: 0.5 m apart at the joint.
+    pieces = [np.array([[0.0, 0.0], [10.0, 0.0]]), np.array([[10.5, 0.0], [20.0, 0.0]])]
+    station, distance = _project(np.concatenate(pieces), np.array([15.0, 0.2]))
+    assert station == pytest.approx(15.0) and distance == pytest.approx(0.2)
+    before = _cut(pieces, station, keep_before=True)
+    after = _cut(pieces, station, keep_before=False)
+    np.testing.assert_allclose(before[-1][-1], [15.0, 0.0])
+    np.testing.assert_allclose(after[0][0], [15.0, 0.0])
+    assert len(before) == 2 and len(after) == 1
+
+
+def test_repeated_boundary_vertices_do_not_bend_the_shifted_edge():
+    from types import SimpleNamespace
+
+    from scenegym.envs.commonroad import _left_edges
+
+    lanelet = SimpleNamespace(left_vertices=np.array([[0, 0], [0, 10], [0, 10], [0, 20.0]]))
+    (edge,) = _left_edges({7: lanelet}, [7], 3.5)
+    np.testing.assert_allclose(edge, [[-3.5, 0], [-3.5, 10], [-3.5, 20]], atol=1e-9)
+
+
 @pytest.mark.parametrize("name", ["congested", "free_flow"])
 def test_written_file_passes_the_commonroad_schema(name, request, tmp_path):
     path = write_commonroad(request.getfixturevalue(name), tmp_path / "scene.xml")

@@ -586,3 +586,28 @@ def test_net_arch_takes_any_depth_and_narrowing_widths(tmp_path):
         assert len(policy.sample(2, seed=0).scenes) == 2
     with pytest.raises(ValueError, match="net_arch must list 1 to 8"):
         config_from_mapping(TrainConfig, {"net_arch": []})
+
+
+def test_lengthening_starts_from_the_final_model_over_a_checkpoint_of_as_many_steps(tmp_path):
+    from scenegym.agents.train import _lengthen
+
+    run = tmp_path / "run"
+    config = config_from_mapping(TrainConfig, TINY)
+    train(config, run)  # 256 steps; its 256-step checkpoint was saved before the last update
+    checkpoint = run / "checkpoints" / "model_256_steps.zip"
+    assert checkpoint.is_file()
+    assert checkpoint.read_bytes() != (run / "model.zip").read_bytes()
+    assert _lengthen(run, config, 512).total_steps == 512
+    assert checkpoint.read_bytes() == (run / "model.zip").read_bytes()
+
+
+def test_a_set_option_that_fits_the_config_file_is_accepted(tmp_path):
+    from scenegym.config import load_config
+
+    path = tmp_path / "construct.yaml"
+    path.write_text("env: scenegym/DrivingLayout-construct-v0\nvec_env: dummy\n")
+    # Alone, against the default edit environment, MaskablePPO would be refused.
+    config = load_config(TrainConfig, path, {"algorithm": "MaskablePPO"})
+    assert config.algorithm == "MaskablePPO"
+    with pytest.raises(ValueError, match=r"^--set: .*n_envs"):
+        load_config(TrainConfig, path, {"n_envs": 0})
