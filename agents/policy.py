@@ -106,16 +106,12 @@ class GenerationPolicy:
         """The descriptors the policy was trained to match (empty without a goal)."""
         from scenegym.rewards.spec import GoalSpec
 
-        return GoalSpec(ranges=self._goal_ranges()).names
+        return GoalSpec(ranges=self.goal_ranges).names
 
     @property
     def goal_ranges(self) -> dict[str, tuple[float, float]]:
         """The ``[low, high]`` range of each descriptor the policy was trained to match, as
         its targets were drawn in training (empty without a goal)."""
-        return self._goal_ranges()
-
-    def _goal_ranges(self) -> dict[str, tuple[float, float]]:
-        """The ``[low, high]`` goal range of each targeted descriptor (empty without a goal)."""
         goal = self._goal()
         return dict(goal.ranges) if goal is not None else {}
 
@@ -247,7 +243,7 @@ class GenerationPolicy:
             return {}
         from scenegym.envs.descriptors import describe_many
 
-        ranges = self._goal_ranges()
+        ranges = self.goal_ranges
         described = describe_many(scenes)
         errors = {}
         for name in targets[0]:

@@ -27,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from scenegym._io import atomic_write_text
-from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+from scenegym.config import (
+    check_config,
+    config_from_mapping,
+    config_to_dict,
+    did_you_mean,
+    option,
+)
 
 __all__ = ["TrainConfig", "latest_checkpoint", "make_env", "train"]
 
@@ -131,18 +137,15 @@ class TrainConfig:
 
 def _check_env_kwargs(env: str, kwargs: dict[str, Any]) -> None:
     """A misspelt argument of a scenegym environment is named with its key path."""
-    import difflib
     import inspect
 
     from scenegym.envs.generation import DrivingLayoutEnv
 
-    known = [name for name in inspect.signature(DrivingLayoutEnv).parameters]
+    known = list(inspect.signature(DrivingLayoutEnv).parameters)
     for key in kwargs:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ValueError(
-                f"config.env_kwargs.{key} is no argument of {env}; {hint}"
+                f"config.env_kwargs.{key} is no argument of {env}; {did_you_mean(key, known)}"
                 f"the arguments are: {', '.join(known)}"
             )
 
@@ -225,6 +228,10 @@ def algorithm_class(config: TrainConfig):
     return PPO
 
 
+_CHECKPOINT_NAME = re.compile(r"model_(\d+)_steps\.zip")
+"""The file names SB3's ``CheckpointCallback`` gives (name prefix ``model``): the steps."""
+
+
 def latest_checkpoint(run: str | os.PathLike) -> Path | None:
     """The checkpoint of ``run`` with the most steps, or None."""
     found = _checkpoints(run)
@@ -235,7 +242,7 @@ def _checkpoints(run: str | os.PathLike) -> list[Path]:
     """The checkpoints of ``run``, most steps first."""
     found = []
     for path in (Path(run) / "checkpoints").glob("model_*_steps.zip"):
-        match = re.fullmatch(r"model_(\d+)_steps\.zip", path.name)
+        match = _CHECKPOINT_NAME.fullmatch(path.name)
         if match:
             found.append((int(match.group(1)), path))
     return [path for _, path in sorted(found, reverse=True)]
@@ -282,7 +289,7 @@ def _lengthen(run: Path, config: TrainConfig, total_steps: int) -> TrainConfig:
 
 
 def _checkpoint_steps(path: Path) -> int:
-    return int(re.fullmatch(r"model_(\d+)_steps\.zip", path.name).group(1))
+    return int(_CHECKPOINT_NAME.fullmatch(path.name).group(1))
 
 
 def run_finished(run: str | os.PathLike) -> bool:

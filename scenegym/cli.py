@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import difflib
 import json
 import math
 import sys
@@ -716,6 +715,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _targets(texts: Sequence[str]) -> dict[str, float]:
     """``--target DESCRIPTOR=VALUE`` options as a mapping."""
+    from scenegym.config import did_you_mean
     from scenegym.envs import DESCRIPTORS
 
     targets = {}
@@ -724,8 +724,7 @@ def _targets(texts: Sequence[str]) -> dict[str, float]:
         if not sep:
             raise ValueError(f"--target {text!r} must be DESCRIPTOR=VALUE, e.g. density=30")
         if name not in DESCRIPTORS:
-            close = difflib.get_close_matches(name, list(DESCRIPTORS), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = did_you_mean(name, DESCRIPTORS)
             raise ValueError(
                 f"--target {text!r}: unknown descriptor {name!r}; {hint}the descriptors are: "
                 f"{', '.join(DESCRIPTORS)}"

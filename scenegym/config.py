@@ -15,7 +15,7 @@ import numbers
 import os
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ __all__ = [
     "check_config",
     "config_from_mapping",
     "config_to_dict",
+    "did_you_mean",
     "load_config",
     "merge_mappings",
     "option",
@@ -136,6 +137,12 @@ def merge_mappings(base: Mapping, extra: Mapping) -> dict[str, Any]:
     return merged
 
 
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'x'? "`` for the choice closest to a misspelt ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def config_from_mapping(cls: type[T], data: Any, *, name: str = "", base: T | None = None) -> T:
     """Build the dataclass ``cls`` from ``data``, checking every key and value.
 
@@ -148,8 +155,7 @@ def config_from_mapping(cls: type[T], data: Any, *, name: str = "", base: T | No
     unknown = sorted(set(data) - set(fields))
     if unknown:
         where = f"{name}: " if name else ""
-        close = difflib.get_close_matches(unknown[0], list(fields), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint = did_you_mean(unknown[0], fields)
         raise ValueError(
             f"{where}unknown key {unknown[0]!r}; {hint}allowed keys: {', '.join(sorted(fields))}"
         )
