@@ -68,7 +68,7 @@ def main() -> dict:
     from scenegym.rewards.metrics import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="scenegym/DrivingLayout-edit-v4")
+    parser.add_argument("--env", default="scenegym/DrivingLayout-edit-v5")
     parser.add_argument("--steps", type=int, default=200_000)
     parser.add_argument("--roads", choices=("default", "reference"), default="default")
     parser.add_argument("--validity", type=float, default=1.0)

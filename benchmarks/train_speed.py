@@ -1,13 +1,14 @@
 """Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
 
 Both train for ``--steps`` environment steps with the same PPO settings (``--n-envs``
-environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v4, the default
+environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v5, the default
 environment of ``scenegym train`` and the quickstart, and SB3's
 ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
 the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
-least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v3`` measures edit-v3 (a ``Dict``
-observation and a ``MultiDiscrete`` action) instead. ``--window N`` gives the
-edit environment a cursor view of N cells instead of its own.
+least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v4`` measures edit-v4 (every
+lane of the cursor view and 88 edits) instead, ``--env scenegym/DrivingLayout-edit-v3``
+edit-v3 (the same as a ``Dict`` observation and a ``MultiDiscrete`` action). ``--window N``
+gives the edit environment a cursor view of N cells instead of its own.
 
 ``--ceiling`` also trains on an environment that costs nothing but has the edit
 environment's observation and action spaces (it returns zeros and ends each episode after
@@ -38,7 +39,7 @@ import sys
 import time
 
 TARGET_RATIO = 0.70
-ENV_ID = "scenegym/DrivingLayout-edit-v4"
+ENV_ID = "scenegym/DrivingLayout-edit-v5"
 
 
 def _free_env(env_id: str, n_envs: int, kwargs: dict):
@@ -171,7 +172,7 @@ def main() -> dict:
     parser.add_argument("--steps", type=int, default=8192)
     parser.add_argument("--n-envs", type=int, default=4)
     parser.add_argument("--env", default=ENV_ID, help="scenegym edit environment id")
-    parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v4: 4)")
+    parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v5: 4)")
     parser.add_argument(
         "--ceiling", action="store_true", help="also train on a free env with the same spaces"
     )
@@ -238,7 +239,7 @@ def main() -> dict:
             "batch_size": 256,
             "net_arch": [64, 64],
             "edit_budget": 16,
-            "window": args.window,  # None: the environment's own (edit-v4: 4 cells)
+            "window": args.window,  # None: the environment's own (edit-v5: 4 cells)
             "device": "cpu",
         },
         "versions": {

@@ -14,14 +14,21 @@ from numpy.typing import NDArray
 from scenegym._checks import check_whole
 
 from .batch import RoadBatch, SceneBatch
-from .encoding import LaneGrid
+from .encoding import CHANNELS, LaneGrid
 from .road import Road
 from .scene import Scene
 from .space import HighwaySceneSpace, HighwaySpaceConfig
 from .validity import DEFAULT_RULES
 from .vehicles import KINDS, Vehicles
 
-__all__ = ["EDIT_OPERATIONS", "REPRESENTATIONS", "STARTS", "DrivingLayoutEnv"]
+__all__ = [
+    "COMPACT_ACTIONS",
+    "COMPACT_CHANNELS",
+    "EDIT_OPERATIONS",
+    "REPRESENTATIONS",
+    "STARTS",
+    "DrivingLayoutEnv",
+]
 
 REPRESENTATIONS: tuple[str, ...] = ("edit", "construct", "oneshot", "latent")
 LATENT_RANGE = 3.0
@@ -56,6 +63,18 @@ visits all vehicles in lane, then station order."""
 STARTS: tuple[str, ...] = ("space", "goal")
 """Where a starting scene comes from: the scene space alone, or the scene space following the
 goal targets (``HighwaySceneSpace.sample(rng, targets)``)."""
+COMPACT_CHANNELS: tuple[str, ...] = ("lane", "occupied", "s_offset", "speed", "length")
+"""The grid channels of a ``compact`` cursor view (edit-v5)."""
+_COMPACT_CHANNEL_INDEX = [CHANNELS.index(name) for name in COMPACT_CHANNELS]
+COMPACT_ACTIONS: tuple[tuple[int, int], ...] = (
+    (5, 0),  # realign (kind with realign=False)
+    *((1, level) for level in (5, 1, 3, 4, 6, 7, 9)),  # move by 0 (skip), -8 ... +8 m
+    *((0, level) for level in range(6)),  # lane 0 ... 5
+    *((2, level) for level in range(11)),  # speed 0 ... 1.2 x the limit
+    (6, 0),  # remove
+    *((7, level) for level in range(6)),  # add in lane 0 ... 5
+)
+"""The ``(operation, level)`` edits of a ``compact`` action set (edit-v5), in index order."""
 _OWN = 13  # cursor features after the lane one-hot (see the environment docstring)
 _COLUMNS = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
 
@@ -117,6 +136,12 @@ class DrivingLayoutEnv(gym.Env):
     - 7 ``add``: add a car of mean size in lane ``level mod lane_count`` in the middle of that
       lane's largest free gap, at the mean speed of the scene (nothing when full).
 
+    ``edit`` with ``compact=True`` (``scenegym/DrivingLayout-edit-v5``): ``Discrete(32)``,
+    32 of these cursor edits (``COMPACT_ACTIONS``): 0 realign (operation 5), 1-7 move by 0
+    (the cursor moves on, nothing changes), -8, -4, -2, +2, +4, +8 m, 8-13 lane 0-5,
+    14-24 speed levels 0-10, 25 remove, 26-31 add in lane 0-5. Offsets and headings are
+    set only by realigning.
+
     ## Observation space
     ``Dict``: ``"grid"``, the ``LaneGrid`` encoding ``(12, lanes, cells)`` (channels in
     ``scenegym.envs.encoding.CHANNELS``, values clipped to [-5, 5]); with a goal,
@@ -129,6 +154,11 @@ class DrivingLayoutEnv(gym.Env):
     a cursor vehicle (0 in an empty scene), its offset / 2 m, heading / 0.6 rad, speed / 40
     m/s, length / 20 m, width / 3 m, kind one-hot (4), the number of violations it is named in
     / 4 (at most 1) and the share of the edit budget spent.
+
+    With ``compact=True`` (edit-v5) ``"grid"`` is ``(5, 3, window)``: the
+    ``COMPACT_CHANNELS`` (``lane``, ``occupied``, ``s_offset``, ``speed``, ``length``) of the
+    cursor vehicle's lane and the lanes left and right of it (rows beyond the grid are 0):
+    79 numbers with ``"cursor"``, without a goal.
 
     With ``flat=True`` (``scenegym/DrivingLayout-edit-v4``) the observation is one ``Box`` of
     these parts raveled and joined in the ``Dict``'s key order (``"cursor"``, ``"goal"``,
@@ -185,9 +215,17 @@ class DrivingLayoutEnv(gym.Env):
       True in v2).
     - ``flat``: one ``Box`` observation and one ``Discrete`` action instead of a ``Dict``
       and a ``MultiDiscrete`` (False; True in edit-v4). See Observation space.
+    - ``compact``: the compact cursor view and the 32 cursor edits of edit-v5 (False; True
+      in edit-v5). See Action space and Observation space.
     - ``render_mode``: None or ``"rgb_array"``.
 
     ## Version history
+    - v5 (edit): as v4, with ``compact=True``: the policy sees 5 grid channels of 3 lanes
+      around the cursor vehicle (79 numbers without a goal instead of 307) and picks one of
+      32 edits instead of 88. PPO's update costs 1.1-1.2 times CartPole's instead of
+      1.4-1.65, so training runs at 0.70-0.78 of CartPole's rate with 256 environments (v4:
+      0.54-0.63), 0.68 with 64. At the quickstart's settings it learns as v4 does (99.6 %
+      valid, C2ST 0.709, goal errors at most 4.0 % of the range).
     - v4 (edit): as v3, with ``flat=True``: one ``Box`` observation and one
       ``Discrete(88)`` action. SB3 trains it with ``MlpPolicy``, and algorithms that take
       only ``Discrete`` actions (DQN) can too. An environment that costs nothing with these
@@ -231,6 +269,7 @@ class DrivingLayoutEnv(gym.Env):
         start_candidates: int = 1,
         realign: bool = False,
         flat: bool = False,
+        compact: bool = False,
         render_mode: str | None = None,
     ) -> None:
         from scenegym.config import config_from_mapping
@@ -303,6 +342,14 @@ class DrivingLayoutEnv(gym.Env):
         if not isinstance(flat, bool):
             raise TypeError(f"flat must be True or False, got {flat!r}")
         self.flat = flat
+        if not isinstance(compact, bool):
+            raise TypeError(f"compact must be True or False, got {compact!r}")
+        if compact and self.select != "cursor":
+            raise ValueError(
+                "compact=True is a cursor view and a cursor action set: it needs "
+                "representation='edit' and select='cursor'"
+            )
+        self.compact = compact
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.render_mode = render_mode
@@ -321,8 +368,14 @@ class DrivingLayoutEnv(gym.Env):
             self.action_space = spaces.Box(
                 -1.0, 1.0, (self.grid.shape[0] - 1, *self.grid.shape[1:]), dtype=np.float32
             )
+        if compact:
+            self.action_space = spaces.Discrete(len(COMPACT_ACTIONS))
         if self.select == "cursor":
-            shape = (*self.grid.shape[:2], self.window)
+            shape = (
+                (len(COMPACT_CHANNELS), 3, self.window)
+                if compact
+                else (*self.grid.shape[:2], self.window)
+            )
             observation = {
                 "grid": spaces.Box(-5.0, 5.0, shape, dtype=np.float32),
                 "cursor": spaces.Box(-5.0, 5.0, (self.grid.lanes + _OWN,), dtype=np.float32),
@@ -337,7 +390,10 @@ class DrivingLayoutEnv(gym.Env):
         # The observation's named parts; with flat=True the policy sees them as one Box, in
         # this order, and a MultiDiscrete action as one Discrete index.
         self._parts = spaces.Dict(observation)
-        self._nvec: NDArray[np.int64] | None = None
+        # What each index of a Discrete action does, as the edits take it: (n, parts) rows.
+        self._table: NDArray[np.int64] | None = (
+            np.array(COMPACT_ACTIONS, dtype=np.int64) if compact else None
+        )
         if flat:
             parts = self._parts.spaces.values()
             self.observation_space = spaces.Box(
@@ -346,8 +402,9 @@ class DrivingLayoutEnv(gym.Env):
                 dtype=np.float32,
             )
             if isinstance(self.action_space, spaces.MultiDiscrete):
-                self._nvec = self.action_space.nvec.astype(np.int64)
-                self.action_space = spaces.Discrete(int(np.prod(self._nvec)))
+                nvec = self.action_space.nvec.astype(np.int64)
+                self._table = np.stack(np.unravel_index(np.arange(np.prod(nvec)), nvec), axis=-1)
+                self.action_space = spaces.Discrete(len(self._table))
         else:
             self.observation_space = self._parts
         sizes = np.array([space.sizes[kind] for kind in KINDS])
@@ -428,15 +485,16 @@ class DrivingLayoutEnv(gym.Env):
         return self._expose({name: values[i : i + 1] for name, values in observation.items()})[0]
 
     def _decode(self, actions: Any) -> Any:
-        """Actions as the edits take them: with ``flat=True`` each ``Discrete`` index becomes
-        its ``MultiDiscrete`` parts, ``(n, parts)``; otherwise ``actions`` unchanged."""
-        if self._nvec is None:
+        """Actions as the edits take them: with ``flat=True`` or ``compact=True`` each
+        ``Discrete`` index becomes the parts it stands for, ``(n, parts)``; otherwise
+        ``actions`` unchanged."""
+        if self._table is None:
             return actions
         index = np.asarray(actions).reshape(-1).astype(np.int64)
-        size = int(np.prod(self._nvec))
+        size = len(self._table)
         if index.size and (index.min() < 0 or index.max() >= size):
             raise ValueError(f"actions must be in 0..{size - 1}, got {index.tolist()}")
-        return np.stack(np.unravel_index(index, self._nvec), axis=-1)
+        return self._table[index]
 
     def _start_info(self, score: float, terms: dict[str, NDArray], i: int) -> dict[str, Any]:
         """Take the score of the starting scene; the reset's info."""
@@ -493,7 +551,7 @@ class DrivingLayoutEnv(gym.Env):
         return targets
 
     def step(self, action):
-        if self._nvec is not None:
+        if self._table is not None:
             action = self._decode(action)[0]
         terminated, truncated, terminal_reward = self._apply(action)
         scores, terms, now, observation = score_envs(
@@ -1007,4 +1065,11 @@ def _cursor_view(
         ]
     )
     features[:, rows:] = np.clip(own, -5.0, 5.0)
-    return {"grid": crop, "cursor": features}
+    if first.compact:
+        # COMPACT_CHANNELS of the lanes left of, at and right of the cursor vehicle's lane
+        # (rows beyond the grid all 0).
+        padded = np.zeros((n, len(COMPACT_CHANNELS), rows + 2, window), dtype=np.float32)
+        padded[:, :, 1:-1] = crop[:, _COMPACT_CHANNEL_INDEX]
+        near = np.minimum(lane, rows - 1)[:, None] + np.arange(3)
+        crop = padded[np.arange(n)[:, None], :, near].transpose(0, 2, 1, 3)
+    return {"grid": np.ascontiguousarray(crop), "cursor": features}

@@ -1155,7 +1155,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
         "vehicles": [int(counts.min()), most],
     }
     training = {
-        "env": "scenegym/DrivingLayout-edit-v4",
+        "env": "scenegym/DrivingLayout-edit-v5",
         "env_kwargs": {
             "space": start_space,
             "max_vehicles": most,

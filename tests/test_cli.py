@@ -260,7 +260,7 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert (out / "run" / "model.zip").is_file() and (out / "run" / "realism.json").is_file()
     # The policy learns from one half of the reference and is judged against the other.
     config = json.loads((out / "run" / "config.json").read_text())
-    assert config["env"] == "scenegym/DrivingLayout-edit-v4"
+    assert config["env"] == "scenegym/DrivingLayout-edit-v5"
     assert config["env_kwargs"]["start"] == "goal"
     assert config["env_kwargs"]["space"]["placement"] == "even"
     fit = read_scenes(out / "reference_fit.jsonl")

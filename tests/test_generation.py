@@ -9,7 +9,13 @@ from gymnasium.utils.env_checker import check_env
 
 import scenegym
 from scenegym.envs import Road, Scene, Vehicles, is_valid
-from scenegym.envs.generation import EDIT_OPERATIONS, DrivingLayoutEnv
+from scenegym.envs.encoding import CHANNELS
+from scenegym.envs.generation import (
+    COMPACT_ACTIONS,
+    COMPACT_CHANNELS,
+    EDIT_OPERATIONS,
+    DrivingLayoutEnv,
+)
 from scenegym.rewards.spec import GoalSpec, RewardSpec, goal_score, validity_score
 
 GENERATION_IDS = [env_id for env_id in gym.registry if env_id.startswith("scenegym/DrivingLayout")]
@@ -27,6 +33,9 @@ def test_every_generation_id_is_registered_and_versioned():
     v4 = gym.make("scenegym/DrivingLayout-edit-v4").unwrapped
     assert v4.realign and v4.window == 4 and v4.flat
     assert v4.observation_space.shape == (307,) and v4.action_space.n == 88
+    v5 = gym.make("scenegym/DrivingLayout-edit-v5").unwrapped
+    assert v5.realign and v5.window == 4 and v5.flat and v5.compact
+    assert v5.observation_space.shape == (79,) and v5.action_space.n == len(COMPACT_ACTIONS)
     assert scenegym is not None
 
 
@@ -35,6 +44,58 @@ def test_registered_environments_pass_the_gymnasium_checker(env_id, tiny_prior):
     extra = {"decoder": tiny_prior} if "-latent-" in env_id else {}
     env = gym.make(env_id, goal={"ranges": {"density": [5.0, 60.0]}}, **extra)
     check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_the_compact_view_and_actions_are_a_part_of_the_full_ones():
+    """edit-v5's episodes are edit-v4's with the same edits: its observation holds the
+    compact channels of the lanes beside the cursor vehicle's, and each action is one of
+    v4's."""
+    goal = {"ranges": {"density": [5.0, 60.0], "mean_speed": [10.0, 30.0]}}
+    v4 = gym.make("scenegym/DrivingLayout-edit-v4", goal=goal).unwrapped
+    v5 = gym.make("scenegym/DrivingLayout-edit-v5", goal=goal).unwrapped
+    channels = [CHANNELS.index(name) for name in COMPACT_CHANNELS]
+    rows, window = v4.grid.lanes, v4.window
+    k = 19 + 4  # cursor features, then the goal's targets and current values
+
+    def check(full, compact):
+        assert np.array_equal(full[:k], compact[:k])
+        lane = int(np.argmax(full[:rows])) if full[rows + 1] else 0  # the one-hot, if any
+        grid = full[k:].reshape(len(CHANNELS), rows, window)[channels]
+        padded = np.concatenate([np.zeros_like(grid[:, :1]), grid, np.zeros_like(grid[:, :1])], 1)
+        assert np.array_equal(
+            compact[k:].reshape(len(channels), 3, window), padded[:, lane : lane + 3]
+        )
+
+    full, _ = v4.reset(seed=5)
+    compact, _ = v5.reset(seed=5)
+    check(full, compact)
+    rng = np.random.default_rng(0)
+    lanes_seen = set()
+    for action in rng.integers(0, len(COMPACT_ACTIONS), 60):
+        operation, level = COMPACT_ACTIONS[action]
+        full, reward4, _, truncated4, _ = v4.step(operation * 11 + level)
+        compact, reward5, _, truncated5, _ = v5.step(action)
+        assert reward4 == reward5 and truncated4 == truncated5
+        check(full, compact)
+        lanes_seen.add(int(np.argmax(full[:rows])))
+        if truncated4:
+            full, _ = v4.reset()
+            compact, _ = v5.reset()
+    assert v4.scene == v5.scene
+    assert {0, 1} <= lanes_seen  # the edge lane (zero rows beyond) and an inner one were seen
+    operations = {operation for operation, _ in COMPACT_ACTIONS}
+    assert operations == {
+        EDIT_OPERATIONS.index(name) for name in ("lane", "move", "speed", "kind", "remove", "add")
+    }
+    with pytest.raises(ValueError, match="actions must be in 0..31"):
+        v5.step(32)
+
+
+def test_compact_needs_cursor_edits():
+    with pytest.raises(ValueError, match="compact=True .* select='cursor'"):
+        DrivingLayoutEnv(compact=True)
+    with pytest.raises(TypeError, match="compact must be True or False"):
+        DrivingLayoutEnv(select="cursor", compact=1)
 
 
 def test_same_seed_same_episode():

@@ -172,7 +172,7 @@ def test_bad_training_config_names_the_key(tmp_path):
     with pytest.raises(ValueError, match="MaskablePPO needs action masks"):
         train({**TINY, "algorithm": "MaskablePPO"}, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
-    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v4"
+    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v5"
 
 
 def test_a_run_whose_config_no_longer_fits_its_model_is_a_clear_error(run, tmp_path):
@@ -302,13 +302,15 @@ def test_archive_scores_novelty_and_coverage():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env", [None, "scenegym/DrivingLayout-edit-v4"])
+@pytest.mark.parametrize(
+    "env", [None, "scenegym/DrivingLayout-edit-v1", "scenegym/DrivingLayout-edit-v4"]
+)
 def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, env):
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
 
     space = {"vehicles": [6, 12], "lanes": [3, 4], "length": [200.0, 300.0]}
     config = {
-        **({"env": env} if env else {}),  # the default, or edit-v4's flat spaces
+        **({"env": env} if env else {}),  # the default (edit-v5), or an earlier version
         "env_kwargs": {
             "edit_budget": 16,
             "reward": {"weights": {"validity": 1.0, "goal": 0.0, "realism": 0.0}},
@@ -321,7 +323,7 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, e
         "checkpoint_every": 30000,
         "net_arch": [64, 64],
     }
-    train(config, tmp_path / "run")  # edit-v1, batched: about 12 s
+    train(config, tmp_path / "run")  # batched: about 12 s
     sample = GenerationPolicy.load(tmp_path / "run").sample(200, seed=1000, deterministic=True)
     learned = 1 - sample.invalid / len(sample.scenes)
     start = HighwaySceneSpace(HighwaySpaceConfig(**{k: tuple(v) for k, v in space.items()}))
@@ -329,8 +331,11 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, e
     assert learned > random + 0.2  # measured: 0.92 against 0.61
 
 
-def test_a_run_with_flat_spaces_trains_and_samples_goal_scenes(tmp_path):
-    config = {**TINY, "env": "scenegym/DrivingLayout-edit-v4"}
+@pytest.mark.parametrize(
+    "env", ["scenegym/DrivingLayout-edit-v4", "scenegym/DrivingLayout-edit-v5"]
+)
+def test_a_run_with_flat_spaces_trains_and_samples_goal_scenes(tmp_path, env):
+    config = {**TINY, "env": env}
     train(config, tmp_path / "flat")
     policy = GenerationPolicy.load(tmp_path / "flat")
     assert type(policy.model.policy).__name__ == "ActorCriticPolicy"  # MlpPolicy: one Box

@@ -11,7 +11,8 @@ SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_p
 
 def _kwargs(representation: str) -> dict:
     """Arguments of an environment named like "edit-cursor-goal-flat": the representation,
-    the cursor, a goal start from the nearest of 8 candidate vehicle sets, flat spaces."""
+    the cursor, a goal start from the nearest of 8 candidate vehicle sets, flat spaces
+    ("-compact": flat spaces with the compact cursor view and action set of edit-v5)."""
     select = "cursor" if "-cursor" in representation else "index"
     goal_start = {"start": "goal", "start_candidates": 8} if "-goal" in representation else {}
     return {
@@ -21,7 +22,8 @@ def _kwargs(representation: str) -> dict:
         "goal": {"ranges": {"density": [5.0, 60.0], "mean_speed": [10.0, 30.0]}},
         "max_vehicles": 20,
         "edit_budget": 7,
-        "flat": representation.endswith("-flat"),
+        "flat": representation.endswith(("-flat", "-compact")),
+        **({"compact": True} if representation.endswith("-compact") else {}),
         **goal_start,
     }
 
@@ -66,6 +68,7 @@ def _same(a, b):
         "edit-cursor",
         "edit-cursor-goal",
         "edit-cursor-goal-flat",
+        "edit-cursor-goal-compact",
         "edit-flat",
         "construct",
         "construct-goal",
@@ -166,6 +169,8 @@ def _policy(representation):
         code = (np.abs(total) * 1000).astype(np.int64)
         if representation.startswith("construct"):
             return np.array([np.flatnonzero(m)[c % m.sum()] for m, c in zip(masks, code)])
+        if representation.endswith("-compact"):
+            return code % 32
         if representation.endswith("-flat"):
             return code % (88 if representation.startswith("edit-cursor") else 20 * 88)
         if representation.startswith("edit-cursor"):
@@ -177,7 +182,15 @@ def _policy(representation):
 
 @pytest.mark.parametrize(
     "representation",
-    ["edit", "edit-cursor", "edit-cursor-goal", "edit-cursor-goal-flat", "edit-flat", "construct"],
+    [
+        "edit",
+        "edit-cursor",
+        "edit-cursor-goal",
+        "edit-cursor-goal-flat",
+        "edit-cursor-goal-compact",
+        "edit-flat",
+        "construct",
+    ],
 )
 def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representation):
     act = _policy(representation)
