@@ -323,6 +323,13 @@ class SceneBatch:
             self._violations = (rules, counts, per_vehicle)
         return self._violations[1], self._violations[2]
 
+    def know_violations(
+        self, rules, per_scene: NDArray[np.int64], per_vehicle: NDArray[np.int64]
+    ) -> None:
+        """Take ``violations(rules)`` as already known (kept up to date by whoever edits the
+        scenes, as ``CursorEdits`` does), so that it is not checked again."""
+        self._violations = (rules, per_scene, per_vehicle)
+
     def violations_of(self, rules, vehicles: NDArray[np.int64]) -> NDArray[np.int64]:
         """The number of violations each of the flat ``vehicles`` is named in: the entries
         of ``violations(rules)[1]`` at ``vehicles``, found by checking those vehicles alone

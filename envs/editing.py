@@ -7,6 +7,11 @@ of them as ``(envs, max_vehicles)`` columns and applies one action per environme
 them in a handful of numpy calls. The arithmetic is the environment's own, operation by
 operation, so the edited scenes, the cursor and the observations equal those of the
 environments stepped one by one (``tests/test_editing.py``).
+
+One step changes one vehicle per scene, so the validity check is kept up to date instead of
+made again: the rules each vehicle breaks, its footprint and which footprints intersect are
+kept per vehicle, and only the edited, added or removed vehicle is checked again (against
+the others of its scene). The counts equal a full check of the scenes.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import COLUMNS, RoadBatch, SceneBatch
+from .batch import COLUMNS, RoadBatch, SceneBatch, _intersecting, _overlapping
+from .validity import DEFAULT_RULES
 
 if TYPE_CHECKING:
     from .generation import DrivingLayoutEnv
@@ -27,6 +33,7 @@ _FLOATS = ("s", "d", "heading", "speed", "length", "width")
 # Operation codes, in the order of generation.EDIT_OPERATIONS.
 _LANE, _MOVE, _SPEED, _OFFSET, _HEADING, _KIND, _REMOVE, _ADD = range(8)
 _NO_LANE = -(2**31)  # the cursor key of an empty scene: before every lane
+_SINGLE_RULES = 5  # SceneBatch.single_vehicle_checks: lane, off_road, heading, speed, size
 
 
 class CursorEdits:
@@ -63,17 +70,107 @@ class CursorEdits:
             padded[valid] = flat[name]
             self.columns[name] = padded
         self._slots = slots
+        # The validity check of every vehicle, zero beyond each scene's vehicles: the
+        # single-vehicle rules it breaks, its footprint (frame and enclosing radius), which
+        # other footprints of its scene it intersects, and how many.
+        self.broken = np.zeros((count, width, _SINGLE_RULES), dtype=bool)
+        self.frames = np.zeros((count, width, 3, 2))
+        self.radius = np.zeros((count, width))
+        self.hits = np.zeros((count, width, width), dtype=bool)
+        self.overlaps = np.zeros((count, width), dtype=np.int64)
+        self._check(np.arange(count, dtype=np.int64))
 
     # ------------------------------------------------------------------ state
     def batch(self) -> SceneBatch:
-        """The current scenes, vehicles in each environment's order."""
+        """The current scenes, vehicles in each environment's order, their violations of
+        ``DEFAULT_RULES`` known."""
         valid = self._slots < self.count[:, None]
-        return SceneBatch(
+        batch = SceneBatch(
             self.roads,
             self.road_of,
             self.count,
             {name: values[valid] for name, values in self.columns.items()},
         )
+        per_scene = np.empty((len(self.envs), _SINGLE_RULES + 1), dtype=np.int64)
+        per_scene[:, :-1] = self.broken.sum(axis=1)
+        per_scene[:, -1] = self.overlaps.sum(axis=1) // 2  # each pair is counted by both
+        per_vehicle = (self.broken.sum(axis=2) + self.overlaps)[valid]
+        batch.know_violations(DEFAULT_RULES, per_scene, per_vehicle)
+        return batch
+
+    def _check(self, rows: NDArray[np.int64]) -> None:
+        """Check the scenes ``rows`` whole (after they were loaded)."""
+        c, width = self.columns, self._slots.size
+        count = self.count[rows]
+        valid = self._slots < count[:, None]
+        batch = SceneBatch(
+            self.roads, self.road_of[rows], count, {name: c[name][rows][valid] for name in COLUMNS}
+        )
+        checks = batch.single_vehicle_checks(DEFAULT_RULES)
+        broken = np.zeros((rows.size, width, _SINGLE_RULES), dtype=bool)
+        broken[valid] = np.stack(list(checks.values()), axis=1)
+        frames = np.zeros((rows.size, width, 3, 2))
+        radius = np.zeros((rows.size, width))
+        hits = np.zeros((rows.size, width, width), dtype=bool)
+        if batch.lane.size:
+            flat = batch.frames()
+            frames[valid] = flat
+            radius[valid] = _radius(flat)
+            pairs = _overlapping(flat, batch.scene_of)
+            scene = batch.scene_of[pairs[:, 0]]
+            first, second = pairs[:, 0] - batch.first[scene], pairs[:, 1] - batch.first[scene]
+            hits[scene, first, second] = hits[scene, second, first] = True
+        self.broken[rows], self.frames[rows], self.radius[rows] = broken, frames, radius
+        self.hits[rows] = hits
+        self.overlaps[rows] = hits.sum(axis=2)
+
+    def _recheck(self, rows: NDArray[np.int64], slots: NDArray[np.int64]) -> None:
+        """Check vehicle ``slots[k]`` of scene ``rows[k]`` again (one per scene): its rules,
+        and its footprint against the others of its scene, as ``SceneBatch`` checks them."""
+        if rows.size == 0:
+            return
+        c = self.columns
+        alone = SceneBatch(
+            self.roads,
+            self.road_of[rows],
+            np.ones(rows.size, dtype=np.int64),
+            {name: c[name][rows, slots] for name in COLUMNS},
+        )
+        self.broken[rows, slots] = np.stack(
+            list(alone.single_vehicle_checks(DEFAULT_RULES).values()), axis=1
+        )
+        frames = alone.frames()
+        radius = _radius(frames)
+        self.frames[rows, slots], self.radius[rows, slots] = frames, radius
+        # The circle test, then the exact one, of each pair (lower slot, higher slot): the
+        # order and arithmetic of SceneBatch.overlapping_pairs.
+        others = (self._slots < self.count[rows, None]) & (self._slots != slots[:, None])
+        distance = np.sum((self.frames[rows, :, 0] - frames[:, None, 0]) ** 2, axis=2)
+        near = others & (distance < (self.radius[rows] + radius[:, None]) ** 2)
+        k, other = np.nonzero(near)
+        low, high = np.minimum(slots[k], other), np.maximum(slots[k], other)
+        hit = _intersecting(self.frames[rows[k], low], self.frames[rows[k], high])
+        row = np.zeros((rows.size, self._slots.size), dtype=bool)
+        row[k[hit], other[hit]] = True
+        self.overlaps[rows] += row.astype(np.int64) - self.hits[rows, slots]
+        self.overlaps[rows, slots] = row.sum(axis=1)
+        self.hits[rows, slots] = row
+        self.hits[rows, :, slots] = row
+
+    def _drop(self, rows: NDArray[np.int64], slots: NDArray[np.int64], source) -> None:
+        """Forget the check of vehicle ``slots[k]`` of scene ``rows[k]``, removed: its
+        partners lose an overlap and the later vehicles move up (``source``: each slot's
+        slot before)."""
+        self.overlaps[rows] -= self.hits[rows, slots]
+        at = rows[:, None]
+        for values in (self.broken, self.frames, self.radius, self.overlaps):
+            values[rows] = values[at, source]
+        self.hits[rows] = self.hits[at[:, :, None], source[:, :, None], source[:, None, :]]
+        last = self.count[rows]  # the slot no longer in use (counts already lowered)
+        self.broken[rows, last] = False
+        self.overlaps[rows, last] = 0
+        self.hits[rows, last] = False
+        self.hits[rows, :, last] = False
 
     def load(self, rows: NDArray[np.int64]) -> None:
         """Take the scenes, cursors and step counts of the environments ``rows`` again (after
@@ -84,6 +181,7 @@ class CursorEdits:
             self.count[e], self.current[e], self.steps[e] = n, env._current, env._steps
             for name, values in self.columns.items():
                 values[e, :n] = env._columns[name]
+        self._check(np.asarray(rows, dtype=np.int64))
 
     def store(self) -> None:
         """Write the scenes, cursors and step counts back into the environments."""
@@ -142,11 +240,14 @@ class CursorEdits:
             source = self._slots + (self._slots >= i[e, None])
             source = np.minimum(source, self._slots.size - 1)
             for values in c.values():
-                values[e] = np.take_along_axis(values[e], source, axis=1)
+                values[e] = values[e[:, None], source]
             self.count[e] -= 1
-        e = np.flatnonzero((operation == _ADD) & (n_before < len(self._slots)))
-        if e.size:
-            self._add(e, level[e])
+            self._drop(e, i[e], source)
+        added = np.flatnonzero((operation == _ADD) & (n_before < len(self._slots)))
+        if added.size:
+            self._add(added, level[added])
+        edited = np.flatnonzero((operation < _REMOVE) & has)
+        self._recheck(np.concatenate([edited, added]), np.concatenate([i[edited], n_before[added]]))
         self._move_cursor(rows, i, cursor, key_lane, key_s, n_before)
         self.steps += 1
         return self.steps >= self.budget
@@ -212,3 +313,9 @@ class CursorEdits:
         first_s = np.where(candidates, s, np.inf).min(axis=1)
         candidates &= s == first_s[:, None]
         self.current = np.where(n > 0, np.argmax(candidates, axis=1), -1)
+
+
+def _radius(frames: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The radius of the circle around each footprint (``(n, 3, 2)`` frames), as
+    ``SceneBatch.overlapping_pairs`` computes it."""
+    return np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))

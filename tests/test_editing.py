@@ -69,3 +69,37 @@ def test_cursor_edits_refuse_other_representations():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="select='cursor'"):
         CursorEdits([env])
+
+
+def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
+    """CursorEdits checks only the vehicle each step changes; its counts, per rule and scene
+    and per vehicle, are those of checking every scene whole. Crowded scenes (many overlaps),
+    removals and additions that empty and fill them."""
+    from scenegym.envs.batch import SceneBatch
+    from scenegym.envs.validity import DEFAULT_RULES
+
+    kwargs = {**_kwargs(True, False), "space": {**SPACE, "vehicles": [4, 9], "length": [60, 90]}}
+    venv = DrivingLayoutVecEnv(16, **kwargs)
+    venv.seed(3)
+    venv.reset()
+    edits = venv._edits
+    rng = np.random.default_rng(11)
+    overlapping = 0
+    for _ in range(120):
+        edits.apply(_actions(rng, 16))
+        known = edits.batch()
+        per_scene, per_vehicle = known.violations(DEFAULT_RULES)
+        whole = SceneBatch(
+            known.roads,
+            known.road_of,
+            known.sizes,
+            {name: getattr(known, name) for name in ("lane", "s", "d", "heading", "speed")}
+            | {name: getattr(known, name) for name in ("length", "width", "kind")},
+        )
+        expected_scene, expected_vehicle = whole.violations(DEFAULT_RULES)
+        np.testing.assert_array_equal(per_scene, expected_scene)
+        np.testing.assert_array_equal(per_vehicle, expected_vehicle)
+        overlapping += int(per_scene[:, -1].sum())
+        ended = np.flatnonzero(edits.steps >= edits.budget)
+        edits.steps[ended] = 0
+    assert overlapping > 100  # the overlap bookkeeping was exercised
