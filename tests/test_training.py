@@ -302,9 +302,7 @@ def test_archive_scores_novelty_and_coverage():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "env", [None, "scenegym/DrivingLayout-edit-v1", "scenegym/DrivingLayout-edit-v4"]
-)
+@pytest.mark.parametrize("env", [None, "scenegym/DrivingLayout-edit-v4"])
 def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, env):
     from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
 
@@ -316,19 +314,22 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, e
             "reward": {"weights": {"validity": 1.0, "goal": 0.0, "realism": 0.0}},
             "space": space,
         },
-        "total_steps": 30000,
+        "total_steps": 60000,
         "n_envs": 16,
         "n_steps": 128,
         "batch_size": 256,
-        "checkpoint_every": 30000,
+        "checkpoint_every": 60000,
         "net_arch": [64, 64],
     }
-    train(config, tmp_path / "run")  # batched: about 12 s
+    # Batched: about 25 s. edit-v5 starts slower than edit-v4 (30,000 steps: 0.58-0.65
+    # valid over two seeds against 0.88-0.995) and is level by 60,000 (0.89-0.95 over three
+    # seeds against 0.82-0.995).
+    train(config, tmp_path / "run")
     sample = GenerationPolicy.load(tmp_path / "run").sample(200, seed=1000, deterministic=True)
     learned = 1 - sample.invalid / len(sample.scenes)
     start = HighwaySceneSpace(HighwaySpaceConfig(**{k: tuple(v) for k, v in space.items()}))
     random = np.mean([is_valid(scene) for scene in start.sample_many(400, seed=5)])
-    assert learned > random + 0.2  # measured: 0.92 against 0.61
+    assert learned > random + 0.2  # measured: 0.895 (edit-v5), 0.93 (edit-v4) against 0.625
 
 
 @pytest.mark.parametrize(
