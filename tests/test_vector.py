@@ -7,6 +7,16 @@ from scenegym.envs.generation import DrivingLayoutEnv
 from scenegym.envs.vector import DrivingLayoutVecEnv
 
 SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_probability": 0.5}
+# Environments named as _kwargs reads them; every one is also rolled out with rollout().
+ROLLOUTS = [
+    "edit",
+    "edit-cursor",
+    "edit-cursor-goal",
+    "edit-cursor-goal-flat",
+    "edit-cursor-goal-compact",
+    "edit-flat",
+    "construct",
+]
 
 
 def _kwargs(representation: str) -> dict:
@@ -62,19 +72,7 @@ def _same(a, b):
 
 
 @pytest.mark.parametrize(
-    "representation",
-    [
-        "edit",
-        "edit-cursor",
-        "edit-cursor-goal",
-        "edit-cursor-goal-flat",
-        "edit-cursor-goal-compact",
-        "edit-flat",
-        "construct",
-        "construct-goal",
-        "construct-goal-flat",
-        "oneshot-goal",
-    ],
+    "representation", [*ROLLOUTS, "construct-goal", "construct-goal-flat", "oneshot-goal"]
 )
 def test_vector_env_equals_single_envs_step_by_step(representation):
     n = 4
@@ -180,18 +178,7 @@ def _policy(representation):
     return act
 
 
-@pytest.mark.parametrize(
-    "representation",
-    [
-        "edit",
-        "edit-cursor",
-        "edit-cursor-goal",
-        "edit-cursor-goal-flat",
-        "edit-cursor-goal-compact",
-        "edit-flat",
-        "construct",
-    ],
-)
+@pytest.mark.parametrize("representation", ROLLOUTS)
 def test_rollout_returns_the_scenes_of_the_same_episodes_one_by_one(representation):
     act = _policy(representation)
     venv = DrivingLayoutVecEnv(5, **_kwargs(representation))
