@@ -43,9 +43,13 @@ class CursorEdits:
     ``apply(actions)`` carries out one ``(operation, level)`` action per environment as
     ``DrivingLayoutEnv._apply`` does; ``batch()`` is the ``SceneBatch`` of the current scenes;
     ``store()`` writes the scenes, cursors and step counts back into the environments.
+    With ``kept=True`` (default) the validity check is kept up to date and ``batch()``
+    knows its violations; rollouts that do not score the scenes pass ``kept=False``.
     """
 
-    def __init__(self, envs: list[DrivingLayoutEnv], roads: RoadBatch | None = None) -> None:
+    def __init__(
+        self, envs: list[DrivingLayoutEnv], roads: RoadBatch | None = None, kept: bool = True
+    ) -> None:
         first = envs[0]
         if first.representation != "edit" or first.select != "cursor":
             raise ValueError("CursorEdits needs edit environments with select='cursor'")
@@ -70,6 +74,7 @@ class CursorEdits:
             padded[valid] = flat[name]
             self.columns[name] = padded
         self._slots = slots
+        self.kept = kept
         # The validity check of every vehicle, zero beyond each scene's vehicles: the
         # single-vehicle rules it breaks, its footprint (frame and enclosing radius), which
         # other footprints of its scene it intersects, and how many.
@@ -91,6 +96,8 @@ class CursorEdits:
             self.count,
             {name: values[valid] for name, values in self.columns.items()},
         )
+        if not self.kept:
+            return batch
         per_scene = np.empty((len(self.envs), _SINGLE_RULES + 1), dtype=np.int64)
         per_scene[:, :-1] = self.broken.sum(axis=1)
         per_scene[:, -1] = self.overlaps.sum(axis=1) // 2  # each pair is counted by both
@@ -100,6 +107,8 @@ class CursorEdits:
 
     def _check(self, rows: NDArray[np.int64]) -> None:
         """Check the scenes ``rows`` whole (after they were loaded)."""
+        if not self.kept:
+            return
         c, width = self.columns, self._slots.size
         count = self.count[rows]
         valid = self._slots < count[:, None]
@@ -127,7 +136,7 @@ class CursorEdits:
     def _recheck(self, rows: NDArray[np.int64], slots: NDArray[np.int64]) -> None:
         """Check vehicle ``slots[k]`` of scene ``rows[k]`` again (one per scene): its rules,
         and its footprint against the others of its scene, as ``SceneBatch`` checks them."""
-        if rows.size == 0:
+        if rows.size == 0 or not self.kept:
             return
         c = self.columns
         alone = SceneBatch(
@@ -161,6 +170,8 @@ class CursorEdits:
         """Forget the check of vehicle ``slots[k]`` of scene ``rows[k]``, removed: its
         partners lose an overlap and the later vehicles move up (``source``: each slot's
         slot before)."""
+        if not self.kept:
+            return
         self.overlaps[rows] -= self.hits[rows, slots]
         at = rows[:, None]
         for values in (self.broken, self.frames, self.radius, self.overlaps):

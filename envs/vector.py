@@ -225,7 +225,7 @@ class DrivingLayoutVecEnv(VecEnv):
     def _rollout_edits(act, envs: list[DrivingLayoutEnv], roads: RoadBatch) -> list[Scene]:
         """``rollout`` of cursor-edit environments: every episode lasts the edit budget, so
         all edit in lockstep, as array operations over all scenes (``CursorEdits``)."""
-        edits = CursorEdits(envs, roads)
+        edits = CursorEdits(envs, roads, kept=False)  # nothing is scored
         first = envs[0]
         targets = goal_targets(envs)
         done = False

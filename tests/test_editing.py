@@ -103,3 +103,9 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
         ended = np.flatnonzero(edits.steps >= edits.budget)
         edits.steps[ended] = 0
     assert overlapping > 100  # the overlap bookkeeping was exercised
+    # Without the kept check (rollouts that score nothing) the batch is checked on demand.
+    unkept = CursorEdits(venv.envs, venv._roads, kept=False)
+    assert unkept.batch()._violations is None
+    np.testing.assert_array_equal(
+        unkept.batch().violations(DEFAULT_RULES)[0], CursorEdits(venv.envs).batch()._violations[1]
+    )
