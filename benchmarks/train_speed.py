@@ -1,8 +1,8 @@
 """Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
 
-Both train for ``--steps`` environment steps with the same PPO settings (``--n-envs``
-environments, default 4: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v5, the default
-environment of ``scenegym train`` and the quickstart, and SB3's
+Both train for ``--steps`` environment steps (default 32,768) with the same PPO settings
+(``--n-envs`` environments, default 64: scenegym's batched ``DrivingLayoutVecEnv`` of
+edit-v5, the default environment of ``scenegym train`` and the quickstart, and SB3's
 ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
 the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
 least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v4`` measures edit-v4 (every
@@ -16,9 +16,9 @@ the edit budget): the JSON's ``ceiling_ratio`` is the most any environment with 
 could reach against CartPole with these PPO settings, so the gap between it and ``ratio`` is
 the environment's share and the rest is PPO's own cost for these spaces.
 
-``--repeat N`` runs all of them N times, alternating, and reports the medians (steps/s and
-the rounds' ratios) with every round under ``rounds``: on a shared machine one round's
-ratio can be off by a third.
+``--repeat N`` (default 3) runs all of them N times, alternating, and reports the medians
+(steps/s and the rounds' ratios) with every round under ``rounds``: on a shared machine one
+round's ratio can be off by a third.
 
 ``--phases`` splits each run's time into collecting rollouts (``collect_s``, of which the
 vector environment's ``step`` calls are ``env_s``) and PPO's updates (``update_s``), per
@@ -169,15 +169,15 @@ def main() -> dict:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=8192)
-    parser.add_argument("--n-envs", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=32768)
+    parser.add_argument("--n-envs", type=int, default=64)
     parser.add_argument("--env", default=ENV_ID, help="scenegym edit environment id")
     parser.add_argument("--window", type=int, default=None, help="cursor view cells (edit-v5: 4)")
     parser.add_argument(
         "--ceiling", action="store_true", help="also train on a free env with the same spaces"
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="rounds of all runs, alternating; medians reported"
+        "--repeat", type=int, default=3, help="rounds of all runs, alternating; medians reported"
     )
     parser.add_argument(
         "--phases", action="store_true", help="time collecting, env steps and updates apart"
