@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .batch import COLUMNS, RoadBatch, SceneBatch, _intersecting, _overlapping
-from .validity import DEFAULT_RULES
+from .validity import DEFAULT_RULES, RULES
 
 if TYPE_CHECKING:
     from .generation import DrivingLayoutEnv
@@ -33,7 +33,7 @@ _FLOATS = ("s", "d", "heading", "speed", "length", "width")
 # Operation codes, in the order of generation.EDIT_OPERATIONS.
 _LANE, _MOVE, _SPEED, _OFFSET, _HEADING, _KIND, _REMOVE, _ADD = range(8)
 _NO_LANE = -(2**31)  # the cursor key of an empty scene: before every lane
-_SINGLE_RULES = 5  # SceneBatch.single_vehicle_checks: lane, off_road, heading, speed, size
+_SINGLE_RULES = len(RULES) - 1  # SceneBatch.single_vehicle_checks: all rules but overlap
 
 
 class CursorEdits:
@@ -75,14 +75,16 @@ class CursorEdits:
             self.columns[name] = padded
         self._slots = slots
         self.kept = kept
-        # The validity check of every vehicle, zero beyond each scene's vehicles: the
-        # single-vehicle rules it breaks, its footprint (frame and enclosing radius), which
-        # other footprints of its scene it intersects, and how many.
-        self.broken = np.zeros((count, width, _SINGLE_RULES), dtype=bool)
-        self.frames = np.zeros((count, width, 3, 2))
-        self.radius = np.zeros((count, width))
-        self.hits = np.zeros((count, width, width), dtype=bool)
-        self.overlaps = np.zeros((count, width), dtype=np.int64)
+        # The validity check of every vehicle: the single-vehicle rules it breaks, its
+        # footprint (frame and enclosing radius), which other footprints of its scene it
+        # intersects, and how many (rules, intersections and counts are zero beyond each
+        # scene's vehicles; frames there are stale and never read).
+        shape = (count, width) if kept else (0, 0)
+        self.broken = np.zeros((*shape, _SINGLE_RULES), dtype=bool)
+        self.frames = np.zeros((*shape, 3, 2))
+        self.radius = np.zeros(shape)
+        self.hits = np.zeros((*shape, shape[1]), dtype=bool)
+        self.overlaps = np.zeros(shape, dtype=np.int64)
         self._check(np.arange(count, dtype=np.int64))
 
     # ------------------------------------------------------------------ state

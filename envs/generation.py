@@ -67,7 +67,7 @@ COMPACT_CHANNELS: tuple[str, ...] = ("lane", "occupied", "s_offset", "speed", "l
 """The grid channels of a ``compact`` cursor view (edit-v5)."""
 _COMPACT_CHANNEL_INDEX = [CHANNELS.index(name) for name in COMPACT_CHANNELS]
 COMPACT_ACTIONS: tuple[tuple[int, int], ...] = (
-    (5, 0),  # realign (kind with realign=False)
+    (5, 0),  # realign (compact=True needs realign=True)
     *((1, level) for level in (5, 1, 3, 4, 6, 7, 9)),  # move by 0 (skip), -8 ... +8 m
     *((0, level) for level in range(6)),  # lane 0 ... 5
     *((2, level) for level in range(11)),  # speed 0 ... 1.2 x the limit
@@ -137,10 +137,11 @@ class DrivingLayoutEnv(gym.Env):
       lane's largest free gap, at the mean speed of the scene (nothing when full).
 
     ``edit`` with ``compact=True`` (``scenegym/DrivingLayout-edit-v5``): ``Discrete(32)``,
-    32 of these cursor edits (``COMPACT_ACTIONS``): 0 realign (operation 5), 1-7 move by 0
-    (the cursor moves on, nothing changes), -8, -4, -2, +2, +4, +8 m, 8-13 lane 0-5,
-    14-24 speed levels 0-10, 25 remove, 26-31 add in lane 0-5. Offsets and headings are
-    set only by realigning.
+    32 of these cursor edits (``COMPACT_ACTIONS``; needs ``realign=True``): 0 realign
+    (operation 5), 1-7 move by 0 (the cursor moves on, nothing changes), -8, -4, -2, +2, +4,
+    +8 m, 8-13 lane levels 0-5, 14-24 speed levels 0-10, 25 remove, 26-31 add at lane
+    levels 0-5 (lane levels are taken modulo the lane count, as above). Offsets and headings
+    are set only by realigning, kinds only by the starting scene.
 
     ## Observation space
     ``Dict``: ``"grid"``, the ``LaneGrid`` encoding ``(12, lanes, cells)`` (channels in
@@ -157,8 +158,8 @@ class DrivingLayoutEnv(gym.Env):
 
     With ``compact=True`` (edit-v5) ``"grid"`` is ``(5, 3, window)``: the
     ``COMPACT_CHANNELS`` (``lane``, ``occupied``, ``s_offset``, ``speed``, ``length``) of the
-    cursor vehicle's lane and the lanes left and right of it (rows beyond the grid are 0):
-    79 numbers with ``"cursor"``, without a goal.
+    cursor vehicle's lane and the lanes left and right of it (rows beyond the grid are 0; in
+    an empty scene, lane 0 stands in): 79 numbers with ``"cursor"``, without a goal.
 
     With ``flat=True`` (``scenegym/DrivingLayout-edit-v4``) the observation is one ``Box`` of
     these parts raveled and joined in the ``Dict``'s key order (``"cursor"``, ``"goal"``,
@@ -348,6 +349,11 @@ class DrivingLayoutEnv(gym.Env):
             raise ValueError(
                 "compact=True is a cursor view and a cursor action set: it needs "
                 "representation='edit' and select='cursor'"
+            )
+        if compact and not realign:
+            raise ValueError(
+                "compact=True sets offsets, headings and sizes only by realigning: it needs "
+                "realign=True"
             )
         self.compact = compact
         if render_mode not in (None, "rgb_array"):

@@ -130,7 +130,7 @@ class DrivingLayoutVecEnv(VecEnv):
         ends = dones.tolist()
         flags = zip(terminated.tolist(), truncated.tolist(), terminal_reward.tolist())
         for i, (env, values, score, (stop, cut, whole)) in enumerate(
-            zip(envs, rows, scores.tolist(), flags)
+            zip(envs, rows, scores.tolist(), flags, strict=True)
         ):
             reward, info = env._settle(
                 score,

@@ -91,9 +91,11 @@ def test_the_compact_view_and_actions_are_a_part_of_the_full_ones():
         v5.step(32)
 
 
-def test_compact_needs_cursor_edits():
+def test_compact_needs_cursor_edits_that_realign():
     with pytest.raises(ValueError, match="compact=True .* select='cursor'"):
-        DrivingLayoutEnv(compact=True)
+        DrivingLayoutEnv(compact=True, realign=True)
+    with pytest.raises(ValueError, match="compact=True .* realign=True"):
+        DrivingLayoutEnv(select="cursor", compact=True)
     with pytest.raises(TypeError, match="compact must be True or False"):
         DrivingLayoutEnv(select="cursor", compact=1)
 

@@ -33,7 +33,7 @@ def _kwargs(representation: str) -> dict:
         "max_vehicles": 20,
         "edit_budget": 7,
         "flat": representation.endswith(("-flat", "-compact")),
-        **({"compact": True} if representation.endswith("-compact") else {}),
+        **({"compact": True, "realign": True} if representation.endswith("-compact") else {}),
         **goal_start,
     }
 
