@@ -88,22 +88,25 @@ class CursorEdits:
         self._check(np.arange(count, dtype=np.int64))
 
     # ------------------------------------------------------------------ state
-    def batch(self) -> SceneBatch:
-        """The current scenes, vehicles in each environment's order, their violations of
-        ``DEFAULT_RULES`` known."""
-        valid = self._slots < self.count[:, None]
+    def batch(self, rows: NDArray[np.int64] | None = None) -> SceneBatch:
+        """The current scenes (of the environments ``rows``, default all), vehicles in each
+        environment's order, their violations of ``DEFAULT_RULES`` known."""
+        at = slice(None) if rows is None else rows
+        count = self.count[at]
+        valid = self._slots < count[:, None]
         batch = SceneBatch(
             self.roads,
-            self.road_of,
-            self.count,
-            {name: values[valid] for name, values in self.columns.items()},
+            self.road_of[at],
+            count,
+            {name: values[at][valid] for name, values in self.columns.items()},
         )
         if not self.kept:
             return batch
-        per_scene = np.empty((len(self.envs), _SINGLE_RULES + 1), dtype=np.int64)
-        per_scene[:, :-1] = self.broken.sum(axis=1)
-        per_scene[:, -1] = self.overlaps.sum(axis=1) // 2  # each pair is counted by both
-        per_vehicle = (self.broken.sum(axis=2) + self.overlaps)[valid]
+        broken, overlaps = self.broken[at], self.overlaps[at]
+        per_scene = np.empty((count.size, _SINGLE_RULES + 1), dtype=np.int64)
+        per_scene[:, :-1] = broken.sum(axis=1)
+        per_scene[:, -1] = overlaps.sum(axis=1) // 2  # each pair is counted by both
+        per_vehicle = (broken.sum(axis=2) + overlaps)[valid]
         batch.know_violations(DEFAULT_RULES, per_scene, per_vehicle)
         return batch
 

@@ -156,14 +156,23 @@ class DrivingLayoutVecEnv(VecEnv):
             begin_many([envs[i] for i in ended], [None] * ended.size, [None] * ended.size)
             self._new_roads(ended)
             restarted = [envs[i] for i in ended]
-            scores, terms, _, fresh = score_envs(restarted, self._roads, ended, False)
+            if edits is not None:
+                edits.roads = self._roads  # rebuilt when a new road did not fit
+                edits.load(ended)  # checks the new scenes: scoring them reads that check
+                scores, terms, _, fresh = score_batch(
+                    envs[0],
+                    edits.batch(ended),
+                    goal_targets(restarted),
+                    False,
+                    current=edits.current[ended],
+                    steps=edits.steps[ended],
+                )
+            else:
+                scores, terms, _, fresh = score_envs(restarted, self._roads, ended, False)
             for j, i in enumerate(ended):
                 self.reset_infos[i] = envs[i]._start_info(float(scores[j]), terms, j)
             for name, values in fresh.items():
                 observation[name][ended] = values
-            if edits is not None:
-                edits.roads = self._roads  # rebuilt when a new road did not fit
-                edits.load(ended)
         return envs[0]._expose(observation), rewards, dones, infos
 
     def rollout(

@@ -103,7 +103,12 @@ def test_vector_env_equals_single_envs_step_by_step(representation):
                 ends += 1
                 _same(infos[i]["terminal_observation"], observation)
                 assert infos[i]["descriptors"] == pytest.approx(info["descriptors"])
-                observation, _ = env.reset()
+                observation, start = env.reset()
+                # The restarted scene is scored as a reset scores it.
+                assert venv.reset_infos[i]["score"] == pytest.approx(start["score"], abs=1e-12)
+                assert venv.reset_infos[i]["reward_terms"] == pytest.approx(
+                    start["reward_terms"], abs=1e-12
+                )
             _same(_take(batched, i), observation)
         # The environments' own scenes are up to date when read (cursor edits are made on
         # the vector environment's columns).
