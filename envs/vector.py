@@ -37,8 +37,9 @@ class DrivingLayoutVecEnv(VecEnv):
 
     Cursor-edit environments (``select="cursor"``) are edited together as array operations
     (``CursorEdits``) between resets, so that no Python runs per environment and step but to
-    build ``info``; their own scene columns are brought up to date before anything reads
-    them through ``get_attr``, ``env_method`` or ``render``.
+    build ``info``, and their validity check is kept up to date (only the vehicle each step
+    changes is checked again); their own scene columns are brought up to date before
+    anything reads them through ``get_attr``, ``env_method`` or ``render``.
 
     Args:
         num_envs: how many environments.
