@@ -225,7 +225,7 @@ class DrivingLayoutEnv(gym.Env):
       around the cursor vehicle (79 numbers without a goal instead of 307) and picks one of
       32 edits instead of 88. PPO's update costs 1.1-1.2 times CartPole's instead of
       1.4-1.65, so training runs at 0.70-0.80 of CartPole's rate with 256 environments (v4:
-      0.54-0.63) and about 0.70 with 64. At the quickstart's settings it learns as v4 does (99.6 %
+      0.54-0.63) and 0.64-0.70 with 64. At the quickstart's settings it learns as v4 does (99.6 %
       valid, C2ST 0.709, goal errors at most 4.0 % of the range).
     - v4 (edit): as v3, with ``flat=True``: one ``Box`` observation and one
       ``Discrete(88)`` action. SB3 trains it with ``MlpPolicy``, and algorithms that take
