@@ -85,11 +85,13 @@ class DrivingLayoutVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self._roads = RoadBatch([env.road for env in self.envs])
-        scores, terms, _, observation = score_envs(self.envs, self._roads, self._road_of, False)
+        if self._cursor_edits:
+            self._edits = CursorEdits(self.envs, self._roads)  # checks the scenes whole
+            scores, terms, _, observation = self._score_edits(None, False)
+        else:
+            scores, terms, _, observation = score_envs(self.envs, self._roads, self._road_of, False)
         for i, env in enumerate(self.envs):
             self.reset_infos[i] = env._start_info(float(scores[i]), terms, i)
-        if self._cursor_edits:
-            self._edits = CursorEdits(self.envs, self._roads)
         exposed = self.envs[0]._expose(observation)
         if isinstance(exposed, dict):
             return {name: values.copy() for name, values in exposed.items()}
@@ -107,14 +109,7 @@ class DrivingLayoutVecEnv(VecEnv):
             truncated = edits.apply(actions)
             terminated = terminal_reward = np.zeros(n, dtype=bool)
             vehicles = edits.count.tolist()
-            scores, terms, now, observation = score_batch(
-                envs[0],
-                edits.batch(),
-                goal_targets(envs),
-                bool(truncated.any()),
-                current=edits.current,
-                steps=edits.steps,
-            )
+            scores, terms, now, observation = self._score_edits(None, bool(truncated.any()))
         else:
             terminated, truncated, terminal_reward = apply_actions(envs, actions)
             vehicles = [None] * n
@@ -160,14 +155,7 @@ class DrivingLayoutVecEnv(VecEnv):
             if edits is not None:
                 edits.roads = self._roads  # rebuilt when a new road did not fit
                 edits.load(ended)  # checks the new scenes: scoring them reads that check
-                scores, terms, _, fresh = score_batch(
-                    envs[0],
-                    edits.batch(ended),
-                    goal_targets(restarted),
-                    False,
-                    current=edits.current[ended],
-                    steps=edits.steps[ended],
-                )
+                scores, terms, _, fresh = self._score_edits(ended, False)
             else:
                 scores, terms, _, fresh = score_envs(restarted, self._roads, ended, False)
             for j, i in enumerate(ended):
@@ -175,6 +163,21 @@ class DrivingLayoutVecEnv(VecEnv):
             for name, values in fresh.items():
                 observation[name][ended] = values
         return envs[0]._expose(observation), rewards, dones, infos
+
+    def _score_edits(self, rows: NDArray[np.int64] | None, descriptors: bool):
+        """``score_envs`` of the scenes being edited (of the environments ``rows``, default
+        all), their validity read from the check ``CursorEdits`` keeps."""
+        edits = self._edits
+        at = slice(None) if rows is None else rows
+        envs = self.envs if rows is None else [self.envs[i] for i in rows]
+        return score_batch(
+            envs[0],
+            edits.batch(rows),
+            goal_targets(envs),
+            descriptors,
+            current=edits.current[at],
+            steps=edits.steps[at],
+        )
 
     def rollout(
         self,

@@ -75,7 +75,7 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
     """CursorEdits checks only the vehicle each step changes; its counts, per rule and scene
     and per vehicle, are those of checking every scene whole. Crowded scenes (many overlaps),
     removals and additions that empty and fill them."""
-    from scenegym.envs.batch import SceneBatch
+    from scenegym.envs.batch import COLUMNS, SceneBatch
     from scenegym.envs.validity import DEFAULT_RULES
 
     kwargs = {**_kwargs(True, False), "space": {**SPACE, "vehicles": [4, 9], "length": [60, 90]}}
@@ -93,8 +93,7 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
             known.roads,
             known.road_of,
             known.sizes,
-            {name: getattr(known, name) for name in ("lane", "s", "d", "heading", "speed")}
-            | {name: getattr(known, name) for name in ("length", "width", "kind")},
+            {name: getattr(known, name) for name in COLUMNS},
         )
         expected_scene, expected_vehicle = whole.violations(DEFAULT_RULES)
         np.testing.assert_array_equal(per_scene, expected_scene)
