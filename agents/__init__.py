@@ -1,6 +1,24 @@
-"""scenegym.agents: training and sampling of generation policies (stable-baselines3).
+"""scenegym.agents: training generation policies (stable-baselines3) and using them.
 
-Nothing is exported yet; the generation policy, its training and the baselines land here.
+May import every package below it: envs, rewards, generators, bridges, datasets, evaluation,
+scene. SB3 and torch load on first use of a name below.
+
+- ``train`` with its ``TrainConfig``; ``latest_checkpoint``, ``make_env``.
+- ``GenerationPolicy``: a trained run, ``sample(n, targets=..., seed=...)``.
+- Population terms: ``PopulationReward`` over a shared ``Archive`` (novelty, coverage).
 """
 
-__all__: list[str] = []
+from scenegym._lazy import lazy_exports
+
+_EXPORTS = {
+    "TrainConfig": "train",
+    "latest_checkpoint": "train",
+    "make_env": "train",
+    "train": "train",
+    "GenerationPolicy": "policy",
+    "Sample": "policy",
+    "Archive": "population",
+    "PopulationReward": "population",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -14,12 +14,11 @@ from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym._threads import one_torch_thread
+from scenegym.agents.train import TrainConfig
 from scenegym.config import config_from_mapping
-from scenegym.envs.batch import COLUMNS
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import repair, violation_counts_many
-
-from .train import TrainConfig
+from scenegym.scene.batch import COLUMNS
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import repair, violation_counts_many
 
 __all__ = ["GenerationPolicy", "Sample"]
 
@@ -69,7 +68,7 @@ class GenerationPolicy:
     @classmethod
     def load(cls, run: str | os.PathLike) -> GenerationPolicy:
         """Load the final model (or, failing that, the newest checkpoint) of a run folder."""
-        from .train import algorithm_class, latest_checkpoint
+        from scenegym.agents.train import algorithm_class, latest_checkpoint
 
         run = Path(run)
         saved = run / "config.json"
@@ -117,10 +116,9 @@ class GenerationPolicy:
 
     def _goal(self):
         """The run's ``GoalSpec`` (its reference inside the run folder), or None."""
+        from scenegym.agents.train import env_kwargs
         from scenegym.config import config_from_mapping
         from scenegym.rewards.spec import GoalSpec
-
-        from .train import env_kwargs
 
         goal = env_kwargs(self.config, self.run).get("goal")
         if not goal:
@@ -131,8 +129,7 @@ class GenerationPolicy:
         import gymnasium as gym
 
         import scenegym  # noqa: F401  (registers the environments)
-
-        from .train import env_kwargs
+        from scenegym.agents.train import env_kwargs
 
         return gym.make(self.config.env, **env_kwargs(self.config, self.run)).unwrapped
 
@@ -241,7 +238,7 @@ class GenerationPolicy:
         also as a share of the goal range."""
         if not scenes or not targets[0]:
             return {}
-        from scenegym.envs.descriptors import describe_many
+        from scenegym.scene.descriptors import describe_many
 
         ranges = self.goal_ranges
         described = describe_many(scenes)
@@ -258,9 +255,8 @@ class GenerationPolicy:
         import gymnasium as gym
 
         import scenegym  # noqa: F401  (registers the environments)
+        from scenegym.agents.train import env_kwargs
         from scenegym.envs.vector import DrivingLayoutVecEnv
-
-        from .train import env_kwargs
 
         # Every rollout resets its environments with its own seed, so one built earlier (and
         # at least as large) serves as well as a new one and saves building them again.
@@ -384,7 +380,7 @@ def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | No
 
     import torch
 
-    from .train import algorithm_class
+    from scenegym.agents.train import algorithm_class
 
     global _WORKER_POLICY
     torch.set_num_threads(1)
@@ -422,8 +418,8 @@ def _pack(scenes: list[Scene]) -> tuple | list[Scene]:
 
 def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
     """The scenes of ``_pack``."""
-    from scenegym.envs.road import Road
-    from scenegym.envs.vehicles import Vehicles
+    from scenegym.scene.road import Road
+    from scenegym.scene.vehicles import Vehicles
 
     if isinstance(packed, list):
         return packed

@@ -25,7 +25,7 @@ import numpy as np
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from scenegym._io import atomic_write_text
-from scenegym.envs.descriptors import DESCRIPTORS
+from scenegym.scene.descriptors import DESCRIPTORS
 
 __all__ = ["DESCRIPTOR_SCALES", "Archive", "PopulationReward"]
 

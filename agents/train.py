@@ -353,9 +353,8 @@ def _callbacks(run: Path, config: TrainConfig, population=None, reference=None):
         def _on_step(self) -> bool:
             if self.n_calls % max(1, config.eval_every // config.n_envs):
                 return True
-            from scenegym.envs.batch import SceneBatch
-
-            from .policy import GenerationPolicy
+            from scenegym.agents.policy import GenerationPolicy
+            from scenegym.scene.batch import SceneBatch
 
             policy = GenerationPolicy(self.model, config, run)
             seed = 10**6 + config.seed * 1000  # held out: training envs use seed + rank
@@ -373,7 +372,7 @@ def _callbacks(run: Path, config: TrainConfig, population=None, reference=None):
                 self.logger.record(f"eval/{name}", float(np.mean(values)))
             self.logger.record("eval/validity_rate", float(np.mean(terms["validity"] == 1.0)))
             if reference is not None:
-                from scenegym.rewards.metrics import evaluate
+                from scenegym.evaluation.metrics import evaluate
 
                 metrics = evaluate(scenes, reference, seed=config.seed)
                 for name in ("c2st_auc", "mmd2", "coverage", "vendi"):
@@ -398,7 +397,7 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
     path = reference_path(config, run)
     reference = None
     if path is not None:
-        from scenegym.envs import read_scenes
+        from scenegym.scene import read_scenes
 
         reference = read_scenes(path)  # a bad file fails here, before any training
         if len(reference) < 10:
@@ -408,7 +407,7 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
     archive_path = run / "archive.json"
     population = None
     if config.novelty > 0 or config.coverage > 0:
-        from .population import Archive, PopulationReward
+        from scenegym.agents.population import Archive, PopulationReward
 
         archive = Archive.load(archive_path) if resume and archive_path.is_file() else None
         population = PopulationReward(

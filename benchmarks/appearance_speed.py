@@ -25,8 +25,8 @@ from pathlib import Path
 
 
 def _pairs(folder: Path, n: int) -> Path:
-    from scenegym.envs import HighwaySceneSpace, write_scenes
-    from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+    from scenegym.datasets.dataset import DatasetConfig, ScenesFile, write_dataset
+    from scenegym.scene import HighwaySceneSpace, write_scenes
 
     write_scenes(folder / "scenes.jsonl", list(HighwaySceneSpace().sample_many(n, 0)))
     config = DatasetConfig(width=256, height=128, formats=("coco",))

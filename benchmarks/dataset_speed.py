@@ -42,7 +42,7 @@ from pathlib import Path
 CHILD = """
 import json, os, sys, threading, time
 from pathlib import Path
-from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+from scenegym.datasets.dataset import DatasetConfig, ScenesFile, write_dataset
 
 def high_water_mb(pid):
     # VmHWM belongs to the process's own memory map, so unlike ru_maxrss it does not carry
@@ -93,7 +93,7 @@ def _matplotlib_loop(scenes, out: Path) -> float:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Polygon
 
-    from scenegym.envs.geometry import vehicle_corners
+    from scenegym.scene.geometry import vehicle_corners
 
     start = time.perf_counter()
     for i, scene in enumerate(scenes):
@@ -118,8 +118,8 @@ def _matplotlib_loop(scenes, out: Path) -> float:
 
 
 def main() -> dict:
-    from scenegym.envs import HighwaySceneSpace, write_scenes
-    from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+    from scenegym.datasets.dataset import DatasetConfig, ScenesFile, write_dataset
+    from scenegym.scene import HighwaySceneSpace, write_scenes
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)

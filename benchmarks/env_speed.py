@@ -55,8 +55,8 @@ def _decoder():
     decoding costs what a trained one's does."""
     import tempfile
 
-    from scenegym.envs import HighwaySceneSpace
     from scenegym.generators.prior import fit_prior
+    from scenegym.scene import HighwaySceneSpace
 
     with tempfile.TemporaryDirectory() as folder:
         scenes = list(HighwaySceneSpace().sample_many(64, 0))

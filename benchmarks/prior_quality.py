@@ -4,7 +4,7 @@ The embedded naturalistic reference (2,000 scenes, seed 0) is split as the quick
 a random half (permutation seed 0) fits the prior, the other half is held out. The prior is
 fitted with the default ``PriorConfig`` (timed), then ``--n`` scenes are sampled from it
 (timed, against the random sampler of the default space in the same run) and evaluated with
-``scenegym.rewards.metrics.evaluate`` against the held-out half, with the prior's Fréchet Scene
+``scenegym.evaluation.metrics.evaluate`` against the held-out half, with the prior's Fréchet Scene
 Distance. A GAN prior (``--gan-epochs``, 0 to skip it) is fitted on the same half, timed, sampled
 and evaluated in the same feature space (the VAE's). With ``--generated FILE.jsonl`` (for
 example the quickstart's ``generated.jsonl``) those scenes are evaluated too, in the same table.
@@ -60,10 +60,11 @@ def main() -> dict:
     import numpy as np
     import torch
 
-    from scenegym.envs import HighwaySceneSpace, naturalistic_reference, read_scenes
-    from scenegym.envs.validity import RULES, violation_counts_many
+    from scenegym.bridges import naturalistic_reference
+    from scenegym.evaluation.metrics import evaluate
     from scenegym.generators.prior import fit_prior
-    from scenegym.rewards.metrics import evaluate
+    from scenegym.scene import HighwaySceneSpace, read_scenes
+    from scenegym.scene.validity import RULES, violation_counts_many
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -107,7 +108,7 @@ def main() -> dict:
         gan["random_sampler_mean_score"] = float(gan_prior.score(random_scenes).mean())
     for path in args.generated:
         sets[str(path)] = read_scenes(path)[: args.n]
-    from scenegym.envs.descriptors import describe_many
+    from scenegym.scene.descriptors import describe_many
 
     fit_described = describe_many(fit_on)
     low = np.array([np.percentile(fit_described[g], 1) for g in GOALS])

@@ -3,7 +3,7 @@
 Trains one policy with the options given (timed: ``train_s``), samples 1,000 scenes from it
 (deterministic, seed 1; timed: ``policy_samples_per_s``, scenes returned per second)
 and 1,000 from the random sampler of the same space (seed 0), and evaluates both with
-``scenegym.rewards.metrics.evaluate`` against the naturalistic reference (2,000 scenes, seed
+``scenegym.evaluation.metrics.evaluate`` against the naturalistic reference (2,000 scenes, seed
 0). With ``--goals``, goal targets are taken from reference scenes (``GoalSpec.reference``):
 the reference is split at random in halves, targets come from the first, evaluation is
 against the second, and the policy is also asked for each second-half scene's descriptors
@@ -48,7 +48,7 @@ REFERENCE_ROADS = {
     "ramp_probability": 0.0,
     "lane_width": (3.4, 3.75),
 }
-"""A scene space whose roads are drawn like the reference's (see scenegym.envs.reference)."""
+"""A scene space whose roads are drawn like the reference's (see scenegym.bridges.reference)."""
 
 
 def main() -> dict:
@@ -56,16 +56,12 @@ def main() -> dict:
 
     from scenegym.agents.policy import GenerationPolicy
     from scenegym.agents.train import train
+    from scenegym.bridges import naturalistic_reference
     from scenegym.config import config_from_mapping, config_to_dict
-    from scenegym.envs import (
-        HighwaySceneSpace,
-        HighwaySpaceConfig,
-        naturalistic_reference,
-        write_scenes,
-    )
-    from scenegym.envs.descriptors import describe_many
+    from scenegym.evaluation.metrics import evaluate
     from scenegym.rewards import SceneRealism, VehicleRealism
-    from scenegym.rewards.metrics import evaluate
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, write_scenes
+    from scenegym.scene.descriptors import describe_many
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="scenegym/DrivingLayout-edit-v5")
@@ -200,7 +196,7 @@ def main() -> dict:
 
 
 def _descriptors(scenes, names):
-    from scenegym.envs.descriptors import describe_many
+    from scenegym.scene.descriptors import describe_many
 
     described = describe_many(scenes)
     return list(zip(*(described[name].tolist() for name in names)))

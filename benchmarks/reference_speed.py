@@ -33,8 +33,8 @@ def _step_rates(steps: int, seed: int) -> dict:
     from highway_env.road.road import Road as StockRoad
     from highway_env.vehicle.behavior import IDMVehicle
 
-    from scenegym.envs.highway import resize
-    from scenegym.envs.reference import ReferenceConfig, _Traffic
+    from scenegym.bridges.highway import resize
+    from scenegym.bridges.reference import ReferenceConfig, _Traffic
 
     config = ReferenceConfig(bottleneck_probability=0.0, demand=(0.4, 0.4), lanes=(4, 4))
     traffic = _Traffic(np.random.default_rng([seed, 0]), config)
@@ -80,7 +80,7 @@ def main() -> dict:
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ["SCENEGYM_CACHE"] = cache
-        from scenegym.envs import naturalistic_reference
+        from scenegym.bridges import naturalistic_reference
 
         start = time.perf_counter()
         scenes = naturalistic_reference(args.n, args.seed)

@@ -5,7 +5,7 @@ What it measures
 Images per second on one CPU core for bird's-eye pictures of random highway scenes
 (``HighwaySceneSpace`` with a fixed vehicle count), square images of ``--size`` px.
 
-- scenegym: ``scenegym.generators.render(scene, RenderConfig(width=S, height=S))``. One image is
+- scenegym: ``scenegym.datasets.render(scene, RenderConfig(width=S, height=S))``. One image is
   the full output: semantic map, instance mask, RGB picture and per-vehicle boxes.
 - matplotlib: the same scenes drawn into the same size with the Agg backend and persistent
   artists (one figure, one PolyCollection of lane outlines, one LineCollection of solid lines
@@ -55,9 +55,9 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
 import scenegym
-from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, Scene, vehicle_corners
-from scenegym.generators import RenderConfig, render, render_many
-from scenegym.generators.render import PALETTE
+from scenegym.datasets import RenderConfig, render, render_many
+from scenegym.datasets.render import PALETTE
+from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, Scene, vehicle_corners
 
 TARGET_IMAGES_PER_S = 5000.0
 _ROAD, _MARKING, _FIRST_VEHICLE = 1, 2, 3  # PALETTE rows (SEMANTIC_CLASSES order)

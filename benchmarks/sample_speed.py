@@ -36,8 +36,8 @@ def main() -> dict:
     from scenegym.agents.policy import GenerationPolicy
     from scenegym.agents.train import TrainConfig, train
     from scenegym.config import load_config
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
-    from scenegym.envs.validity import violation_counts_many
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.scene.validity import violation_counts_many
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=None)

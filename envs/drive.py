@@ -16,9 +16,9 @@ import numpy as np
 from highway_env.envs.highway_env import HighwayEnv
 from highway_env.utils import class_from_path
 
-from .highway import highway_network, resize
-from .road import Road
-from .scene import Scene, read_scenes
+from scenegym.bridges.highway import highway_network, resize
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene, read_scenes
 
 __all__ = ["DriveEnv"]
 
@@ -103,7 +103,7 @@ class DriveEnv(HighwayEnv):
         scene = options.pop("scene", None)
         self._ego = options.pop("ego", None)
         if scene is None and self._constructing:
-            from .vehicles import Vehicles
+            from scenegym.scene.vehicles import Vehicles
 
             scene = Scene(
                 Road.straight(length=200.0, lanes=3),
@@ -128,7 +128,7 @@ class DriveEnv(HighwayEnv):
     def _reset(self) -> None:
         from highway_env.road.road import Road as HighwayRoad
 
-        from .geometry import vehicle_poses
+        from scenegym.scene.geometry import vehicle_poses
 
         scene = self.scene
         built = highway_network(scene.road)

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import COLUMNS, RoadBatch, SceneBatch, _intersecting, _overlapping
-from .validity import DEFAULT_RULES, RULES
+from scenegym.scene.batch import COLUMNS, RoadBatch, SceneBatch, _intersecting, _overlapping
+from scenegym.scene.validity import DEFAULT_RULES, RULES
 
 if TYPE_CHECKING:
-    from .generation import DrivingLayoutEnv
+    from scenegym.envs.generation import DrivingLayoutEnv
 
 __all__ = ["CursorEdits"]
 

@@ -12,14 +12,13 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
-
-from .batch import RoadBatch, SceneBatch
-from .encoding import CHANNELS, LaneGrid
-from .road import Road
-from .scene import Scene
-from .space import HighwaySceneSpace, HighwaySpaceConfig
-from .validity import DEFAULT_RULES
-from .vehicles import KINDS, Vehicles
+from scenegym.scene.batch import RoadBatch, SceneBatch
+from scenegym.scene.encoding import CHANNELS, LaneGrid
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
+from scenegym.scene.validity import DEFAULT_RULES
+from scenegym.scene.vehicles import KINDS, Vehicles
 
 __all__ = [
     "COMPACT_ACTIONS",
@@ -145,7 +144,7 @@ class DrivingLayoutEnv(gym.Env):
 
     ## Observation space
     ``Dict``: ``"grid"``, the ``LaneGrid`` encoding ``(12, lanes, cells)`` (channels in
-    ``scenegym.envs.encoding.CHANNELS``, values clipped to [-5, 5]); with a goal,
+    ``scenegym.scene.encoding.CHANNELS``, values clipped to [-5, 5]); with a goal,
     ``"goal"``, ``2 k`` values: the ``k`` targets, then the current descriptors, each as
     ``(value - low) / (high - low)`` of its target range, clipped to [-5, 5].
 
@@ -181,7 +180,7 @@ class DrivingLayoutEnv(gym.Env):
     drawn from the goal ranges (or taken from a random scene of ``goal.reference``), and any
     of them replaced by ``options["targets"]``. With ``start="goal"`` the targets are drawn
     first and the starting scene follows those the space can set
-    (``scenegym.envs.space.TARGETABLE``: lane count, largest curvature, vehicle count or
+    (``scenegym.scene.space.TARGETABLE``: lane count, largest curvature, vehicle count or
     density, mean speed, speed spread, truck share, lane-use spread); where vehicles sit
     along their lanes, and so gaps, headways and overlaps, is left to the space's
     ``placement`` and then to the policy. With ``start_candidates`` above 1, several vehicle
@@ -769,7 +768,7 @@ class DrivingLayoutEnv(gym.Env):
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        from scenegym.generators.render import RenderConfig, render
+        from scenegym.datasets.render import RenderConfig, render
 
         return render(self.scene, RenderConfig(width=256, height=128)).rgb
 

@@ -9,9 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
-from .batch import RoadBatch
-from .editing import CursorEdits
-from .generation import (
+from scenegym.envs.editing import CursorEdits
+from scenegym.envs.generation import (
     DrivingLayoutEnv,
     apply_actions,
     begin_many,
@@ -19,7 +18,8 @@ from .generation import (
     score_batch,
     score_envs,
 )
-from .scene import Scene
+from scenegym.scene.batch import RoadBatch
+from scenegym.scene.scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
 
@@ -29,7 +29,7 @@ class DrivingLayoutVecEnv(VecEnv):
 
     Each environment applies its own action exactly as ``DrivingLayoutEnv.step`` does; then
     the scenes of all of them are checked, described, scored and encoded in one batch
-    (``scenegym.envs.batch``), which is where a single environment spends most of its step.
+    (``scenegym.scene.batch``), which is where a single environment spends most of its step.
     Rewards, observations, ``info`` and episode ends equal those of the same environments
     stepped one by one with the same seeds and actions. Like SB3's ``DummyVecEnv`` it resets
     an environment when its episode ends, leaving the last observation in

@@ -1,32 +1,25 @@
-"""scenegym.generators: turning scenes into samples.
+"""scenegym.generators: learned generative models of scenes and pictures (PyTorch).
 
-Rendering: ``render`` (a ``Scene`` and a ``RenderConfig`` to a ``Rendering``: semantic map,
-instance mask, RGB picture, boxes), ``render_many`` (many scenes, road geometry prepared
-together), ``SEMANTIC_CLASSES``, ``PALETTE``, ``view_transform``.
-Files: ``render_to_folder``, ``write_rendering``, ``contact_sheet``, ``encode_png``.
+May import ``scenegym.scene`` and the utilities. torch loads on first use of a name below.
+
+- Scene priors: ``ScenePrior`` (a VAE or GAN over the lane grid), ``PriorConfig``,
+  ``fit_prior``, ``cached_prior``, ``plot_history``.
+- The appearance model: ``AppearanceModel`` (semantic map to picture, pix2pix-style),
+  ``AppearanceConfig``, ``fit_appearance``, ``read_pairs``.
 """
 
-from .files import contact_sheet, encode_png, render_to_folder, write_rendering
-from .render import (
-    PALETTE,
-    SEMANTIC_CLASSES,
-    RenderConfig,
-    Rendering,
-    render,
-    render_many,
-    view_transform,
-)
+from scenegym._lazy import lazy_exports
 
-__all__ = [
-    "PALETTE",
-    "SEMANTIC_CLASSES",
-    "RenderConfig",
-    "Rendering",
-    "contact_sheet",
-    "encode_png",
-    "render",
-    "render_many",
-    "render_to_folder",
-    "view_transform",
-    "write_rendering",
-]
+_EXPORTS = {
+    "PriorConfig": "prior",
+    "ScenePrior": "prior",
+    "cached_prior": "prior",
+    "fit_prior": "prior",
+    "plot_history": "prior",
+    "AppearanceConfig": "appearance",
+    "AppearanceModel": "appearance",
+    "fit_appearance": "appearance",
+    "read_pairs": "appearance",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

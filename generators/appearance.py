@@ -57,8 +57,7 @@ from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
-
-from ._weights import (
+from scenegym.generators._weights import (
     DEVICE_OPTION,
     load_checkpoint,
     load_network,
@@ -69,7 +68,7 @@ from ._weights import (
     save_tensors,
     torch_device,
 )
-from .render import PALETTE, SEMANTIC_CLASSES
+from scenegym.scene.semantic import PALETTE, SEMANTIC_CLASSES
 
 __all__ = [
     "AppearanceConfig",
@@ -464,7 +463,7 @@ def _samples_sheet(model: AppearanceModel, pairs: Pairs, held: NDArray, path: Pa
     real picture and the translated picture."""
     import cv2
 
-    from .files import encode_png
+    from scenegym._io import encode_png
 
     chosen = list(held[:4])
     painted = model.translate([pairs.semantic[i] for i in chosen])

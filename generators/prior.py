@@ -9,7 +9,7 @@ gives
   typical of the reference), and ``score(scenes)``, its percentile among held-out reference
   scenes, a realism score in [0, 1];
 - ``encode(scenes)``: latent features (posterior means), the feature space of the Fréchet
-  Scene Distance (``scenegym.rewards.metrics.frechet_distance``);
+  Scene Distance (``scenegym.evaluation.metrics.frechet_distance``);
 - ``sample(n, seed)`` and ``decode(latents)``: new scenes from latent codes. ``sample``
   draws the codes from a Gaussian fitted to the posterior means of the training scenes
   (ex-post density estimation): trained with ``beta < 1`` for sharp vehicles, the codes of
@@ -59,15 +59,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scenegym._io import atomic_write_text
+from scenegym._io import atomic_write_text, cache_folder
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
-from scenegym.envs.batch import SceneBatch
-from scenegym.envs.encoding import CHANNELS, LaneGrid
-from scenegym.envs.road import Road
-from scenegym.envs.scene import Scene
-from scenegym.envs.vehicles import Vehicles
-
-from ._weights import (
+from scenegym.generators._weights import (
     DEVICE_OPTION,
     load_checkpoint,
     load_network,
@@ -78,6 +72,11 @@ from ._weights import (
     save_tensors,
     torch_device,
 )
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.encoding import CHANNELS, LaneGrid
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = [
     "PriorConfig",
@@ -1011,8 +1010,6 @@ def cached_prior(
     and its folder.
     """
     import torch
-
-    from scenegym.envs.reference import cache_folder
 
     config = PriorConfig() if config is None else config
     reference = list(reference)

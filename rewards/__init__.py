@@ -1,54 +1,40 @@
-"""scenegym.rewards: reward terms and the evaluation metrics they share.
+"""scenegym.rewards: reward terms and the models they score with.
 
-Metrics (``scenegym.rewards.metrics``): features ``vehicle_features``, ``scene_features``,
-``scene_vehicle_features`` (``VEHICLE_FEATURES``, ``SCENE_FEATURES``) and ``Standardiser``;
-fidelity ``mmd2``, ``mmd2_floor``, ``c2st_auc``, ``ks_statistics``, ``wasserstein``, ``prdc``;
-diversity ``vendi``, ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``; and
-``evaluate``, all of them at once.
-Reward terms: ``VehicleRealism``, a bounded per-scene realism score fitted on a reference.
+May import ``scenegym.scene`` and the utilities.
+
+- ``RewardSpec``: weights of the reward terms (``TERMS``) with their settings; ``GoalSpec``:
+  descriptor targets of goal-conditioned generation; ``goal_score(s)``,
+  ``validity_score(s)``.
+- Realism models: ``VehicleRealism`` and ``SceneRealism``, bounded per-scene realism scores
+  fitted on a reference (``REALISM_FEATURES``, ``SCENE_REALISM_FEATURES``).
 """
 
-from .metrics import (
-    SCENE_FEATURES,
-    VEHICLE_FEATURES,
-    Standardiser,
-    c2st_auc,
-    duplicate_rate,
-    evaluate,
-    grid_coverage,
-    ks_statistics,
-    mean_pairwise_distance,
-    mmd2,
-    mmd2_floor,
-    prdc,
-    scene_features,
-    scene_vehicle_features,
-    vehicle_features,
-    vendi,
-    wasserstein,
+from scenegym.rewards.realism import (
+    REALISM_FEATURES,
+    SCENE_REALISM_FEATURES,
+    SceneRealism,
+    VehicleRealism,
 )
-from .realism import REALISM_FEATURES, SCENE_REALISM_FEATURES, SceneRealism, VehicleRealism
+from scenegym.rewards.spec import (
+    TERMS,
+    GoalSpec,
+    RewardSpec,
+    goal_score,
+    goal_scores,
+    validity_score,
+    validity_scores,
+)
 
 __all__ = [
     "REALISM_FEATURES",
-    "SCENE_FEATURES",
     "SCENE_REALISM_FEATURES",
-    "VEHICLE_FEATURES",
+    "TERMS",
+    "GoalSpec",
+    "RewardSpec",
     "SceneRealism",
-    "Standardiser",
     "VehicleRealism",
-    "c2st_auc",
-    "duplicate_rate",
-    "evaluate",
-    "grid_coverage",
-    "ks_statistics",
-    "mean_pairwise_distance",
-    "mmd2",
-    "mmd2_floor",
-    "prdc",
-    "scene_features",
-    "scene_vehicle_features",
-    "vehicle_features",
-    "vendi",
-    "wasserstein",
+    "goal_score",
+    "goal_scores",
+    "validity_score",
+    "validity_scores",
 ]

@@ -32,11 +32,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
-from scenegym.envs.batch import SceneBatch
-from scenegym.envs.descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP
-from scenegym.envs.scene import Scene
-
-from .metrics import VEHICLE_FEATURES, scene_vehicle_features
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP
+from scenegym.scene.features import VEHICLE_FEATURES, scene_vehicle_features
+from scenegym.scene.scene import Scene
 
 __all__ = ["REALISM_FEATURES", "SCENE_REALISM_FEATURES", "SceneRealism", "VehicleRealism"]
 

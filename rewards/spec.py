@@ -31,10 +31,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from scenegym._checks import check_whole
 from scenegym.config import check_config, option
-from scenegym.envs.batch import SceneBatch
-from scenegym.envs.descriptors import DESCRIPTORS
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import DEFAULT_RULES, violation_counts_many
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.descriptors import DESCRIPTORS
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import DEFAULT_RULES, violation_counts_many
 
 __all__ = [
     "TERMS",
@@ -66,7 +66,7 @@ def validity_scores(counts: ArrayLike, vehicles: ArrayLike) -> NDArray[np.float6
 @functools.lru_cache(maxsize=8)
 def _reference_targets(path: str, names: tuple[str, ...]) -> NDArray[np.float64]:
     """``(scenes, len(names))`` descriptors of the scenes in ``path`` (read once)."""
-    from scenegym.envs.scene import read_scenes
+    from scenegym.scene.scene import read_scenes
 
     scenes = read_scenes(path)
     if not scenes:

@@ -11,7 +11,8 @@ no highway-env):
 - rendering: ``render``, ``RenderConfig``, ``Rendering`` (in ``scenegym.generators``).
 """
 
-from scenegym.envs import (
+from scenegym.datasets import RenderConfig, Rendering, render
+from scenegym.scene import (
     DESCRIPTORS,
     KINDS,
     HighwaySceneSpace,
@@ -28,7 +29,6 @@ from scenegym.envs import (
     validate,
     write_scenes,
 )
-from scenegym.generators import RenderConfig, Rendering, render
 
 __version__ = "0.1.0"
 

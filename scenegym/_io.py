@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from numpy.typing import NDArray
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
@@ -65,3 +67,21 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def cache_folder() -> Path:
+    """Where references are cached: ``$SCENEGYM_CACHE`` or ``~/.cache/scenegym``."""
+    root = os.environ.get("SCENEGYM_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "scenegym"
+
+
+def encode_png(image: NDArray) -> bytes:
+    """PNG bytes of an RGB ``(H, W, 3)`` uint8 image or a ``(H, W)`` uint8/uint16 map."""
+    import cv2  # OpenCV loads where pictures are written, not with `import scenegym`
+
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, data = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV fails only on unsupported dtypes
+        raise ValueError(f"cannot encode an image of dtype {image.dtype} as PNG")
+    return data.tobytes()

@@ -416,13 +416,13 @@ def _config(cls: type, args: argparse.Namespace):
 
 
 def _space(args: argparse.Namespace):
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig
 
     return HighwaySceneSpace(_config(HighwaySpaceConfig, args))
 
 
 def _count_lines(path: Path) -> int:
-    from scenegym.envs.scene import check_scenes_file
+    from scenegym.scene.scene import check_scenes_file
 
     check_scenes_file(path)
     with path.open("rb") as handle:
@@ -438,7 +438,7 @@ def _check_out_file(path: Path) -> None:
 
 # ---------------------------------------------------------------------- commands
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from scenegym.envs import write_scenes
+    from scenegym.scene import write_scenes
 
     _check_out_file(args.out)
     space = _space(args)
@@ -449,7 +449,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_reference(args: argparse.Namespace) -> int:
-    from scenegym.envs import ReferenceConfig, naturalistic_reference, write_scenes
+    from scenegym.bridges import ReferenceConfig, naturalistic_reference
+    from scenegym.scene import write_scenes
 
     _check_out_file(args.out)
     config = _config(ReferenceConfig, args)
@@ -479,7 +480,7 @@ def _statistics_path(out: Path) -> Path:
 def _write_statistics(out: Path, scenes: list) -> dict[str, Any]:
     """Write the reference statistics beside a scenes file; returns them."""
     from scenegym._io import atomic_write_text
-    from scenegym.summary import reference_statistics
+    from scenegym.evaluation.summary import reference_statistics
 
     stats = reference_statistics(scenes)
     atomic_write_text(_statistics_path(out), json.dumps(stats, indent=1) + "\n")
@@ -487,8 +488,8 @@ def _write_statistics(out: Path, scenes: list) -> dict[str, Any]:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from scenegym.envs import write_scenes
-    from scenegym.envs.commonroad import import_commonroad
+    from scenegym.bridges.commonroad import import_commonroad
+    from scenegym.scene import write_scenes
 
     _check_out_file(args.out)
     scenes, summary = import_commonroad(args.paths, interval=args.interval)
@@ -498,7 +499,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         raise ValueError(
             f"no scenes imported from {summary['files_read']} file(s); see the reasons above"
         )
-    from scenegym.summary import deduplicate
+    from scenegym.evaluation.summary import deduplicate
 
     scenes, repeats = deduplicate(scenes)
     write_scenes(args.out, scenes)
@@ -516,8 +517,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from scenegym.envs import iter_scenes
-    from scenegym.envs.commonroad import export_commonroad
+    from scenegym.bridges.commonroad import export_commonroad
+    from scenegym.scene import iter_scenes
 
     total = _count_lines(args.scenes)
     at = {"reading": True, "line": 0}
@@ -545,7 +546,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _render_config(args: argparse.Namespace):
-    from scenegym.generators import RenderConfig
+    from scenegym.datasets import RenderConfig
 
     return RenderConfig(
         width=args.width,
@@ -557,8 +558,8 @@ def _render_config(args: argparse.Namespace):
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from scenegym.envs import iter_scenes
-    from scenegym.generators.files import render_to_folder
+    from scenegym.datasets.files import render_to_folder
+    from scenegym.scene import iter_scenes
 
     config = _render_config(args)
     total = _count_lines(args.scenes)
@@ -682,7 +683,7 @@ def _interactive() -> bool:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from scenegym.agents.policy import GenerationPolicy
-    from scenegym.envs import DESCRIPTORS, write_scenes
+    from scenegym.scene import DESCRIPTORS, write_scenes
 
     _check_out_file(args.out)
     targets = _targets(args.target)
@@ -716,7 +717,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _targets(texts: Sequence[str]) -> dict[str, float]:
     """``--target DESCRIPTOR=VALUE`` options as a mapping."""
     from scenegym.config import did_you_mean
-    from scenegym.envs import DESCRIPTORS
+    from scenegym.scene import DESCRIPTORS
 
     targets = {}
     for text in texts:
@@ -767,7 +768,7 @@ def _check_targets(targets: dict[str, float], policy: Any) -> None:
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
-    from scenegym.generators.dataset import (
+    from scenegym.datasets.dataset import (
         FORMATS,
         DatasetConfig,
         PolicySource,
@@ -820,8 +821,8 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
 def _targets_like(path: Path, policy: Any, n: int, given: dict[str, float]) -> list[dict]:
     """Per-rollout targets: the policy's goal descriptors of the scenes in ``path``, cycled
     to ``n``, with the ``given`` targets replacing theirs."""
-    from scenegym.envs import read_scenes
-    from scenegym.envs.descriptors import describe_many
+    from scenegym.scene import read_scenes
+    from scenegym.scene.descriptors import describe_many
 
     names = policy.goal_names
     if not names:
@@ -837,7 +838,8 @@ def _targets_like(path: Path, policy: Any, n: int, given: dict[str, float]) -> l
 
 def _load_reference(items: Sequence[str]) -> tuple[list, str]:
     """Reference scenes from a JSONL file, CommonRoad XML files/folders, or 'naturalistic'."""
-    from scenegym.envs import naturalistic_reference, read_scenes
+    from scenegym.bridges import naturalistic_reference
+    from scenegym.scene import read_scenes
 
     if list(items) == ["naturalistic"]:
         with _progress("simulating reference", 2000) as advance:
@@ -852,7 +854,7 @@ def _load_reference(items: Sequence[str]) -> tuple[list, str]:
             )
     if len(paths) == 1 and paths[0].suffix == ".jsonl":
         return read_scenes(paths[0]), str(paths[0])
-    from scenegym.envs.commonroad import import_commonroad
+    from scenegym.bridges.commonroad import import_commonroad
 
     try:
         scenes, summary = import_commonroad(paths)
@@ -869,7 +871,7 @@ def _load_reference(items: Sequence[str]) -> tuple[list, str]:
 
 def _scenes_to_evaluate(path: Path) -> list:
     """The scenes of ``path``, at least as many as the classifier two-sample test needs."""
-    from scenegym.envs import read_scenes
+    from scenegym.scene import read_scenes
 
     scenes = read_scenes(path)
     if len(scenes) < 10:
@@ -881,7 +883,7 @@ def _scenes_to_evaluate(path: Path) -> list:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from scenegym.report import evaluate_to_folder
+    from scenegym.evaluation.report import evaluate_to_folder
 
     sets = {args.scenes.stem: _scenes_to_evaluate(args.scenes)}
     for path in args.compare:
@@ -934,8 +936,8 @@ def _quickstart_table(results: dict[str, dict]) -> str:
 
 
 def _cmd_fit_prior(args: argparse.Namespace) -> int:
-    from scenegym.envs import read_scenes
     from scenegym.generators.prior import PriorConfig, fit_prior
+    from scenegym.scene import read_scenes
 
     if (args.out is None) == (args.resume is None):
         raise ValueError("give exactly one of --out (a new prior) and --resume (a prior folder)")
@@ -963,7 +965,7 @@ def _cmd_fit_prior(args: argparse.Namespace) -> int:
         if (out / "prior.json").exists() or (out / "checkpoint.json").exists():
             raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
         reference, _ = _load_reference(args.reference)
-        from scenegym.envs import write_scenes
+        from scenegym.scene import write_scenes
 
         out.mkdir(parents=True, exist_ok=True)
         write_scenes(out / "reference.jsonl", reference)
@@ -1047,9 +1049,9 @@ def _cmd_fit_appearance(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample_prior(args: argparse.Namespace) -> int:
-    from scenegym.envs import write_scenes
-    from scenegym.envs.validity import violation_counts_many
     from scenegym.generators.prior import ScenePrior
+    from scenegym.scene import write_scenes
+    from scenegym.scene.validity import violation_counts_many
 
     _check_out_file(args.out)
     scenes = ScenePrior.load(args.prior).sample(args.n, seed=args.seed)
@@ -1061,8 +1063,8 @@ def _cmd_sample_prior(args: argparse.Namespace) -> int:
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     from scenegym._io import atomic_write_text
-    from scenegym.envs import iter_scenes
-    from scenegym.summary import summarise
+    from scenegym.evaluation.summary import summarise
+    from scenegym.scene import iter_scenes
 
     total = _count_lines(args.scenes)
     with _progress("describing", total) as advance:
@@ -1080,11 +1082,12 @@ QUICKSTART_MIN_REFERENCE = 20
 
 def _cmd_quickstart(args: argparse.Namespace) -> int:
     from scenegym._io import atomic_write_bytes, atomic_write_text
-    from scenegym.envs import naturalistic_reference, read_scenes, write_scenes
-    from scenegym.generators import RenderConfig
-    from scenegym.generators.files import contact_sheet, encode_png, render_to_folder
-    from scenegym.report import evaluate_to_folder
-    from scenegym.summary import summarise
+    from scenegym.bridges import naturalistic_reference
+    from scenegym.datasets import RenderConfig
+    from scenegym.datasets.files import contact_sheet, encode_png, render_to_folder
+    from scenegym.evaluation.report import evaluate_to_folder
+    from scenegym.evaluation.summary import summarise
+    from scenegym.scene import read_scenes, write_scenes
 
     out: Path = args.out
     space = _space(args)  # a bad option fails before anything is created
@@ -1118,8 +1121,8 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
     from scenegym.agents.policy import GenerationPolicy
     from scenegym.agents.train import train
     from scenegym.config import config_to_dict
-    from scenegym.envs.descriptors import describe_many
     from scenegym.rewards import VehicleRealism
+    from scenegym.scene.descriptors import describe_many
 
     run = out / "run"
     if run.exists():
@@ -1210,7 +1213,7 @@ def _cmd_quickstart(args: argparse.Namespace) -> int:
             f"{len(reference)}, seed 0)"
         ),
     )
-    from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
+    from scenegym.datasets.dataset import DatasetConfig, ScenesFile, write_dataset
 
     with _progress("writing COCO dataset", len(generated)) as advance:
         write_dataset(

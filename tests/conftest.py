@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import settings
 
-from scenegym.envs import ReferenceConfig, Road, Scene, Vehicles, kind_code
+from scenegym.bridges import ReferenceConfig
+from scenegym.scene import Road, Scene, Vehicles, kind_code
 
 SMALL_REFERENCE = ReferenceConfig(
     lanes=(2, 4),
@@ -187,8 +188,8 @@ if os.environ.get("CI"):
 def tiny_prior(tmp_path_factory):
     """A scene prior fitted in a second on 30 random scenes: enough for interfaces, not
     quality."""
-    from scenegym.envs import HighwaySceneSpace
     from scenegym.generators.prior import fit_prior
+    from scenegym.scene import HighwaySceneSpace
 
     scenes = list(HighwaySceneSpace().sample_many(30, 0))
     folder = tmp_path_factory.mktemp("tiny-prior") / "prior"

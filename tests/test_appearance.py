@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from scenegym.cli import main
-from scenegym.envs import HighwaySceneSpace, write_scenes
+from scenegym.datasets.dataset import DatasetConfig, ScenesFile, write_dataset
+from scenegym.datasets.render import PALETTE
 from scenegym.generators.appearance import (
     AppearanceConfig,
     AppearanceModel,
     fit_appearance,
     read_pairs,
 )
-from scenegym.generators.dataset import DatasetConfig, ScenesFile, write_dataset
-from scenegym.generators.render import PALETTE
+from scenegym.scene import HighwaySceneSpace, write_scenes
 
 # Not the renderer's palette: a model that copied PALETTE would fail the tests.
 TARGET = np.array(

@@ -4,19 +4,19 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, Road, Scene, Vehicles
-from scenegym.envs.batch import RoadBatch, SceneBatch
-from scenegym.envs.descriptors import describe, describe_many, leader_follower_gaps
-from scenegym.envs.encoding import LaneGrid
-from scenegym.envs.geometry import vehicle_corners
-from scenegym.envs.validity import (
+from scenegym.evaluation.metrics import scene_vehicle_features, vehicle_features
+from scenegym.rewards.realism import VehicleRealism
+from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, Road, Scene, Vehicles
+from scenegym.scene.batch import RoadBatch, SceneBatch
+from scenegym.scene.descriptors import describe, describe_many, leader_follower_gaps
+from scenegym.scene.encoding import LaneGrid
+from scenegym.scene.geometry import vehicle_corners
+from scenegym.scene.validity import (
     RULES,
     overlapping_pairs,
     violation_counts,
     violation_counts_many,
 )
-from scenegym.rewards.metrics import scene_vehicle_features, vehicle_features
-from scenegym.rewards.realism import VehicleRealism
 from tests.conftest import congested_freeway, free_flow_curve
 
 
@@ -159,9 +159,9 @@ def test_road_tables_equal_each_roads_own_geometry(scenes):
 
 
 def test_violations_of_some_vehicles_equal_those_of_the_whole_batch():
-    from scenegym.envs.batch import SceneBatch
-    from scenegym.envs.space import HighwaySceneSpace, HighwaySpaceConfig
-    from scenegym.envs.validity import DEFAULT_RULES
+    from scenegym.scene.batch import SceneBatch
+    from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.scene.validity import DEFAULT_RULES
 
     # Crowded scenes drawn independently along the lanes: many overlaps and some off-road.
     space = HighwaySceneSpace(

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from scenegym.cli import main
-from scenegym.envs import DESCRIPTORS, HighwaySceneSpace, Scene, read_scenes
-from scenegym.generators import RenderConfig, render
+from scenegym.datasets import RenderConfig, render
+from scenegym.scene import DESCRIPTORS, HighwaySceneSpace, Scene, read_scenes
 
 ERROR_LINE = re.compile(r"^scenegym( [a-z]+)?: error: \S")
 

@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from scenegym.cli import main
-from scenegym.envs import HighwaySceneSpace, read_scenes, vehicle_poses
+from scenegym.scene import HighwaySceneSpace, read_scenes, vehicle_poses
 
 
 def run(argv, capsys):
@@ -18,7 +18,7 @@ def run(argv, capsys):
 
 
 def test_export_then_import_round_trips_vehicles(tmp_path, capsys, congested, free_flow):
-    from scenegym.envs import write_scenes
+    from scenegym.scene import write_scenes
 
     scenes = tmp_path / "scenes.jsonl"
     write_scenes(scenes, [congested, free_flow])
@@ -36,7 +36,7 @@ def test_export_then_import_round_trips_vehicles(tmp_path, capsys, congested, fr
 
 
 def test_import_reports_skipped_files_and_keeps_the_good_ones(tmp_path, capsys, free_flow):
-    from scenegym.envs import write_commonroad
+    from scenegym.bridges import write_commonroad
 
     folder = tmp_path / "recordings"
     folder.mkdir()
@@ -104,7 +104,7 @@ def test_reference_rejects_an_unknown_config_key(tmp_path, capsys):
 
 
 def test_import_removes_duplicates_and_writes_statistics(tmp_path, capsys, free_flow, congested):
-    from scenegym.envs import write_commonroad
+    from scenegym.bridges import write_commonroad
 
     folder = tmp_path / "recordings"
     folder.mkdir()
@@ -123,7 +123,7 @@ def test_import_removes_duplicates_and_writes_statistics(tmp_path, capsys, free_
 
 
 def test_reference_statistics_flag_implausible_values(tmp_path):
-    from scenegym.summary import reference_statistics
+    from scenegym.evaluation.summary import reference_statistics
 
     scenes = list(HighwaySceneSpace().sample_many(30, seed=0))
     stats = reference_statistics(scenes)

@@ -23,13 +23,13 @@ from commonroad.scenario.scenario import Scenario, Tag
 from commonroad.scenario.state import ExtendedPMState, InitialState
 from commonroad.scenario.trajectory import Trajectory
 
-from scenegym.envs import Road, Scene, Vehicles, validate, vehicle_poses
-from scenegym.envs.commonroad import (
+from scenegym.bridges.commonroad import (
     export_commonroad,
     import_commonroad,
     read_commonroad,
     write_commonroad,
 )
+from scenegym.scene import Road, Scene, Vehicles, validate, vehicle_poses
 
 
 def _round_trip(scene: Scene, tmp_path: Path) -> Scene:
@@ -136,7 +136,7 @@ def test_round_trip_works_when_no_lane_runs_the_whole_length(starts, ends, tmp_p
 
 
 def test_reference_pieces_are_cut_where_they_were_projected_across_gaps():
-    from scenegym.envs.commonroad import _cut, _project
+    from scenegym.bridges.commonroad import _cut, _project
 
     # Lanelet boundaries that do not quite meet: 0.5 m apart at the joint.
     pieces = [np.array([[0.0, 0.0], [10.0, 0.0]]), np.array([[10.5, 0.0], [20.0, 0.0]])]
@@ -152,7 +152,7 @@ def test_reference_pieces_are_cut_where_they_were_projected_across_gaps():
 def test_repeated_boundary_vertices_do_not_bend_the_shifted_edge():
     from types import SimpleNamespace
 
-    from scenegym.envs.commonroad import _left_edges
+    from scenegym.bridges.commonroad import _left_edges
 
     lanelet = SimpleNamespace(left_vertices=np.array([[0, 0], [0, 10], [0, 10], [0, 20.0]]))
     (edge,) = _left_edges({7: lanelet}, [7], 3.5)
@@ -573,7 +573,7 @@ def test_a_bad_interval_is_an_error(congested, tmp_path):
 # ------------------------------------------------------------------------------ dependency
 def test_importing_scenegym_does_not_import_commonroad():
     code = (
-        "import sys, scenegym, scenegym.envs, scenegym.envs.commonroad; "
+        "import sys, scenegym, scenegym.envs, scenegym.bridges.commonroad; "
         "print(any(m == 'commonroad' or m.startswith('commonroad.') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,16 +18,16 @@ import pytest
 import yaml
 
 from scenegym.cli import main
-from scenegym.envs import HighwaySceneSpace, Scene, read_scenes, write_scenes
-from scenegym.generators.augment import AugmentConfig, augment, mask_boxes
-from scenegym.generators.dataset import (
+from scenegym.datasets.augment import AugmentConfig, augment, mask_boxes
+from scenegym.datasets.dataset import (
     DatasetConfig,
     PolicySource,
     PriorSource,
     ScenesFile,
     write_dataset,
 )
-from scenegym.generators.render import RenderConfig, render_many
+from scenegym.datasets.render import RenderConfig, render_many
+from scenegym.scene import HighwaySceneSpace, Scene, read_scenes, write_scenes
 
 AUGMENT = AugmentConfig(
     rotate=30, scale=(0.8, 1.3), crop=0.3, mirror=True, noise=6, brightness=20, contrast=0.3,
@@ -108,8 +108,8 @@ def test_coco_mask_text_escapes_the_backslash_of_rle_counts():
     # formatted by hand, so it must escape it as JSON does.
     from pycocotools import mask as coco_mask
 
-    from scenegym.generators.augment import vehicle_pixels
-    from scenegym.generators.dataset import _coco_masks, _mask_stack
+    from scenegym.datasets.augment import vehicle_pixels
+    from scenegym.datasets.dataset import _coco_masks, _mask_stack
 
     instance = np.zeros((64, 64), dtype=np.uint16)
     instance[1:4, 22:27] = 1
@@ -183,7 +183,7 @@ def test_parquet_parts_read_as_one_table_when_a_shard_has_no_picture_of_a_view(t
 def test_writing_a_dataset_does_not_import_pandas(scenes_file, tmp_path):
     # pyarrow's pa.array imports pandas, 0.27 s in every worker that only writes Parquet.
     code = (
-        "import sys; from scenegym.generators.dataset import DatasetConfig, ScenesFile, "
+        "import sys; from scenegym.datasets.dataset import DatasetConfig, ScenesFile, "
         f"write_dataset; write_dataset(ScenesFile({str(scenes_file)!r}), {str(tmp_path / 'o')!r}"
         ", 4, 0, DatasetConfig(width=32, height=32)); print('pandas' in sys.modules)"
     )

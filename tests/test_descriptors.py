@@ -2,7 +2,7 @@
 
 import pytest
 
-from scenegym.envs import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, Road, Scene, Vehicles, describe
+from scenegym.scene import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, Road, Scene, Vehicles, describe
 
 ROAD = Road(
     segment_lengths=[400.0, 100.0],

@@ -75,8 +75,8 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
     """CursorEdits checks only the vehicle each step changes; its counts, per rule and scene
     and per vehicle, are those of checking every scene whole. Crowded scenes (many overlaps),
     removals and additions that empty and fill them."""
-    from scenegym.envs.batch import COLUMNS, SceneBatch
-    from scenegym.envs.validity import DEFAULT_RULES
+    from scenegym.scene.batch import COLUMNS, SceneBatch
+    from scenegym.scene.validity import DEFAULT_RULES
 
     kwargs = {**_kwargs(True, False), "space": {**SPACE, "vehicles": [4, 9], "length": [60, 90]}}
     venv = DrivingLayoutVecEnv(16, **kwargs)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from scenegym.envs import (
+from scenegym.scene import (
     KINDS,
     HighwaySceneSpace,
     HighwaySpaceConfig,
@@ -14,7 +14,7 @@ from scenegym.envs import (
     kind_code,
     validate,
 )
-from scenegym.envs.encoding import CHANNELS, LaneGrid
+from scenegym.scene.encoding import CHANNELS, LaneGrid
 
 GRID = LaneGrid()
 FLOAT_COLUMNS = ("d", "heading", "speed", "length", "width")
@@ -291,8 +291,8 @@ def test_encode_rejects_what_is_not_a_scene():
 
 
 def test_windows_equal_slices_of_the_whole_grids():
-    from scenegym.envs.batch import SceneBatch
-    from scenegym.envs.space import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.scene.batch import SceneBatch
+    from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
 
     # A grid shorter than the roads and fewer rows than some roads' lanes: vehicles fall
     # outside it; crowded lanes put several vehicles in one cell.

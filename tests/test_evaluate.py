@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from conftest import SMALL_REFERENCE
 
+from scenegym.bridges import naturalistic_reference
 from scenegym.cli import main
-from scenegym.envs import HighwaySceneSpace, naturalistic_reference, write_scenes
-from scenegym.report import evaluate_to_folder
+from scenegym.evaluation.report import evaluate_to_folder
+from scenegym.scene import HighwaySceneSpace, write_scenes
 
 SMALL = SMALL_REFERENCE
 REQUIRED = (
@@ -79,7 +80,7 @@ def test_report_compares_generators_side_by_side(tmp_path, reference, random_sce
 def test_evaluate_command_with_compare_and_xml_reference(
     tmp_path, reference, random_scenes, capsys
 ):
-    from scenegym.envs import export_commonroad
+    from scenegym.bridges import export_commonroad
 
     write_scenes(tmp_path / "random.jsonl", random_scenes)
     write_scenes(tmp_path / "other.jsonl", reference[::3])

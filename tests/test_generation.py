@@ -8,8 +8,6 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import scenegym
-from scenegym.envs import Road, Scene, Vehicles, is_valid
-from scenegym.envs.encoding import CHANNELS
 from scenegym.envs.generation import (
     COMPACT_ACTIONS,
     COMPACT_CHANNELS,
@@ -17,6 +15,8 @@ from scenegym.envs.generation import (
     DrivingLayoutEnv,
 )
 from scenegym.rewards.spec import GoalSpec, RewardSpec, goal_score, validity_score
+from scenegym.scene import Road, Scene, Vehicles, is_valid
+from scenegym.scene.encoding import CHANNELS
 
 GENERATION_IDS = [env_id for env_id in gym.registry if env_id.startswith("scenegym/DrivingLayout")]
 
@@ -360,7 +360,7 @@ def test_select_must_be_known():
 
 
 def test_goal_targets_can_be_drawn_from_reference_scenes(tmp_path, congested, free_flow):
-    from scenegym.envs import describe, write_scenes
+    from scenegym.scene import describe, write_scenes
 
     path = tmp_path / "reference.jsonl"
     write_scenes(path, [congested, free_flow])
@@ -377,7 +377,7 @@ def test_goal_targets_can_be_drawn_from_reference_scenes(tmp_path, congested, fr
 
 
 def test_many_targets_from_a_reference_take_every_scene_once_before_repeating(tmp_path):
-    from scenegym.envs import HighwaySceneSpace, describe, write_scenes
+    from scenegym.scene import HighwaySceneSpace, describe, write_scenes
 
     scenes = list(HighwaySceneSpace().sample_many(5, seed=3))
     path = tmp_path / "reference.jsonl"
@@ -397,8 +397,8 @@ def test_many_targets_from_a_reference_take_every_scene_once_before_repeating(tm
 
 
 def test_more_start_candidates_start_nearer_the_targets():
-    from scenegym.envs import describe
     from scenegym.rewards.spec import goal_score
+    from scenegym.scene import describe
 
     ranges = {"density": [5.0, 40.0], "min_gap": [0.0, 60.0], "median_time_headway": [0.0, 6.0]}
     goal = GoalSpec(ranges=ranges)
@@ -465,7 +465,7 @@ def test_a_goal_reference_without_ranges_is_a_clear_error():
 
 
 def test_a_goal_start_draws_the_starting_scene_from_the_targets():
-    from scenegym.envs import describe
+    from scenegym.scene import describe
 
     goal = {"ranges": {"density": [5.0, 40.0], "mean_speed": [10.0, 30.0], "min_gap": [0, 50]}}
     env = DrivingLayoutEnv(goal=goal, start="goal", space={"vehicles": [0, 40]})

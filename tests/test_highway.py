@@ -6,9 +6,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import scenegym  # noqa: F401  (registers the environments)
-from scenegym.envs import Road, Scene, Vehicles, is_valid, vehicle_poses
-from scenegym.envs.highway import from_highway, highway_network, to_highway
-from scenegym.envs.reference import ReferenceConfig, naturalistic_reference
+from scenegym.bridges.highway import from_highway, highway_network, to_highway
+from scenegym.bridges.reference import ReferenceConfig, naturalistic_reference
+from scenegym.scene import Road, Scene, Vehicles, is_valid, vehicle_poses
 
 SMALL = ReferenceConfig(
     lanes=(2, 3),

@@ -10,18 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from scenegym.envs import (
-    DESCRIPTORS,
-    GAP_CAP,
-    HEADWAY_CAP,
-    HighwaySceneSpace,
-    HighwaySpaceConfig,
-    Road,
-    Scene,
-    Vehicles,
-    describe,
-)
-from scenegym.rewards.metrics import (
+from scenegym.evaluation.metrics import (
     C2ST_MIN_ROWS,
     SCENE_FEATURES,
     VEHICLE_FEATURES,
@@ -40,6 +29,17 @@ from scenegym.rewards.metrics import (
     vehicle_features,
     vendi,
     wasserstein,
+)
+from scenegym.scene import (
+    DESCRIPTORS,
+    GAP_CAP,
+    HEADWAY_CAP,
+    HighwaySceneSpace,
+    HighwaySpaceConfig,
+    Road,
+    Scene,
+    Vehicles,
+    describe,
 )
 
 N = 200

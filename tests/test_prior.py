@@ -9,9 +9,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from scenegym.envs import Scene, Vehicles, naturalistic_reference
+from scenegym.bridges import naturalistic_reference
+from scenegym.evaluation.metrics import evaluate, frechet_distance, frechet_scene_distance
 from scenegym.generators.prior import PriorConfig, ScenePrior, fit_prior, vehicle_cells
-from scenegym.rewards.metrics import evaluate, frechet_distance, frechet_scene_distance
+from scenegym.scene import Scene, Vehicles
 
 SMALL = {"epochs": 100, "checkpoint_every": 50, "batch_size": 8}
 
@@ -273,7 +274,7 @@ def _cli(argv, capsys):
 
 
 def test_cli_fits_resumes_and_evaluates_with_a_prior(reference, tmp_path, capsys):
-    from scenegym.envs import write_scenes
+    from scenegym.scene import write_scenes
 
     fit, held = reference
     write_scenes(tmp_path / "ref.jsonl", fit)
@@ -312,7 +313,7 @@ def test_cli_fits_resumes_and_evaluates_with_a_prior(reference, tmp_path, capsys
     )
     assert status == 0, err
     assert "wrote 7 scenes" in out
-    from scenegym.envs import read_scenes
+    from scenegym.scene import read_scenes
 
     assert [s.id for s in read_scenes(tmp_path / "vae.jsonl")] == [
         s.id for s in ScenePrior.load(folder).sample(7, seed=0)
@@ -336,7 +337,7 @@ def test_cli_fits_resumes_and_evaluates_with_a_prior(reference, tmp_path, capsys
     ],
 )
 def test_cli_rejects_a_bad_prior_config_in_one_line(reference, tmp_path, capsys, extra, message):
-    from scenegym.envs import write_scenes
+    from scenegym.scene import write_scenes
 
     write_scenes(tmp_path / "ref.jsonl", reference[0][:20])
     argv = ["fit-prior", "--reference", tmp_path / "ref.jsonl", "--out", tmp_path / "p", *extra]
@@ -464,7 +465,7 @@ def gan(reference, tmp_path_factory):
 
 
 def test_gan_discriminator_separates_reference_from_random_scenes(gan, reference):
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig
 
     # Crowded random scenes (60-80 vehicles; the reference holds about 11): after a fit this
     # short, the discriminator tells those apart at any thread count, but not reliably the
@@ -481,7 +482,7 @@ def test_gan_fit_lowers_the_distance_of_its_samples_to_the_reference(gan, refere
     # Adversarial losses do not fall steadily (each network's loss is the other's progress);
     # what a fit lowers is how far the generator's scenes lie from the reference. After one
     # epoch its scenes hold hundreds of vehicles (reference: about 11).
-    from scenegym.rewards.metrics import mmd2, scene_features
+    from scenegym.evaluation.metrics import mmd2, scene_features
 
     start = fit_prior(reference[0], tmp_path / "one", {**GAN, "epochs": 1})
     held = scene_features(reference[1])
@@ -499,7 +500,7 @@ def test_gan_fit_lowers_the_distance_of_its_samples_to_the_reference(gan, refere
 def test_gan_samples_are_a_baseline_beside_other_generators_in_evaluate(
     gan, reference, tmp_path, capsys
 ):
-    from scenegym.envs import HighwaySceneSpace, write_scenes
+    from scenegym.scene import HighwaySceneSpace, write_scenes
 
     held = reference[1]
     gan.save(tmp_path / "gan")
@@ -546,7 +547,7 @@ def test_gan_generates_on_reference_roads_and_loads_back_equal(gan, reference, t
 
 @pytest.mark.parametrize("kind", ["gan", "vae"])
 def test_vehicles_stay_within_their_kinds_reference_range(kind, gan, prior, reference):
-    from scenegym.envs.vehicles import KINDS
+    from scenegym.scene.vehicles import KINDS
 
     fit_on = [s.vehicles for s in reference[0]]
     generated = [s.vehicles for s in (gan if kind == "gan" else prior).sample(40, seed=3)]

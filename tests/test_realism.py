@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from conftest import SMALL_REFERENCE
 
-from scenegym.envs import HighwaySceneSpace, naturalistic_reference
+from scenegym.bridges import naturalistic_reference
 from scenegym.rewards import SceneRealism, VehicleRealism
+from scenegym.scene import HighwaySceneSpace
 
 SMALL = SMALL_REFERENCE
 

@@ -8,8 +8,18 @@ import json
 import numpy as np
 import pytest
 
-from scenegym.envs import KINDS, HighwaySceneSpace, Road, Scene, Vehicles, is_valid, validate
-from scenegym.generators import PALETTE, SEMANTIC_CLASSES, RenderConfig, render, render_many
+from scenegym.datasets import RenderConfig, render, render_many
+from scenegym.scene import (
+    KINDS,
+    PALETTE,
+    SEMANTIC_CLASSES,
+    HighwaySceneSpace,
+    Road,
+    Scene,
+    Vehicles,
+    is_valid,
+    validate,
+)
 
 ROAD, MARKING, FIRST_VEHICLE = 1, 2, 3
 
@@ -498,8 +508,8 @@ def test_render_many_draws_what_render_draws(random_scenes):
 
 
 def test_road_geometry_of_many_roads_equals_each_road_alone():
-    from scenegym.envs import HighwaySpaceConfig
-    from scenegym.envs.road import prepare_drawing
+    from scenegym.scene import HighwaySpaceConfig
+    from scenegym.scene.road import prepare_drawing
 
     config = HighwaySpaceConfig(ramp_probability=0.7, segments=(1, 4), max_curvature=0.01)
     roads = [scene.road for scene in HighwaySceneSpace(config).sample_many(40, seed=2)]

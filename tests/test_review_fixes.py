@@ -12,8 +12,9 @@ import pytest
 
 from scenegym._checks import as_int_array, check_range
 from scenegym._io import _umask, atomic_write_text
+from scenegym.bridges.reference import ReferenceConfig
 from scenegym.config import check_config, config_from_mapping
-from scenegym.envs import (
+from scenegym.scene import (
     HighwaySceneSpace,
     HighwaySpaceConfig,
     Road,
@@ -23,9 +24,8 @@ from scenegym.envs import (
     iter_scenes,
     validate,
 )
-from scenegym.envs.descriptors import leader_follower_gaps
-from scenegym.envs.reference import ReferenceConfig
-from scenegym.envs.validity import violation_counts
+from scenegym.scene.descriptors import leader_follower_gaps
+from scenegym.scene.validity import violation_counts
 
 QUARTER = math.pi / 2.0 * 100.0
 """Length (m) of a quarter circle of radius 100 m (curvature 0.01 1/m)."""

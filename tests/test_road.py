@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenegym.envs import Road
+from scenegym.scene import Road
 
 roads = st.builds(
     lambda lengths, curvatures, heading: Road(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scenegym.envs import KINDS, Road, Scene, Vehicles, iter_scenes, read_scenes, write_scenes
+from scenegym.scene import KINDS, Road, Scene, Vehicles, iter_scenes, read_scenes, write_scenes
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 

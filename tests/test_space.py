@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scenegym.config import config_from_mapping, config_to_dict, load_config
-from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, Vehicles, is_valid
+from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, Vehicles, is_valid
 
 
 def test_same_seed_gives_the_same_scenes():
@@ -101,7 +101,7 @@ def test_a_partial_fixed_key_mapping_in_python_is_completed_like_a_file():
 
 
 def test_targets_set_the_road_and_the_scene_wide_numbers():
-    from scenegym.envs import describe
+    from scenegym.scene import describe
 
     space = HighwaySceneSpace(HighwaySpaceConfig(vehicles=(0, 200)))
     targets = {
@@ -176,7 +176,7 @@ def test_even_placement_fills_lanes_by_length_and_spaces_vehicles_evenly():
 
 
 def test_following_placement_gives_faster_vehicles_longer_gaps():
-    from scenegym.envs.space import FOLLOWING_GAP, FOLLOWING_HEADWAY
+    from scenegym.scene.space import FOLLOWING_GAP, FOLLOWING_HEADWAY
 
     still = HighwaySpaceConfig(
         lanes=(3, 3), vehicles=(15, 15), ramp_probability=0.0, placement="following"
@@ -211,7 +211,7 @@ def test_following_placement_gives_faster_vehicles_longer_gaps():
 
 @pytest.mark.parametrize("placement", ["uniform", "even", "following"])
 def test_vehicle_sets_are_drawn_at_once_each_following_the_targets(placement):
-    from scenegym.envs import Scene, describe
+    from scenegym.scene import Scene, describe
 
     space = HighwaySceneSpace(HighwaySpaceConfig(placement=placement, vehicles=(0, 60)))
     targets = {"vehicle_count": 21, "mean_speed": 18.0, "std_speed": 2.5}
@@ -241,7 +241,7 @@ def test_vehicle_sets_are_drawn_at_once_each_following_the_targets(placement):
 
 
 def test_count_and_density_together_set_the_road_length():
-    from scenegym.envs import describe
+    from scenegym.scene import describe
 
     space = HighwaySceneSpace(HighwaySpaceConfig(length=(100.0, 400.0), ramp_probability=0.0))
     targets = {"vehicle_count": 12, "density": 15.0, "lane_count": 4, "max_curvature": 0.0}
@@ -256,7 +256,7 @@ def test_an_unknown_placement_is_named():
 
 
 def test_a_lane_use_target_spreads_the_lanes_about_that_much():
-    from scenegym.envs import describe
+    from scenegym.scene import describe
 
     config = HighwaySpaceConfig(lanes=(4, 4), vehicles=(24, 24), ramp_probability=0.0)
 
@@ -275,7 +275,7 @@ def test_a_lane_use_target_spreads_the_lanes_about_that_much():
 
 
 def test_speed_and_truck_targets_are_met_exactly_by_each_scene():
-    from scenegym.envs import describe
+    from scenegym.scene import describe
 
     space = HighwaySceneSpace(HighwaySpaceConfig(vehicles=(10, 30)))
     targets = {"vehicle_count": 20, "mean_speed": 24.0, "std_speed": 1.5, "truck_share": 0.15}
@@ -302,7 +302,7 @@ def test_space_roads_pass_every_check_of_the_road_constructor(config):
     # The space builds its roads without the constructor's checks; they must hold anyway.
     from dataclasses import fields
 
-    from scenegym.envs import Road
+    from scenegym.scene import Road
 
     space = HighwaySceneSpace(HighwaySpaceConfig(**config))
     rng = np.random.default_rng(5)
@@ -396,7 +396,7 @@ def test_random_scenes_follow_the_configured_distributions():
 def test_edge_spaces_draw_checked_scenes_together_or_alone(config):
     from dataclasses import fields
 
-    from scenegym.envs import Road
+    from scenegym.scene import Road
 
     space = HighwaySceneSpace(HighwaySpaceConfig(**config))
     targets = [None, {"truck_share": 1.0}, {"vehicle_count": 0}, {"density": 1e6}]

@@ -15,7 +15,7 @@ from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.train import TrainConfig, latest_checkpoint, train
 from scenegym.cli import main
 from scenegym.config import config_from_mapping
-from scenegym.envs import describe, is_valid, read_scenes
+from scenegym.scene import describe, is_valid, read_scenes
 
 TINY = {
     "env_kwargs": {"edit_budget": 8, "goal": {"ranges": {"density": [10.0, 50.0]}}},
@@ -107,7 +107,7 @@ def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):
 def test_cli_train_copies_a_reference_named_from_the_working_directory(tmp_path, monkeypatch):
     import yaml
 
-    from scenegym.envs import HighwaySceneSpace, write_scenes
+    from scenegym.scene import HighwaySceneSpace, write_scenes
 
     monkeypatch.chdir(tmp_path)
     write_scenes("ref.jsonl", list(HighwaySceneSpace().sample_many(12, 0)))
@@ -140,7 +140,7 @@ def test_batched_and_dummy_vector_envs_train_the_same_model(tmp_path):
 
 
 def test_the_held_out_evaluation_measures_fidelity_against_a_reference(tmp_path):
-    from scenegym.envs import HighwaySceneSpace, write_scenes
+    from scenegym.scene import HighwaySceneSpace, write_scenes
 
     reference = tmp_path / "reference.jsonl"
     write_scenes(reference, HighwaySceneSpace().sample_many(40, seed=9))
@@ -304,7 +304,7 @@ def test_archive_scores_novelty_and_coverage():
 @pytest.mark.slow
 @pytest.mark.parametrize("env", [None, "scenegym/DrivingLayout-edit-v4"])
 def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, env):
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig
 
     space = {"vehicles": [6, 12], "lanes": [3, 4], "length": [200.0, 300.0]}
     config = {
@@ -367,7 +367,7 @@ def test_repair_returns_only_valid_scenes_and_counts_what_it_removed(run):
 
 @pytest.mark.slow
 def test_goal_targets_are_honoured_better_than_random_after_a_short_run(tmp_path):
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, describe
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, describe
 
     space = {"lanes": [3, 3], "length": [250.0, 250.0], "ramp_probability": 0.0}
     config = {
@@ -436,7 +436,7 @@ def test_each_rollout_can_ask_for_its_own_targets(run):
 
 
 def test_generate_like_asks_each_rollout_for_one_scenes_descriptors(run, tmp_path, capsys):
-    from scenegym.envs import HighwaySceneSpace, write_scenes
+    from scenegym.scene import HighwaySceneSpace, write_scenes
 
     like = list(HighwaySceneSpace().sample_many(3, seed=4))
     write_scenes(tmp_path / "like.jsonl", like)
@@ -512,7 +512,7 @@ def test_a_part_of_a_sample_is_the_same_scenes_from_only_its_batches(run):
 
 
 def test_sampling_asks_for_each_goal_reference_scene_once_before_repeating(tmp_path):
-    from scenegym.envs import HighwaySceneSpace, HighwaySpaceConfig, write_scenes
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, write_scenes
 
     space = {"lanes": [2, 4], "length": [150.0, 300.0], "vehicles": [4, 20]}
     space["ramp_probability"] = 0.0

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from scenegym.envs import RULES, Road, Scene, ValidityRules, Vehicles, is_valid, validate
-from scenegym.envs.validity import overlapping_pairs, violation_counts
+from scenegym.scene import RULES, Road, Scene, ValidityRules, Vehicles, is_valid, validate
+from scenegym.scene.validity import overlapping_pairs, violation_counts
 
 ROAD = Road(
     segment_lengths=[200.0],
@@ -156,7 +156,7 @@ def test_rules_can_be_loosened():
 
 
 def test_counts_cover_every_rule_and_agree_with_validate(rng):
-    from scenegym.envs import HighwaySceneSpace
+    from scenegym.scene import HighwaySceneSpace
 
     for scene in HighwaySceneSpace().sample_many(30, seed=5):
         counts = violation_counts(scene)
@@ -169,7 +169,7 @@ def test_empty_scene_is_valid():
 
 
 def test_repair_removes_the_fewest_vehicles_to_make_a_scene_valid():
-    from scenegym.envs.validity import repair
+    from scenegym.scene.validity import repair
 
     # Vehicle 1 overlaps both neighbours; removing it alone fixes the scene.
     scene = scene_of(lane=[0, 0, 0], s=[50.0, 53.0, 56.0], speed=[5.0, 5.0, 5.0])

@@ -22,21 +22,19 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from scenegym._checks import check_whole
-from scenegym._io import atomic_open
+from scenegym._io import atomic_open, cache_folder
+from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
 from scenegym.config import check_config, option
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene, iter_scenes
+from scenegym.scene.validity import is_valid
+from scenegym.scene.vehicles import kind_code
 
-from .highway import highway_network, resize, vehicles_from_highway
-from .road import Road
-from .scene import Scene, iter_scenes
-from .validity import is_valid
-from .vehicles import kind_code
-
-__all__ = ["REFERENCE_VERSION", "ReferenceConfig", "cache_folder", "naturalistic_reference"]
+__all__ = ["REFERENCE_VERSION", "ReferenceConfig", "naturalistic_reference"]
 
 REFERENCE_VERSION = 2
 """Bumped whenever the simulation changes what it produces; part of the cache key."""
@@ -87,12 +85,6 @@ class ReferenceConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
-
-
-def cache_folder() -> Path:
-    """Where references are cached: ``$SCENEGYM_CACHE`` or ``~/.cache/scenegym``."""
-    root = os.environ.get("SCENEGYM_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "scenegym"
 
 
 def _cache_key(n: int, seed: int, config: ReferenceConfig) -> str:

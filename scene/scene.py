@@ -15,9 +15,8 @@ from typing import Any
 
 from scenegym._checks import check_keys
 from scenegym._io import atomic_open
-
-from .road import Road
-from .vehicles import Vehicles
+from scenegym.scene.road import Road
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = ["SCENE_FORMAT", "Scene", "iter_scenes", "read_scenes", "write_scenes"]
 

@@ -12,7 +12,7 @@ In every two-sample function ``x`` is the generated sample and ``y`` the referen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +21,16 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist, pdist
 
 from scenegym._checks import as_float_array, check_keys, check_whole
-from scenegym.envs.batch import SceneBatch
-from scenegym.envs.descriptors import (
-    DESCRIPTORS,
+from scenegym.scene.features import (
+    SCENE_FEATURES,
+    VEHICLE_FEATURES,
+    as_scenes,
+    scene_features,
+    scene_vehicle_features,
+    vehicle_features,
 )
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import violation_counts_many
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import violation_counts_many
 
 __all__ = [
     "C2ST_MIN_ROWS",
@@ -51,23 +55,6 @@ __all__ = [
     "vendi",
     "wasserstein",
 ]
-
-VEHICLE_FEATURES: tuple[str, ...] = (
-    "speed",
-    "gap",
-    "time_headway",
-    "relative_speed",
-    "lateral_offset",
-    "heading",
-    "length",
-    "width",
-)
-"""Columns of ``vehicle_features``: speed (m/s), gap to the leader (m), time headway (s),
-leader minus follower speed (m/s), offset from the lane centre (m), heading to the lane (rad),
-length (m), width (m)."""
-
-SCENE_FEATURES: tuple[str, ...] = tuple(DESCRIPTORS)
-"""Columns of ``scene_features``: the descriptors, in ``DESCRIPTORS`` order."""
 
 GRID_FEATURES: tuple[str, ...] = ("density", "mean_speed", "min_time_headway", "lane_count")
 """Descriptors that span the grid of ``grid_coverage``: how crowded, how fast, how close the
@@ -112,20 +99,6 @@ def _as_pair(x: Any, y: Any, *, min_rows: int = 1) -> tuple[NDArray, NDArray]:
     return x, y
 
 
-def _as_scenes(name: str, scenes: Any, *, min_count: int = 0) -> list[Scene]:
-    if isinstance(scenes, Scene):
-        raise TypeError(f"{name} must be a sequence of Scene objects, got one Scene; use [scene]")
-    if isinstance(scenes, (str, bytes, Mapping)) or not isinstance(scenes, Iterable):
-        raise TypeError(f"{name} must be a sequence of Scene objects, got {type(scenes).__name__}")
-    scenes = list(scenes)
-    for index, scene in enumerate(scenes):
-        if not isinstance(scene, Scene):
-            raise TypeError(f"{name}[{index}] must be a Scene, got {type(scene).__name__}")
-    if len(scenes) < min_count:
-        raise ValueError(f"{name} must hold at least {min_count} scenes, got {len(scenes)}")
-    return scenes
-
-
 def _check_bandwidth(bandwidth: Any) -> float:
     if (
         isinstance(bandwidth, bool)
@@ -160,58 +133,6 @@ def _subsample(rng: np.random.Generator, array: NDArray, size: int) -> NDArray:
 
 
 # ----------------------------------------------------------------------------- features
-
-
-def scene_vehicle_features(scene: Scene) -> NDArray[np.float64]:
-    """``vehicle_features`` of one scene: ``(len(scene.vehicles), 8)``, vehicles in stored order.
-
-    Cheap enough for a per-scene reward inside an environment step.
-    """
-    if not isinstance(scene, Scene):
-        raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
-    return SceneBatch.of([scene]).vehicle_features()
-
-
-def vehicle_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
-    """Per-vehicle features of every vehicle of every scene, pooled.
-
-    Columns (``VEHICLE_FEATURES``): speed (m/s); bumper-to-bumper gap to the leader in the same
-    lane (m, capped at ``GAP_CAP``, ``GAP_CAP`` without a leader, negative when footprints
-    overlap); time headway gap / speed (s, capped at ``HEADWAY_CAP``; ``HEADWAY_CAP`` without a
-    leader or at speed 0; 0 when the gap is <= 0); relative speed leader minus follower (m/s,
-    0 without a leader); lateral offset ``d`` (m); heading to the lane (rad); length (m);
-    width (m).
-
-    Args:
-        scenes: the scenes (any iterable of ``Scene``).
-
-    Returns:
-        ``(n_vehicles_total, 8)`` float array, scene by scene in input order, vehicles in
-        their stored order.
-
-    >>> from scenegym.envs import Road, Scene, Vehicles
-    >>> cars = Vehicles.from_columns(lane=[0, 0], s=[100.0, 124.5], speed=[20.0, 25.0])
-    >>> vehicle_features([Scene(Road.straight(length=500.0, lanes=2), cars)])[:, :4].tolist()
-    [[20.0, 20.0, 1.0, 5.0], [25.0, 200.0, 10.0, 0.0]]
-    """
-    scenes = _as_scenes("scenes", scenes)
-    if not scenes:
-        return np.zeros((0, len(VEHICLE_FEATURES)))
-    return SceneBatch.of(scenes).vehicle_features()
-
-
-def scene_features(scenes: Iterable[Scene]) -> NDArray[np.float64]:
-    """The descriptors of each scene as one row (``SCENE_FEATURES`` order, units as in
-    ``DESCRIPTORS``).
-
-    Returns:
-        ``(n_scenes, len(SCENE_FEATURES))`` float array.
-    """
-    scenes = _as_scenes("scenes", scenes)
-    if not scenes:
-        return np.zeros((0, len(SCENE_FEATURES)))
-    values = SceneBatch.of(scenes).describe()
-    return np.column_stack([values[name] for name in SCENE_FEATURES])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -741,7 +662,7 @@ def duplicate_rate(scenes: Iterable[Scene]) -> float:
         A share in [0, 1); ideal 0. ``n`` copies of one scene give ``(n - 1) / n``. Sensitive
         only to exact repeats (equal content), not to near-copies.
     """
-    scenes = _as_scenes("scenes", scenes, min_count=1)
+    scenes = as_scenes("scenes", scenes, min_count=1)
     return 1.0 - len({scene.id for scene in scenes}) / len(scenes)
 
 
@@ -798,8 +719,8 @@ def frechet_scene_distance(
     Returns:
         ``(fsd, fsd_floor)``.
     """
-    scenes = _as_scenes("scenes", scenes, min_count=2)
-    reference = _as_scenes("reference", reference, min_count=4)
+    scenes = as_scenes("scenes", scenes, min_count=2)
+    reference = as_scenes("reference", reference, min_count=4)
     if not callable(features):
         raise TypeError(
             f"features must be callable (scenes -> rows), got {type(features).__name__}"
@@ -859,8 +780,8 @@ def evaluate(
         ``mean_pairwise_distance``, ``duplicate_rate`` (floats; counts as ints), and ``ks``
         and ``wasserstein`` (``{feature: float}`` over ``VEHICLE_FEATURES``).
     """
-    scenes = _as_scenes("scenes", scenes, min_count=C2ST_MIN_ROWS)
-    reference = _as_scenes("reference", reference, min_count=C2ST_MIN_ROWS)
+    scenes = as_scenes("scenes", scenes, min_count=C2ST_MIN_ROWS)
+    reference = as_scenes("reference", reference, min_count=C2ST_MIN_ROWS)
     rng = _rng(seed)
 
     # Vehicle level: pooled over scenes, with the scene of each row for the split.

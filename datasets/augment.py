@@ -26,8 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym.config import check_config, option
-
-from .render import PALETTE, Rendering
+from scenegym.datasets.render import PALETTE, Rendering
 
 __all__ = ["AugmentConfig", "augment", "mask_boxes", "photometric", "pixel_boxes", "vehicle_pixels"]
 

@@ -51,14 +51,19 @@ import numpy as np
 from scenegym._threads import one_torch_thread
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
-from scenegym.envs.batch import SceneBatch
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import DEFAULT_RULES
-from scenegym.envs.vehicles import KINDS
-
-from .augment import AugmentConfig, augment, photometric, pixel_boxes, vehicle_pixels
-from .files import encode_png
-from .render import RenderConfig, Rendering, render_many
+from scenegym.datasets.augment import (
+    AugmentConfig,
+    augment,
+    photometric,
+    pixel_boxes,
+    vehicle_pixels,
+)
+from scenegym.datasets.files import encode_png
+from scenegym.datasets.render import RenderConfig, Rendering, render_many
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import DEFAULT_RULES
+from scenegym.scene.vehicles import KINDS
 
 __all__ = [
     "FORMATS",
@@ -187,7 +192,7 @@ class PriorSource:
     kind = "prior"
 
     def __init__(self, path: str | os.PathLike) -> None:
-        from .prior import ScenePrior
+        from scenegym.generators.prior import ScenePrior
 
         self.path = Path(path)
         self.prior = ScenePrior.load(self.path)
@@ -271,7 +276,7 @@ def _open_source(description: dict[str, Any]):
 
 
 def _open_appearance(description: dict[str, Any]):
-    from .appearance import AppearanceModel
+    from scenegym.generators.appearance import AppearanceModel
 
     model = AppearanceModel.load(description["path"])
     if _file_hash(Path(description["path"]) / "weights.safetensors") != description["sha256"]:
@@ -284,7 +289,7 @@ def _open_appearance(description: dict[str, Any]):
 
 def _describe_appearance(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
-    from .appearance import AppearanceModel
+    from scenegym.generators.appearance import AppearanceModel
 
     AppearanceModel.load(path)  # a clear error now rather than in a worker
     return {"path": str(path), "sha256": _file_hash(path / "weights.safetensors")}

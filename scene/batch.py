@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .geometry import _frames
-from .road import Road, _advance
-from .scene import Scene
+from scenegym.scene.geometry import _frames
+from scenegym.scene.road import Road, _advance
+from scenegym.scene.scene import Scene
 
 __all__ = ["COLUMNS", "RoadBatch", "SceneBatch"]
 
@@ -252,7 +252,7 @@ class SceneBatch:
 
     # ------------------------------------------------------------------ validity
     def single_vehicle_checks(self, rules) -> dict[str, NDArray[np.bool_]]:
-        """Boolean masks, one per single-vehicle rule of ``scenegym.envs.validity``: True
+        """Boolean masks, one per single-vehicle rule of ``scenegym.scene.validity``: True
         where the vehicle breaks the rule."""
         roads, road = self.roads, self.road
         n = self.lane.size
@@ -409,7 +409,7 @@ class SceneBatch:
 
     def vehicle_features(self) -> NDArray[np.float64]:
         """``(n, 8)`` per-vehicle features (``scenegym.rewards.VEHICLE_FEATURES``)."""
-        from .descriptors import GAP_CAP, HEADWAY_CAP
+        from scenegym.scene.descriptors import GAP_CAP, HEADWAY_CAP
 
         n = self.lane.size
         follower, leader, gap = self.leader_follower()
@@ -440,7 +440,7 @@ class SceneBatch:
 
     def describe(self) -> dict[str, NDArray[np.float64]]:
         """Every descriptor (``scenegym.envs.DESCRIPTORS``) of every scene, ``(scenes,)`` each."""
-        from .descriptors import _HEAVY, GAP_CAP, HEADWAY_CAP
+        from scenegym.scene.descriptors import _HEAVY, GAP_CAP, HEADWAY_CAP
 
         b, roads = self.count, self.roads
         n = self.sizes.astype(np.float64)

@@ -223,7 +223,7 @@ class Road:
     @cached_property
     def _batch(self):
         """This road's tables as a ``RoadBatch`` of one (for one-scene batch computations)."""
-        from .batch import RoadBatch
+        from scenegym.scene.batch import RoadBatch
 
         return RoadBatch([self])
 

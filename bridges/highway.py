@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .geometry import vehicle_poses
-from .road import Road
-from .scene import Scene
-from .vehicles import Vehicles, kind_code
+from scenegym.scene.geometry import vehicle_poses
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import Vehicles, kind_code
 
 __all__ = [
     "HighwayNetwork",

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from scenegym.envs.batch import SceneBatch
-from scenegym.envs.descriptors import DESCRIPTORS
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import DEFAULT_RULES, RULES, ValidityRules, violation_counts
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.descriptors import DESCRIPTORS
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import DEFAULT_RULES, RULES, ValidityRules, violation_counts
 
 __all__ = ["deduplicate", "reference_statistics", "summarise"]
 
@@ -20,7 +20,7 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
     """Descriptor statistics (mean, std, min, max per descriptor), the validity rate and the
     share of scenes breaking each rule.
 
-    >>> from scenegym.envs import HighwaySceneSpace
+    >>> from scenegym.scene import HighwaySceneSpace
     >>> summary = summarise(HighwaySceneSpace().sample_many(20, seed=0))
     >>> summary["scenes"], 0.0 <= summary["validity_rate"] <= 1.0
     (20, True)
@@ -75,7 +75,7 @@ def reference_statistics(
     every vehicle and scene feature, as ``Standardiser.to_dict``), counts of scenes and
     vehicles, and the number of violations of each validity rule (overlaps count pairs;
     implausible values are flagged, not silently dropped)."""
-    from scenegym.rewards.metrics import (
+    from scenegym.evaluation.metrics import (
         SCENE_FEATURES,
         VEHICLE_FEATURES,
         Standardiser,

@@ -31,12 +31,11 @@ from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym.config import check_config, option
-
-from .descriptors import describe
-from .road import Road
-from .scene import Scene
-from .validity import DEFAULT_RULES, ValidityRules, Violation, validate
-from .vehicles import KINDS, Vehicles
+from scenegym.scene.descriptors import describe
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import DEFAULT_RULES, ValidityRules, Violation, validate
+from scenegym.scene.vehicles import KINDS, Vehicles
 
 __all__ = ["TARGETABLE", "HighwaySceneSpace", "HighwaySpaceConfig"]
 

@@ -28,11 +28,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._checks import check_range
-
-from .geometry import vehicle_poses
-from .road import Road
-from .scene import Scene
-from .vehicles import KINDS, Vehicles
+from scenegym.scene.geometry import vehicle_poses
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import KINDS, Vehicles
 
 __all__ = [
     "CommonRoadImport",
@@ -407,7 +406,7 @@ def write_commonroad(
         time_step: the scenario's time step size (s), in [0.001, 10].
 
     >>> import tempfile
-    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> from scenegym.scene import Road, Scene, Vehicles
     >>> scene = Scene(Road.straight(length=100.0, lanes=2), Vehicles.empty())
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     written = write_commonroad(scene, Path(folder) / "scene.xml")

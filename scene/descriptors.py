@@ -32,9 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import SceneBatch
-from .scene import Scene
-from .vehicles import kind_code
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import kind_code
 
 __all__ = [
     "DESCRIPTORS",
@@ -76,7 +76,7 @@ def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:
 def describe(scene: Scene) -> dict[str, float]:
     """The descriptors of ``scene`` (see the module table for units).
 
-    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=500.0, lanes=2)
     >>> cars = Vehicles.from_columns(lane=[0, 0], s=[100.0, 124.5], speed=[20.0, 20.0])
     >>> d = describe(Scene(road, cars))

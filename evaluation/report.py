@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from scenegym._io import atomic_write_bytes, atomic_write_text
-from scenegym.envs.scene import Scene
+from scenegym.scene.scene import Scene
 
 __all__ = ["TABLE_KEYS", "evaluate_to_folder"]
 
@@ -54,7 +54,7 @@ def evaluate_to_folder(
 
     Returns the ``metrics.json`` content.
     """
-    from scenegym.rewards.metrics import evaluate
+    from scenegym.evaluation.metrics import evaluate
 
     if not generators:
         raise ValueError("evaluate needs at least one set of scenes")
@@ -88,8 +88,8 @@ def _figures(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from scenegym.generators.files import contact_sheet, encode_png
-    from scenegym.rewards.metrics import (
+    from scenegym.datasets.files import contact_sheet, encode_png
+    from scenegym.evaluation.metrics import (
         SCENE_FEATURES,
         VEHICLE_FEATURES,
         scene_features,

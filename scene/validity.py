@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from .batch import SceneBatch, _overlapping
-from .road import Road
-from .scene import Scene
-from .vehicles import KINDS
+from scenegym.scene.batch import SceneBatch, _overlapping
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import KINDS
 
 __all__ = [
     "RULES",
@@ -128,7 +128,7 @@ _REASONS = {
 def validate(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> list[Violation]:
     """Every broken rule of ``scene``, single-vehicle rules first, then overlaps.
 
-    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=100.0, lanes=2)
     >>> scene = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[50.0, 52.0], speed=[5, 5]))
     >>> [str(v) for v in validate(scene)]

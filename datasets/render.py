@@ -24,10 +24,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.envs.geometry import corners_from_frames, vehicle_corners, vehicle_frames_many
-from scenegym.envs.road import Road, prepare_drawing
-from scenegym.envs.scene import Scene
-from scenegym.envs.vehicles import KINDS
+from scenegym.scene.geometry import corners_from_frames, vehicle_corners, vehicle_frames_many
+from scenegym.scene.road import Road, prepare_drawing
+from scenegym.scene.scene import Scene
+from scenegym.scene.semantic import PALETTE, SEMANTIC_CLASSES
+from scenegym.scene.vehicles import KINDS
 
 __all__ = [
     "PALETTE",
@@ -38,23 +39,6 @@ __all__ = [
     "render_many",
     "view_transform",
 ]
-
-SEMANTIC_CLASSES: tuple[str, ...] = ("background", "road", "lane_marking", *KINDS)
-"""Semantic map values: index = class id (vehicle kinds follow ``KINDS``)."""
-
-PALETTE = np.array(
-    [
-        [74, 96, 62],  # background: verge
-        [92, 92, 96],  # road: asphalt
-        [235, 235, 235],  # lane marking
-        [40, 110, 220],  # car
-        [230, 140, 30],  # truck
-        [200, 40, 60],  # motorcycle
-        [245, 205, 40],  # bus
-    ],
-    dtype=np.uint8,
-)
-"""RGB colour of each semantic class."""
 
 _NEXT = np.array([1, 2, 3, 0])  # corner k's edge runs to corner _NEXT[k]
 _SHIFT = 4  # fixed-point bits for sub-pixel vertex positions in OpenCV drawing calls
@@ -405,7 +389,7 @@ def render(scene: Scene, config: RenderConfig | None = None) -> Rendering:
     Deterministic: the same scene and config give the same arrays, bit for bit. To draw many
     scenes, ``render_many`` is faster.
 
-    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=60.0, lanes=2)
     >>> scene = Scene(road, Vehicles.from_columns(lane=[1], s=[30.0]))
     >>> out = render(scene, RenderConfig(width=64, height=32))

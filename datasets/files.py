@@ -14,26 +14,15 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym._io import atomic_write_bytes, atomic_write_text
-from scenegym.envs.scene import Scene
-from scenegym.envs.validity import is_valid
-
-from .render import RenderConfig, Rendering, render_many
+from scenegym._io import atomic_write_bytes, atomic_write_text, encode_png
+from scenegym.datasets.render import RenderConfig, Rendering, render_many
+from scenegym.scene.scene import Scene
+from scenegym.scene.validity import is_valid
 
 __all__ = ["contact_sheet", "encode_png", "render_to_folder", "write_rendering"]
 
 FOLDERS = ("images", "semantic", "instance", "labels")
 """Sub-folders of a render output: RGB PNG, class-id PNG, 16-bit instance PNG, labels JSON."""
-
-
-def encode_png(image: NDArray) -> bytes:
-    """PNG bytes of an RGB ``(H, W, 3)`` uint8 image or a ``(H, W)`` uint8/uint16 map."""
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(".png", image)
-    if not ok:  # pragma: no cover - OpenCV fails only on unsupported dtypes
-        raise ValueError(f"cannot encode an image of dtype {image.dtype} as PNG")
-    return data.tobytes()
 
 
 def write_rendering(out: Path, stem: str, rendering: Rendering, extra: dict) -> None:

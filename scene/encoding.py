@@ -14,11 +14,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scenegym.config import check_config, option
-
-from .batch import SceneBatch
-from .road import Road
-from .scene import Scene
-from .vehicles import Vehicles
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.road import Road
+from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = ["CHANNELS", "LaneGrid"]
 
@@ -107,7 +106,7 @@ class LaneGrid:
         cells: longitudinal cells per lane.
         cell_length: station length of a cell (m).
 
-    >>> from scenegym.envs import Road, Scene, Vehicles
+    >>> from scenegym.scene import Road, Scene, Vehicles
     >>> grid = LaneGrid(lanes=3, cells=50)
     >>> road = Road.straight(length=200.0, lanes=3)
     >>> scene = Scene(road, Vehicles.from_columns(lane=[2, 0], s=[57.5, 10.0], speed=[25.0, 20.0]))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from .road import Road, RoadTable
-from .vehicles import Vehicles
+from scenegym.scene.road import Road, RoadTable
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = [
     "corners_from_frames",

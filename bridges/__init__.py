@@ -1,0 +1,34 @@
+"""scenegym.bridges: scenes in and out of the tools users already have.
+
+May import ``scenegym.scene`` and the utilities. The libraries themselves (commonroad-io,
+highway-env) load when a bridge is used, not with ``import scenegym``.
+
+- CommonRoad XML: ``read_commonroad`` / ``import_commonroad`` (recorded scenarios to scenes,
+  ``CommonRoadImport``), ``write_commonroad`` / ``export_commonroad`` (scenes to scenarios).
+- highway-env: ``to_highway``, ``from_highway``, ``highway_network``.
+- The naturalistic reference: ``naturalistic_reference`` (highway-env IDM/MOBIL traffic,
+  simulated and cached) with its ``ReferenceConfig``.
+"""
+
+from scenegym.bridges.commonroad import (
+    CommonRoadImport,
+    export_commonroad,
+    import_commonroad,
+    read_commonroad,
+    write_commonroad,
+)
+from scenegym.bridges.highway import from_highway, highway_network, to_highway
+from scenegym.bridges.reference import ReferenceConfig, naturalistic_reference
+
+__all__ = [
+    "CommonRoadImport",
+    "ReferenceConfig",
+    "export_commonroad",
+    "from_highway",
+    "highway_network",
+    "import_commonroad",
+    "naturalistic_reference",
+    "read_commonroad",
+    "to_highway",
+    "write_commonroad",
+]

@@ -1,0 +1,43 @@
+"""scenegym.datasets: scenes turned into samples and datasets.
+
+May import ``scenegym.scene``, ``scenegym.generators`` and the utilities.
+
+- Rendering: ``render`` (a ``Scene`` and a ``RenderConfig`` to a ``Rendering``: semantic map,
+  instance mask, RGB picture, boxes), ``render_many``, ``view_transform``.
+- Files: ``render_to_folder``, ``write_rendering``, ``contact_sheet``, ``encode_png``.
+- Augmentation: ``augment`` with its ``AugmentConfig``.
+- Datasets: ``write_dataset`` (COCO, YOLO, Parquet in resumable shards) with its
+  ``DatasetConfig``; sources ``ScenesFile``, ``PriorSource``, ``PolicySource``.
+"""
+
+from scenegym.datasets.augment import AugmentConfig, augment
+from scenegym.datasets.dataset import (
+    FORMATS,
+    DatasetConfig,
+    PolicySource,
+    PriorSource,
+    ScenesFile,
+    write_dataset,
+)
+from scenegym.datasets.files import contact_sheet, encode_png, render_to_folder, write_rendering
+from scenegym.datasets.render import RenderConfig, Rendering, render, render_many, view_transform
+
+__all__ = [
+    "FORMATS",
+    "AugmentConfig",
+    "DatasetConfig",
+    "PolicySource",
+    "PriorSource",
+    "RenderConfig",
+    "Rendering",
+    "ScenesFile",
+    "augment",
+    "contact_sheet",
+    "encode_png",
+    "render",
+    "render_many",
+    "render_to_folder",
+    "view_transform",
+    "write_dataset",
+    "write_rendering",
+]

@@ -1,0 +1,50 @@
+"""scenegym.evaluation: how close scenes are to a reference, and how varied.
+
+May import ``scenegym.scene``, ``scenegym.generators``, ``scenegym.datasets`` (contact sheets)
+and the utilities.
+
+- Metrics: fidelity ``c2st_auc``, ``mmd2``, ``mmd2_floor``, ``ks_statistics``,
+  ``wasserstein``, ``prdc``, ``frechet_scene_distance``; diversity ``vendi``,
+  ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``; ``Standardiser``; and
+  ``evaluate``, all of them at once.
+- Reports: ``evaluate_to_folder`` (``metrics.json``, ``report.md`` and figures).
+- Summaries: ``summarise``, ``reference_statistics``, ``deduplicate``.
+"""
+
+from scenegym.evaluation.metrics import (
+    Standardiser,
+    c2st_auc,
+    duplicate_rate,
+    evaluate,
+    frechet_scene_distance,
+    grid_coverage,
+    ks_statistics,
+    mean_pairwise_distance,
+    mmd2,
+    mmd2_floor,
+    prdc,
+    vendi,
+    wasserstein,
+)
+from scenegym.evaluation.report import evaluate_to_folder
+from scenegym.evaluation.summary import deduplicate, reference_statistics, summarise
+
+__all__ = [
+    "Standardiser",
+    "c2st_auc",
+    "deduplicate",
+    "duplicate_rate",
+    "evaluate",
+    "evaluate_to_folder",
+    "frechet_scene_distance",
+    "grid_coverage",
+    "ks_statistics",
+    "mean_pairwise_distance",
+    "mmd2",
+    "mmd2_floor",
+    "prdc",
+    "reference_statistics",
+    "summarise",
+    "vendi",
+    "wasserstein",
+]

@@ -1,0 +1,89 @@
+"""scenegym.scene: the scene model, plain numpy data testable without any environment.
+
+May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
+``scenegym.config``).
+
+- Scene model: ``Road`` (lanes along a reference line, Frenet frame), ``Vehicles`` (columns,
+  ``KINDS``, ``kind_code``), ``Scene``; JSON Lines files with ``write_scenes``,
+  ``read_scenes``, ``iter_scenes`` (format ``SCENE_FORMAT``).
+- Many scenes at once: ``SceneBatch``, ``RoadBatch``.
+- Geometry: ``vehicle_poses``, ``vehicle_corners``.
+- Validity: ``validate``, ``is_valid``, ``violation_counts``, ``violation_counts_many``,
+  ``repair``, ``Violation``, ``ValidityRules``, ``RULES``, ``DEFAULT_RULES``.
+- Descriptors: ``describe``, ``describe_many``, ``DESCRIPTORS`` (names and units),
+  ``GAP_CAP``, ``HEADWAY_CAP``.
+- Features shared by realism rewards and metrics: ``vehicle_features``, ``scene_features``,
+  ``scene_vehicle_features``, ``VEHICLE_FEATURES``, ``SCENE_FEATURES``.
+- Encoding: ``LaneGrid`` (scenes as channels x lanes x cells tensors) and its ``CHANNELS``.
+- Scene spaces: ``HighwaySceneSpace`` with its ``HighwaySpaceConfig``.
+- Picture classes: ``SEMANTIC_CLASSES`` and their colours ``PALETTE``.
+"""
+
+from scenegym.scene.batch import RoadBatch, SceneBatch
+from scenegym.scene.descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, describe, describe_many
+from scenegym.scene.encoding import CHANNELS, LaneGrid
+from scenegym.scene.features import (
+    SCENE_FEATURES,
+    VEHICLE_FEATURES,
+    scene_features,
+    scene_vehicle_features,
+    vehicle_features,
+)
+from scenegym.scene.geometry import vehicle_corners, vehicle_poses
+from scenegym.scene.road import Road
+from scenegym.scene.scene import SCENE_FORMAT, Scene, iter_scenes, read_scenes, write_scenes
+from scenegym.scene.semantic import PALETTE, SEMANTIC_CLASSES
+from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
+from scenegym.scene.validity import (
+    DEFAULT_RULES,
+    RULES,
+    ValidityRules,
+    Violation,
+    is_valid,
+    repair,
+    validate,
+    violation_counts,
+    violation_counts_many,
+)
+from scenegym.scene.vehicles import KINDS, Vehicles, kind_code
+
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_RULES",
+    "DESCRIPTORS",
+    "GAP_CAP",
+    "HEADWAY_CAP",
+    "KINDS",
+    "PALETTE",
+    "RULES",
+    "SCENE_FEATURES",
+    "SCENE_FORMAT",
+    "SEMANTIC_CLASSES",
+    "VEHICLE_FEATURES",
+    "HighwaySceneSpace",
+    "HighwaySpaceConfig",
+    "LaneGrid",
+    "Road",
+    "RoadBatch",
+    "Scene",
+    "SceneBatch",
+    "ValidityRules",
+    "Vehicles",
+    "Violation",
+    "describe",
+    "describe_many",
+    "is_valid",
+    "iter_scenes",
+    "kind_code",
+    "read_scenes",
+    "repair",
+    "scene_features",
+    "scene_vehicle_features",
+    "validate",
+    "vehicle_corners",
+    "vehicle_features",
+    "vehicle_poses",
+    "violation_counts",
+    "violation_counts_many",
+    "write_scenes",
+]
