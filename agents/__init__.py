@@ -4,7 +4,8 @@ May import every package below it: envs, rewards, generators, bridges, datasets,
 scene. SB3 and torch load on first use of a name below.
 
 - ``train`` with its ``TrainConfig``; ``latest_checkpoint``, ``make_env``.
-- ``GenerationPolicy``: a trained run, ``sample(n, targets=..., seed=...)``.
+- ``GenerationPolicy``: a trained run, ``sample(n, targets=..., seed=...)``;
+  ``PolicySource``: its rollouts as a source of ``scenegym.datasets.write_dataset``.
 - Population terms: ``PopulationReward`` over a shared ``Archive`` (novelty, coverage).
 """
 
@@ -17,6 +18,7 @@ _EXPORTS = {
     "train": "train",
     "GenerationPolicy": "policy",
     "Sample": "policy",
+    "PolicySource": "source",
     "Archive": "population",
     "PopulationReward": "population",
 }

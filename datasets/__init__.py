@@ -7,14 +7,14 @@ May import ``scenegym.scene``, ``scenegym.generators`` and the utilities.
 - Files: ``render_to_folder``, ``write_rendering``, ``contact_sheet``, ``encode_png``.
 - Augmentation: ``augment`` with its ``AugmentConfig``.
 - Datasets: ``write_dataset`` (COCO, YOLO, Parquet in resumable shards) with its
-  ``DatasetConfig``; sources ``ScenesFile``, ``PriorSource``, ``PolicySource``.
+  ``DatasetConfig``; sources ``ScenesFile`` and ``PriorSource`` (a run's is
+  ``scenegym.agents.PolicySource``).
 """
 
 from scenegym.datasets.augment import AugmentConfig, augment
 from scenegym.datasets.dataset import (
     FORMATS,
     DatasetConfig,
-    PolicySource,
     PriorSource,
     ScenesFile,
     write_dataset,
@@ -26,7 +26,6 @@ __all__ = [
     "FORMATS",
     "AugmentConfig",
     "DatasetConfig",
-    "PolicySource",
     "PriorSource",
     "RenderConfig",
     "Rendering",

@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from scenegym._io import file_sha256
 from scenegym._threads import one_torch_thread
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
@@ -68,7 +69,6 @@ from scenegym.scene.vehicles import KINDS
 __all__ = [
     "FORMATS",
     "DatasetConfig",
-    "PolicySource",
     "PriorSource",
     "ScenesFile",
     "write_dataset",
@@ -138,14 +138,6 @@ class DatasetConfig:
 # ------------------------------------------------------------------------------ sources
 
 
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class ScenesFile:
     """Scenes from a JSONL file: sample ``i`` is line ``i`` (the file must hold ``n`` lines)."""
 
@@ -162,7 +154,7 @@ class ScenesFile:
         self.count = len(self.offsets) - 1
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": str(self.path), "sha256": _file_hash(self.path)}
+        return {"kind": self.kind, "path": str(self.path), "sha256": file_sha256(self.path)}
 
     def check(self, n: int) -> None:
         if n > self.count:
@@ -197,11 +189,15 @@ class PriorSource:
         self.path = Path(path)
         self.prior = ScenePrior.load(self.path)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A worker process opens the prior again from its folder.
+        return (type(self), (self.path,))
+
     def describe(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "path": str(self.path),
-            "sha256": _file_hash(self.path / "weights.safetensors"),
+            "sha256": file_sha256(self.path / "weights.safetensors"),
         }
 
     def check(self, n: int) -> None:
@@ -212,74 +208,23 @@ class PriorSource:
         return self.prior.sample(stop - start, seed=shard_seed)
 
 
-class PolicySource:
-    """Scenes rolled out by a trained run's policy: scene ``i`` is the rollout seeded
-    ``seed + i`` (as ``scenegym generate --seed``), invalid ones repaired by default."""
-
-    kind = "run"
-
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        targets: dict[str, float] | None = None,
-        invalid: str = "repair",
-    ) -> None:
-        from scenegym.agents.policy import GenerationPolicy
-
-        if invalid not in ("report", "repair"):
-            raise ValueError(
-                f"invalid must be 'report' or 'repair' for a dataset (one sample per scene), "
-                f"got {invalid!r}"
-            )
-        self.path = Path(path)
-        self.targets = dict(targets or {})
-        self.invalid = invalid
-        self.policy = GenerationPolicy.load(self.path)
-
-    def describe(self) -> dict[str, Any]:
-        config = json.loads((self.path / "config.json").read_text())
-        from scenegym.agents.train import latest_checkpoint
-
-        model = self.path / "model.zip"
-        if not model.is_file():  # GenerationPolicy.load took the newest checkpoint
-            model = latest_checkpoint(self.path)
-        return {
-            "kind": self.kind,
-            "path": str(self.path),
-            # A run trained further is a different source: its model's hash is part of the job.
-            "model": model.name,
-            "model_sha256": _file_hash(model),
-            "config": config,
-            "targets": self.targets,
-            "invalid": self.invalid,
-        }
-
-    def check(self, n: int) -> None:
-        pass
-
-    def scenes(self, start: int, stop: int, seed: int, n: int) -> list[Scene]:
-        # Scenes start..stop-1 of generate's n: its batches are rolled out and cut, because a
-        # rollout's action noise (and a reference goal's targets) depend on all n.
-        sample = self.policy.sample(
-            n, targets=self.targets or None, seed=seed, invalid=self.invalid, part=(start, stop)
-        )
-        return sample.scenes
-
-
 def _open_source(description: dict[str, Any]):
     kind = description["kind"]
     if kind == "scenes":
         return ScenesFile(description["path"])
     if kind == "prior":
         return PriorSource(description["path"])
-    return PolicySource(description["path"], description["targets"], description["invalid"])
+    raise ValueError(
+        f"a dataset source of kind {kind!r} is not opened from its description; pass it "
+        "opened (for a run: scenegym.agents.PolicySource(path))"
+    )
 
 
 def _open_appearance(description: dict[str, Any]):
     from scenegym.generators.appearance import AppearanceModel
 
     model = AppearanceModel.load(description["path"])
-    if _file_hash(Path(description["path"]) / "weights.safetensors") != description["sha256"]:
+    if file_sha256(Path(description["path"]) / "weights.safetensors") != description["sha256"]:
         raise ValueError(
             f"appearance model {description['path']} changed since this dataset was started; "
             "finish it with the model it started with, or pass --overwrite"
@@ -292,7 +237,7 @@ def _describe_appearance(path: str | os.PathLike) -> dict[str, Any]:
     from scenegym.generators.appearance import AppearanceModel
 
     AppearanceModel.load(path)  # a clear error now rather than in a worker
-    return {"path": str(path), "sha256": _file_hash(path / "weights.safetensors")}
+    return {"path": str(path), "sha256": file_sha256(path / "weights.safetensors")}
 
 
 # ------------------------------------------------------------------------------ one shard
@@ -611,15 +556,16 @@ def _one_torch_thread(job: dict[str, Any]):
         yield
 
 
-def _worker_start(job: dict[str, Any], scenes_file: ScenesFile | None = None) -> None:
-    """Open the job's source and appearance model in a worker process; a ``ScenesFile``
-    comes opened already, so that no worker reads the whole file again for its line offsets."""
+def _worker_start(job: dict[str, Any], source: Any) -> None:
+    """Keep the job's source and open its appearance model in a worker process. The source
+    arrives pickled: a ``ScenesFile`` with its line offsets, so that no worker reads the whole
+    file again; priors and runs by their folder, opened again here."""
     if _uses_torch(job):
         import torch
 
         torch.set_num_threads(1)
     _WORKER["job"] = job
-    _WORKER["source"] = scenes_file if scenes_file is not None else _open_source(job["source"])
+    _WORKER["source"] = source
     _WORKER["appearance"] = _open_appearance(job["appearance"]) if job.get("appearance") else None
 
 
@@ -630,7 +576,7 @@ def _worker_shard(index: int) -> int:
 
 
 def write_dataset(
-    source: ScenesFile | PriorSource | PolicySource,
+    source: Any,
     out: str | os.PathLike,
     n: int,
     seed: int = 0,
@@ -682,8 +628,7 @@ def write_dataset(
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        opened = source if isinstance(source, ScenesFile) else None
-        with context.Pool(min(workers, len(pending)), _worker_start, (job, opened)) as pool:
+        with context.Pool(min(workers, len(pending)), _worker_start, (job, source)) as pool:
             for k in pool.imap_unordered(_worker_shard, list(pending)):
                 report(pending[k])
     return _finalise(out, job, config, shards)
@@ -797,7 +742,7 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
         (out / f".{name}.tmp").unlink(missing_ok=True)
     with open(out / ".sums.tmp", "a", encoding="utf-8") as handle:
         for name in written:
-            handle.write(f"{_file_hash(out / name)}  {name}\n")
+            handle.write(f"{file_sha256(out / name)}  {name}\n")
     os.replace(out / ".sums.tmp", out / "SHA256SUMS")
     if coco:
         counts["labels_per_kind"] = per_kind
@@ -813,7 +758,7 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
         "shards": shards,
         "counts": counts,
         "versions": versions("pycocotools", "pyarrow"),
-        "sha256sums": _file_hash(out / "SHA256SUMS"),
+        "sha256sums": file_sha256(out / "SHA256SUMS"),
     }
     _write(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
     return manifest

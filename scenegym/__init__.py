@@ -11,6 +11,7 @@ no highway-env):
 - rendering: ``render``, ``RenderConfig``, ``Rendering`` (in ``scenegym.generators``).
 """
 
+from scenegym._versions import SCENEGYM_VERSION
 from scenegym.datasets import RenderConfig, Rendering, render
 from scenegym.scene import (
     DESCRIPTORS,
@@ -30,7 +31,7 @@ from scenegym.scene import (
     write_scenes,
 )
 
-__version__ = "0.1.0"
+__version__ = SCENEGYM_VERSION
 
 
 def _register_envs() -> None:

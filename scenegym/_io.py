@@ -7,6 +7,7 @@ process killed mid-write leaves the old file (or none) and at most a hidden ``.*
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import stat
 import tempfile
@@ -85,3 +86,12 @@ def encode_png(image: NDArray) -> bytes:
     if not ok:  # pragma: no cover - OpenCV fails only on unsupported dtypes
         raise ValueError(f"cannot encode an image of dtype {image.dtype} as PNG")
     return data.tobytes()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -7,6 +7,9 @@ import importlib.metadata
 import platform
 import sys
 
+SCENEGYM_VERSION = "0.1.0"
+"""scenegym's own version (``scenegym.__version__``; keep equal to pyproject.toml's)."""
+
 CORE = ("numpy", "torch", "gymnasium", "stable_baselines3")
 
 
@@ -26,9 +29,7 @@ def _version(name: str) -> str:
 def versions(*extra: str) -> dict[str, str]:
     """``{"scenegym": ..., "python": ..., <module>: version}`` for the core libraries and the
     ``extra`` module names."""
-    import scenegym
-
-    found = {"scenegym": scenegym.__version__, "python": platform.python_version()}
+    found = {"scenegym": SCENEGYM_VERSION, "python": platform.python_version()}
     for name in (*CORE, *extra):
         found[name] = _version(name)
     return found

@@ -768,10 +768,10 @@ def _check_targets(targets: dict[str, float], policy: Any) -> None:
 
 
 def _cmd_dataset(args: argparse.Namespace) -> int:
+    from scenegym.agents import PolicySource
     from scenegym.datasets.dataset import (
         FORMATS,
         DatasetConfig,
-        PolicySource,
         PriorSource,
         ScenesFile,
         write_dataset,

@@ -17,15 +17,10 @@ import numpy as np
 import pytest
 import yaml
 
+from scenegym.agents import PolicySource
 from scenegym.cli import main
 from scenegym.datasets.augment import AugmentConfig, augment, mask_boxes
-from scenegym.datasets.dataset import (
-    DatasetConfig,
-    PolicySource,
-    PriorSource,
-    ScenesFile,
-    write_dataset,
-)
+from scenegym.datasets.dataset import DatasetConfig, PriorSource, ScenesFile, write_dataset
 from scenegym.datasets.render import RenderConfig, render_many
 from scenegym.scene import HighwaySceneSpace, Scene, read_scenes, write_scenes
 

@@ -198,3 +198,10 @@ def test_wheel_ships_every_subpackage(tmp_path):
         }
         assert expected <= set(names), f"wheel lacks {sorted(expected - set(names))[:3]}"
     assert not any(name.startswith(("envs/", "agents/", "tests/")) for name in names)
+
+
+def test_the_package_version_is_the_one_pyproject_ships():
+    import scenegym
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert scenegym.__version__ == config["project"]["version"]
