@@ -70,8 +70,8 @@ def outputs(work: Path) -> dict[str, str]:
     _run(work, "train", "--out", "run", *run)
     _run(work, "generate", "run", "--n", "16", "--seed", "2", "--out", "generated.jsonl")
     _run(work, "dataset", "sample.jsonl", "--n", "6", "--out", "dataset", "--format", "all")
-    _run(work, "dataset", "run", "--n", "6", "--seed", "4", "--out", "run_dataset", "--workers", "2",
-         "--format", "coco")  # fmt: skip
+    _run(work, "dataset", "run", "--n", "6", "--seed", "4", "--out", "run_dataset",
+         "--workers", "2", "--format", "coco")  # fmt: skip
     _run(work, "fit-prior", "--reference", "reference.jsonl", "--kind", "vae",
          "--out", "prior", "--set=epochs=2")  # fmt: skip
     _run(work, "sample-prior", "prior", "--n", "5", "--seed", "6", "--out", "prior.jsonl")
