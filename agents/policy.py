@@ -435,13 +435,13 @@ def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
     }
     vehicles = {name: np.split(values, np.cumsum(sizes)[:-1]) for name, values in columns.items()}
     for i in range(len(sizes)):
-        road = Road._trusted(
+        road = Road.unchecked(
             **{name: parts[i].copy() for name, parts in roads.items()},
             speed_limit=float(limits[i, 0]),
             origin=tuple(limits[i, 1:].tolist()),
         )
         scenes.append(
-            Scene(road, Vehicles._trusted({name: parts[i] for name, parts in vehicles.items()}))
+            Scene(road, Vehicles.unchecked({name: parts[i] for name, parts in vehicles.items()}))
         )
     return scenes
 

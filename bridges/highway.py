@@ -87,7 +87,7 @@ def highway_network(road: Road, *, splits: tuple[float, ...] = ()) -> HighwayNet
     lane_module, road_module = _highway_env()
     line = lane_module.LineType
     joints = np.concatenate(
-        [road._segment_starts, road.lane_starts, road.lane_ends, [road.length], list(splits)]
+        [road.segment_starts, road.lane_starts, road.lane_ends, [road.length], list(splits)]
     )
     stations = np.unique(np.clip(np.round(joints, 9), 0.0, road.length))
     network = road_module.RoadNetwork()
@@ -96,7 +96,7 @@ def highway_network(road: Road, *, splits: tuple[float, ...] = ()) -> HighwayNet
         mid = (a + b) / 2.0
         present = [int(k) for k in np.flatnonzero(road.lanes_at([mid])[:, 0])]
         lanes_per_section.append(present)
-        segment = int(np.searchsorted(road._segment_starts, mid, side="right") - 1)
+        segment = int(np.searchsorted(road.segment_starts, mid, side="right") - 1)
         curvature = float(road.segment_curvatures[segment])
         for order, lane in enumerate(present):
             centre = road.lane_centers[lane]
@@ -113,7 +113,7 @@ def highway_network(road: Road, *, splits: tuple[float, ...] = ()) -> HighwayNet
                 lane_object = lane_module.StraightLane((hx[0], hy[0]), (hx[1], hy[1]), **kwargs)
             else:
                 # Circle centre of the segment, then phases in the mirrored frame.
-                x0, y0, h0 = road._segment_poses[segment]
+                x0, y0, h0 = road.segment_poses[segment]
                 cx, cy = x0 - np.sin(h0) / curvature, y0 + np.cos(h0) / curvature
                 hcx, hcy = float(cx), float(-cy)
                 radius = abs(1.0 / curvature - centre)

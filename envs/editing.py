@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.scene.batch import COLUMNS, RoadBatch, SceneBatch, _intersecting, _overlapping
+from scenegym.scene.batch import (
+    COLUMNS,
+    RoadBatch,
+    SceneBatch,
+    intersecting_frames,
+    overlapping_frames,
+)
 from scenegym.scene.validity import DEFAULT_RULES, RULES
 
 if TYPE_CHECKING:
@@ -130,7 +136,7 @@ class CursorEdits:
             flat = batch.frames()
             frames[valid] = flat
             radius[valid] = _radius(flat)
-            pairs = _overlapping(flat, batch.scene_of)
+            pairs = overlapping_frames(flat, batch.scene_of)
             scene = batch.scene_of[pairs[:, 0]]
             first, second = pairs[:, 0] - batch.first[scene], pairs[:, 1] - batch.first[scene]
             hits[scene, first, second] = hits[scene, second, first] = True
@@ -163,7 +169,7 @@ class CursorEdits:
         near = others & (distance < (self.radius[rows] + radius[:, None]) ** 2)
         k, other = np.nonzero(near)
         low, high = np.minimum(slots[k], other), np.maximum(slots[k], other)
-        hit = _intersecting(self.frames[rows[k], low], self.frames[rows[k], high])
+        hit = intersecting_frames(self.frames[rows[k], low], self.frames[rows[k], high])
         row = np.zeros((rows.size, self._slots.size), dtype=bool)
         row[k[hit], other[hit]] = True
         self.overlaps[rows] += row.astype(np.int64) - self.hits[rows, slots]

@@ -12,7 +12,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
-from scenegym.scene.batch import RoadBatch, SceneBatch
+from scenegym.scene.batch import RoadBatch, SceneBatch, road_batch
 from scenegym.scene.encoding import CHANNELS, LaneGrid
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
@@ -457,7 +457,7 @@ class DrivingLayoutEnv(gym.Env):
     @property
     def scene(self) -> Scene:
         """The current scene."""
-        return Scene(self.road, Vehicles._trusted(self._columns))
+        return Scene(self.road, Vehicles.unchecked(self._columns))
 
     def _set_scene(self, scene: Scene) -> None:
         if len(scene.vehicles) > self.max_vehicles:
@@ -470,7 +470,7 @@ class DrivingLayoutEnv(gym.Env):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self._begin(seed, options)
-        scores, terms, _, observation = score_envs([self], self.road._batch, _ONE, False)
+        scores, terms, _, observation = score_envs([self], road_batch(self.road), _ONE, False)
         return self._row(observation), self._start_info(float(scores[0]), terms, 0)
 
     def _expose(self, observation: dict[str, NDArray]) -> dict[str, NDArray] | NDArray:
@@ -560,7 +560,7 @@ class DrivingLayoutEnv(gym.Env):
             action = self._decode(action)[0]
         terminated, truncated, terminal_reward = self._apply(action)
         scores, terms, now, observation = score_envs(
-            [self], self.road._batch, _ONE, terminated or truncated
+            [self], road_batch(self.road), _ONE, terminated or truncated
         )
         reward, info = self._settle(
             float(scores[0]),
@@ -959,7 +959,7 @@ def begin_many(
         drawn, roads, sizes.tolist(), ends.tolist(), pick.tolist()
     ):
         start = end - n * count + n * k
-        vehicles = Vehicles._trusted({name: v[start : start + n] for name, v in columns.items()})
+        vehicles = Vehicles.unchecked({name: v[start : start + n] for name, v in columns.items()})
         env._begin_finish(Scene(road, vehicles), options=None if goal_first else option or {})
 
 

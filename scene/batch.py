@@ -12,19 +12,36 @@ with ``scene_of`` naming each vehicle's scene and ``road_of`` each scene's road.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.scene.geometry import _frames
-from scenegym.scene.road import Road, _advance
+from scenegym.scene.geometry import box_frames
+from scenegym.scene.road import Road, advance
 from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import kind_code
 
-__all__ = ["COLUMNS", "RoadBatch", "SceneBatch"]
+__all__ = [
+    "COLUMNS",
+    "GAP_CAP",
+    "HEADWAY_CAP",
+    "HEAVY_KINDS",
+    "RoadBatch",
+    "SceneBatch",
+    "road_batch",
+]
 
 COLUMNS: tuple[str, ...] = ("lane", "s", "d", "heading", "speed", "length", "width", "kind")
 """The vehicle columns a ``SceneBatch`` holds, as in ``Vehicles``."""
+
+HEADWAY_CAP = 10.0
+"""Time headways (s) are capped here: beyond 10 s a vehicle is not following."""
+GAP_CAP = 200.0
+"""Gaps (m) are capped here; it is also the gap reported when no vehicle follows another."""
+HEAVY_KINDS = (kind_code("truck"), kind_code("bus"))
+"""Kind codes of heavy vehicles (trucks and buses), counted by ``truck_share``."""
 
 
 class RoadBatch:
@@ -126,7 +143,7 @@ class RoadBatch:
         x, y, heading = origin.T
         for j in range(segments):
             pose[:, j] = np.where(has_segment[:, j, None], np.stack([x, y, heading], 1), 0.0)
-            x, y, heading = _advance(x, y, heading, curvature[:, j], length[:, j])
+            x, y, heading = advance(x, y, heading, curvature[:, j], length[:, j])
         self.segment_pose[rows] = pose
 
     def fits(self, road: Road) -> bool:
@@ -164,7 +181,7 @@ class RoadBatch:
         same arithmetic as ``Road.reference_pose``."""
         index = self._segment(road, s)
         pose = self.segment_pose[road, index]
-        return _advance(
+        return advance(
             pose[:, 0],
             pose[:, 1],
             pose[:, 2],
@@ -176,6 +193,28 @@ class RoadBatch:
         """``(len(s), lanes)`` mask: does lane ``j`` of ``road[i]`` exist at station ``s[i]``?"""
         s = s[:, None]
         return (s >= self.lane_start[road]) & (s <= self.lane_end[road])
+
+
+_ROAD_BATCHES: OrderedDict[int, tuple[Road, RoadBatch]] = OrderedDict()
+_ROAD_BATCHES_KEPT = 1024
+
+
+def road_batch(road: Road) -> RoadBatch:
+    """``RoadBatch([road])``, made once for each of the last 1,024 road objects used.
+
+    Roads are immutable, so the tables of one road object never change; the cache is keyed by
+    the object's identity and holds the road itself, so that an id is never reused while
+    cached."""
+    key = id(road)
+    found = _ROAD_BATCHES.get(key)
+    if found is not None:
+        _ROAD_BATCHES.move_to_end(key)
+        return found[1]
+    batch = RoadBatch([road])
+    _ROAD_BATCHES[key] = (road, batch)
+    if len(_ROAD_BATCHES) > _ROAD_BATCHES_KEPT:
+        _ROAD_BATCHES.popitem(last=False)
+    return batch
 
 
 class SceneBatch:
@@ -219,7 +258,7 @@ class SceneBatch:
         """The batch of ``scenes``; scenes sharing one ``Road`` object share its tables."""
         if len(scenes) == 1:
             road = scenes[0].road
-            roads, road_of = road._batch, np.zeros(1, dtype=np.int64)
+            roads, road_of = road_batch(road), np.zeros(1, dtype=np.int64)
         else:
             index: dict[int, int] = {}
             unique: list[Road] = []
@@ -301,7 +340,7 @@ class SceneBatch:
         intersect, sorted."""
         if self.lane.size < 2:
             return np.zeros((0, 2), dtype=np.int64)
-        return _overlapping(self.frames(), self.scene_of)
+        return overlapping_frames(self.frames(), self.scene_of)
 
     def violation_counts(self, rules) -> NDArray[np.int64]:
         """``(scenes, len(RULES))`` number of violations of every rule in every scene."""
@@ -370,7 +409,7 @@ class SceneBatch:
             centre = frames[:, 0]
             radius = np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))
             near = np.sum((centre[i] - centre[j]) ** 2, axis=1) < (radius[i] + radius[j]) ** 2
-            hit = _intersecting(frames[i[near]], frames[j[near]])
+            hit = intersecting_frames(frames[i[near]], frames[j[near]])
             counts += np.bincount(query[near][hit], minlength=vehicles.size)
         return counts
 
@@ -380,7 +419,7 @@ class SceneBatch:
         lane = self.clipped_lane()[index]
         offset = self.roads.lane_centre[road, lane] + self.d[index]
         xr, yr, h = self.roads.reference(road, self.s[index])
-        return _frames(
+        return box_frames(
             xr - offset * np.sin(h),
             yr + offset * np.cos(h),
             h + self.heading[index],
@@ -409,8 +448,6 @@ class SceneBatch:
 
     def vehicle_features(self) -> NDArray[np.float64]:
         """``(n, 8)`` per-vehicle features (``scenegym.rewards.VEHICLE_FEATURES``)."""
-        from scenegym.scene.descriptors import GAP_CAP, HEADWAY_CAP
-
         n = self.lane.size
         follower, leader, gap = self.leader_follower()
         has_leader = np.zeros(n, dtype=bool)
@@ -440,8 +477,6 @@ class SceneBatch:
 
     def describe(self) -> dict[str, NDArray[np.float64]]:
         """Every descriptor (``scenegym.envs.DESCRIPTORS``) of every scene, ``(scenes,)`` each."""
-        from scenegym.scene.descriptors import _HEAVY, GAP_CAP, HEADWAY_CAP
-
         b, roads = self.count, self.roads
         n = self.sizes.astype(np.float64)
         some = self.sizes > 0
@@ -471,7 +506,7 @@ class SceneBatch:
             mean_speed = np.bincount(scene_of, self.speed, minlength=b) / n
             deviation = self.speed - mean_speed[scene_of]
             std_speed = np.sqrt(np.bincount(scene_of, deviation * deviation, minlength=b) / n)
-            heavy = np.isin(self.kind, _HEAVY).astype(np.float64)
+            heavy = np.isin(self.kind, HEAVY_KINDS).astype(np.float64)
             truck_share = np.bincount(scene_of, heavy, minlength=b) / n
 
         lanes = roads.lane_km.shape[1]
@@ -540,18 +575,18 @@ def _near_pairs(
     return i[near], j[near]
 
 
-def _overlapping(frames: NDArray[np.float64], group: NDArray[np.int64]) -> NDArray[np.int64]:
+def overlapping_frames(frames: NDArray[np.float64], group: NDArray[np.int64]) -> NDArray[np.int64]:
     """Sorted ``(m, 2)`` pairs ``i < j`` of one group whose footprints (``(n, 3, 2)`` frames as
     from ``vehicle_frames``) intersect."""
     centre = frames[:, 0]
     radius = np.sqrt(np.sum(frames[:, 1] ** 2 + frames[:, 2] ** 2, axis=1))
     i, j = _near_pairs(centre, radius, group)
-    hit = _intersecting(frames[i], frames[j])
+    hit = intersecting_frames(frames[i], frames[j])
     pairs = np.stack([i[hit], j[hit]], axis=1)
     return pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
 
 
-def _intersecting(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.bool_]:
+def intersecting_frames(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.bool_]:
     """``(m,)`` do the oriented boxes with frames ``a[k]`` and ``b[k]`` (each ``(m, 3, 2)``:
     centre, half-length vector, half-width vector) intersect?
 

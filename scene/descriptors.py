@@ -32,9 +32,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.scene.batch import SceneBatch
+from scenegym.scene.batch import GAP_CAP, HEADWAY_CAP, SceneBatch
 from scenegym.scene.scene import Scene
-from scenegym.scene.vehicles import kind_code
 
 __all__ = [
     "DESCRIPTORS",
@@ -44,11 +43,6 @@ __all__ = [
     "describe_many",
     "leader_follower_gaps",
 ]
-
-HEADWAY_CAP = 10.0
-"""Time headways (s) are capped here: beyond 10 s a vehicle is not following."""
-GAP_CAP = 200.0
-"""Gaps (m) are capped here; it is also the gap reported when no vehicle follows another."""
 
 DESCRIPTORS: dict[str, str] = {
     "vehicle_count": "1",
@@ -64,8 +58,6 @@ DESCRIPTORS: dict[str, str] = {
     "lane_count": "1",
 }
 """Descriptor names and their units, in report order."""
-
-_HEAVY = (kind_code("truck"), kind_code("bus"))
 
 
 def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:

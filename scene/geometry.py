@@ -53,7 +53,7 @@ def vehicle_frames_many(
     s = np.concatenate([v.s for v in vehicles])
     offset = centers[lane_first[owner] + lane] + np.concatenate([v.d for v in vehicles])
     xr, yr, h = table.reference(owner, s)
-    return _frames(
+    return box_frames(
         xr - offset * np.sin(h),
         yr + offset * np.cos(h),
         h + np.concatenate([v.heading for v in vehicles]),
@@ -71,10 +71,10 @@ def vehicle_frames(road: Road, vehicles: Vehicles) -> NDArray[np.float64]:
     """``(n, 3, 2)`` per vehicle: world centre (m), the vector from the centre to the middle of
     the front bumper, and the vector from the centre to the middle of the left side."""
     x, y, heading = vehicle_poses(road, vehicles)
-    return _frames(x, y, heading, vehicles.length, vehicles.width)
+    return box_frames(x, y, heading, vehicles.length, vehicles.width)
 
 
-def _frames(x, y, heading, length, width) -> NDArray[np.float64]:
+def box_frames(x, y, heading, length, width) -> NDArray[np.float64]:
     """Per vehicle: centre, half-length vector to the front, half-width vector to the left."""
     cos, sin = np.cos(heading), np.sin(heading)
     frame = np.empty((len(x), 3, 2))

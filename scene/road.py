@@ -145,7 +145,7 @@ class Road:
         set_(self, "origin", origin)
 
     @classmethod
-    def _trusted(
+    def unchecked(
         cls,
         *,
         segment_lengths: NDArray[np.float64],
@@ -190,7 +190,7 @@ class Road:
     @property
     def length(self) -> float:
         """Length of the reference line (m)."""
-        return float(self._segment_starts[-1] + self.segment_lengths[-1])
+        return float(self.segment_starts[-1] + self.segment_lengths[-1])
 
     @property
     def lane_count(self) -> int:
@@ -221,13 +221,6 @@ class Road:
         return _read_only(self.lane_distance(lanes, self.lane_starts, self.lane_ends))
 
     @cached_property
-    def _batch(self):
-        """This road's tables as a ``RoadBatch`` of one (for one-scene batch computations)."""
-        from scenegym.scene.batch import RoadBatch
-
-        return RoadBatch([self])
-
-    @cached_property
     def _lane_scale(self) -> NDArray[np.float64]:
         """``(n_lanes, n_segments)`` lane-centre length per metre of reference line."""
         return 1.0 - self.segment_curvatures[None, :] * self.lane_centers[:, None]
@@ -240,11 +233,11 @@ class Road:
         return np.concatenate([np.zeros((self.lane_count, 1)), along[:, :-1]], axis=1)
 
     @cached_property
-    def _segment_starts(self) -> NDArray[np.float64]:
+    def segment_starts(self) -> NDArray[np.float64]:
         return np.concatenate([[0.0], np.cumsum(self.segment_lengths)[:-1]])
 
     @cached_property
-    def _segment_poses(self) -> NDArray[np.float64]:
+    def segment_poses(self) -> NDArray[np.float64]:
         """``(n_segments, 3)`` start pose (x, y, heading) of every segment."""
         return self._poses[:-1]
 
@@ -312,9 +305,9 @@ class Road:
         s = np.asarray(s, dtype=np.float64)
         if self.segment_lengths.size == 1:
             return self._lane_segment_starts[lane, 0] + s * self._lane_scale[lane, 0]
-        index = np.searchsorted(self._segment_starts, s, side="right") - 1
+        index = np.searchsorted(self.segment_starts, s, side="right") - 1
         index = np.minimum(np.maximum(index, 0), self.segment_lengths.size - 1)
-        u = s - self._segment_starts[index]
+        u = s - self.segment_starts[index]
         return self._lane_segment_starts[lane, index] + u * self._lane_scale[lane, index]
 
     def reference_pose(self, s: ArrayLike) -> tuple[NDArray, NDArray, NDArray]:
@@ -326,11 +319,11 @@ class Road:
         if self.segment_lengths.size == 1:
             index = np.zeros(s.shape, dtype=np.intp)
         else:
-            index = np.searchsorted(self._segment_starts, s, side="right") - 1
+            index = np.searchsorted(self.segment_starts, s, side="right") - 1
             index = np.minimum(np.maximum(index, 0), self.segment_lengths.size - 1)
-        u = s - self._segment_starts[index]
-        pose = self._segment_poses[index]
-        return _advance(pose[..., 0], pose[..., 1], pose[..., 2], self.segment_curvatures[index], u)
+        u = s - self.segment_starts[index]
+        pose = self.segment_poses[index]
+        return advance(pose[..., 0], pose[..., 1], pose[..., 2], self.segment_curvatures[index], u)
 
     def frenet_to_cartesian(
         self, s: ArrayLike, offset: ArrayLike
@@ -359,7 +352,7 @@ class Road:
         shape = np.broadcast_shapes(x.shape, y.shape)
         px = np.broadcast_to(x, shape).reshape(-1, 1)
         py = np.broadcast_to(y, shape).reshape(-1, 1)
-        x0, y0, h0 = (self._segment_poses[:, i] for i in range(3))
+        x0, y0, h0 = (self.segment_poses[:, i] for i in range(3))
         k = self.segment_curvatures
         length = self.segment_lengths
         # Straight segments: project onto the direction.
@@ -381,16 +374,16 @@ class Road:
         if np.any(~curved & (k != 0.0)):
             # Newton on f(u) = (p - r(u)) . t(u); f'(u) = -(1 - k * offset(u)).
             for _ in range(3):
-                rx, ry, rh = _advance(x0, y0, h0, k, u)
+                rx, ry, rh = advance(x0, y0, h0, k, u)
                 along = (px - rx) * np.cos(rh) + (py - ry) * np.sin(rh)
                 across = -(px - rx) * np.sin(rh) + (py - ry) * np.cos(rh)
                 u = np.where(curved, u, u + along / (1.0 - k * across))
         u = np.clip(u, low, high)
-        rx, ry, rh = _advance(x0, y0, h0, k, u)
+        rx, ry, rh = advance(x0, y0, h0, k, u)
         dx, dy = px - rx, py - ry
         best = np.argmin(dx * dx + dy * dy, axis=1)
         rows = np.arange(best.size)
-        s = self._segment_starts[best] + u[rows, best]
+        s = self.segment_starts[best] + u[rows, best]
         offset = -dx[rows, best] * np.sin(rh[rows, best]) + dy[rows, best] * np.cos(rh[rows, best])
         return s.reshape(shape), offset.reshape(shape)
 
@@ -400,7 +393,7 @@ class Road:
         knots = np.concatenate(
             [
                 np.linspace(0.0, self.length, n),
-                self._segment_starts,
+                self.segment_starts,
                 self.lane_starts,
                 self.lane_ends,
             ]
@@ -446,7 +439,7 @@ class Road:
                 f"got start {start:g} and end {end:g}"
             )
         end = min(end, self.length)
-        seg_start = self._segment_starts
+        seg_start = self.segment_starts
         seg_end = seg_start + self.segment_lengths
         keep = (seg_end > start) & (seg_start < end)
         lengths = np.minimum(seg_end[keep], end) - np.maximum(seg_start[keep], start)
@@ -516,9 +509,9 @@ class RoadTable:
         count = len(roads)
         self.seg_count = np.array([road.segment_lengths.size for road in roads])
         self.seg_road = np.repeat(np.arange(count), self.seg_count)
-        self.seg_start = np.concatenate([road._segment_starts for road in roads])
+        self.seg_start = np.concatenate([road.segment_starts for road in roads])
         self.seg_k = np.concatenate([road.segment_curvatures for road in roads])
-        self.seg_pose = np.concatenate([road._segment_poses for road in roads])
+        self.seg_pose = np.concatenate([road.segment_poses for road in roads])
         self.seg_first = np.cumsum(self.seg_count) - self.seg_count
         self.length = np.array([road.length for road in roads])
         self.scale = float(self.length.max()) * 2.0 + 1.0
@@ -530,7 +523,7 @@ class RoadTable:
         low = self.seg_first[road_index]
         index = np.minimum(np.maximum(index, low), low + self.seg_count[road_index] - 1)
         pose = self.seg_pose[index]
-        return _advance(
+        return advance(
             pose[:, 0], pose[:, 1], pose[:, 2], self.seg_k[index], s - self.seg_start[index]
         )
 
@@ -678,7 +671,7 @@ def _edge_intervals(starts: NDArray, ends: NDArray) -> NDArray[np.float64]:
     return out
 
 
-def _advance(x, y, heading, curvature, u):
+def advance(x, y, heading, curvature, u):
     """Pose after travelling ``u`` m from ``(x, y, heading)`` along curvature ``curvature``.
 
     Uses the chord form ``u * sinc(k u / 2)`` so straight segments (k = 0) need no branch.

@@ -254,7 +254,7 @@ class HighwaySceneSpace:
             # under a quarter circle, right turns wide of the carriageway, lanes inside the
             # road, widths and limits within the config's checked ranges): skip the checks.
             roads.append(
-                Road._trusted(
+                Road.unchecked(
                     segment_lengths=lengths[i, :m].copy(),
                     segment_curvatures=curvatures[i, :m].copy(),
                     lane_widths=widths[i, :n].copy(),
@@ -288,7 +288,7 @@ class HighwaySceneSpace:
         as uneven as asked (a few lanes somewhat less; uniform placement adds its own).
         """
         sets = self.sample_vehicle_sets(road, rng, targets)
-        return Vehicles._trusted({name: values[0] for name, values in sets.items()})
+        return Vehicles.unchecked({name: values[0] for name, values in sets.items()})
 
     def sample_vehicle_sets(
         self,
@@ -482,7 +482,7 @@ class HighwaySceneSpace:
         sizes, columns = self.sample_vehicles_many(roads, rngs, targets)
         ends = np.cumsum(sizes)
         return [
-            Scene(road, Vehicles._trusted({k: v[end - size : end] for k, v in columns.items()}))
+            Scene(road, Vehicles.unchecked({k: v[end - size : end] for k, v in columns.items()}))
             for road, size, end in zip(roads, sizes.tolist(), ends.tolist())
         ]
 

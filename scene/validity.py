@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym.scene.batch import SceneBatch, _overlapping
+from scenegym.scene.batch import SceneBatch, overlapping_frames
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import KINDS
@@ -108,7 +108,7 @@ def overlapping_pairs(corners: NDArray[np.float64]) -> NDArray[np.int64]:
         ],
         axis=1,
     )
-    return _overlapping(frames, np.zeros(n, dtype=np.int64))
+    return overlapping_frames(frames, np.zeros(n, dtype=np.int64))
 
 
 _REASONS = {

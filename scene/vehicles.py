@@ -113,7 +113,7 @@ class Vehicles:
         )
 
     @classmethod
-    def _trusted(cls, columns: dict[str, NDArray]) -> Vehicles:
+    def unchecked(cls, columns: dict[str, NDArray]) -> Vehicles:
         """Vehicles from columns already of the right dtypes and lengths, copied and made
         read-only without the checks of the constructor (for hot loops inside scenegym)."""
         vehicles = object.__new__(cls)

@@ -146,7 +146,7 @@ def test_road_tables_equal_each_roads_own_geometry(scenes):
         np.testing.assert_array_equal(batch.right_edge[r, :n], road.lane_boundaries[1:])
         np.testing.assert_allclose(batch.lane_km[r, :n], road.lane_lengths / 1000.0, rtol=1e-13)
         assert batch.total_lane_km[r] == pytest.approx(road.lane_lengths.sum() / 1000.0)
-        np.testing.assert_allclose(batch.segment_pose[r, :m], road._segment_poses, atol=1e-9)
+        np.testing.assert_allclose(batch.segment_pose[r, :m], road.segment_poses, atol=1e-9)
         np.testing.assert_allclose(
             batch.lane_segment_start[r, :n, :m], road._lane_segment_starts, rtol=1e-13
         )

@@ -225,7 +225,7 @@ def test_vehicle_sets_are_drawn_at_once_each_following_the_targets(placement):
         assert values.dtype == getattr(alone, name).dtype
     sets = space.sample_vehicle_sets(road, np.random.default_rng(7), targets, count=6)
     assert all(values.shape == (6, 21) for values in sets.values())
-    rows = [Vehicles._trusted({name: v[i] for name, v in sets.items()}) for i in range(6)]
+    rows = [Vehicles.unchecked({name: v[i] for name, v in sets.items()}) for i in range(6)]
     for vehicles in rows:
         d = describe(Scene(road, vehicles))
         assert (d["vehicle_count"], d["truck_share"]) == (21, pytest.approx(4 / 21))
