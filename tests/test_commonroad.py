@@ -136,7 +136,8 @@ def test_round_trip_works_when_no_lane_runs_the_whole_length(starts, ends, tmp_p
 
 
 def test_reference_pieces_are_cut_where_they_were_projected_across_gaps():
-    from scenegym.bridges.commonroad import _cut, _project
+    from scenegym.bridges.commonroad_lanelets import cut_pieces as _cut
+    from scenegym.bridges.commonroad_lanelets import project_on_polyline as _project
 
     # Lanelet boundaries that do not quite meet: 0.5 m apart at the joint.
     pieces = [np.array([[0.0, 0.0], [10.0, 0.0]]), np.array([[10.5, 0.0], [20.0, 0.0]])]
@@ -152,7 +153,7 @@ def test_reference_pieces_are_cut_where_they_were_projected_across_gaps():
 def test_repeated_boundary_vertices_do_not_bend_the_shifted_edge():
     from types import SimpleNamespace
 
-    from scenegym.bridges.commonroad import _left_edges
+    from scenegym.bridges.commonroad_lanelets import left_edges as _left_edges
 
     lanelet = SimpleNamespace(left_vertices=np.array([[0, 0], [0, 10], [0, 10], [0, 20.0]]))
     (edge,) = _left_edges({7: lanelet}, [7], 3.5)

@@ -1,0 +1,124 @@
+"""What the CommonRoad bridge needs of commonroad-io, imported on first use so that
+``import scenegym`` stays light, and the small helpers export and import share."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Unrepresentable", "finite_number", "load_commonroad", "one_line", "quiet", "wrap_angle"]
+
+
+class Unrepresentable(Exception):
+    """A map (or part of one) that a scenegym road cannot describe; the message says why."""
+
+
+def load_commonroad() -> SimpleNamespace:
+    """The commonroad-io names this module uses, or an ImportError that says how to install."""
+    try:
+        from commonroad.common.common_lanelet import LaneletType, LineMarking
+        from commonroad.common.common_scenario import ScenarioID
+        from commonroad.common.file_reader import CommonRoadFileReader
+        from commonroad.common.file_writer import CommonRoadFileWriter, OverwriteExistingFile
+        from commonroad.common.util import FileFormat, Interval
+        from commonroad.common.writer import file_writer_interface
+        from commonroad.geometry.obstacle_shapes.circle_obstacle_shape import (
+            CircleObstacleShape,
+        )
+        from commonroad.geometry.obstacle_shapes.polygon_obstacle_shape import (
+            PolygonObstacleShape,
+        )
+        from commonroad.geometry.obstacle_shapes.rect_obstacle_shape import RectObstacleShape
+        from commonroad.planning.goal import GoalRegion
+        from commonroad.planning.planning_problem import PlanningProblem, PlanningProblemSet
+        from commonroad.prediction.prediction import TrajectoryPrediction
+        from commonroad.scenario.lanelet import Lanelet
+        from commonroad.scenario.obstacle import DynamicObstacle, ObstacleType
+        from commonroad.scenario.scenario import Scenario, Tag
+        from commonroad.scenario.state import CustomState, ExtendedPMState, InitialState
+        from commonroad.scenario.traffic_sign import (
+            TrafficSign,
+            TrafficSignElement,
+            TrafficSignIDCountries,
+            TrafficSignIDGermany,
+        )
+        from commonroad.scenario.trajectory import Trajectory
+    except Exception as error:  # a missing or broken install fails in many ways
+        raise ImportError(
+            f"CommonRoad import and export need a working commonroad-io "
+            f"({type(error).__name__}: {error}); install it with: "
+            "pip install 'commonroad-io>=2023.1'"
+        ) from None
+    return SimpleNamespace(
+        LaneletType=LaneletType,
+        LineMarking=LineMarking,
+        ScenarioID=ScenarioID,
+        CommonRoadFileReader=CommonRoadFileReader,
+        CommonRoadFileWriter=CommonRoadFileWriter,
+        OverwriteExistingFile=OverwriteExistingFile,
+        FileFormat=FileFormat,
+        Interval=Interval,
+        file_writer_interface=file_writer_interface,
+        CircleObstacleShape=CircleObstacleShape,
+        PolygonObstacleShape=PolygonObstacleShape,
+        RectObstacleShape=RectObstacleShape,
+        GoalRegion=GoalRegion,
+        PlanningProblem=PlanningProblem,
+        PlanningProblemSet=PlanningProblemSet,
+        TrajectoryPrediction=TrajectoryPrediction,
+        Lanelet=Lanelet,
+        DynamicObstacle=DynamicObstacle,
+        ObstacleType=ObstacleType,
+        Scenario=Scenario,
+        Tag=Tag,
+        CustomState=CustomState,
+        ExtendedPMState=ExtendedPMState,
+        InitialState=InitialState,
+        TrafficSign=TrafficSign,
+        TrafficSignElement=TrafficSignElement,
+        TrafficSignIDCountries=TrafficSignIDCountries,
+        TrafficSignIDGermany=TrafficSignIDGermany,
+        Trajectory=Trajectory,
+    )
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence commonroad-io's log messages and warnings (bad files are reported by us)."""
+    logger = logging.getLogger("commonroad")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def wrap_angle(angle: Any) -> Any:
+    """Wrap angles (rad) to [-pi, pi)."""
+    return (np.asarray(angle, dtype=np.float64) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def finite_number(value: Any) -> float | None:
+    """A state value as a float: exact values as they are, intervals by their midpoint."""
+    if value is None:
+        return None
+    if hasattr(value, "start") and hasattr(value, "end"):
+        return 0.5 * (float(value.start) + float(value.end))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
