@@ -151,7 +151,9 @@ def main() -> dict:
             )
 
             model_config = AppearanceConfig()
-            AppearanceModel(model_config, _generator(model_config)).save(root / "appearance")
+            AppearanceModel(config=model_config, generator=_generator(model_config)).save(
+                root / "appearance"
+            )
             start = time.perf_counter()
             write_dataset(
                 ScenesFile(scenes_path),

@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
+from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.generators._weights import (
     DEVICE_OPTION,
@@ -310,7 +311,7 @@ class AppearanceModel:
     ``fit_appearance`` or ``AppearanceModel.load``."""
 
     def __init__(
-        self, config: AppearanceConfig, generator: Any, info: dict[str, Any] | None = None
+        self, *, config: AppearanceConfig, generator: Any, info: dict[str, Any] | None = None
     ) -> None:
         self.config = config
         self.generator = generator.eval()
@@ -398,7 +399,7 @@ class AppearanceModel:
             generator, load_tensors(path, _REMEDY), path, _REMEDY, "appearance.json config"
         )
         info = {k: v for k, v in meta.items() if k not in {"format", "config", "classes"}}
-        return cls(config, generator, info)
+        return cls(config=config, generator=generator, info=info)
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -518,45 +519,13 @@ def fit_appearance(
     """
     import torch
 
-    if config is None:
-        config = AppearanceConfig()
-    elif not isinstance(config, AppearanceConfig):
-        config = config_from_mapping(AppearanceConfig, config, name="appearance config")
     if not isinstance(pairs, Pairs):
         pairs = read_pairs(pairs)
     out = Path(out)
-    start_epoch, history = 0, []
-    if resume:
-        state = read_json(out / "checkpoint.json", _REMEDY)
-        if not isinstance(state, dict):
-            raise ValueError(f"{out / 'checkpoint.json'} must hold a JSON object")
-        saved = config_from_mapping(AppearanceConfig, state.get("config"), name="checkpoint config")
-        if config != AppearanceConfig() and config != saved:
-            raise ValueError(
-                f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "
-                "differs (leave it out to resume)"
-            )
-        config = saved
-        if state.get("pairs") != pairs.digest:
-            raise ValueError(
-                f"{out} was fitted on different pairs (hash {state.get('pairs')}, these "
-                f"{pairs.digest}); resume with the same pairs folder"
-            )
-    elif (out / "appearance.json").exists() or (out / "checkpoint.json").exists():
-        raise ValueError(f"{out} already holds an appearance model; choose a new folder or resume")
-    small = [
-        (n, s.shape) for n, s in zip(pairs.names, pairs.semantic) if min(s.shape) < config.crop
-    ]
-    if small:
-        name, (height, width) = small[0]
-        raise ValueError(
-            f"pair {name} is {width}x{height} px, smaller than the training window crop="
-            f"{config.crop}; set crop to a multiple of {2 ** (config.depth + 1)} of at most "
-            f"{min(height, width)} (--set crop=...)"
-        )
+    config, state = _starting_point(out, _as_config(config), pairs, resume)
+    _check_crop(pairs, config)
     device = torch_device(config.device)
     train, held = _split(len(pairs.names), config)
-    classes = len(SEMANTIC_CLASSES)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         generator = _generator(config).to(device)
@@ -566,68 +535,24 @@ def fit_appearance(
     if config.adversarial:
         optimisers["opt_d"] = torch.optim.Adam(discriminator.parameters(), **adam)
     networks = {"g": generator, "d": discriminator}
-    if resume:
+    start_epoch, history = 0, []
+    if state is not None:
         load_checkpoint(out, networks, optimisers, state, device, _REMEDY)
         start_epoch, history = int(state["epoch"]), list(state["history"])
     out.mkdir(parents=True, exist_ok=True)
 
-    def checkpoint(epoch: int) -> None:
-        meta = {
-            "config": config_to_dict(config),
-            "pairs": pairs.digest,
-            "pairs_folder": pairs.folder,
-            "epoch": epoch,
-            "history": history,
-        }
-        save_checkpoint(out, networks, optimisers, meta)
-
-    model = AppearanceModel(config, generator)
+    model = AppearanceModel(config=config, generator=generator)
     for epoch in range(start_epoch + 1, config.epochs + 1):
-        generator.train()
-        discriminator.train()
-        maps, pictures = _windows(pairs, train, config, epoch)
-        totals = {"l1": 0.0, "g_gan": 0.0, "d_loss": 0.0}
-        steps = 0
-        for k in range(0, len(maps), config.batch_size):
-            x = _one_hot(torch.from_numpy(maps[k : k + config.batch_size]).to(device), classes)
-            real = torch.from_numpy(pictures[k : k + config.batch_size]).to(device)
-            real = real.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-            fake = generator(x)
-            if config.adversarial:
-                d_real = discriminator(torch.cat([x, real], 1))
-                d_fake = discriminator(torch.cat([x, fake.detach()], 1))
-                d_loss = 0.5 * ((d_real - 1).square().mean() + d_fake.square().mean())
-                optimisers["opt_d"].zero_grad(set_to_none=True)
-                d_loss.backward()
-                optimisers["opt_d"].step()
-                g_gan = (discriminator(torch.cat([x, fake], 1)) - 1).square().mean()
-                totals["d_loss"] += float(d_loss.detach())
-                totals["g_gan"] += float(g_gan.detach())
-            else:
-                g_gan = fake.new_zeros(())
-            l1 = (fake - real).abs().mean()
-            loss = config.adversarial * g_gan + config.l1 * l1
-            optimisers["opt_g"].zero_grad(set_to_none=True)
-            loss.backward()
-            optimisers["opt_g"].step()
-            totals["l1"] += float(l1.detach()) * 127.5  # in 0-255 units
-            steps += 1
-        generator.eval()
-        row = {"epoch": epoch, "held_out_error": _held_out_error(model, pairs, held)}
-        row["train_l1"] = totals["l1"] / steps
-        if config.adversarial:
-            row["g_gan"] = totals["g_gan"] / steps
-            row["d_loss"] = totals["d_loss"] / steps
+        losses = _epoch(networks, optimisers, config, pairs, train, epoch)
+        row = {"epoch": epoch, "held_out_error": _held_out_error(model, pairs, held), **losses}
         history.append(row)
         if on_epoch is not None:
             on_epoch(epoch, row)
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
-            checkpoint(epoch)
+            save_checkpoint(out, networks, optimisers, _meta(config, pairs, epoch, history))
     generator.eval()
     if not history:
-        checkpoint(config.epochs)
-    from scenegym._versions import versions
-
+        save_checkpoint(out, networks, optimisers, _meta(config, pairs, config.epochs, history))
     model.info = {
         "pairs": pairs.digest,
         "pairs_folder": pairs.folder,
@@ -642,3 +567,107 @@ def fit_appearance(
     plot_curves(history, out / "training.png", "appearance model training", "0-255 / loss")
     _samples_sheet(model, pairs, held, out / "samples.png")
     return model
+
+
+def _as_config(config: AppearanceConfig | dict[str, Any] | None) -> AppearanceConfig:
+    if config is None:
+        return AppearanceConfig()
+    if isinstance(config, AppearanceConfig):
+        return config
+    return config_from_mapping(AppearanceConfig, config, name="appearance config")
+
+
+def _starting_point(
+    out: Path, config: AppearanceConfig, pairs: Pairs, resume: bool
+) -> tuple[AppearanceConfig, dict[str, Any] | None]:
+    """The config to fit with and, on resume, the checkpoint's state (None otherwise)."""
+    if not resume:
+        if (out / "appearance.json").exists() or (out / "checkpoint.json").exists():
+            raise ValueError(
+                f"{out} already holds an appearance model; choose a new folder or resume"
+            )
+        return config, None
+    state = read_json(out / "checkpoint.json", _REMEDY)
+    if not isinstance(state, dict):
+        raise ValueError(f"{out / 'checkpoint.json'} must hold a JSON object")
+    saved = config_from_mapping(AppearanceConfig, state.get("config"), name="checkpoint config")
+    if config != AppearanceConfig() and config != saved:
+        raise ValueError(
+            f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "
+            "differs (leave it out to resume)"
+        )
+    if state.get("pairs") != pairs.digest:
+        raise ValueError(
+            f"{out} was fitted on different pairs (hash {state.get('pairs')}, these "
+            f"{pairs.digest}); resume with the same pairs folder"
+        )
+    return saved, state
+
+
+def _meta(config: AppearanceConfig, pairs: Pairs, epoch: int, history: list) -> dict:
+    """What a checkpoint records beside the weights and optimiser states."""
+    return {
+        "config": config_to_dict(config),
+        "pairs": pairs.digest,
+        "pairs_folder": pairs.folder,
+        "epoch": epoch,
+        "history": history,
+    }
+
+
+def _check_crop(pairs: Pairs, config: AppearanceConfig) -> None:
+    small = [
+        (n, s.shape) for n, s in zip(pairs.names, pairs.semantic) if min(s.shape) < config.crop
+    ]
+    if small:
+        name, (height, width) = small[0]
+        raise ValueError(
+            f"pair {name} is {width}x{height} px, smaller than the training window crop="
+            f"{config.crop}; set crop to a multiple of {2 ** (config.depth + 1)} of at most "
+            f"{min(height, width)} (--set crop=...)"
+        )
+
+
+def _epoch(networks, optimisers, config: AppearanceConfig, pairs: Pairs, train, epoch: int):
+    """Train one epoch on random windows of the training pairs; returns its mean losses
+    (``train_l1`` in 0-255 units, and the adversarial losses when the fit has them)."""
+    import torch
+
+    generator, discriminator = networks["g"], networks["d"]
+    device = next(generator.parameters()).device
+    classes = len(SEMANTIC_CLASSES)
+    generator.train()
+    discriminator.train()
+    maps, pictures = _windows(pairs, train, config, epoch)
+    totals = {"l1": 0.0, "g_gan": 0.0, "d_loss": 0.0}
+    steps = 0
+    for k in range(0, len(maps), config.batch_size):
+        x = _one_hot(torch.from_numpy(maps[k : k + config.batch_size]).to(device), classes)
+        real = torch.from_numpy(pictures[k : k + config.batch_size]).to(device)
+        real = real.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        fake = generator(x)
+        if config.adversarial:
+            d_real = discriminator(torch.cat([x, real], 1))
+            d_fake = discriminator(torch.cat([x, fake.detach()], 1))
+            d_loss = 0.5 * ((d_real - 1).square().mean() + d_fake.square().mean())
+            optimisers["opt_d"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimisers["opt_d"].step()
+            g_gan = (discriminator(torch.cat([x, fake], 1)) - 1).square().mean()
+            totals["d_loss"] += float(d_loss.detach())
+            totals["g_gan"] += float(g_gan.detach())
+        else:
+            g_gan = fake.new_zeros(())
+        l1 = (fake - real).abs().mean()
+        loss = config.adversarial * g_gan + config.l1 * l1
+        optimisers["opt_g"].zero_grad(set_to_none=True)
+        loss.backward()
+        optimisers["opt_g"].step()
+        totals["l1"] += float(l1.detach()) * 127.5  # in 0-255 units
+        steps += 1
+    generator.eval()
+    row = {"train_l1": totals["l1"] / steps}
+    if config.adversarial:
+        row["g_gan"] = totals["g_gan"] / steps
+        row["d_loss"] = totals["d_loss"] / steps
+    return row

@@ -49,10 +49,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +58,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scenegym._io import atomic_write_text, cache_folder
-from scenegym.config import check_config, config_from_mapping, config_to_dict, option
+from scenegym.config import config_from_mapping, config_to_dict
 from scenegym.generators._weights import (
-    DEVICE_OPTION,
     load_checkpoint,
     load_network,
     load_tensors,
@@ -70,339 +67,41 @@ from scenegym.generators._weights import (
     read_json,
     save_checkpoint,
     save_tensors,
-    torch_device,
+)
+from scenegym.generators.prior_networks import (
+    BOUNDED,
+    KIND_CHANNELS,
+    PriorConfig,
+    as_grid,
+    build_network,
+    prior_device,
+    within_kind,
 )
 from scenegym.scene.batch import SceneBatch
-from scenegym.scene.encoding import CHANNELS, LaneGrid
+from scenegym.scene.encoding import CHANNELS
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import Vehicles
 
 __all__ = [
+    "PRIOR_FORMAT",
     "PriorConfig",
     "ScenePrior",
     "cached_prior",
     "fit_prior",
     "plot_history",
+    "read_checkpoint_config",
+    "reference_hash",
     "vehicle_cells",
 ]
+
 
 PRIOR_FORMAT = 2
 """Version of the prior folder layout; ``load`` refuses other versions (2: the VAE's weights
 hold its kinds' value ranges too)."""
 
-_CONTINUOUS = slice(2, 8)
-"""Channels modelled as Gaussians where a vehicle is: s_offset, d, heading, speed, length,
-width."""
-_KINDS = slice(8, len(CHANNELS))
-_MIN_LOG_SIGMA = math.log(0.05)
-"""Smallest standard deviation of a continuous channel (normalised units): keeps the
-likelihood bounded."""
+
 _MIN_HELD_OUT = 5
-_HALVING = {"kernel_size": (3, 4), "stride": (1, 2), "padding": (1, 1)}
-"""The convolution that halves the cells (and its transposed twin, which doubles them)."""
-_BOUNDED = slice(3, 8)
-"""GAN: channels bounded to the reference's range for the generated vehicle's kind: d,
-heading, speed, length, width."""
-
-
-@dataclass(frozen=True)
-class PriorConfig:
-    """Settings of a scene prior and its training (every field is a key of ``--set``)."""
-
-    kind: str = field(
-        default="vae",
-        metadata={
-            "help": "vae: a variational autoencoder over the lane grid; gan: a generator and "
-            "a spectrally normalised discriminator trained with the hinge loss",
-            "choices": ("vae", "gan"),
-        },
-    )
-    lanes: int = field(default=6, metadata=option("lane-grid rows (lanes)", 1, 32))
-    cells: int = field(
-        default=96, metadata=option("lane-grid cells per lane, a multiple of 8", 8, 4096)
-    )
-    cell_length: float = field(default=4.0, metadata=option("lane-grid cell length (m)", 0.1, 100))
-    latent: int = field(
-        default=4, metadata=option("latent channels per block of lanes x 8 cells", 1, 256)
-    )
-    width: int = field(default=16, metadata=option("channels of the first convolution", 1, 1024))
-    beta: float = field(
-        default=0.1,
-        metadata=option(
-            "weight of the KL term in training (below 1: sharper vehicles; the ELBO that "
-            "elbo() and score() report always weighs it 1)",
-            0,
-            100,
-        ),
-    )
-    warmup: int = field(
-        default=20,
-        metadata=option(
-            "epochs over which the KL weight rises linearly from 0 to beta (KL annealing: "
-            "without it the decoder learns the vehicles' mean occupancy and the latent stays "
-            "unused)",
-            0,
-            100_000,
-        ),
-    )
-    epochs: int | None = field(
-        default=None,
-        metadata=option(
-            "passes over the reference (null: 40 for a VAE, 100 for a GAN, the measured settings)",
-            1,
-            100_000,
-        ),
-    )
-    batch_size: int = field(default=16, metadata=option("scenes per gradient step", 1, 65_536))
-    learning_rate: float = field(default=2e-3, metadata=option("Adam learning rate", 1e-7, 1.0))
-    gan_learning_rate: float = field(
-        default=2e-4, metadata=option("Adam learning rate of both GAN networks", 1e-7, 1.0)
-    )
-    instance_noise: float = field(
-        default=0.1,
-        metadata=option(
-            "GAN: standard deviation of Gaussian noise added to every discriminator input, "
-            "falling linearly to 0 over the epochs",
-            0,
-            10,
-        ),
-    )
-    held_out: float = field(
-        default=0.1,
-        metadata=option(
-            "share of the reference held out for the validation loss and the ELBO calibration",
-            0.01,
-            0.5,
-        ),
-    )
-    checkpoint_every: int = field(
-        default=10, metadata=option("epochs between checkpoints", 1, 100_000)
-    )
-    device: str = field(default="auto", metadata=DEVICE_OPTION)
-    seed: int = field(default=0, metadata=option("seed of the split, initialisation and noise", 0))
-
-    def __post_init__(self) -> None:
-        if self.epochs is None:  # a GAN needs more epochs than a VAE (docs/priors.md)
-            object.__setattr__(self, "epochs", 100 if self.kind == "gan" else 40)
-        check_config(self)
-        if self.cells % 8:
-            raise ValueError(f"cells must be a multiple of 8 (three halvings), got {self.cells}")
-
-    @property
-    def latent_size(self) -> int:
-        """Numbers in one latent code: ``latent`` channels x ``lanes`` x ``cells / 8``."""
-        return self.latent * self.lanes * (self.cells // 8)
-
-    @property
-    def grid(self) -> LaneGrid:
-        return LaneGrid(lanes=self.lanes, cells=self.cells, cell_length=self.cell_length)
-
-
-# ----------------------------------------------------------------------------- network
-
-
-def _network(config: PriorConfig):
-    """The module of ``config.kind``: ``_vae_network`` or ``_gan_network``."""
-    return _gan_network(config) if config.kind == "gan" else _vae_network(config)
-
-
-def _upsampler(inputs: int, w: int, channels: int):
-    """From ``inputs`` channels per block of 8 cells up to ``channels`` per cell: a 1 x 1
-    convolution, then three transposed convolutions (kernel 3 x 4, stride 1 x 2), each
-    doubling the cells. The VAE's decoder and the GAN's generator."""
-    from torch import nn
-
-    return nn.Sequential(
-        nn.Conv2d(inputs, 2 * w, 1),
-        nn.SiLU(),
-        nn.ConvTranspose2d(2 * w, 2 * w, **_HALVING),
-        nn.SiLU(),
-        nn.ConvTranspose2d(2 * w, w, **_HALVING),
-        nn.SiLU(),
-        nn.ConvTranspose2d(w, channels, **_HALVING),
-    )
-
-
-def _gan_network(config: PriorConfig):
-    """The GAN module: a generator with the VAE decoder's layers (from spatial standard-normal
-    noise of ``latent_size`` numbers) and a discriminator with the encoder's layers, each
-    spectrally normalised, ending in one score per grid."""
-    import torch
-    from torch import nn
-    from torch.nn.utils import spectral_norm
-
-    channels, rows, cells, w = len(CHANNELS), config.lanes, config.cells, config.width
-    down = _HALVING
-
-    class SceneGAN(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.noise = nn.Unflatten(1, (config.latent, rows, cells // 8))
-            self.road = nn.AvgPool2d((1, 8))  # the lane map, one value per block of 8 cells
-            # The smallest and largest value of d, heading, speed, length and width of each
-            # kind in the reference (fit_prior sets them): a generated vehicle's values lie
-            # within its kind's range.
-            kinds = len(CHANNELS) - _KINDS.start
-            self.register_buffer("bounds", torch.zeros(2, _BOUNDED.stop - _BOUNDED.start, kinds))
-            self.generator = _upsampler(config.latent + 1, w, channels)
-            self.discriminator = nn.Sequential(
-                spectral_norm(nn.Conv2d(channels, w, **down)),
-                nn.LeakyReLU(0.2),
-                spectral_norm(nn.Conv2d(w, 2 * w, **down)),
-                nn.LeakyReLU(0.2),
-                spectral_norm(nn.Conv2d(2 * w, 2 * w, **down)),
-                nn.LeakyReLU(0.2),
-                nn.Flatten(),
-                spectral_norm(nn.Linear(2 * w * rows * (cells // 8), 1)),
-            )
-
-        def decode(self, z, lanes):
-            """Raw outputs for noise ``z`` on roads with lane maps ``lanes`` (n, rows, cells);
-            the ``lane`` output is the given map (as logits)."""
-            out = self.generator(torch.cat([self.noise(z), self.road(lanes[:, None])], dim=1))
-            # The range of the most likely kind (straight-through: its gradient reaches every
-            # kind's probability), so a vehicle's size, speed, offset and heading always fit
-            # the kind it decodes to.
-            kinds = _hard_kinds(torch.softmax(out[:, _KINDS], dim=1))
-            low, high = torch.einsum("nkrc,bvk->bnvrc", kinds, self.bounds)
-            bounded = low + (high - low) * torch.sigmoid(out[:, _BOUNDED])
-            lane = (lanes[:, None] - 0.5) * 40.0
-            return torch.cat([lane, out[:, 1:3], bounded, out[:, _KINDS]], dim=1)
-
-        def critic(self, grids):
-            return self.discriminator(grids).squeeze(1)
-
-    return SceneGAN()
-
-
-def _as_grid(out, *, hard: bool = False):
-    """Raw decoder outputs as lane-grid values: probabilities for ``lane``, ``occupied`` and
-    the kinds, ``s_offset`` clamped to [0, 1], the rest as they come.
-
-    ``hard`` (what the GAN's discriminator sees of generated grids): ``lane`` and ``occupied``
-    thresholded at 0.5 and the kinds one-hot, with straight-through gradients (the forward
-    pass hard, the backward pass that of the probabilities), and every channel after
-    ``occupied`` set to 0 where no vehicle is, as in real grids. Without it a discriminator
-    tells generated grids from real ones by their soft values alone."""
-    import torch
-
-    lane = torch.sigmoid(out[:, 0:1])
-    occupancy = torch.sigmoid(out[:, 1:2])
-    kinds = torch.softmax(out[:, _KINDS], dim=1)
-    if hard:
-        lane, occupancy, kinds = _hard(lane), _hard(occupancy), _hard_kinds(kinds)
-    grid = torch.cat([lane, occupancy, out[:, 2:3].clamp(0.0, 1.0), out[:, 3:8], kinds], dim=1)
-    if hard:
-        grid = torch.cat([grid[:, :2], grid[:, 2:] * occupancy], dim=1)
-    return grid
-
-
-def _within_kind(grid, bounds):
-    """``grid`` with d, heading, speed, length and width clamped, cell by cell, into the range
-    ``bounds`` ``(2, 5, kinds)`` of the cell's most likely kind (what a VAE's decoded vehicle
-    becomes: a car-sized truck or a truck-long car breaks the validity rules)."""
-    import torch
-
-    kinds = grid[:, _KINDS]
-    one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1]).to(grid.dtype)
-    low, high = torch.einsum("nrck,bvk->bnvrc", one_hot, bounds)
-    bounded = torch.minimum(torch.maximum(grid[:, _BOUNDED], low), high)
-    return torch.cat([grid[:, : _BOUNDED.start], bounded, grid[:, _BOUNDED.stop :]], dim=1)
-
-
-def _hard(p):
-    """``p > 0.5`` as 0/1 in the forward pass, the gradient of ``p`` in the backward pass."""
-    return p + ((p > 0.5).to(p.dtype) - p).detach()
-
-
-def _hard_kinds(kinds):
-    """The most likely of the kind probabilities ``(n, kinds, rows, cells)`` one-hot in the
-    forward pass, the gradient of the probabilities in the backward pass."""
-    import torch
-
-    one_hot = torch.nn.functional.one_hot(kinds.argmax(dim=1), kinds.shape[1])
-    return kinds + (one_hot.permute(0, 3, 1, 2).to(kinds.dtype) - kinds).detach()
-
-
-def _vae_network(config: PriorConfig):
-    """The VAE module: a convolutional encoder to ``2 * latent`` numbers (mean, log-variance)
-    and a mirrored decoder to one output per grid channel (logits for ``lane``, ``occupied``
-    and the kinds; means for the continuous channels), plus one learned log standard deviation
-    per continuous channel."""
-    import torch
-    from torch import nn
-
-    channels, rows, cells, w = len(CHANNELS), config.lanes, config.cells, config.width
-
-    class SceneVAE(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            down = _HALVING
-            self.encoder = nn.Sequential(
-                nn.Conv2d(channels, w, **down),
-                nn.SiLU(),
-                nn.Conv2d(w, 2 * w, **down),
-                nn.SiLU(),
-                nn.Conv2d(2 * w, 2 * w, **down),
-                nn.SiLU(),
-                nn.Conv2d(2 * w, 2 * config.latent, 1),
-            )
-            self.decoder = nn.Sequential(
-                nn.Unflatten(1, (config.latent, rows, cells // 8)),
-                _upsampler(config.latent, w, channels),
-            )
-            # One learned log standard deviation per continuous channel, from 1: smaller
-            # starting values let those channels crowd out learning where vehicles are.
-            self.log_sigma = nn.Parameter(torch.zeros(6))
-            # As the GAN's: each kind's range of d, heading, speed, length and width in the
-            # reference (fit_prior sets them); decoded vehicles are clamped into it.
-            kinds = len(CHANNELS) - _KINDS.start
-            self.register_buffer("bounds", torch.zeros(2, _BOUNDED.stop - _BOUNDED.start, kinds))
-
-        def decode(self, z, lanes=None):
-            return self.decoder(z)  # the lane map comes out of the code
-
-        def posterior(self, grids):
-            mean, log_var = self.encoder(grids).chunk(2, dim=1)
-            return mean.flatten(1), log_var.clamp(-12.0, 8.0).flatten(1)
-
-        def negative_elbo(self, grids, noise=None, beta: float = 1.0):
-            """Per scene: reconstruction negative log-likelihood + ``beta`` * KL (nats). With
-            ``noise`` None the latent is the posterior mean (a deterministic bound)."""
-            mean, log_var = self.posterior(grids)
-            z = mean if noise is None else mean + noise * (0.5 * log_var).exp()
-            out = self.decoder(z)
-            reconstruction = _reconstruction_nll(out, grids, self.log_sigma)
-            kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
-            return reconstruction + beta * kl, reconstruction, kl
-
-    return SceneVAE()
-
-
-def _reconstruction_nll(out, grids, log_sigma):
-    """Negative log-likelihood of ``grids`` (n, channels, rows, cells) under the decoder's
-    ``out``, summed per scene: Bernoulli for ``lane`` and ``occupied`` everywhere; where a
-    vehicle is, Gaussian for the continuous channels and categorical for the kind."""
-    import torch
-    from torch.nn import functional
-
-    lane = functional.binary_cross_entropy_with_logits(out[:, 0], grids[:, 0], reduction="none")
-    occupied = grids[:, 1]
-    occupancy = functional.binary_cross_entropy_with_logits(out[:, 1], occupied, reduction="none")
-    log_sigma = log_sigma.clamp(min=_MIN_LOG_SIGMA).view(1, -1, 1, 1)
-    z = (grids[:, _CONTINUOUS] - out[:, _CONTINUOUS]) / log_sigma.exp()
-    gaussian = (0.5 * z.square() + log_sigma + 0.5 * math.log(2 * math.pi)).sum(dim=1)
-    kind = -(torch.log_softmax(out[:, _KINDS], dim=1) * grids[:, _KINDS]).sum(dim=1)
-    per_cell = lane + occupancy + occupied * (gaussian + kind)
-    return per_cell.flatten(1).sum(dim=1)
-
-
-def _device(config: PriorConfig):
-    return torch_device(config.device)
-
-
-# ----------------------------------------------------------------------------- the prior
 
 
 class ScenePrior:
@@ -411,6 +110,7 @@ class ScenePrior:
 
     def __init__(
         self,
+        *,
         config: PriorConfig,
         network: Any,
         roads: Sequence[Road],
@@ -528,12 +228,12 @@ class ScenePrior:
                 raise ValueError("a GAN prior generates on given roads: use decode_on")
             maps = np.asarray(lanes, dtype=np.float32).reshape(len(z), *self.grid.shape[1:])
             grids = self._batches(
-                z, lambda batch, lane: _as_grid(self.network.decode(batch, lane)), maps
+                z, lambda batch, lane: as_grid(self.network.decode(batch, lane)), maps
             )
         else:
             bounds = self.network.bounds
             grids = self._batches(
-                z, lambda batch: _within_kind(_as_grid(self.network.decode(batch)), bounds)
+                z, lambda batch: within_kind(as_grid(self.network.decode(batch)), bounds)
             )
         return grids.astype(np.float32).reshape(len(z), *self.grid.shape)
 
@@ -652,7 +352,7 @@ class ScenePrior:
             roads = [Road.from_dict(item) for item in roads_data]
         except (TypeError, ValueError, KeyError) as error:
             raise ValueError(f"{folder / 'roads.json'} holds a malformed road: {error}") from None
-        network = _network(config).to(_device(config))
+        network = build_network(config).to(prior_device(config))
         latent = _load_weights(
             network, folder / "weights.safetensors", ("latent.mean", "latent.scale")
         )
@@ -662,10 +362,15 @@ class ScenePrior:
         calibration = np.asarray(meta.get("calibration", []), dtype=np.float64)
         if calibration.ndim != 1 or calibration.size == 0 or not np.all(np.isfinite(calibration)):
             raise ValueError(f"{folder / 'prior.json'}: calibration must be a list of finite ELBOs")
-        return cls(config, network, roads, calibration, *latent, info)
-
-
-# ----------------------------------------------------------------------------- decoding
+        return cls(
+            config=config,
+            network=network,
+            roads=roads,
+            calibration=calibration,
+            latent_mean=latent[0],
+            latent_scale=latent[1],
+            info=info,
+        )
 
 
 def vehicle_cells(occupancy: NDArray[np.floating], *, reach: int = 2) -> NDArray[np.float32]:
@@ -696,9 +401,6 @@ def _gaussian(codes: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[
     covariance = np.cov(codes, rowvar=False).reshape(len(mean), len(mean))
     covariance += 1e-3 * np.eye(len(mean))
     return mean, np.linalg.cholesky(covariance)
-
-
-# ----------------------------------------------------------------------------- files
 
 
 _REMEDY = "fit the prior again with scenegym fit-prior"
@@ -749,24 +451,21 @@ def _versions() -> dict[str, str]:
     return versions("safetensors")
 
 
-# ----------------------------------------------------------------------------- fitting
-
-
 def _kind_bounds(grids):
-    """``(2, channels, kinds)``: the smallest and largest normalised value of each ``_BOUNDED``
+    """``(2, channels, kinds)``: the smallest and largest normalised value of each ``BOUNDED``
     channel per kind over the occupied cells of ``grids`` (a kind absent from them gets the
     range of all kinds)."""
     import torch
 
     occupied = grids[:, 1] > 0.5
-    values = grids[:, _BOUNDED].permute(1, 0, 2, 3)  # (channels, n, rows, cells)
+    values = grids[:, BOUNDED].permute(1, 0, 2, 3)  # (channels, n, rows, cells)
     every = values[:, occupied]
-    kinds = len(CHANNELS) - _KINDS.start
+    kinds = len(CHANNELS) - KIND_CHANNELS.start
     bounds = torch.zeros(2, len(values), kinds, device=grids.device)
     if not every.shape[1]:
         return bounds
     for k in range(kinds):
-        mine = values[:, occupied & (grids[:, _KINDS.start + k] > 0.5)]
+        mine = values[:, occupied & (grids[:, KIND_CHANNELS.start + k] > 0.5)]
         chosen = mine if mine.shape[1] else every
         bounds[0, :, k], bounds[1, :, k] = chosen.min(dim=1).values, chosen.max(dim=1).values
     return bounds
@@ -822,7 +521,7 @@ def _gan_epoch(network, optimisers, config, epoch, train_data, held_data, order,
     for start in range(0, len(order), config.batch_size):
         real = train_data[order[start : start + config.batch_size].to(device)]
         z = torch.randn(len(real), config.latent_size, generator=noise_rng).to(device)
-        fake = _as_grid(network.decode(z, real[:, 0]), hard=True)  # on the real roads
+        fake = as_grid(network.decode(z, real[:, 0]), hard=True)  # on the real roads
         d_loss = (
             functional.relu(1.0 - network.critic(noisy(real))).mean()
             + functional.relu(1.0 + network.critic(noisy(fake.detach()))).mean()
@@ -840,7 +539,7 @@ def _gan_epoch(network, optimisers, config, epoch, train_data, held_data, order,
     network.eval()
     with torch.no_grad():
         z = torch.randn(len(held_data), config.latent_size, generator=noise_rng).to(device)
-        generated = _as_grid(network.decode(z, held_data[:, 0]), hard=True)
+        generated = as_grid(network.decode(z, held_data[:, 0]), hard=True)
         held = float(network.critic(held_data).mean())
         made = float(network.critic(generated).mean())
     return {
@@ -890,6 +589,79 @@ def fit_prior(
     """
     import torch
 
+    reference = _checked_reference(reference)
+    out = Path(out)
+    digest = reference_hash(reference)
+    config, state = _starting_point(out, _as_config(config), digest, resume)
+    device = prior_device(config)
+    grids, dropped = config.grid.encode_many(reference, drop=True, return_dropped=True)
+    train_index, held_index = _split(len(reference), config)
+    data = torch.from_numpy(grids).to(device)
+    train_data, held_data = data[train_index], data[held_index]
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        network = build_network(config).to(device)
+    network.bounds.copy_(_kind_bounds(train_data))
+    optimisers = _optimisers(network, config)
+    networks = {"net": network}
+    start_epoch, history = 0, []
+    if state is not None:
+        load_checkpoint(out, networks, optimisers, state, device, _REMEDY)
+        start_epoch, history = int(state["epoch"]), list(state["history"])
+    out.mkdir(parents=True, exist_ok=True)
+
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        row = _epoch(network, optimisers, config, epoch, train_data, held_data)
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+            save_checkpoint(out, networks, optimisers, _meta(config, digest, epoch, history))
+    if not history:
+        save_checkpoint(out, networks, optimisers, _meta(config, digest, config.epochs, history))
+    info = {
+        "reference": digest,
+        "reference_scenes": len(reference),
+        "held_out_scenes": len(held_index),
+        "vehicles_outside_grid": int(dropped.sum()),
+        "history": history,
+        "versions": _versions(),
+    }
+    roads = [reference[i].road for i in train_index]
+    prior = _fitted(network, config, train_data, held_data, roads, info)
+    prior.save(out)
+    plot_history(history, config.kind, out / "training.png")
+    return prior
+
+
+def _meta(config: PriorConfig, digest: str, epoch: int, history: list) -> dict:
+    """What a checkpoint records beside the weights and optimiser states."""
+    return {
+        "config": config_to_dict(config),
+        "reference": digest,
+        "epoch": epoch,
+        "history": history,
+    }
+
+
+def _epoch(network, optimisers, config: PriorConfig, epoch: int, train_data, held_data) -> dict:
+    """Train one epoch; returns its row of the history. The shuffle and the noise depend only
+    on the seed and the epoch, so a resumed fit ends as an uninterrupted one."""
+    import torch
+
+    network.train()
+    order = torch.from_numpy(
+        np.random.default_rng([config.seed, 2, epoch]).permutation(len(train_data))
+    )
+    noise_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1_000_003 + epoch)
+    epoch_of = _gan_epoch if config.kind == "gan" else _vae_epoch
+    row = {"epoch": epoch}
+    row |= epoch_of(network, optimisers, config, epoch, train_data, held_data, order, noise_rng)
+    return row
+
+
+def _checked_reference(reference: Sequence[Scene]) -> list[Scene]:
     reference = list(reference)
     for i, scene in enumerate(reference):
         if not isinstance(scene, Scene):
@@ -898,78 +670,57 @@ def fit_prior(
         raise ValueError(
             f"reference must hold at least {2 * _MIN_HELD_OUT} scenes, got {len(reference)}"
         )
-    if config is None:
-        config = PriorConfig()
-    elif not isinstance(config, PriorConfig):
-        config = config_from_mapping(PriorConfig, config, name="prior config")
-    out = Path(out)
-    digest = reference_hash(reference)
-    start_epoch, history = 0, []
-    if resume:
-        state = _read_json(out / "checkpoint.json")
-        saved = _checkpoint_config(state, out / "checkpoint.json")
-        if config != PriorConfig() and config != saved:
-            raise ValueError(
-                f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "
-                f"differs (leave it out to resume)"
-            )
-        config = saved
-        if state.get("reference") != digest:
-            raise ValueError(
-                f"{out} was fitted on a different reference (hash {state.get('reference')}, "
-                f"this one {digest}); resume with the same reference"
-            )
-    elif (out / "prior.json").exists() or (out / "checkpoint.json").exists():
-        raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
-    device = _device(config)
-    grid = config.grid
-    grids, dropped = grid.encode_many(reference, drop=True, return_dropped=True)
-    train_index, held_index = _split(len(reference), config)
-    data = torch.from_numpy(grids).to(device)
-    train_data, held_data = data[train_index], data[held_index]
+    return reference
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        network = _network(config).to(device)
-    network.bounds.copy_(_kind_bounds(train_data))
+
+def _as_config(config: PriorConfig | dict[str, Any] | None) -> PriorConfig:
+    if config is None:
+        return PriorConfig()
+    if isinstance(config, PriorConfig):
+        return config
+    return config_from_mapping(PriorConfig, config, name="prior config")
+
+
+def _starting_point(
+    out: Path, config: PriorConfig, digest: str, resume: bool
+) -> tuple[PriorConfig, dict[str, Any] | None]:
+    """The config to fit with and, on resume, the checkpoint's state (None otherwise)."""
+    if not resume:
+        if (out / "prior.json").exists() or (out / "checkpoint.json").exists():
+            raise ValueError(f"{out} already holds a prior; choose a new folder or pass --resume")
+        return config, None
+    state = _read_json(out / "checkpoint.json")
+    saved = _checkpoint_config(state, out / "checkpoint.json")
+    if config != PriorConfig() and config != saved:
+        raise ValueError(
+            f"resume uses the config saved in {out / 'checkpoint.json'}; the one given "
+            f"differs (leave it out to resume)"
+        )
+    if state.get("reference") != digest:
+        raise ValueError(
+            f"{out} was fitted on a different reference (hash {state.get('reference')}, "
+            f"this one {digest}); resume with the same reference"
+        )
+    return saved, state
+
+
+def _optimisers(network: Any, config: PriorConfig) -> dict[str, Any]:
+    import torch
+
     if config.kind == "gan":
         adam = {"lr": config.gan_learning_rate, "betas": (0.0, 0.9)}
-        optimisers = {
+        return {
             "opt": torch.optim.Adam(network.generator.parameters(), **adam),
             "opt_d": torch.optim.Adam(network.discriminator.parameters(), **adam),
         }
-    else:
-        optimisers = {"opt": torch.optim.Adam(network.parameters(), lr=config.learning_rate)}
-    if resume:
-        load_checkpoint(out, {"net": network}, optimisers, state, device, _REMEDY)
-        start_epoch, history = int(state["epoch"]), list(state["history"])
-    out.mkdir(parents=True, exist_ok=True)
+    return {"opt": torch.optim.Adam(network.parameters(), lr=config.learning_rate)}
 
-    def checkpoint(epoch: int) -> None:
-        meta = {
-            "config": config_to_dict(config),
-            "reference": digest,
-            "epoch": epoch,
-            "history": history,
-        }
-        save_checkpoint(out, {"net": network}, optimisers, meta)
 
-    epoch_of = _gan_epoch if config.kind == "gan" else _vae_epoch
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        network.train()
-        order = torch.from_numpy(
-            np.random.default_rng([config.seed, 2, epoch]).permutation(len(train_data))
-        )
-        noise_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1_000_003 + epoch)
-        row = {"epoch": epoch}
-        row |= epoch_of(network, optimisers, config, epoch, train_data, held_data, order, noise_rng)
-        history.append(row)
-        if on_epoch is not None:
-            on_epoch(epoch, row)
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
-            checkpoint(epoch)
-    if not history:
-        checkpoint(config.epochs)
+def _fitted(network, config: PriorConfig, train_data, held_data, roads, info) -> ScenePrior:
+    """The prior of a trained network: calibrated on the held-out grids, and for a VAE with
+    the Gaussian of its training scenes' posterior means to sample codes from."""
+    import torch
+
     network.eval()
     with torch.no_grad():
         if config.kind == "gan":
@@ -981,19 +732,15 @@ def fit_prior(
         latent_mean, latent_scale = np.zeros(config.latent_size), np.eye(config.latent_size)
     else:
         latent_mean, latent_scale = _gaussian(codes)
-    roads = [reference[i].road for i in train_index]
-    info = {
-        "reference": digest,
-        "reference_scenes": len(reference),
-        "held_out_scenes": len(held_index),
-        "vehicles_outside_grid": int(dropped.sum()),
-        "history": history,
-        "versions": _versions(),
-    }
-    prior = ScenePrior(config, network, roads, calibration, latent_mean, latent_scale, info)
-    prior.save(out)
-    plot_history(history, config.kind, out / "training.png")
-    return prior
+    return ScenePrior(
+        config=config,
+        network=network,
+        roads=roads,
+        calibration=calibration,
+        latent_mean=latent_mean,
+        latent_scale=latent_scale,
+        info=info,
+    )
 
 
 def cached_prior(
