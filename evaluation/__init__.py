@@ -3,7 +3,7 @@
 May import ``scenegym.scene``, ``scenegym.generators``, ``scenegym.datasets`` (contact sheets)
 and the utilities.
 
-- Metrics: fidelity ``c2st_auc``, ``mmd2``, ``mmd2_floor``, ``ks_statistics``,
+- Metrics (``metrics``; what they share in ``kernels``): fidelity ``c2st_auc``, ``mmd2``, ``mmd2_floor``, ``ks_statistics``,
   ``wasserstein``, ``prdc``, ``frechet_scene_distance``; diversity ``vendi``,
   ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``; ``Standardiser``; and
   ``evaluate``, all of them at once.

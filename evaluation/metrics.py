@@ -13,14 +13,28 @@ In every two-sample function ``x`` is the generated sample and ``y`` the referen
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist, pdist
 
-from scenegym._checks import as_float_array, check_keys, check_whole
+from scenegym._checks import check_whole
+from scenegym.evaluation.kernels import (
+    MIN_STD,
+    Standardiser,
+    as_pair,
+    as_sample,
+    check_bandwidth,
+    check_names,
+    group_ids,
+    median_bandwidth,
+    mmd2_unbiased,
+    rbf_kernel,
+    rng_from,
+    split_halves,
+    subsample,
+)
 from scenegym.scene.features import (
     SCENE_FEATURES,
     VEHICLE_FEATURES,
@@ -42,6 +56,8 @@ __all__ = [
     "c2st_auc",
     "duplicate_rate",
     "evaluate",
+    "frechet_distance",
+    "frechet_scene_distance",
     "grid_coverage",
     "ks_statistics",
     "mean_pairwise_distance",
@@ -56,216 +72,14 @@ __all__ = [
     "wasserstein",
 ]
 
+
 GRID_FEATURES: tuple[str, ...] = ("density", "mean_speed", "min_time_headway", "lane_count")
 """Descriptors that span the grid of ``grid_coverage``: how crowded, how fast, how close the
 closest follower, how wide the road."""
 
+
 C2ST_MIN_ROWS = 10
 """Fewest rows per side ``c2st_auc`` accepts: below it cross-validated AUC is mostly noise."""
-
-MIN_STD = 1e-9
-"""Floor of the per-column spread in ``Standardiser``, so constant columns do not divide by 0."""
-
-
-# --------------------------------------------------------------------------- input checks
-
-
-def _as_sample(name: str, value: Any, *, min_rows: int = 1) -> NDArray[np.float64]:
-    """``value`` as a finite 2-D float array with at least ``min_rows`` rows and one column."""
-    if isinstance(value, Scene) or (
-        isinstance(value, Sequence) and value and isinstance(value[0], Scene)
-    ):
-        raise TypeError(
-            f"{name} must be a 2-D array of features, got scenes; "
-            "turn them into features with vehicle_features(...) or scene_features(...)"
-        )
-    array = as_float_array(name, value, ndim=2)
-    if array.shape[0] < min_rows or array.shape[1] == 0:
-        raise ValueError(
-            f"{name} must have at least {min_rows} row(s) and 1 column (one row per sample), "
-            f"got shape {array.shape}"
-        )
-    return array
-
-
-def _as_pair(x: Any, y: Any, *, min_rows: int = 1) -> tuple[NDArray, NDArray]:
-    x = _as_sample("x", x, min_rows=min_rows)
-    y = _as_sample("y", y, min_rows=min_rows)
-    if x.shape[1] != y.shape[1]:
-        raise ValueError(
-            f"x and y must have the same number of columns (features), "
-            f"got x with shape {x.shape} and y with shape {y.shape}"
-        )
-    return x, y
-
-
-def _check_bandwidth(bandwidth: Any) -> float:
-    if (
-        isinstance(bandwidth, bool)
-        or not isinstance(bandwidth, (int, float, np.integer, np.floating))
-        or not np.isfinite(bandwidth)
-        or bandwidth <= 0
-    ):
-        raise ValueError(
-            f"bandwidth must be a finite number > 0 (in standardised units), got {bandwidth!r}"
-        )
-    return float(bandwidth)
-
-
-def _check_names(names: Any, width: int) -> tuple[str, ...]:
-    if isinstance(names, str) or not isinstance(names, Iterable):
-        raise TypeError(f"names must be a sequence of strings, got {type(names).__name__}")
-    names = tuple(names)
-    if len(names) != width or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"names must be {width} strings, one per column, got {names!r}")
-    return names
-
-
-def _rng(seed: Any) -> np.random.Generator:
-    return np.random.default_rng(check_whole("seed", seed, 0))
-
-
-def _subsample(rng: np.random.Generator, array: NDArray, size: int) -> NDArray:
-    """At most ``size`` rows of ``array``, drawn without replacement."""
-    if len(array) <= size:
-        return array
-    return array[np.sort(rng.choice(len(array), size=size, replace=False))]
-
-
-# ----------------------------------------------------------------------------- features
-
-
-@dataclass(frozen=True, kw_only=True)
-class Standardiser:
-    """Per-column mean and spread of a reference sample: the statistics saved with a reference.
-
-    ``transform(x) = (x - mean) / std``. Fit it on the reference and apply it to every
-    generated sample, so all generators are measured in the same units. A column whose spread
-    is below ``MIN_STD`` (constant in the reference) keeps ``MIN_STD``: any generated value
-    that differs there lands very far away, which distance-based metrics then treat as
-    unrealistic.
-
-    Args:
-        mean: ``(n_features,)`` column means.
-        std: ``(n_features,)`` column standard deviations, each >= ``MIN_STD``.
-        names: optional ``n_features`` column names, kept with the statistics so a saved
-            file says what its columns are.
-
-    >>> scaler = Standardiser.fit([[0.0, 5.0], [2.0, 5.0]], names=("a", "b"))
-    >>> scaler.transform([[1.0, 5.0], [3.0, 5.0]]).tolist()
-    [[0.0, 0.0], [2.0, 0.0]]
-    >>> Standardiser.from_dict(scaler.to_dict()) == scaler
-    True
-    """
-
-    mean: NDArray[np.float64]
-    std: NDArray[np.float64]
-    names: tuple[str, ...] | None = field(default=None)
-
-    def __post_init__(self) -> None:
-        mean = as_float_array("mean", self.mean)
-        std = as_float_array("std", self.std)
-        if mean.shape != std.shape or mean.size == 0:
-            raise ValueError(
-                f"mean and std must be non-empty and of one length, got {mean.size} and {std.size}"
-            )
-        if np.any(std < MIN_STD):
-            raise ValueError(f"std must be >= {MIN_STD:g} in every column, got {std.tolist()}")
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "std", std)
-        if self.names is not None:
-            object.__setattr__(self, "names", _check_names(self.names, mean.size))
-
-    @classmethod
-    def fit(cls, reference: ArrayLike, *, names: Sequence[str] | None = None) -> Standardiser:
-        """Fit on ``reference``, an ``(n, n_features)`` array with n >= 1."""
-        reference = _as_sample("reference", reference)
-        return cls(
-            mean=reference.mean(axis=0),
-            std=np.maximum(reference.std(axis=0), MIN_STD),
-            names=None if names is None else tuple(names),
-        )
-
-    @property
-    def width(self) -> int:
-        """Number of columns."""
-        return int(self.mean.size)
-
-    def transform(self, x: ArrayLike) -> NDArray[np.float64]:
-        """``(n, n_features)`` -> the same shape, standardised."""
-        x = as_float_array("x", x, ndim=2)
-        if x.shape[1] != self.width:
-            raise ValueError(
-                f"x must have {self.width} columns as the reference had, got shape {x.shape}"
-            )
-        return (x - self.mean) / self.std
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; ``from_dict`` inverts it exactly."""
-        return {
-            "mean": self.mean.tolist(),
-            "std": self.std.tolist(),
-            "names": None if self.names is None else list(self.names),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Any) -> Standardiser:
-        """Rebuild from ``to_dict`` output; unknown or missing keys raise ``ValueError``."""
-        check_keys("standardiser", data, {"mean", "std"}, {"names"})
-        return cls(mean=data["mean"], std=data["std"], names=data.get("names"))
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Standardiser)
-            and np.array_equal(self.mean, other.mean)
-            and np.array_equal(self.std, other.std)
-            and self.names == other.names
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-# ------------------------------------------------------------------------------ kernels
-
-
-def median_bandwidth(x: ArrayLike, *, max_points: int = 1000, seed: int = 0) -> float:
-    """The median heuristic: median Euclidean distance between distinct rows of ``x``.
-
-    Args:
-        x: ``(n, n_features)`` array, n >= 2, usually standardised with the reference.
-        max_points: rows used at most (a seeded subsample above it).
-        seed: seed of the subsample.
-
-    Returns:
-        A bandwidth > 0 in the units of ``x``. When more than half of the pairs coincide the
-        median is 0; then the mean of the non-zero distances is used, and 1.0 when all rows
-        are equal.
-    """
-    x = _as_sample("x", x, min_rows=2)
-    x = _subsample(_rng(seed), x, check_whole("max_points", max_points, 2))
-    distances = pdist(x)
-    median = float(np.median(distances))
-    if median > 0:
-        return median
-    positive = distances[distances > 0]
-    return float(positive.mean()) if positive.size else 1.0
-
-
-def _rbf(a: NDArray, b: NDArray, bandwidth: float) -> NDArray[np.float64]:
-    """``exp(-|a - b|^2 / (2 h^2))`` for every pair of rows."""
-    return np.exp(cdist(a, b, "sqeuclidean") / (-2.0 * bandwidth**2))
-
-
-def _mmd2_unbiased(a: NDArray, b: NDArray, bandwidth: float) -> float:
-    m, n = len(a), len(b)
-    # The diagonals are exp(0) = 1; the unbiased estimate leaves them out.
-    kaa = (_rbf(a, a, bandwidth).sum() - m) / (m * (m - 1))
-    kbb = (_rbf(b, b, bandwidth).sum() - n) / (n * (n - 1))
-    kab = _rbf(a, b, bandwidth).mean()
-    return float(kaa + kbb - 2.0 * kab)
-
-
-# ----------------------------------------------------------------------------- fidelity
 
 
 def mmd2(
@@ -297,36 +111,15 @@ def mmd2(
         difference between the distributions (location, spread, shape, correlations) at the
         length scale of the kernel; compare values only at equal sample sizes and bandwidth.
     """
-    x, y = _as_pair(x, y, min_rows=2)
+    x, y = as_pair(x, y, min_rows=2)
     max_points = check_whole("max_points", max_points, 2)
     scaler = Standardiser.fit(y)
-    rng = _rng(seed)
-    a = scaler.transform(_subsample(rng, x, max_points))
-    b = scaler.transform(_subsample(rng, y, max_points))
+    rng = rng_from(seed)
+    a = scaler.transform(subsample(rng, x, max_points))
+    b = scaler.transform(subsample(rng, y, max_points))
     if bandwidth is None:
         bandwidth = median_bandwidth(np.vstack([a, b]), seed=seed)
-    return _mmd2_unbiased(a, b, _check_bandwidth(bandwidth))
-
-
-def _group_ids(name: str, groups: Any, rows: int) -> NDArray[np.int64]:
-    if groups is None:
-        return np.arange(rows)
-    ids = np.asarray(groups)
-    if ids.shape != (rows,) or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(
-            f"{name} must be {rows} whole numbers (the scene index of each row), "
-            f"got an array of shape {ids.shape} and dtype {ids.dtype}"
-        )
-    return ids
-
-
-def _halves(
-    rng: np.random.Generator, groups: NDArray, ids: NDArray, count: int
-) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Row masks of two disjoint random sets of ``count`` of ``groups`` each (``ids``: the
-    group of each row)."""
-    order = rng.permutation(groups)
-    return np.isin(ids, order[:count]), np.isin(ids, order[count : 2 * count])
+    return mmd2_unbiased(a, b, check_bandwidth(bandwidth))
 
 
 def mmd2_floor(
@@ -361,8 +154,8 @@ def mmd2_floor(
     Returns:
         The mean MMD² over the splits (about 0 for independent rows, above 0 for grouped ones).
     """
-    y = _as_sample("y", y, min_rows=4)
-    ids = _group_ids("groups", groups, len(y))
+    y = as_sample("y", y, min_rows=4)
+    ids = group_ids("groups", groups, len(y))
     distinct = np.unique(ids)
     if len(distinct) < 2:
         raise ValueError(f"groups must name at least 2 distinct groups, got {len(distinct)}")
@@ -372,20 +165,20 @@ def mmd2_floor(
     standard = scaler.transform(y)
     if bandwidth is None:
         bandwidth = median_bandwidth(standard, seed=seed)
-    bandwidth = _check_bandwidth(bandwidth)
-    rng = _rng(seed)
+    bandwidth = check_bandwidth(bandwidth)
+    rng = rng_from(seed)
     values = []
     for _ in range(repeats):
-        in_a, in_b = _halves(rng, distinct, ids, len(distinct) // 2)
+        in_a, in_b = split_halves(rng, distinct, ids, len(distinct) // 2)
         size = min(int(in_a.sum()), int(in_b.sum()), max_points)
         if size < 2:
             raise ValueError(
                 f"y splits into halves of fewer than 2 rows ({int(in_a.sum())} and "
                 f"{int(in_b.sum())}); mmd2_floor needs more rows per group"
             )
-        a = _subsample(rng, standard[in_a], size)
-        b = _subsample(rng, standard[in_b], size)
-        values.append(_mmd2_unbiased(a, b, bandwidth))
+        a = subsample(rng, standard[in_a], size)
+        b = subsample(rng, standard[in_b], size)
+        values.append(mmd2_unbiased(a, b, bandwidth))
     return float(np.mean(values))
 
 
@@ -417,7 +210,7 @@ def c2st_auc(x: ArrayLike, y: ArrayLike, *, seed: int = 0, folds: int = 5) -> fl
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
-    x, y = _as_pair(x, y)
+    x, y = as_pair(x, y)
     for name, sample in (("x", x), ("y", y)):
         if len(sample) < C2ST_MIN_ROWS:
             raise ValueError(
@@ -428,9 +221,9 @@ def c2st_auc(x: ArrayLike, y: ArrayLike, *, seed: int = 0, folds: int = 5) -> fl
     folds = check_whole("folds", folds, 2)
     if folds > n:
         raise ValueError(f"folds must be at most {n} (the balanced size), got {folds}")
-    rng = _rng(seed)
+    rng = rng_from(seed)
     scaler = Standardiser.fit(y)
-    features = scaler.transform(np.vstack([_subsample(rng, x, n), _subsample(rng, y, n)]))
+    features = scaler.transform(np.vstack([subsample(rng, x, n), subsample(rng, y, n)]))
     labels = np.repeat([1, 0], n)
     train_rows = 2 * n * (folds - 1) // folds
     classifier = HistGradientBoostingClassifier(
@@ -462,8 +255,8 @@ def ks_statistics(x: ArrayLike, y: ArrayLike, names: Sequence[str]) -> dict[str,
     """
     from scipy.stats import ks_2samp
 
-    x, y = _as_pair(x, y)
-    names = _check_names(names, x.shape[1])
+    x, y = as_pair(x, y)
+    names = check_names(names, x.shape[1])
     return {
         name: float(ks_2samp(x[:, j], y[:, j], method="asymp").statistic)
         for j, name in enumerate(names)
@@ -488,8 +281,8 @@ def wasserstein(x: ArrayLike, y: ArrayLike, names: Sequence[str]) -> dict[str, f
     """
     from scipy.stats import wasserstein_distance
 
-    x, y = _as_pair(x, y)
-    names = _check_names(names, x.shape[1])
+    x, y = as_pair(x, y)
+    names = check_names(names, x.shape[1])
     scaler = Standardiser.fit(y)
     a, b = scaler.transform(x), scaler.transform(y)
     return {name: float(wasserstein_distance(a[:, j], b[:, j])) for j, name in enumerate(names)}
@@ -529,16 +322,16 @@ def prdc(
         ideal about 1 for each. The values depend on the sample sizes and ``k``: compare at
         equal sizes (``evaluate`` passes as many generated rows as reference rows).
     """
-    x, y = _as_pair(x, y)
+    x, y = as_pair(x, y)
     k = check_whole("k", k, 1)
     max_points = check_whole("max_points", max_points, 2)
     for name, sample in (("x", x), ("y", y)):
         if len(sample) <= k:
             raise ValueError(f"{name} must have more than k={k} rows, got {len(sample)}")
-    rng = _rng(seed)
+    rng = rng_from(seed)
     scaler = Standardiser.fit(y)
-    fake = scaler.transform(_subsample(rng, x, max_points))
-    real = scaler.transform(_subsample(rng, y, max_points))
+    fake = scaler.transform(subsample(rng, x, max_points))
+    real = scaler.transform(subsample(rng, y, max_points))
     # Column k of the partitioned distances skips the row itself (distance 0, column 0).
     real_radius = np.partition(cdist(real, real), k, axis=1)[:, k]
     fake_radius = np.partition(cdist(fake, fake), k, axis=1)[:, k]
@@ -550,9 +343,6 @@ def prdc(
         "density": float(inside_real.sum(axis=0).mean() / k),
         "coverage": float((real_fake.min(axis=1) < real_radius).mean()),
     }
-
-
-# ---------------------------------------------------------------------------- diversity
 
 
 def vendi(x: ArrayLike, *, bandwidth: float, max_points: int = 2000, seed: int = 0) -> float:
@@ -573,10 +363,10 @@ def vendi(x: ArrayLike, *, bandwidth: float, max_points: int = 2000, seed: int =
         same n (``vendi_reference`` in ``evaluate``). Sensitive to clusters and repeats, blind
         to whether the rows are realistic.
     """
-    x = _as_sample("x", x)
-    bandwidth = _check_bandwidth(bandwidth)
-    x = _subsample(_rng(seed), x, check_whole("max_points", max_points, 1))
-    eigenvalues = np.linalg.eigvalsh(_rbf(x, x, bandwidth) / len(x))
+    x = as_sample("x", x)
+    bandwidth = check_bandwidth(bandwidth)
+    x = subsample(rng_from(seed), x, check_whole("max_points", max_points, 1))
+    eigenvalues = np.linalg.eigvalsh(rbf_kernel(x, x, bandwidth) / len(x))
     eigenvalues = eigenvalues[eigenvalues > 1e-12]
     eigenvalues = eigenvalues / eigenvalues.sum()
     entropy = -np.sum(eigenvalues * np.log(eigenvalues))
@@ -609,7 +399,7 @@ def grid_coverage(
         sample sizes. Sensitive to missing modes; blind to what happens outside the
         reference's cells (unrealistic scenes do not lower it).
     """
-    x, y = _as_pair(x, y)
+    x, y = as_pair(x, y)
     if x.shape[1] != len(SCENE_FEATURES):
         raise ValueError(
             f"x and y must be scene features with {len(SCENE_FEATURES)} columns "
@@ -650,8 +440,8 @@ def mean_pairwise_distance(x: ArrayLike, *, max_points: int = 2000, seed: int = 
         own value is the natural target. Dominated by outliers and by the columns that vary
         most; blind to clusters (two far clumps score high).
     """
-    x = _as_sample("x", x, min_rows=2)
-    x = _subsample(_rng(seed), x, check_whole("max_points", max_points, 2))
+    x = as_sample("x", x, min_rows=2)
+    x = subsample(rng_from(seed), x, check_whole("max_points", max_points, 2))
     return float(pdist(x).mean())
 
 
@@ -681,7 +471,7 @@ def frechet_distance(x: ArrayLike, y: ArrayLike) -> float:
     Returns:
         A float >= 0.
     """
-    a, b = _as_pair(x, y, min_rows=2)
+    a, b = as_pair(x, y, min_rows=2)
     mean = a.mean(axis=0) - b.mean(axis=0)
     cov_a = np.atleast_2d(np.cov(a, rowvar=False))
     cov_b = np.atleast_2d(np.cov(b, rowvar=False))
@@ -738,9 +528,6 @@ def frechet_scene_distance(
     return float(np.mean(values)), float(np.mean(floors))
 
 
-# ----------------------------------------------------------------------------- evaluate
-
-
 def evaluate(
     scenes: Iterable[Scene], reference: Iterable[Scene], *, seed: int = 0, prior: Any = None
 ) -> dict[str, Any]:
@@ -782,45 +569,16 @@ def evaluate(
     """
     scenes = as_scenes("scenes", scenes, min_count=C2ST_MIN_ROWS)
     reference = as_scenes("reference", reference, min_count=C2ST_MIN_ROWS)
-    rng = _rng(seed)
+    rng = rng_from(seed)
 
-    # Vehicle level: pooled over scenes, with the scene of each row for the split.
     x_vehicles, y_vehicles = vehicle_features(scenes), vehicle_features(reference)
-    for name, rows in (("scenes", x_vehicles), ("reference", y_vehicles)):
-        if len(rows) < 2:
-            raise ValueError(f"{name} must hold at least 2 vehicles in all, got {len(rows)}")
-    x_groups = np.repeat(np.arange(len(scenes)), [len(s.vehicles) for s in scenes])
-    y_groups = np.repeat(np.arange(len(reference)), [len(s.vehicles) for s in reference])
-    vehicle_scaler = Standardiser.fit(y_vehicles)
-    x_standard, y_standard = (
-        vehicle_scaler.transform(x_vehicles),
-        vehicle_scaler.transform(y_vehicles),
-    )
-    vehicle_bandwidth = median_bandwidth(y_standard, seed=seed)
-    half = min(len(scenes), len(reference) // 2)
-    generated_values, floor_values = [], []
-    for _ in range(5):
-        in_a, in_b = _halves(rng, np.arange(len(reference)), y_groups, half)
-        in_g = np.isin(x_groups, rng.choice(len(scenes), size=half, replace=False))
-        size = min(int(in_a.sum()), int(in_b.sum()), int(in_g.sum()), 2000)
-        if size < 2:
-            continue  # a split whose scenes hold fewer than 2 vehicles says nothing
-        a = _subsample(rng, y_standard[in_a], size)
-        b = _subsample(rng, y_standard[in_b], size)
-        g = _subsample(rng, x_standard[in_g], size)
-        generated_values.append(_mmd2_unbiased(g, a, vehicle_bandwidth))
-        floor_values.append(_mmd2_unbiased(b, a, vehicle_bandwidth))
-    if not generated_values:
-        raise ValueError(
-            "scenes and reference hold too few vehicles to compare half the reference with "
-            "the generated scenes (fewer than 2 vehicles per side)"
-        )
+    generated_mmd2, floor_mmd2 = _split_mmd2(scenes, reference, x_vehicles, y_vehicles, rng, seed)
 
     # Scene level: equal sizes for the metrics that depend on them.
     x_scenes, y_scenes = scene_features(scenes), scene_features(reference)
     scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
     size = min(len(scenes), len(reference))
-    x_equal, y_equal = _subsample(rng, x_scenes, size), _subsample(rng, y_scenes, size)
+    x_equal, y_equal = subsample(rng, x_scenes, size), subsample(rng, y_scenes, size)
     scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
     quality = prdc(x_equal, y_equal, k=5, seed=seed)
 
@@ -829,8 +587,8 @@ def evaluate(
         "reference_scenes": len(reference),
         "validity_rate": float(np.mean(violation_counts_many(scenes).sum(axis=1) == 0)),
         "c2st_auc": c2st_auc(x_scenes, y_scenes, seed=seed),
-        "mmd2": float(np.mean(generated_values)),
-        "mmd2_floor": float(np.mean(floor_values)),
+        "mmd2": generated_mmd2,
+        "mmd2_floor": floor_mmd2,
         "precision": quality["precision"],
         "recall": quality["recall"],
         "density": quality["density"],
@@ -852,3 +610,45 @@ def evaluate(
             scenes, reference, prior.encode, seed=seed
         )
     return result
+
+
+def _split_mmd2(
+    scenes: list[Scene],
+    reference: list[Scene],
+    x_vehicles: NDArray[np.float64],
+    y_vehicles: NDArray[np.float64],
+    rng: np.random.Generator,
+    seed: int,
+) -> tuple[float, float]:
+    """``evaluate``'s ``mmd2`` and ``mmd2_floor``: vehicle features pooled over scenes, the
+    reference split by scene into halves A and B, 5 times."""
+    for name, rows in (("scenes", x_vehicles), ("reference", y_vehicles)):
+        if len(rows) < 2:
+            raise ValueError(f"{name} must hold at least 2 vehicles in all, got {len(rows)}")
+    x_groups = np.repeat(np.arange(len(scenes)), [len(s.vehicles) for s in scenes])
+    y_groups = np.repeat(np.arange(len(reference)), [len(s.vehicles) for s in reference])
+    vehicle_scaler = Standardiser.fit(y_vehicles)
+    x_standard, y_standard = (
+        vehicle_scaler.transform(x_vehicles),
+        vehicle_scaler.transform(y_vehicles),
+    )
+    vehicle_bandwidth = median_bandwidth(y_standard, seed=seed)
+    half = min(len(scenes), len(reference) // 2)
+    generated_values, floor_values = [], []
+    for _ in range(5):
+        in_a, in_b = split_halves(rng, np.arange(len(reference)), y_groups, half)
+        in_g = np.isin(x_groups, rng.choice(len(scenes), size=half, replace=False))
+        size = min(int(in_a.sum()), int(in_b.sum()), int(in_g.sum()), 2000)
+        if size < 2:
+            continue  # a split whose scenes hold fewer than 2 vehicles says nothing
+        a = subsample(rng, y_standard[in_a], size)
+        b = subsample(rng, y_standard[in_b], size)
+        g = subsample(rng, x_standard[in_g], size)
+        generated_values.append(mmd2_unbiased(g, a, vehicle_bandwidth))
+        floor_values.append(mmd2_unbiased(b, a, vehicle_bandwidth))
+    if not generated_values:
+        raise ValueError(
+            "scenes and reference hold too few vehicles to compare half the reference with "
+            "the generated scenes (fewer than 2 vehicles per side)"
+        )
+    return float(np.mean(generated_values)), float(np.mean(floor_values))
