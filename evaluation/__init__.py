@@ -3,9 +3,10 @@
 May import ``scenegym.scene``, ``scenegym.generators``, ``scenegym.datasets`` (contact sheets)
 and the utilities.
 
-- Metrics (``metrics``; what they share in ``kernels``): fidelity ``c2st_auc``, ``mmd2``, ``mmd2_floor``, ``ks_statistics``,
-  ``wasserstein``, ``prdc``, ``frechet_scene_distance``; diversity ``vendi``,
-  ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``; ``Standardiser``; and
+- Metrics (``metrics``; what they share in ``kernels``): fidelity ``c2st_auc``, ``mmd2``,
+  ``mmd2_floor``, ``ks_statistics``, ``wasserstein``, ``prdc``, ``frechet_scene_distance``;
+  diversity ``vendi``, ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``;
+  ``Standardiser``; and
   ``evaluate``, all of them at once.
 - Reports: ``evaluate_to_folder`` (``metrics.json``, ``report.md`` and figures).
 - Summaries: ``summarise``, ``reference_statistics``, ``deduplicate``.

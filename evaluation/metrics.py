@@ -574,33 +574,15 @@ def evaluate(
     x_vehicles, y_vehicles = vehicle_features(scenes), vehicle_features(reference)
     generated_mmd2, floor_mmd2 = _split_mmd2(scenes, reference, x_vehicles, y_vehicles, rng, seed)
 
-    # Scene level: equal sizes for the metrics that depend on them.
-    x_scenes, y_scenes = scene_features(scenes), scene_features(reference)
-    scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
-    size = min(len(scenes), len(reference))
-    x_equal, y_equal = subsample(rng, x_scenes, size), subsample(rng, y_scenes, size)
-    scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
-    quality = prdc(x_equal, y_equal, k=5, seed=seed)
-
+    scene_level = _scene_metrics(scenes, reference, rng, seed)
     result = {
         "scenes": len(scenes),
         "reference_scenes": len(reference),
         "validity_rate": float(np.mean(violation_counts_many(scenes).sum(axis=1) == 0)),
-        "c2st_auc": c2st_auc(x_scenes, y_scenes, seed=seed),
+        "c2st_auc": scene_level.pop("c2st_auc"),
         "mmd2": generated_mmd2,
         "mmd2_floor": floor_mmd2,
-        "precision": quality["precision"],
-        "recall": quality["recall"],
-        "density": quality["density"],
-        "coverage": quality["coverage"],
-        "vendi": vendi(scene_scaler.transform(x_equal), bandwidth=scene_bandwidth, seed=seed),
-        "vendi_reference": vendi(
-            scene_scaler.transform(y_equal), bandwidth=scene_bandwidth, seed=seed
-        ),
-        "grid_coverage": grid_coverage(x_equal, y_equal),
-        "mean_pairwise_distance": mean_pairwise_distance(
-            scene_scaler.transform(x_scenes), seed=seed
-        ),
+        **scene_level,
         "duplicate_rate": duplicate_rate(scenes),
         "ks": ks_statistics(x_vehicles, y_vehicles, VEHICLE_FEATURES),
         "wasserstein": wasserstein(x_vehicles, y_vehicles, VEHICLE_FEATURES),
@@ -652,3 +634,30 @@ def _split_mmd2(
             "the generated scenes (fewer than 2 vehicles per side)"
         )
     return float(np.mean(generated_values)), float(np.mean(floor_values))
+
+
+def _scene_metrics(
+    scenes: list[Scene], reference: list[Scene], rng: np.random.Generator, seed: int
+) -> dict[str, float]:
+    """``evaluate``'s scene-level metrics, with equal sizes for those that depend on them."""
+    x_scenes, y_scenes = scene_features(scenes), scene_features(reference)
+    scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
+    size = min(len(scenes), len(reference))
+    x_equal, y_equal = subsample(rng, x_scenes, size), subsample(rng, y_scenes, size)
+    scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
+    quality = prdc(x_equal, y_equal, k=5, seed=seed)
+    return {
+        "c2st_auc": c2st_auc(x_scenes, y_scenes, seed=seed),
+        "precision": quality["precision"],
+        "recall": quality["recall"],
+        "density": quality["density"],
+        "coverage": quality["coverage"],
+        "vendi": vendi(scene_scaler.transform(x_equal), bandwidth=scene_bandwidth, seed=seed),
+        "vendi_reference": vendi(
+            scene_scaler.transform(y_equal), bandwidth=scene_bandwidth, seed=seed
+        ),
+        "grid_coverage": grid_coverage(x_equal, y_equal),
+        "mean_pairwise_distance": mean_pairwise_distance(
+            scene_scaler.transform(x_scenes), seed=seed
+        ),
+    }
