@@ -7,7 +7,7 @@ May import ``scenegym.scene``, ``scenegym.generators`` and the utilities.
 - Files: ``render_to_folder``, ``write_rendering``, ``contact_sheet``, ``encode_png``.
 - Augmentation: ``augment`` with its ``AugmentConfig``.
 - Datasets: ``write_dataset`` (COCO, YOLO, Parquet in resumable shards) with its
-  ``DatasetConfig``; sources ``ScenesFile`` and ``PriorSource`` (a run's is
+  ``DatasetConfig``; sources (``sources``) ``ScenesFile`` and ``PriorSource`` (a run's is
   ``scenegym.agents.PolicySource``).
 """
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from scenegym._io import file_sha256
 from scenegym._threads import one_torch_thread
@@ -61,6 +62,7 @@ from scenegym.datasets.augment import (
 )
 from scenegym.datasets.files import encode_png
 from scenegym.datasets.render import RenderConfig, Rendering, render_many
+from scenegym.datasets.sources import PriorSource, ScenesFile, open_source
 from scenegym.scene.batch import SceneBatch
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import DEFAULT_RULES
@@ -136,88 +138,6 @@ class DatasetConfig:
 
 
 # ------------------------------------------------------------------------------ sources
-
-
-class ScenesFile:
-    """Scenes from a JSONL file: sample ``i`` is line ``i`` (the file must hold ``n`` lines)."""
-
-    kind = "scenes"
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise ValueError(f"scenes file {self.path} does not exist (expected a .jsonl file)")
-        self.offsets = [0]
-        with open(self.path, "rb") as handle:
-            for line in handle:
-                self.offsets.append(self.offsets[-1] + len(line))
-        self.count = len(self.offsets) - 1
-
-    def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "path": str(self.path), "sha256": file_sha256(self.path)}
-
-    def check(self, n: int) -> None:
-        if n > self.count:
-            raise ValueError(
-                f"{self.path} holds {self.count} scenes; --n {n} asks for more (use --n "
-                f"{self.count} or less)"
-            )
-
-    def scenes(self, start: int, stop: int, seed: int, n: int) -> list[Scene]:
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offsets[start])
-            data = handle.read(self.offsets[stop] - self.offsets[start])
-        out = []
-        # Lines end at b"\n" only, as the offsets count them: str.splitlines would also split
-        # at characters JSON strings may hold raw (U+2028, U+0085, ...).
-        for number, line in enumerate(data.split(b"\n")[: stop - start], start + 1):
-            try:
-                out.append(Scene.from_dict(json.loads(line.decode("utf-8"))))
-            except (ValueError, TypeError, KeyError) as error:
-                raise ValueError(f"{self.path}, line {number}: not a scene: {error}") from None
-        return out
-
-
-class PriorSource:
-    """Scenes sampled from a scene prior folder; shard ``k`` draws with seed ``(seed, k)``."""
-
-    kind = "prior"
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        from scenegym.generators.prior import ScenePrior
-
-        self.path = Path(path)
-        self.prior = ScenePrior.load(self.path)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # A worker process opens the prior again from its folder.
-        return (type(self), (self.path,))
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "path": str(self.path),
-            "sha256": file_sha256(self.path / "weights.safetensors"),
-        }
-
-    def check(self, n: int) -> None:
-        pass
-
-    def scenes(self, start: int, stop: int, seed: int, n: int) -> list[Scene]:
-        shard_seed = int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
-        return self.prior.sample(stop - start, seed=shard_seed)
-
-
-def _open_source(description: dict[str, Any]):
-    kind = description["kind"]
-    if kind == "scenes":
-        return ScenesFile(description["path"])
-    if kind == "prior":
-        return PriorSource(description["path"])
-    raise ValueError(
-        f"a dataset source of kind {kind!r} is not opened from its description; pass it "
-        "opened (for a run: scenegym.agents.PolicySource(path))"
-    )
 
 
 def _open_appearance(description: dict[str, Any]):
@@ -338,113 +258,32 @@ def write_shard(
     config = config_from_mapping(DatasetConfig, job["config"], name="config")
     seed, n = job["seed"], job["n"]
     start, stop = _shard_scenes(index, config.shard_size, n)
-    source = _open_source(job["source"]) if source is None else source
+    source = open_source(job["source"]) if source is None else source
     if appearance is None and job.get("appearance"):
         appearance = _open_appearance(job["appearance"])
     scenes = source.scenes(start, stop, seed, n)
     files: dict[str, bytes] = {}
-    images = []
     batch = SceneBatch.of(scenes)  # descriptors and validity in one vectorised batch
     descriptors = batch.describe()
     valid = batch.violation_counts(DEFAULT_RULES).sum(axis=1) == 0
-    views: dict[str, list[Rendering | None]] = {}
-    for view in config.views:
-        # With an appearance model the RGB picture is painted from the semantic map instead.
-        render_config = config.render_config(view, rgb=appearance is None)
-        drawable = [
-            i for i, s in enumerate(scenes) if view == "road" or len(s.vehicles) > config.ego
-        ]
-        drawn = render_many([scenes[i] for i in drawable], render_config)
-        slots: list[Rendering | None] = [None] * len(scenes)
-        for i, rendering in zip(drawable, drawn):
-            slots[i] = rendering
-        views[view] = slots
-    samples = []  # (scene number, stem, augmented rendering, its random draws)
-    scene_ids: list[str] = []
-    texts: list[str] = []  # the scenes' canonical JSON
-    paths: dict[str, list[str | None]] = {view: [] for view in config.views}
-    for offset, scene in enumerate(scenes):
-        number = start + offset
-        scene_ids.append(scene.id)
-        texts.append(scene.to_json())
-        for view_number, view in enumerate(config.views):
-            rendering = views[view][offset]
-            stem = f"{number:07d}-{view}"
-            paths[view].append(f"images/{stem}.png" if rendering is not None else None)
-            if rendering is None:
-                continue
-            rng = np.random.default_rng([seed, number, view_number])
-            changed = augment(rendering, config.augment, rng, view)
-            samples.append((number, view, stem, changed, rng))
+    views = _render_views(scenes, config, appearance)
+    samples, paths = _augmented(scenes, views, config, seed, start)
     if appearance is not None:
         painted = appearance.translate([sample[3].semantic for sample in samples])
         for k, ((number, view, stem, rendering, rng), rgb) in enumerate(zip(samples, painted)):
             rgb = photometric(rgb, config.augment, rng)
             samples[k] = (number, view, stem, dataclasses.replace(rendering, rgb=rgb), rng)
-    for number, view, stem, rendering, _ in samples:
-        count = len(rendering.kinds)
-        pixel_rows, pixel_cols, owners = vehicle_pixels(rendering.instance)
-        boxes, visible = pixel_boxes(pixel_rows, pixel_cols, owners, count)
-        ids = np.flatnonzero(visible)
-        files[f"images/{stem}.png"] = encode_png(rendering.rgb)
-        files[f"semantic/{stem}.png"] = encode_png(rendering.semantic)
-        files[f"instance/{stem}.png"] = encode_png(rendering.instance)
-        kinds = rendering.kinds[ids].astype(int).tolist()
-        b = boxes[ids]
-        if "yolo" in config.formats:
-            w, h = config.width, config.height
-            table = np.stack(
-                [(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
-                 (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h],
-                axis=1,
-            )  # fmt: skip
-            lines = "".join(
-                f"{k} {x:.6f} {y:.6f} {dx:.6f} {dy:.6f}\n"
-                for k, (x, y, dx, dy) in zip(kinds, table.tolist())
-            )
-            files[f"labels/{stem}.txt"] = lines.encode("ascii")
-        annotations = []
-        if "coco" in config.formats:
-            # Each annotation as the JSON text json.dumps would give, made by formatting.
-            stack = _mask_stack(rendering.instance.shape, pixel_rows, pixel_cols, owners, visible)
-            masks = _coco_masks(stack, config.masks)
-            areas = np.bincount(owners, minlength=count)[ids].tolist()
-            sizes = np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
-            oriented = rendering.oriented_boxes[ids].tolist()  # cx, cy, length, width, angle
-            for k, vehicle, mask, area, (x, y, dx, dy), (cx, cy, cl, cw, ca) in zip(
-                kinds, ids.tolist(), masks, areas, sizes.tolist(), oriented
-            ):
-                annotations.append(
-                    f'{{"category_id": {k + 1}, "bbox": [{x!r}, {y!r}, {dx!r}, {dy!r}], '
-                    f'"area": {area}, "segmentation": {mask}, "iscrowd": 0, '
-                    f'"vehicle": {vehicle}, "oriented_box": '
-                    f"[{cx:.4f}, {cy:.4f}, {cl:.4f}, {cw:.4f}, {ca:.4f}]}}"
-                )
-        entry = {
-            "file_name": f"images/{stem}.png",
-            "width": config.width,
-            "height": config.height,
-            "scene": number,
-            "view": view,
-        }
-        # The COCO entries as JSON text without their ids (counted over all shards when the
-        # COCO file is assembled), so the assembly only joins text.
-        images.append(
-            {
-                "file_name": entry["file_name"],
-                "scene": number,
-                "coco": json.dumps(entry),
-                "annotations": annotations,
-                "categories": [k + 1 for k in kinds] if "coco" in config.formats else [],
-            }
-        )
+    images = [
+        _sample_files(number, view, stem, rendering, config, files)
+        for number, view, stem, rendering, _ in samples
+    ]
     if "parquet" in config.formats:
         columns: list[tuple[str, str, Any]] = [
             ("index", "int64", np.arange(start, stop)),
-            ("scene_id", "string", scene_ids),
+            ("scene_id", "string", [scene.id for scene in scenes]),
             ("vehicles", "int64", [len(scene.vehicles) for scene in scenes]),
             ("valid", "bool", valid),
-            ("scene", "string", texts),
+            ("scene", "string", [scene.to_json() for scene in scenes]),
             *((name, "float64", values) for name, values in descriptors.items()),
             *((f"image_{view}", "string", paths[view]) for view in config.views),
         ]
@@ -462,6 +301,116 @@ def write_shard(
     }
     _write(out / "shards" / f"{index:05d}.json", json.dumps(record).encode("utf-8"))
     return record
+
+
+def _render_views(
+    scenes: list[Scene], config: DatasetConfig, appearance: Any
+) -> dict[str, list[Rendering | None]]:
+    """Every view of every scene (None where a vehicle view has no ego vehicle)."""
+    views: dict[str, list[Rendering | None]] = {}
+    for view in config.views:
+        # With an appearance model the RGB picture is painted from the semantic map instead.
+        render_config = config.render_config(view, rgb=appearance is None)
+        drawable = [
+            i for i, s in enumerate(scenes) if view == "road" or len(s.vehicles) > config.ego
+        ]
+        drawn = render_many([scenes[i] for i in drawable], render_config)
+        slots: list[Rendering | None] = [None] * len(scenes)
+        for i, rendering in zip(drawable, drawn):
+            slots[i] = rendering
+        views[view] = slots
+    return views
+
+
+def _augmented(
+    scenes: list[Scene], views: dict, config: DatasetConfig, seed: int, start: int
+) -> tuple[list[tuple], dict[str, list[str | None]]]:
+    """The samples ``(scene number, view, stem, augmented rendering, its random draws)`` and
+    each view's image path per scene (None where the view is not drawn)."""
+    samples = []
+    paths: dict[str, list[str | None]] = {view: [] for view in config.views}
+    for offset in range(len(scenes)):
+        number = start + offset
+        for view_number, view in enumerate(config.views):
+            rendering = views[view][offset]
+            stem = f"{number:07d}-{view}"
+            paths[view].append(f"images/{stem}.png" if rendering is not None else None)
+            if rendering is None:
+                continue
+            rng = np.random.default_rng([seed, number, view_number])
+            changed = augment(rendering, config.augment, rng, view)
+            samples.append((number, view, stem, changed, rng))
+    return samples, paths
+
+
+def _sample_files(
+    number: int, view: str, stem: str, rendering: Rendering, config: DatasetConfig, files: dict
+) -> dict[str, Any]:
+    """Add one sample's pictures and labels to ``files``; returns its image record."""
+    count = len(rendering.kinds)
+    pixel_rows, pixel_cols, owners = vehicle_pixels(rendering.instance)
+    boxes, visible = pixel_boxes(pixel_rows, pixel_cols, owners, count)
+    ids = np.flatnonzero(visible)
+    files[f"images/{stem}.png"] = encode_png(rendering.rgb)
+    files[f"semantic/{stem}.png"] = encode_png(rendering.semantic)
+    files[f"instance/{stem}.png"] = encode_png(rendering.instance)
+    kinds = rendering.kinds[ids].astype(int).tolist()
+    if "yolo" in config.formats:
+        files[f"labels/{stem}.txt"] = _yolo_lines(kinds, boxes[ids], config)
+    annotations = []
+    if "coco" in config.formats:
+        stack = _mask_stack(rendering.instance.shape, pixel_rows, pixel_cols, owners, visible)
+        masks = _coco_masks(stack, config.masks)
+        areas = np.bincount(owners, minlength=count)[ids].tolist()
+        annotations = _coco_annotations(kinds, ids, masks, areas, boxes[ids], rendering)
+    entry = {
+        "file_name": f"images/{stem}.png",
+        "width": config.width,
+        "height": config.height,
+        "scene": number,
+        "view": view,
+    }
+    # The COCO entries as JSON text without their ids (counted over all shards when the
+    # COCO file is assembled), so the assembly only joins text.
+    return {
+        "file_name": entry["file_name"],
+        "scene": number,
+        "coco": json.dumps(entry),
+        "annotations": annotations,
+        "categories": [k + 1 for k in kinds] if "coco" in config.formats else [],
+    }
+
+
+def _yolo_lines(kinds: list[int], b: NDArray, config: DatasetConfig) -> bytes:
+    """YOLO label lines: class and box centre and size, relative to the picture."""
+    w, h = config.width, config.height
+    table = np.stack(
+        [(b[:, 0] + b[:, 2]) / 2 / w, (b[:, 1] + b[:, 3]) / 2 / h,
+         (b[:, 2] - b[:, 0]) / w, (b[:, 3] - b[:, 1]) / h],
+        axis=1,
+    )  # fmt: skip
+    lines = "".join(
+        f"{k} {x:.6f} {y:.6f} {dx:.6f} {dy:.6f}\n"
+        for k, (x, y, dx, dy) in zip(kinds, table.tolist())
+    )
+    return lines.encode("ascii")
+
+
+def _coco_annotations(kinds, ids, masks, areas, b: NDArray, rendering: Rendering) -> list[str]:
+    """Each COCO annotation as the JSON text json.dumps would give, made by formatting."""
+    sizes = np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)
+    oriented = rendering.oriented_boxes[ids].tolist()  # cx, cy, length, width, angle
+    annotations = []
+    for k, vehicle, mask, area, (x, y, dx, dy), (cx, cy, cl, cw, ca) in zip(
+        kinds, ids.tolist(), masks, areas, sizes.tolist(), oriented
+    ):
+        annotations.append(
+            f'{{"category_id": {k + 1}, "bbox": [{x!r}, {y!r}, {dx!r}, {dy!r}], '
+            f'"area": {area}, "segmentation": {mask}, "iscrowd": 0, '
+            f'"vehicle": {vehicle}, "oriented_box": '
+            f"[{cx:.4f}, {cy:.4f}, {cl:.4f}, {cw:.4f}, {ca:.4f}]}}"
+        )
+    return annotations
 
 
 def _parquet(columns: list[tuple[str, str, Any]]) -> bytes:
@@ -712,31 +661,10 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
     counts["images"] = image_id
     written: list[str] = []
     if coco:
-        categories = [
-            {"id": k + 1, "name": kind, "supercategory": "vehicle"} for k, kind in enumerate(KINDS)
-        ]
-        head = {"info": {"description": "scenegym dataset", "version": DATASET_FORMAT}}
-        tmp = out / ".annotations.json.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(head)[:-1])
-            handle.write(', "categories": ' + json.dumps(categories) + ', "images": [')
-            with open(out / ".images.tmp", encoding="utf-8") as part:
-                shutil.copyfileobj(part, handle)
-            handle.write('], "annotations": [')
-            with open(out / ".annotations.tmp", encoding="utf-8") as part:
-                shutil.copyfileobj(part, handle)
-            handle.write("]}\n")
-        os.replace(tmp, out / "annotations.json")
+        _join_coco(out)
         written.append("annotations.json")
     if yolo:
-        os.replace(out / ".train.tmp", out / "train.txt")
-        os.replace(out / ".val.tmp", out / "val.txt")
-        data = (
-            "# scenegym dataset: YOLO boxes (class cx cy w h, normalised) in labels/\n"
-            "path: .\ntrain: train.txt\nval: val.txt\n"
-            f"nc: {len(KINDS)}\nnames:\n" + "".join(f"  {k}: {v}\n" for k, v in enumerate(KINDS))
-        )
-        _write(out / "data.yaml", data.encode("utf-8"))
+        _finish_yolo(out)
         written += ["train.txt", "val.txt", "data.yaml"]
     for name in ("images", "annotations", "train", "val"):
         (out / f".{name}.tmp").unlink(missing_ok=True)
@@ -762,3 +690,34 @@ def _finalise(out: Path, job: dict[str, Any], config: DatasetConfig, shards: int
     }
     _write(out / "manifest.json", (json.dumps(manifest, indent=1) + "\n").encode("utf-8"))
     return manifest
+
+
+def _join_coco(out: Path) -> None:
+    """Write ``annotations.json`` from the streamed image and annotation parts."""
+    categories = [
+        {"id": k + 1, "name": kind, "supercategory": "vehicle"} for k, kind in enumerate(KINDS)
+    ]
+    head = {"info": {"description": "scenegym dataset", "version": DATASET_FORMAT}}
+    tmp = out / ".annotations.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(head)[:-1])
+        handle.write(', "categories": ' + json.dumps(categories) + ', "images": [')
+        with open(out / ".images.tmp", encoding="utf-8") as part:
+            shutil.copyfileobj(part, handle)
+        handle.write('], "annotations": [')
+        with open(out / ".annotations.tmp", encoding="utf-8") as part:
+            shutil.copyfileobj(part, handle)
+        handle.write("]}\n")
+    os.replace(tmp, out / "annotations.json")
+
+
+def _finish_yolo(out: Path) -> None:
+    """Move the YOLO image lists in place and write ``data.yaml``."""
+    os.replace(out / ".train.tmp", out / "train.txt")
+    os.replace(out / ".val.tmp", out / "val.txt")
+    data = (
+        "# scenegym dataset: YOLO boxes (class cx cy w h, normalised) in labels/\n"
+        "path: .\ntrain: train.txt\nval: val.txt\n"
+        f"nc: {len(KINDS)}\nnames:\n" + "".join(f"  {k}: {v}\n" for k, v in enumerate(KINDS))
+    )
+    _write(out / "data.yaml", data.encode("utf-8"))

@@ -280,6 +280,24 @@ def rasterise_convex(
     return pixels, np.repeat(owner, length)
 
 
+def _boxes(
+    corners: NDArray[np.float64], frames: NDArray[np.float64], width: int, height: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Axis-aligned boxes ``(n, 4)`` clipped to the picture, and oriented boxes ``(n, 5)``
+    (centre x, y, length, width in px, angle in rad) of vehicle footprints in pixels."""
+    n = len(corners)
+    boxes = np.empty((n, 4))
+    np.maximum(corners.min(axis=1), 0.0, out=boxes[:, :2])
+    np.minimum(corners.max(axis=1), [width, height], out=boxes[:, 2:])
+    np.minimum(boxes[:, :2], [width, height], out=boxes[:, :2])
+    np.maximum(boxes[:, 2:], 0.0, out=boxes[:, 2:])
+    oriented = np.empty((n, 5))
+    oriented[:, :2] = frames[:, 0]
+    oriented[:, 2:4] = 2.0 * np.hypot(frames[:, 1:, 0], frames[:, 1:, 1])
+    oriented[:, 4] = np.arctan2(frames[:, 1, 1], frames[:, 1, 0])
+    return boxes, oriented
+
+
 def render_many(scenes: Iterable[Scene], config: RenderConfig | None = None) -> list[Rendering]:
     """Draw many scenes at once; the same arrays as ``render`` one by one, faster.
 
@@ -329,20 +347,11 @@ def render_many(scenes: Iterable[Scene], config: RenderConfig | None = None) -> 
     instance.ravel()[pixels] = owner - first[scene_of[owner]] + 1
     semantic.ravel()[pixels] = _FIRST_VEHICLE + kinds[owner]
 
-    n = len(corners)
-    boxes = np.empty((n, 4))
-    np.maximum(corners.min(axis=1), 0.0, out=boxes[:, :2])
-    np.minimum(corners.max(axis=1), [width, height], out=boxes[:, 2:])
-    np.minimum(boxes[:, :2], [width, height], out=boxes[:, :2])
-    np.maximum(boxes[:, 2:], 0.0, out=boxes[:, 2:])
+    boxes, oriented = _boxes(corners, frames, width, height)
     # A vehicle is visible when some pixel it was drawn on still carries its id.
-    visible = np.zeros(n, dtype=bool)
+    visible = np.zeros(len(corners), dtype=bool)
     drawn_scene = pixels // (height * width)
     visible[instance.ravel()[pixels].astype(np.int64) - 1 + first[drawn_scene]] = True
-    oriented = np.empty((n, 5))
-    oriented[:, :2] = frames[:, 0]
-    oriented[:, 2:4] = 2.0 * np.hypot(frames[:, 1:, 0], frames[:, 1:, 1])
-    oriented[:, 4] = np.arctan2(frames[:, 1, 1], frames[:, 1, 0])
     rgb = None
     if config.rgb:
         rgb = cv2.applyColorMap(semantic.reshape(count * height, width), _COLOURS)
