@@ -230,17 +230,7 @@ class LaneGrid:
         grids = np.zeros((n, channels, rows, columns), dtype=np.float32)
         if n == 0:
             return grids, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        roads = batch.roads
-        shown = min(rows, roads.lane_start.shape[1])
-        starts = roads.lane_start[batch.road_of, :shown, None]
-        ends = roads.lane_end[batch.road_of, :shown, None]
-        if window is None:
-            grids[:, 0, :shown] = (self._centres >= starts) & (self._centres <= ends)
-        else:
-            index = window[0][:, None] + np.arange(columns)  # (n, width) cells of the grid
-            centres = self._centres[np.clip(index, 0, cells - 1)][:, None, :]
-            inside = ((index >= 0) & (index < cells))[:, None, :]
-            grids[:, 0, :shown] = (centres >= starts) & (centres <= ends) & inside
+        self._lane_channel(grids, batch, window)
 
         lane, s, kind, scene_of = batch.lane, batch.s, batch.kind, batch.scene_of
         physical = np.stack([batch.d, batch.heading, batch.speed, batch.length, batch.width])
@@ -295,6 +285,26 @@ class LaneGrid:
         flat[base + np.arange(3, 8)[:, None] * plane] = physical[:, win] / _SCALES[:, None]
         flat[base + (_FIRST_KIND + kind[win].astype(np.intp)) * plane] = 1.0
         return grids, outside, lost
+
+    def _lane_channel(
+        self,
+        grids: NDArray[np.float32],
+        batch: SceneBatch,
+        window: tuple[NDArray[np.int64], int] | None,
+    ) -> None:
+        """Fill channel ``lane``: 1 in the cells where each scene's road has that lane."""
+        rows, cells, columns = self.lanes, self.cells, grids.shape[-1]
+        roads = batch.roads
+        shown = min(rows, roads.lane_start.shape[1])
+        starts = roads.lane_start[batch.road_of, :shown, None]
+        ends = roads.lane_end[batch.road_of, :shown, None]
+        if window is None:
+            grids[:, 0, :shown] = (self._centres >= starts) & (self._centres <= ends)
+        else:
+            index = window[0][:, None] + np.arange(columns)  # (n, width) cells of the grid
+            centres = self._centres[np.clip(index, 0, cells - 1)][:, None, :]
+            inside = ((index >= 0) & (index < cells))[:, None, :]
+            grids[:, 0, :shown] = (centres >= starts) & (centres <= ends) & inside
 
     def _outside_message(self, where: str, total: int, lane_out: int, station_out: int) -> str:
         reasons = []

@@ -541,8 +541,6 @@ def prepare_drawing(roads: list[Road]) -> None:
     count = len(roads)
     ids = np.arange(count)
     table = RoadTable(roads)
-    seg_road, seg_start, seg_k = table.seg_road, table.seg_start, table.seg_k
-    seg_length = np.concatenate([road.segment_lengths for road in roads])
     length, scale = table.length, table.scale
     lane_count = np.array([road.lane_count for road in roads])
     lane_road = np.repeat(ids, lane_count)
@@ -552,32 +550,9 @@ def prepare_drawing(roads: list[Road]) -> None:
     boundary = np.concatenate([road.lane_boundaries for road in roads])
     boundary_first = np.cumsum(lane_count + 1) - (lane_count + 1)
 
-    # Stations: segment starts, arc points with chords within _SAGITTA, road ends, lane ends.
-    # Between two stations ds apart, a boundary of radius rho strays ds^2 rho k^2 / 8 from its
-    # arc; the outermost boundary of a left turn (rho = 1/k + width) strays the most.
-    width = np.array([-road.lane_boundaries[-1] for road in roads])[seg_road]
-    worst = np.abs(seg_k) * (1.0 + np.maximum(seg_k, 0.0) * width)
-    with np.errstate(divide="ignore"):
-        pieces = np.where(
-            seg_k != 0.0, np.ceil(seg_length / np.sqrt(8.0 * _SAGITTA / worst)), 1.0
-        ).astype(np.int64)
-    sample_seg = np.repeat(np.arange(seg_k.size), pieces)
-    step = np.arange(sample_seg.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    sample_s = seg_start[sample_seg] + seg_length[sample_seg] * step / pieces[sample_seg]
-    all_road = np.concatenate([seg_road[sample_seg], ids, lane_road, lane_road])
-    all_s = np.concatenate([sample_s, length, lane_start, lane_end])
-    all_s = np.clip(all_s, 0.0, length[all_road])
-    order = np.lexsort((all_s, all_road))
-    all_road, all_s = all_road[order], all_s[order]
-    keep = np.ones(all_s.size, dtype=bool)
-    keep[1:] = (all_road[1:] != all_road[:-1]) | (all_s[1:] > all_s[:-1] + 1e-9)
-    st_road, st_s = all_road[keep], all_s[keep]
+    st_road, st_s = _stations(roads, table, lane_road, lane_start, lane_end)
     st_count = np.bincount(st_road, minlength=count)
     st_first = np.cumsum(st_count) - st_count
-
-    def to_world(road_of, s, offset):
-        x, y, h = table.reference(road_of, s)
-        return np.stack([x - offset * np.sin(h), y + offset * np.cos(h)], axis=-1)
 
     # Every boundary of every road at every station of that road: road r's block is
     # (lanes + 1) x stations, boundary-major.
@@ -587,33 +562,10 @@ def prepare_drawing(roads: list[Road]) -> None:
     per_row = st_count[point_road]
     point_s = st_s[st_first[point_road] + local % per_row]
     point_offset = boundary[boundary_first[point_road] + local // per_row]
-    points = to_world(point_road, point_s, point_offset)
+    points = _to_world(table, point_road, point_s, point_offset)
     block_first = np.cumsum(block) - block
 
-    # Dashes on every inner boundary from the road start, kept where both lanes exist.
-    per_boundary = np.maximum(np.ceil((length - _DASH_LENGTH) / _DASH_PERIOD), 0).astype(int)
-    dash_count = per_boundary * np.maximum(lane_count - 1, 0)  # every inner boundary
-    dash_road = np.repeat(ids, dash_count)
-    local = np.arange(dash_road.size) - np.repeat(np.cumsum(dash_count) - dash_count, dash_count)
-    along = per_boundary[dash_road]
-    which = local // np.maximum(along, 1)  # inner boundary ``which`` is boundary which + 1
-    dash_s0 = (local % np.maximum(along, 1)) * _DASH_PERIOD
-    left_lane = lane_first[dash_road] + which
-    both = (
-        (lane_start[left_lane] <= dash_s0)
-        & (lane_start[left_lane + 1] <= dash_s0)
-        & (lane_end[left_lane] >= dash_s0 + _DASH_LENGTH)
-        & (lane_end[left_lane + 1] >= dash_s0 + _DASH_LENGTH)
-    )
-    dash_road, dash_s0, which = dash_road[both], dash_s0[both], which[both]
-    dash_offset = boundary[boundary_first[dash_road] + which + 1]
-    ends = to_world(
-        np.repeat(dash_road, 2),
-        np.stack([dash_s0, dash_s0 + _DASH_LENGTH], axis=1).ravel(),
-        np.repeat(dash_offset, 2),
-    ).reshape(-1, 2, 2)
-    dash_split = np.searchsorted(dash_road, ids, side="left")
-    dash_split = np.append(dash_split, dash_road.size)
+    ends, dash_split = _dashes(table, lane_count, lane_start, lane_end, boundary, boundary_first)
 
     # Where each lane starts and ends among its road's stations (one search for all lanes).
     station_key = st_road * scale + st_s
@@ -646,6 +598,71 @@ def prepare_drawing(roads: list[Road]) -> None:
             ]
         road.__dict__["lane_outlines"] = tuple(outlines)
         road.__dict__["markings"] = (tuple(solid), ends[dash_split[r] : dash_split[r + 1]])
+
+
+def _to_world(table: RoadTable, road_of, s, offset) -> NDArray[np.float64]:
+    """``(..., 2)`` world points at stations ``s`` and offsets ``offset`` of roads ``road_of``."""
+    x, y, h = table.reference(road_of, s)
+    return np.stack([x - offset * np.sin(h), y + offset * np.cos(h)], axis=-1)
+
+
+def _stations(roads: list[Road], table: RoadTable, lane_road, lane_start, lane_end):
+    """The drawing stations of every road, sorted by road and station: ``(road, s)``."""
+    seg_road, seg_start, seg_k = table.seg_road, table.seg_start, table.seg_k
+    seg_length = np.concatenate([road.segment_lengths for road in roads])
+    length, ids = table.length, np.arange(len(roads))
+    # Stations: segment starts, arc points with chords within _SAGITTA, road ends, lane ends.
+    # Between two stations ds apart, a boundary of radius rho strays ds^2 rho k^2 / 8 from its
+    # arc; the outermost boundary of a left turn (rho = 1/k + width) strays the most.
+    width = np.array([-road.lane_boundaries[-1] for road in roads])[seg_road]
+    worst = np.abs(seg_k) * (1.0 + np.maximum(seg_k, 0.0) * width)
+    with np.errstate(divide="ignore"):
+        pieces = np.where(
+            seg_k != 0.0, np.ceil(seg_length / np.sqrt(8.0 * _SAGITTA / worst)), 1.0
+        ).astype(np.int64)
+    sample_seg = np.repeat(np.arange(seg_k.size), pieces)
+    step = np.arange(sample_seg.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    sample_s = seg_start[sample_seg] + seg_length[sample_seg] * step / pieces[sample_seg]
+    all_road = np.concatenate([seg_road[sample_seg], ids, lane_road, lane_road])
+    all_s = np.concatenate([sample_s, length, lane_start, lane_end])
+    all_s = np.clip(all_s, 0.0, length[all_road])
+    order = np.lexsort((all_s, all_road))
+    all_road, all_s = all_road[order], all_s[order]
+    keep = np.ones(all_s.size, dtype=bool)
+    keep[1:] = (all_road[1:] != all_road[:-1]) | (all_s[1:] > all_s[:-1] + 1e-9)
+    return all_road[keep], all_s[keep]
+
+
+def _dashes(table: RoadTable, lane_count, lane_start, lane_end, boundary, boundary_first):
+    """Dash end points ``(dashes, 2, 2)`` of every road and where each road's dashes begin."""
+    length, ids = table.length, np.arange(lane_count.size)
+    lane_first = np.cumsum(lane_count) - lane_count
+    # Dashes on every inner boundary from the road start, kept where both lanes exist.
+    per_boundary = np.maximum(np.ceil((length - _DASH_LENGTH) / _DASH_PERIOD), 0).astype(int)
+    dash_count = per_boundary * np.maximum(lane_count - 1, 0)  # every inner boundary
+    dash_road = np.repeat(ids, dash_count)
+    local = np.arange(dash_road.size) - np.repeat(np.cumsum(dash_count) - dash_count, dash_count)
+    along = per_boundary[dash_road]
+    which = local // np.maximum(along, 1)  # inner boundary ``which`` is boundary which + 1
+    dash_s0 = (local % np.maximum(along, 1)) * _DASH_PERIOD
+    left_lane = lane_first[dash_road] + which
+    both = (
+        (lane_start[left_lane] <= dash_s0)
+        & (lane_start[left_lane + 1] <= dash_s0)
+        & (lane_end[left_lane] >= dash_s0 + _DASH_LENGTH)
+        & (lane_end[left_lane + 1] >= dash_s0 + _DASH_LENGTH)
+    )
+    dash_road, dash_s0, which = dash_road[both], dash_s0[both], which[both]
+    dash_offset = boundary[boundary_first[dash_road] + which + 1]
+    ends = _to_world(
+        table,
+        np.repeat(dash_road, 2),
+        np.stack([dash_s0, dash_s0 + _DASH_LENGTH], axis=1).ravel(),
+        np.repeat(dash_offset, 2),
+    ).reshape(-1, 2, 2)
+    dash_split = np.searchsorted(dash_road, ids, side="left")
+    dash_split = np.append(dash_split, dash_road.size)
+    return ends, dash_split
 
 
 def _edge_intervals(starts: NDArray, ends: NDArray) -> NDArray[np.float64]:

@@ -328,34 +328,13 @@ class HighwaySceneSpace:
             rng.random(out=u_row)
         per_set = head[:, 1:].reshape(scenes * count, -1)
         flow_u, tie_u, phase_u = per_set[:, 0], per_set[:, 1 : 1 + lanes], per_set[:, 1 + lanes :]
-        start = np.full((scenes, lanes), np.inf)
-        end = np.full((scenes, lanes), -np.inf)
-        width = np.ones((scenes, lanes))
-        for i, road in enumerate(roads):
-            start[i, : road.lane_count] = road.lane_starts
-            end[i, : road.lane_count] = road.lane_ends
-            width[i, : road.lane_count] = road.lane_widths
+        start, end, width = _lane_tables(roads, lanes)
         extent = np.maximum(end - start, 0.0)
-        n = _whole(head[:, 0], c.vehicles)
-        has_count, vehicle_target = asked["vehicle_count"]
-        has_density, density_target = asked["density"]
-        if (has_density & ~has_count).any():
-            lane_km = np.array([road.lane_lengths.sum() / 1000.0 for road in roads])
-            vehicle_target = np.where(has_count, vehicle_target, density_target * lane_km)
-        n = np.where(has_count | has_density, np.clip(np.rint(vehicle_target), *c.vehicles), n)
-        n = n.astype(np.int64)
+        n = self._counts(head[:, 0], asked, roads)
         # One row per set; every vehicle of every set, set by set.
         of = np.repeat(np.arange(scenes), count)
         row_n = n[of]
-        vehicle_u = np.empty((int(row_n.sum()), 5))
-        vehicle_z = np.empty_like(vehicle_u)
-        spread_z = np.empty((scenes * count, lanes))
-        stops = np.cumsum(n * count).tolist()
-        for i, (rng, stop) in enumerate(zip(rngs, stops)):
-            block = slice(stop - int(n[i]) * count, stop)
-            rng.random(out=vehicle_u[block])
-            rng.standard_normal(out=spread_z[i * count : (i + 1) * count])
-            rng.standard_normal(out=vehicle_z[block])
+        vehicle_u, vehicle_z, spread_z = _vehicle_draws(rngs, n, count, lanes)
         row = np.repeat(np.arange(scenes * count), row_n)
         rank = np.arange(row.size) - (np.cumsum(row_n) - row_n)[row]
         weights = extent[of]
@@ -399,6 +378,18 @@ class HighwaySceneSpace:
             "width": width_v,
             "kind": kind.astype(np.int8),
         }
+
+    def _counts(self, u: NDArray[np.float64], asked, roads: Sequence[Road]) -> NDArray[np.int64]:
+        """Vehicles per scene: drawn from ``u``, or the asked count or density."""
+        c = self.config
+        n = _whole(u, c.vehicles)
+        has_count, vehicle_target = asked["vehicle_count"]
+        has_density, density_target = asked["density"]
+        if (has_density & ~has_count).any():
+            lane_km = np.array([road.lane_lengths.sum() / 1000.0 for road in roads])
+            vehicle_target = np.where(has_count, vehicle_target, density_target * lane_km)
+        n = np.where(has_count | has_density, np.clip(np.rint(vehicle_target), *c.vehicles), n)
+        return n.astype(np.int64)
 
     def _kinds(self, asked, of, row, row_n, vehicle_u) -> NDArray[np.int64]:
         """The kind of every vehicle: drawn by the configured shares, or in rows with a
@@ -676,3 +667,32 @@ def _curvatures_for(curvatures, target, asked, u, segments) -> NDArray[np.float6
     at = np.minimum(np.floor(u[straight, 1] * segments[straight]), segments[straight] - 1)
     out[straight, at.astype(np.int64)] = side * target[straight]
     return out
+
+
+def _lane_tables(
+    roads: Sequence[Road], lanes: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """``(roads, lanes)`` lane starts, ends (m; lanes a road lacks exist nowhere) and widths."""
+    start = np.full((len(roads), lanes), np.inf)
+    end = np.full((len(roads), lanes), -np.inf)
+    width = np.ones((len(roads), lanes))
+    for i, road in enumerate(roads):
+        start[i, : road.lane_count] = road.lane_starts
+        end[i, : road.lane_count] = road.lane_ends
+        width[i, : road.lane_count] = road.lane_widths
+    return start, end, width
+
+
+def _vehicle_draws(rngs, n: NDArray[np.int64], count: int, lanes: int):
+    """Each scene's per-vehicle uniform and normal draws ``(vehicles, 5)`` and its per-set lane
+    spread draws ``(sets, lanes)``, from that scene's generator in a fixed order."""
+    vehicle_u = np.empty((int(n.sum()) * count, 5))
+    vehicle_z = np.empty_like(vehicle_u)
+    spread_z = np.empty((len(rngs) * count, lanes))
+    stops = np.cumsum(n * count).tolist()
+    for i, (rng, stop) in enumerate(zip(rngs, stops)):
+        block = slice(stop - int(n[i]) * count, stop)
+        rng.random(out=vehicle_u[block])
+        rng.standard_normal(out=spread_z[i * count : (i + 1) * count])
+        rng.standard_normal(out=vehicle_z[block])
+    return vehicle_u, vehicle_z, spread_z
