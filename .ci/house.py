@@ -70,6 +70,37 @@ def _own_private_names(tree: ast.AST) -> set[str]:
     return {n for n in names if n.startswith("_")}
 
 
+def _positional_dataclasses(name: str, tree: ast.AST) -> list[str]:
+    """Dataclasses whose generated constructor takes more than two fields positionally."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for decorator in node.decorator_list:
+            call = decorator if isinstance(decorator, ast.Call) else None
+            target = call.func if call else decorator
+            if getattr(target, "id", getattr(target, "attr", "")) != "dataclass":
+                continue
+            if call and any(k.arg == "kw_only" for k in call.keywords):
+                continue
+            fields = []
+            for item in node.body:
+                if not isinstance(item, ast.AnnAssign):
+                    continue
+                if "KW_ONLY" in ast.unparse(item.annotation):
+                    break  # the fields after this sentinel are keyword-only
+                if "ClassVar" not in ast.unparse(item.annotation) and "init=False" not in (
+                    ast.unparse(item.value) if item.value else ""
+                ):
+                    fields.append(item)
+            if len(fields) > 2:
+                found.append(
+                    f"{name}:{node.lineno} dataclass {node.name} takes {len(fields)} fields "
+                    "positionally (more than 2: kw_only=True)"
+                )
+    return found
+
+
 def _private_uses(name: str, tree: ast.AST) -> list[str]:
     """``from X import _y`` of another module's private name, and ``obj._y`` (but for self and
     cls) of a private name the module does not define itself (dunders are public protocol)."""
@@ -191,6 +222,7 @@ def measure() -> dict:
             ):
                 own_imports += 1
         private += _private_uses(name, tree)
+        problems += _positional_dataclasses(name, tree)
     found_cycles = cycles()
     problems += [f"import cycle: {' <-> '.join(c)}" for c in found_cycles]
     problems += private

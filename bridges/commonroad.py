@@ -87,7 +87,7 @@ _NOT_DRIVEN = {
 """Lanelet types that are no lane for motor vehicles; import leaves them out."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommonRoadImport:
     """What ``read_commonroad`` made of one file.
 
@@ -227,7 +227,7 @@ def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRo
                 "carriageway": carriageway.index,
                 "time": round(step * dt, 9),
             }
-            scenes.append(Scene(carriageway.road, vehicles, context))
+            scenes.append(Scene(carriageway.road, vehicles, context=context))
     return CommonRoadImport(
         path=path,
         scenes=scenes,

@@ -39,7 +39,7 @@ _CROSSING_AREA = 1.0
 """Overlap (m^2) above which two unrelated lanelets count as crossing."""
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Carriageway:
     """One imported driving direction: its road and which lanelet is which lane."""
 

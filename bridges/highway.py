@@ -48,7 +48,7 @@ def _highway_env():
     return lane_module, road_module
 
 
-@dataclass
+@dataclass(kw_only=True)
 class HighwayNetwork:
     """A highway-env ``RoadNetwork`` built from a scenegym ``Road``, with the index maps.
 
@@ -130,7 +130,7 @@ def highway_network(road: Road, *, splits: tuple[float, ...] = ()) -> HighwayNet
                     **kwargs,
                 )
             network.add_lane(f"s{i}", f"s{i + 1}", lane_object)
-    return HighwayNetwork(network, road, stations, lanes_per_section)
+    return HighwayNetwork(network=network, road=road, stations=stations, lanes=lanes_per_section)
 
 
 def resize(vehicle: Any, length: float, width: float) -> None:
@@ -218,4 +218,6 @@ def vehicles_from_highway(road: Road, highway_vehicles: list[Any]) -> Vehicles:
 
 def from_highway(road: Road, highway_road: Any, context: dict | None = None) -> Scene:
     """The scene of every vehicle on a highway-env road built from ``road``."""
-    return Scene(road, vehicles_from_highway(road, list(highway_road.vehicles)), context or {})
+    return Scene(
+        road, vehicles_from_highway(road, list(highway_road.vehicles)), context=context or {}
+    )

@@ -40,7 +40,7 @@ REFERENCE_VERSION = 2
 """Bumped whenever the simulation changes what it produces; part of the cache key."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReferenceConfig:
     """How the naturalistic reference is simulated. Ranges are ``[min, max]`` per run."""
 
@@ -314,7 +314,7 @@ class _Traffic:
             inside = (vehicles.s >= start) & (vehicles.s - start <= section.length)
             part = vehicles.take(np.flatnonzero(inside))
             part = part.replace(s=part.s - start)
-            scene = Scene(section, part, {"source": "highway-env IDM/MOBIL simulation"})
+            scene = Scene(section, part, context={"source": "highway-env IDM/MOBIL simulation"})
             # The simulation occasionally shows what real traffic does not (a vehicle swerving
             # across a lane at a steep angle); such windows are left out of the reference.
             if is_valid(scene):

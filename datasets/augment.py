@@ -31,7 +31,7 @@ from scenegym.datasets.render import PALETTE, Rendering
 __all__ = ["AugmentConfig", "augment", "mask_boxes", "photometric", "pixel_boxes", "vehicle_pixels"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AugmentConfig:
     """How much to change each rendering (all off by default; every field is a key of
     ``--set augment.KEY=VALUE``)."""

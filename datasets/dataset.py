@@ -81,7 +81,7 @@ DATASET_FORMAT = 1
 FORMATS = ("coco", "yolo", "parquet")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DatasetConfig:
     """What each sample holds (every field is a key of ``--set``)."""
 

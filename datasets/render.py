@@ -49,7 +49,7 @@ _COLOURS = np.zeros((256, 1, 3), dtype=np.uint8)
 _COLOURS[: len(PALETTE), 0] = PALETTE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RenderConfig:
     """How to draw a scene.
 
@@ -92,7 +92,7 @@ class RenderConfig:
             raise ValueError(f"RenderConfig.margin must be >= 0 m, got {self.margin!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rendering:
     """One rendered scene.
 

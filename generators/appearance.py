@@ -87,7 +87,7 @@ _REMEDY = "fit the model again with scenegym fit-appearance"
 _MIN_HELD_OUT = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AppearanceConfig:
     """Settings of an appearance model and its training (every field is a key of ``--set``)."""
 
@@ -223,7 +223,7 @@ def _one_hot(semantic, classes: int):
 # ----------------------------------------------------------------------------- pairs
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Pairs:
     """Semantic maps and pictures read from a pairs folder (``read_pairs``)."""
 
@@ -300,7 +300,14 @@ def read_pairs(folder: str | os.PathLike) -> Pairs:
         digest.update(pictures[-1].tobytes())
     unpaired = len(maps) - len(paired)
     folder_name = str(folder.resolve())
-    return Pairs(names, semantic, pictures, digest.hexdigest()[:16], folder_name, unpaired)
+    return Pairs(
+        names=names,
+        semantic=semantic,
+        images=pictures,
+        digest=digest.hexdigest()[:16],
+        folder=folder_name,
+        unpaired=unpaired,
+    )
 
 
 # ----------------------------------------------------------------------------- the model

@@ -47,7 +47,7 @@ BOUNDED = slice(3, 8)
 heading, speed, length, width."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PriorConfig:
     """Settings of a scene prior and its training (every field is a key of ``--set``)."""
 

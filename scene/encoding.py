@@ -64,7 +64,7 @@ _OFFSET_MAX = float(np.nextafter(np.float32(1.0), np.float32(0.0)))
 """Largest float32 below 1: ``s_offset`` stays in ``[0, 1)`` after rounding to float32."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LaneGrid:
     """The lane-grid encoding of scenes: ``len(CHANNELS)`` x ``lanes`` x ``cells`` float32.
 

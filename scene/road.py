@@ -44,7 +44,7 @@ def _wrap(angle: NDArray[np.float64]) -> NDArray[np.float64]:
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Road:
     """A multi-lane carriageway along a reference line of straight and circular segments.
 

@@ -7,7 +7,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +24,10 @@ SCENE_FORMAT = "scenegym.scene/1"
 """Tag written into every serialised scene; bumped when the layout changes."""
 
 _CONTEXT_TYPES = (str, int, float, bool)
+
+
+def _unpickle_scene(road: Road, vehicles: Vehicles, context: dict) -> Scene:
+    return Scene(road, vehicles, context=context)
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,6 +47,7 @@ class Scene:
 
     road: Road
     vehicles: Vehicles
+    _: KW_ONLY
     context: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -129,7 +134,7 @@ class Scene:
 
     def __reduce__(self):
         # The read-only context view cannot be pickled; rebuild it from a plain dict.
-        return (Scene, (self.road, self.vehicles, dict(self.context)))
+        return (_unpickle_scene, (self.road, self.vehicles, dict(self.context)))
 
     def __repr__(self) -> str:
         return (

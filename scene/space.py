@@ -54,7 +54,7 @@ _IS_HEAVY = np.array([kind in ("truck", "bus") for kind in KINDS])
 """Which of ``KINDS`` are heavy vehicles, as the ``truck_share`` descriptor counts them."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HighwaySpaceConfig:
     """Bounds of the random highway scene space. Ranges are ``[min, max]``, drawn uniformly."""
 

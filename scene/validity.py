@@ -40,7 +40,7 @@ RULES: tuple[str, ...] = ("lane", "off_road", "heading", "speed", "size", "overl
 """Names of the validity rules, in the order they are checked."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ValidityRules:
     """Thresholds of the validity rules.
 
@@ -77,7 +77,7 @@ class ValidityRules:
 DEFAULT_RULES = ValidityRules()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Violation:
     """A broken rule: its name, the vehicle indices it concerns, and why."""
 
@@ -159,9 +159,11 @@ def validate(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> list[Violati
                 reason = _lane_reason(scene.road, facts)
             else:
                 reason = _REASONS[rule].format(**facts)
-            violations.append(Violation(rule, (int(index),), reason))
+            violations.append(Violation(rule=rule, vehicles=(int(index),), reason=reason))
     for i, j in batch.overlapping_pairs():
-        violations.append(Violation("overlap", (int(i), int(j)), "footprints intersect"))
+        violations.append(
+            Violation(rule="overlap", vehicles=(int(i), int(j)), reason="footprints intersect")
+        )
     return violations
 
 

@@ -28,7 +28,7 @@ def kind_code(name: str) -> int:
         ) from None
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Vehicles:
     """The vehicles of a scene, one read-only array per attribute (all of length ``n``).
 

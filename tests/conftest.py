@@ -132,7 +132,7 @@ def _build(road: Road, lanes: dict[int, list[tuple]]) -> Scene:
                 (lane, s, d, heading, speed, length, width, kind_code(kind)),
             ):
                 columns[key].append(value)
-    return Scene(road, Vehicles(**columns), {"source": "hand-written"})
+    return Scene(road, Vehicles(**columns), context={"source": "hand-written"})
 
 
 def congested_freeway() -> Scene:

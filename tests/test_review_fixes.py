@@ -189,7 +189,7 @@ def test_a_nan_speed_limit_is_rejected():
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_scene_context_must_be_finite(value):
     with pytest.raises(ValueError, match=r"scene.context\['w'\] must be a finite number"):
-        Scene(Road.straight(length=100.0, lanes=1), Vehicles.empty(), {"w": value})
+        Scene(Road.straight(length=100.0, lanes=1), Vehicles.empty(), context={"w": value})
 
 
 NUMERIC_FIELDS = [
@@ -216,7 +216,7 @@ def scene_line_with(part: str, key: str, index, literal: str) -> str:
     scene = Scene(
         Road.straight(length=100.0, lanes=2),
         Vehicles.from_columns(lane=[0], s=[50.0], speed=[10.0]),
-        {"wetness": 0.5},
+        context={"wetness": 0.5},
     )
     data = scene.to_dict()
     if index is None:
@@ -375,11 +375,11 @@ def test_cached_road_arrays_are_read_only(name):
 
 def test_contexts_that_serialise_differently_are_not_equal():
     road = Road.straight(length=100.0, lanes=1)
-    scenes = [Scene(road, Vehicles.empty(), {"w": value}) for value in (1, 1.0, True)]
+    scenes = [Scene(road, Vehicles.empty(), context={"w": value}) for value in (1, 1.0, True)]
     for i, a in enumerate(scenes):
         for j, b in enumerate(scenes):
             assert (a == b) == (i == j) == (a.id == b.id)
-    assert Scene(road, Vehicles.empty(), {"w": 1.0}) == scenes[1]
+    assert Scene(road, Vehicles.empty(), context={"w": 1.0}) == scenes[1]
 
 
 # ---------------------------------------------------------------- 11. lane reasons

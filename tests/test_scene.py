@@ -41,7 +41,7 @@ def scenes(draw):
         origin=(draw(finite), draw(finite), draw(st.floats(-4, 4))),
     )
     context = draw(st.dictionaries(st.text(max_size=5), st.one_of(st.text(max_size=5), finite)))
-    return Scene(road, vehicles, context)
+    return Scene(road, vehicles, context=context)
 
 
 @settings(max_examples=80, deadline=None)
