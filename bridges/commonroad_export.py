@@ -323,6 +323,7 @@ def _write(cr: SimpleNamespace, scene: Scene, path: Path, sid, time_step: float)
         try:
             with quiet():
                 writer.write_to_file(str(temporary), cr.OverwriteExistingFile.ALWAYS)
+            _sort_set_members(temporary)
         except etree.Error as error:  # lxml's own error for a failed write (a full disk)
             raise OSError(f"cannot write {path}: {error}") from None
         os.replace(temporary, path)
@@ -330,6 +331,28 @@ def _write(cr: SimpleNamespace, scene: Scene, path: Path, sid, time_step: float)
         precision.decimals = decimals
         shutil.rmtree(folder, ignore_errors=True)
     return path
+
+
+def _sort_set_members(path: Path) -> None:
+    """Put what commonroad-io keeps in Python sets (each lanelet's types, the scenario's tags)
+    in sorted order: it writes them in hash order, which changes from process to process, and
+    the same scene should give the same file. Only names and texts are swapped between
+    elements, so the layout of the file stays as commonroad-io wrote it."""
+    from lxml import etree
+
+    data = path.read_bytes()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    root = etree.fromstring(data, parser)
+    for tags in root.iter("scenarioTags"):
+        names = sorted(child.tag for child in tags)
+        for child, name in zip(tags, names):
+            child.tag = name
+    for lanelet in root.iter("lanelet"):
+        types = [child for child in lanelet if child.tag == "laneletType"]
+        for child, text in zip(types, sorted(child.text or "" for child in types)):
+            child.text = text
+    text = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    path.write_bytes(text + (b"\n" if data.endswith(b"\n") else b""))
 
 
 def export_commonroad(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ from scenegym.bridges.commonroad import (
     read_commonroad,
     write_commonroad,
 )
-from scenegym.scene import Road, Scene, Vehicles, validate, vehicle_poses
+from scenegym.scene import Road, Scene, Vehicles, validate, vehicle_poses, write_scenes
 
 
 def _round_trip(scene: Scene, tmp_path: Path) -> Scene:
@@ -251,6 +252,26 @@ def test_writing_over_a_file_never_prompts(congested, free_flow, tmp_path, monke
     write_commonroad(free_flow, target)
     assert [p.name for p in tmp_path.iterdir()] == ["scene.xml"]
     assert read_commonroad(target).scenes[0].road.lane_count == free_flow.road.lane_count
+
+
+def test_the_same_scene_gives_the_same_file_in_any_process(congested, tmp_path):
+    # commonroad-io keeps lanelet types and scenario tags in sets, whose order follows the
+    # process's string hash seed; the file must not.
+    scenes = tmp_path / "scene.jsonl"
+    write_scenes(scenes, [congested])
+    written = []
+    for hash_seed in ("1", "2", "3"):
+        out = tmp_path / f"out-{hash_seed}"
+        subprocess.run(
+            [sys.executable, "-m", "scenegym", "export", str(scenes), "--out", str(out)],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            check=True,
+            capture_output=True,
+        )
+        (file,) = out.glob("*.xml")
+        written.append(file.read_bytes())
+    assert written[0] == written[1] == written[2]
+    assert b"<laneletType>" in written[0]
 
 
 def test_a_failed_write_leaves_the_old_file(congested, free_flow, tmp_path, monkeypatch):
