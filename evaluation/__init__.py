@@ -1,7 +1,8 @@
 """scenegym.evaluation: how close scenes are to a reference, and how varied.
 
-May import ``scenegym.scene``, ``scenegym.generators``, ``scenegym.datasets`` (contact sheets)
-and the utilities.
+May import every package but ``agents`` and the CLI: ``scenegym.envs`` (to roll out
+environments), ``scenegym.datasets`` (contact sheets), ``scenegym.generators`` (the Fréchet
+Scene Distance of a prior), the models, ``scenegym.scene`` and the utilities.
 
 - Metrics (``metrics``; what they share in ``kernels``): fidelity ``c2st_auc``, ``mmd2``,
   ``mmd2_floor``, ``ks_statistics``, ``wasserstein``, ``prdc``, ``frechet_scene_distance``;
