@@ -3,9 +3,9 @@
 May import every package below it: envs, rewards, generators, bridges, datasets, evaluation,
 scene. SB3 and torch load on first use of a name below.
 
-- ``train`` with its ``TrainConfig``; ``run_finished``, ``latest_checkpoint``, ``make_env``;
-  ``algorithm_class`` and ``env_kwargs``: the SB3 algorithm and the environment arguments a
-  config names.
+- ``train`` with its ``TrainConfig``; ``run_finished``, ``latest_checkpoint``, ``make_env``,
+  ``make_vec_env``; ``algorithm_class`` and ``env_kwargs``: the SB3 algorithm and the
+  environment arguments a config names.
 - Callbacks of a training session (SB3 ``BaseCallback``): ``RewardTermsCallback`` (every
   reward term per rollout), ``ArchiveCallback`` (the population archive saved),
   ``HeldOutCallback`` (held-out evaluations).
@@ -24,6 +24,7 @@ _EXPORTS = {
     "env_kwargs": "runs",
     "latest_checkpoint": "runs",
     "make_env": "train",
+    "make_vec_env": "train",
     "run_finished": "train",
     "train": "train",
     "ArchiveCallback": "callbacks",

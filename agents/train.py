@@ -44,7 +44,7 @@ from scenegym.scene.scene import Scene, read_scenes
 
 # TrainConfig and latest_checkpoint live in runs, beside the other files of a run folder;
 # they are named here too because a training script reaches for them with train.
-__all__ = ["TrainConfig", "latest_checkpoint", "make_env", "run_finished", "train"]
+__all__ = ["TrainConfig", "latest_checkpoint", "make_env", "make_vec_env", "run_finished", "train"]
 
 
 def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None = None):
