@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
@@ -132,10 +137,6 @@ class GenerationPolicy:
 
     def make_env(self) -> Any:
         """A new environment of the run, as it was trained in (unwrapped)."""
-        import gymnasium as gym
-
-        import scenegym  # noqa: F401  (registers the environments)
-
         return gym.make(self.config.env, **env_kwargs(self.config, self.run)).unwrapped
 
     def score(self, scenes: Sequence[Scene]) -> tuple[NDArray[np.float64], dict[str, NDArray]]:
@@ -239,9 +240,6 @@ class GenerationPolicy:
         return errors
 
     def _vector_env(self, count: int):
-        import gymnasium as gym
-
-        import scenegym  # noqa: F401  (registers the environments)
         from scenegym.envs.vector import DrivingLayoutVecEnv  # imports SB3
 
         # Every rollout resets its environments with its own seed, so one built earlier (and
@@ -296,7 +294,6 @@ class GenerationPolicy:
         same scenes whatever the size). The policy's action noise is seeded from
         ``seeds[0]``."""
         import torch
-        from gymnasium import spaces
 
         venv = self._vector_env(len(seeds) if size is None else size)
         options = [{"targets": want} if want else None for want in targets]
@@ -332,10 +329,6 @@ class GenerationPolicy:
     def _pool(self, workers: int):
         """The ``workers`` processes of ``sample(workers=...)``, started at first use."""
         if self._executor is None or self._executor_size != workers:
-            import io
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             self.close()
             saved = io.BytesIO()
             self.model.save(saved)
@@ -366,8 +359,6 @@ _WORKER_POLICY: GenerationPolicy | None = None
 
 def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | None) -> None:
     """Load the policy once in a worker process of ``GenerationPolicy.sample``."""
-    import io
-
     import torch
 
     global _WORKER_POLICY

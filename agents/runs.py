@@ -4,13 +4,17 @@ and the files of its run folder (config, checkpoints) that training writes and a
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
 from scenegym.config import check_config, did_you_mean, option
+from scenegym.envs.generation import DrivingLayoutEnv
 
 __all__ = [
     "TrainConfig",
@@ -94,10 +98,6 @@ class TrainConfig:
                 f"config.eval_episodes is {self.eval_episodes}; with a reference it must be at "
                 "least 10 (the classifier two-sample test needs 10 scenes a side)"
             )
-        import gymnasium as gym
-
-        import scenegym  # noqa: F401  (registers the environments)
-
         try:
             spec = gym.spec(self.env)
         except gym.error.Error:
@@ -123,10 +123,6 @@ class TrainConfig:
 
 def _check_env_kwargs(env: str, kwargs: dict[str, Any]) -> None:
     """A misspelt argument of a scenegym environment is named with its key path."""
-    import inspect
-
-    from scenegym.envs.generation import DrivingLayoutEnv
-
     known = list(inspect.signature(DrivingLayoutEnv).parameters)
     for key in kwargs:
         if key not in known:
@@ -196,4 +192,5 @@ def checkpoints(run: str | os.PathLike) -> list[Path]:
 
 
 def checkpoint_steps(path: Path) -> int:
+    """The steps of the checkpoint ``path`` (by its file name)."""
     return int(CHECKPOINT_NAME.fullmatch(path.name).group(1))

@@ -21,9 +21,15 @@ import json
 import os
 import shutil
 import warnings
+import zipfile
 from pathlib import Path
 
+import gymnasium as gym
+from gymnasium import spaces
 from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
 from scenegym._io import atomic_write_text
 from scenegym._versions import versions
@@ -39,6 +45,7 @@ from scenegym.agents.runs import (
     reference_path,
 )
 from scenegym.config import config_from_mapping, config_to_dict
+from scenegym.envs.vector import DrivingLayoutVecEnv
 from scenegym.rewards.population import Archive
 from scenegym.scene.scene import Scene, read_scenes
 
@@ -52,10 +59,7 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
     kwargs = env_kwargs(config, run)
 
     def build():
-        import gymnasium as gym
-        from stable_baselines3.common.monitor import Monitor
-
-        import scenegym  # noqa: F401  (registers the environments)
+        import scenegym  # noqa: F401  (registers the environments in a worker process)
 
         env = gym.make(config.env, **kwargs)
         env.reset(seed=config.seed + rank)
@@ -68,17 +72,9 @@ def make_vec_env(config: TrainConfig, run: str | os.PathLike | None = None):
     """The monitored vector environment of ``config`` (seeded with ``config.seed`` + rank at
     its first reset)."""
     if config.vec_env == "batched":
-        import gymnasium as gym
-        from stable_baselines3.common.vec_env import VecMonitor
-
-        import scenegym  # noqa: F401  (registers the environments)
-        from scenegym.envs.vector import DrivingLayoutVecEnv
-
         kwargs = {**gym.spec(config.env).kwargs, **env_kwargs(config, run)}
         vec_env = VecMonitor(DrivingLayoutVecEnv(config.n_envs, **kwargs))
     else:
-        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
-
         factories = [make_env(config, rank, run) for rank in range(config.n_envs)]
         kind = SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv
         vec_env = kind(factories)
@@ -89,8 +85,6 @@ def make_vec_env(config: TrainConfig, run: str | os.PathLike | None = None):
 def _finished_steps(model: Path) -> int | None:
     """The steps a saved model was trained for (from the SB3 zip's data), or None when it
     cannot be read."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(model) as archive:
             return int(json.loads(archive.read("data"))["num_timesteps"])
@@ -197,8 +191,6 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
         checkpoint = candidate
         break
     if model is None:
-        from gymnasium import spaces
-
         model = algorithm(
             "MultiInputPolicy"
             if isinstance(vec_env.observation_space, spaces.Dict)
@@ -218,10 +210,6 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
 def _probe(config: TrainConfig, run: Path) -> None:
     """Build one environment of ``config`` and reset it: inputs it reads on reset (a goal
     reference, a realism model) fail here with their own message, before training starts."""
-    import gymnasium as gym
-
-    import scenegym  # noqa: F401  (registers the environments)
-
     env = gym.make(config.env, **env_kwargs(config, run))
     try:
         env.reset(seed=config.seed)
@@ -256,8 +244,6 @@ def train(
     finished run continues from its final model). ``files`` (name: text) are written into a
     new run folder before the environments are built, for inputs they read by a path
     relative to the run, such as a realism model. Returns the path of the final model."""
-    from stable_baselines3.common.logger import configure
-
     run = Path(run)
     if resume:
         saved = run / "config.json"

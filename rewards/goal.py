@@ -19,6 +19,7 @@ from scenegym.config import check_config, option
 from scenegym.rewards.terms import TermContext, register_term
 from scenegym.scene.batch import SceneBatch
 from scenegym.scene.descriptors import DESCRIPTORS
+from scenegym.scene.scene import read_scenes
 
 __all__ = ["GoalSpec", "GoalTerm", "goal_score", "goal_scores"]
 
@@ -26,8 +27,6 @@ __all__ = ["GoalSpec", "GoalTerm", "goal_score", "goal_scores"]
 @functools.lru_cache(maxsize=8)
 def _reference_targets(path: str, names: tuple[str, ...]) -> NDArray[np.float64]:
     """``(scenes, len(names))`` descriptors of the scenes in ``path`` (read once)."""
-    from scenegym.scene.scene import read_scenes
-
     scenes = read_scenes(path)
     if not scenes:
         raise ValueError(f"goal.reference {path} holds no scenes")
