@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import json
+import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym._threads import one_torch_thread
-from scenegym.agents.train import TrainConfig
+from scenegym.agents.runs import TrainConfig, algorithm_class, env_kwargs, latest_checkpoint
 from scenegym.config import config_from_mapping
-from scenegym.scene.batch import COLUMNS
+from scenegym.rewards.goal import GoalSpec
+from scenegym.scene.batch import COLUMNS, SceneBatch
+from scenegym.scene.descriptors import describe_many
+from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import repair, violation_counts_many
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = ["GenerationPolicy", "Sample"]
 
@@ -53,23 +63,29 @@ class Sample:
 
 
 class GenerationPolicy:
-    """A trained SB3 model together with the environment config it was trained with."""
+    """A trained SB3 model together with the environment config it was trained with.
+
+    Args:
+        model: the SB3 model (``PPO`` or ``MaskablePPO``).
+        config: the settings it was trained with.
+        run: its run folder (relative paths of the environment's inputs are inside it), or
+            None.
+    """
 
     def __init__(
-        self, model: Any, config: TrainConfig, run: str | os.PathLike | None = None
+        self, *, model: Any, config: TrainConfig, run: str | os.PathLike | None = None
     ) -> None:
         self.model = model
         self.config = config
         self.run = run
         self._venv = None  # the last vector environment, kept for the next sample()
+        self._scorer = None  # an environment of the run whose reward spec scores scenes
         self._executor = None  # the worker processes of sample(workers=...), once started
         self._executor_size = 0
 
     @classmethod
     def load(cls, run: str | os.PathLike) -> GenerationPolicy:
         """Load the final model (or, failing that, the newest checkpoint) of a run folder."""
-        from scenegym.agents.train import algorithm_class, latest_checkpoint
-
         run = Path(run)
         saved = run / "config.json"
         if not run.exists():
@@ -89,8 +105,8 @@ class GenerationPolicy:
             model = algorithm_class(config).load(path, device="cpu")
         except Exception as error:  # SB3 raises many kinds for a damaged zip
             raise ValueError(f"cannot load the model {path}: {error}") from None
-        policy = cls(model, config, run)
-        env = policy._env()
+        policy = cls(model=model, config=config, run=run)
+        env = policy.make_env()
         for what in ("observation_space", "action_space"):
             if getattr(env, what) != getattr(model, what):
                 raise ValueError(
@@ -103,8 +119,6 @@ class GenerationPolicy:
     @property
     def goal_names(self) -> tuple[str, ...]:
         """The descriptors the policy was trained to match (empty without a goal)."""
-        from scenegym.rewards.spec import GoalSpec
-
         return GoalSpec(ranges=self.goal_ranges).names
 
     @property
@@ -114,24 +128,30 @@ class GenerationPolicy:
         goal = self._goal()
         return dict(goal.ranges) if goal is not None else {}
 
-    def _goal(self):
+    def _goal(self) -> GoalSpec | None:
         """The run's ``GoalSpec`` (its reference inside the run folder), or None."""
-        from scenegym.agents.train import env_kwargs
-        from scenegym.config import config_from_mapping
-        from scenegym.rewards.spec import GoalSpec
-
         goal = env_kwargs(self.config, self.run).get("goal")
         if not goal:
             return None
         return goal if isinstance(goal, GoalSpec) else config_from_mapping(GoalSpec, goal)
 
-    def _env(self):
-        import gymnasium as gym
-
-        import scenegym  # noqa: F401  (registers the environments)
-        from scenegym.agents.train import env_kwargs
-
+    def make_env(self) -> Any:
+        """A new environment of the run, as it was trained in (unwrapped)."""
         return gym.make(self.config.env, **env_kwargs(self.config, self.run)).unwrapped
+
+    def score(self, scenes: Sequence[Scene]) -> tuple[NDArray[np.float64], dict[str, NDArray]]:
+        """The ``(scenes,)`` weighted scores and every reward term's ``(scenes,)`` values of
+        ``scenes`` (without goal targets), as the run's environment scores them: its
+        ``RewardSpec`` and realism models. The environment is built at the first call."""
+        if self._scorer is None:
+            self._scorer = self.make_env()
+        env = self._scorer
+        return env.reward_spec.score_batch(
+            SceneBatch.of(scenes),
+            realism=env.realism,
+            scene_realism=env.scene_realism,
+            prior=env.prior,
+        )
 
     def sample(
         self,
@@ -189,47 +209,17 @@ class GenerationPolicy:
         seeds = list(range(seed, seed + n))
         scenes, valid = self._rollouts(seeds, wanted, deterministic, batch, workers, (start, stop))
         wanted, n = wanted[start:stop], stop - start
-        resampled = dropped = 0
+        resampled = 0
         if invalid == "resample":
-            next_seed = seed + n
-            for _ in range(attempts):
-                bad = np.flatnonzero(~valid).tolist()
-                if not bad:
-                    break
-                fresh, fresh_valid = self._rollouts(
-                    list(range(next_seed, next_seed + len(bad))),
-                    [wanted[i] for i in bad],
-                    deterministic,
-                    batch,
-                    workers,
-                )
-                next_seed += len(bad)
-                resampled += len(bad)
-                for i, scene in zip(bad, fresh):
-                    scenes[i] = scene
-                valid[bad] = fresh_valid
-        kept_targets = wanted
-        repaired = removed = 0
-        if invalid == "repair":
-            for i in np.flatnonzero(~valid).tolist():
-                scenes[i], count = repair(scenes[i])
-                repaired, removed = repaired + (count > 0), removed + count
-            valid[:] = True
-        if invalid in ("resample", "drop"):
-            kept_targets = [want for want, good in zip(wanted, valid) if good]
-            scenes = [scene for scene, good in zip(scenes, valid) if good]
-            dropped = n - len(scenes)
-            valid = valid[valid]
-        count = int((~valid).sum())
-        return Sample(
-            goal_errors=self._goal_errors(scenes, kept_targets) if asked else {},
-            scenes=scenes,
-            invalid=count,
-            resampled=resampled,
-            dropped=dropped,
-            repaired=repaired,
-            removed=removed,
-        )
+            rollouts = functools.partial(
+                self._rollouts, deterministic=deterministic, batch=batch, workers=workers
+            )
+            resampled = _resample(rollouts, scenes, valid, wanted, seed + n, attempts)
+        sample, kept_targets = _settle(invalid, scenes, valid, wanted)
+        sample.resampled = resampled
+        if asked:
+            sample.goal_errors = self._goal_errors(sample.scenes, kept_targets)
+        return sample
 
     def _goal_errors(
         self, scenes: list[Scene], targets: list[dict[str, float] | None]
@@ -238,8 +228,6 @@ class GenerationPolicy:
         also as a share of the goal range."""
         if not scenes or not targets[0]:
             return {}
-        from scenegym.scene.descriptors import describe_many
-
         ranges = self.goal_ranges
         described = describe_many(scenes)
         errors = {}
@@ -252,11 +240,7 @@ class GenerationPolicy:
         return errors
 
     def _vector_env(self, count: int):
-        import gymnasium as gym
-
-        import scenegym  # noqa: F401  (registers the environments)
-        from scenegym.agents.train import env_kwargs
-        from scenegym.envs.vector import DrivingLayoutVecEnv
+        from scenegym.envs.vector import DrivingLayoutVecEnv  # imports SB3
 
         # Every rollout resets its environments with its own seed, so one built earlier (and
         # at least as large) serves as well as a new one and saves building them again.
@@ -290,25 +274,28 @@ class GenerationPolicy:
         else:
             with one_torch_thread():
                 parts = [
-                    (scenes, _valid(scenes)) for scenes in map(self._rollout_batch, *zip(*jobs))
+                    (scenes, _valid(scenes)) for scenes in map(self.rollout_batch, *zip(*jobs))
                 ]
         scenes = [scene for done, _ in parts for scene in done]
         valid = np.concatenate([ok for _, ok in parts])
         cut = first - starts[0]
         return scenes[cut : cut + last - first], valid[cut : cut + last - first]
 
-    def _rollout_batch(
+    def rollout_batch(
         self,
-        seeds: list[int],
-        targets: list[dict[str, float] | None],
-        deterministic: bool,
-        size: int,
+        seeds: Sequence[int],
+        targets: Sequence[Mapping[str, float] | None],
+        deterministic: bool = False,
+        size: int | None = None,
     ) -> list[Scene]:
-        """One batch of rollouts in lockstep in a vector environment of ``size``."""
+        """The final scenes of one batch of rollouts in lockstep, rollout ``i`` from the
+        environment seeded ``seeds[i]`` asked for ``targets[i]`` (None: drawn at reset), in a
+        vector environment of at least ``size`` environments (default ``len(seeds)``, the
+        same scenes whatever the size). The policy's action noise is seeded from
+        ``seeds[0]``."""
         import torch
-        from gymnasium import spaces
 
-        venv = self._vector_env(size)
+        venv = self._vector_env(len(seeds) if size is None else size)
         options = [{"targets": want} if want else None for want in targets]
         maskable = "Maskable" in type(self.model).__name__
         policy = self.model.policy
@@ -342,10 +329,6 @@ class GenerationPolicy:
     def _pool(self, workers: int):
         """The ``workers`` processes of ``sample(workers=...)``, started at first use."""
         if self._executor is None or self._executor_size != workers:
-            import io
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             self.close()
             saved = io.BytesIO()
             self.model.save(saved)
@@ -376,20 +359,16 @@ _WORKER_POLICY: GenerationPolicy | None = None
 
 def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | None) -> None:
     """Load the policy once in a worker process of ``GenerationPolicy.sample``."""
-    import io
-
     import torch
-
-    from scenegym.agents.train import algorithm_class
 
     global _WORKER_POLICY
     torch.set_num_threads(1)
     loaded = algorithm_class(config).load(io.BytesIO(model), device="cpu")
-    _WORKER_POLICY = GenerationPolicy(loaded, config, run)
+    _WORKER_POLICY = GenerationPolicy(model=loaded, config=config, run=run)
 
 
 def _worker_rollouts(job: tuple) -> tuple[tuple | list[Scene], NDArray[np.bool_]]:
-    scenes = _WORKER_POLICY._rollout_batch(*job)
+    scenes = _WORKER_POLICY.rollout_batch(*job)
     return _pack(scenes), _valid(scenes)
 
 
@@ -418,9 +397,6 @@ def _pack(scenes: list[Scene]) -> tuple | list[Scene]:
 
 def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
     """The scenes of ``_pack``."""
-    from scenegym.scene.road import Road
-    from scenegym.scene.vehicles import Vehicles
-
     if isinstance(packed, list):
         return packed
     segments, lanes, sizes, road_arrays, limits, columns = packed
@@ -444,6 +420,65 @@ def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
             Scene(road, Vehicles.unchecked({name: parts[i] for name, parts in vehicles.items()}))
         )
     return scenes
+
+
+def _resample(
+    rollouts: Callable[[list[int], list], tuple[list[Scene], NDArray[np.bool_]]],
+    scenes: list[Scene],
+    valid: NDArray[np.bool_],
+    wanted: list[dict[str, float] | None],
+    next_seed: int,
+    attempts: int,
+) -> int:
+    """Roll out the invalid scenes of ``scenes`` again with new seeds from ``next_seed`` (and
+    their own targets), up to ``attempts`` times, in place; returns how many rollouts that
+    took."""
+    resampled = 0
+    for _ in range(attempts):
+        bad = np.flatnonzero(~valid).tolist()
+        if not bad:
+            break
+        fresh, fresh_valid = rollouts(
+            list(range(next_seed, next_seed + len(bad))), [wanted[i] for i in bad]
+        )
+        next_seed += len(bad)
+        resampled += len(bad)
+        for i, scene in zip(bad, fresh):
+            scenes[i] = scene
+        valid[bad] = fresh_valid
+    return resampled
+
+
+def _settle(
+    invalid: str,
+    scenes: list[Scene],
+    valid: NDArray[np.bool_],
+    wanted: list[dict[str, float] | None],
+) -> tuple[Sample, list[dict[str, float] | None]]:
+    """The ``Sample`` of ``scenes`` with their invalid ones reported, repaired or dropped as
+    ``invalid`` says, and the targets of the scenes it keeps."""
+    n = len(scenes)
+    kept_targets = wanted
+    dropped = repaired = removed = 0
+    if invalid == "repair":
+        for i in np.flatnonzero(~valid).tolist():
+            scenes[i], count = repair(scenes[i])
+            repaired, removed = repaired + (count > 0), removed + count
+        valid[:] = True
+    if invalid in ("resample", "drop"):
+        kept_targets = [want for want, good in zip(wanted, valid) if good]
+        scenes = [scene for scene, good in zip(scenes, valid) if good]
+        dropped = n - len(scenes)
+        valid = valid[valid]
+    sample = Sample(
+        scenes=scenes,
+        invalid=int((~valid).sum()),
+        resampled=0,
+        dropped=dropped,
+        repaired=repaired,
+        removed=removed,
+    )
+    return sample, kept_targets
 
 
 def _per_rollout(targets: Any, n: int) -> list[dict[str, float] | None]:

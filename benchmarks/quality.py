@@ -168,7 +168,7 @@ def main() -> dict:
             # no edits.
             starts = []
             if args.start == "goal":
-                env = policy._env()
+                env = policy.make_env()
                 for i, want in enumerate(asked):
                     env.reset(seed=1 + i, options={"targets": want})
                     starts.append(env.scene)

@@ -6,6 +6,14 @@ share and the road's lanes and curvature), the view a classifier two-sample test
 generator can please the first by keeping only a few easy vehicles; the second asks for the
 reference's amount and arrangement of traffic.
 
+Three reward terms score with fitted models (0 for every scene without one):
+
+- ``realism``: ``VehicleRealism.batch_scores`` (0 for a scene without vehicles);
+- ``scene_realism``: ``SceneRealism.batch_scores``, the scene's descriptors judged together;
+- ``prior_realism``: ``ScenePrior.batch_scores``, the percentile of the scene's ELBO under a
+  VAE scene prior (or of a GAN prior's discriminator score) among held-out reference scenes
+  (``scenegym.generators.prior``).
+
 The per-vehicle model:
 
 A Gaussian mixture is fitted (scikit-learn) on the reference's per-vehicle features (by default
@@ -32,12 +40,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
+from scenegym.rewards.terms import TermContext, register_term
 from scenegym.scene.batch import SceneBatch
 from scenegym.scene.descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP
 from scenegym.scene.features import VEHICLE_FEATURES, scene_vehicle_features
 from scenegym.scene.scene import Scene
 
-__all__ = ["REALISM_FEATURES", "SCENE_REALISM_FEATURES", "SceneRealism", "VehicleRealism"]
+__all__ = [
+    "REALISM_FEATURES",
+    "SCENE_REALISM_FEATURES",
+    "PriorRealismTerm",
+    "RealismTerm",
+    "SceneRealism",
+    "SceneRealismTerm",
+    "VehicleRealism",
+]
 
 REALISM_FEATURES: tuple[str, ...] = tuple(VEHICLE_FEATURES)
 """The per-vehicle features a realism model looks at by default: all of them, so that a
@@ -365,3 +382,41 @@ class SceneRealism(_Mixture):
         """``score`` of each scene of a ``SceneBatch`` (``described``: its ``describe()``
         when the caller has it already)."""
         return self._percentile_scores(self._rows(batch, described))
+
+
+class RealismTerm:
+    """The ``realism`` term: the ``VehicleRealism`` of ``context.models["realism"]``."""
+
+    name = "realism"
+
+    def scores(self, batch: SceneBatch, context: TermContext) -> NDArray[np.float64]:
+        model = context.model("realism")
+        return np.zeros(batch.count) if model is None else model.batch_scores(batch)
+
+
+class SceneRealismTerm:
+    """The ``scene_realism`` term: the ``SceneRealism`` of ``context.models["scene_realism"]``
+    on the scenes' descriptors."""
+
+    name = "scene_realism"
+
+    def scores(self, batch: SceneBatch, context: TermContext) -> NDArray[np.float64]:
+        model = context.model("scene_realism")
+        if model is None:
+            return np.zeros(batch.count)
+        return model.batch_scores(batch, context.describe(batch))
+
+
+class PriorRealismTerm:
+    """The ``prior_realism`` term: the ``ScenePrior`` of ``context.models["prior"]``."""
+
+    name = "prior_realism"
+
+    def scores(self, batch: SceneBatch, context: TermContext) -> NDArray[np.float64]:
+        model = context.model("prior")
+        return np.zeros(batch.count) if model is None else model.batch_scores(batch)
+
+
+register_term(RealismTerm())
+register_term(SceneRealismTerm())
+register_term(PriorRealismTerm())

@@ -151,3 +151,26 @@ def test_a_model_of_chosen_features_is_saved_and_loaded_with_them(model, referen
     data = older.to_dict() | {"features": ["speed", "colour"]}
     with pytest.raises(ValueError, match="realism model features must be a list of names"):
         VehicleRealism.from_dict(data)
+
+
+def test_the_realism_terms_score_with_the_models_of_their_context(model, scene_model, reference):
+    from scenegym.rewards import (
+        PriorRealismTerm,
+        RealismTerm,
+        SceneRealismTerm,
+        TermContext,
+        reward_term,
+    )
+    from scenegym.scene.batch import SceneBatch
+
+    batch = SceneBatch.of(reference[60:])
+    context = TermContext(models={"realism": model, "scene_realism": scene_model})
+    held_out = reference[60:]
+    np.testing.assert_allclose(RealismTerm().scores(batch, context), model.scores(held_out))
+    np.testing.assert_allclose(
+        SceneRealismTerm().scores(batch, context), scene_model.scores(held_out)
+    )
+    assert context.descriptors is not None  # described once, for the terms after it
+    for term in (RealismTerm(), SceneRealismTerm(), PriorRealismTerm()):
+        assert reward_term(term.name).name == term.name
+        np.testing.assert_array_equal(term.scores(batch, TermContext()), np.zeros(batch.count))

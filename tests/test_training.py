@@ -278,7 +278,7 @@ def test_population_terms_share_one_archive_across_envs(tmp_path, vec_env):
     config = {**TINY, "vec_env": vec_env, "novelty": 1.0, "coverage": 0.5}
     run = tmp_path / "population"
     train(config, run)
-    from scenegym.agents.population import Archive
+    from scenegym.rewards import Archive
 
     archive = Archive.load(run / "archive.json")
     episodes = 256 // TINY["env_kwargs"]["edit_budget"]  # every finished episode, both envs
@@ -288,7 +288,7 @@ def test_population_terms_share_one_archive_across_envs(tmp_path, vec_env):
 
 
 def test_archive_scores_novelty_and_coverage():
-    from scenegym.agents.population import Archive
+    from scenegym.rewards import Archive
 
     archive = Archive(("density", "mean_speed"), k=2, bins=4)
     scene = {"density": 30.0, "mean_speed": 20.0}
@@ -617,3 +617,29 @@ def test_a_set_option_that_fits_the_config_file_is_accepted(tmp_path):
     assert config.algorithm == "MaskablePPO"
     with pytest.raises(ValueError, match=r"^--set: .*n_envs"):
         load_config(TrainConfig, path, {"n_envs": 0})
+
+
+def test_a_policy_scores_scenes_with_the_reward_terms_of_its_run(run):
+    from scenegym.rewards import TERMS, validity_score
+
+    policy = GenerationPolicy.load(run)
+    scenes = policy.sample(3, seed=5).scenes
+    score, terms = policy.score(scenes)
+    assert tuple(terms) == TERMS and score.shape == (3,)
+    assert terms["validity"].tolist() == [validity_score(scene) for scene in scenes]
+    assert terms["goal"].tolist() == [1.0, 1.0, 1.0]  # scored without targets
+
+
+def test_one_batch_of_rollouts_is_the_sample_of_its_seeds(run):
+    policy = GenerationPolicy.load(run)
+    batch = policy.rollout_batch([7, 8], [None, None], deterministic=False)
+    sample = policy.sample(2, seed=7, batch=2)
+    assert [scene.id for scene in batch] == [scene.id for scene in sample.scenes]
+
+
+def test_a_policy_takes_its_model_config_and_run_by_keyword(run):
+    loaded = GenerationPolicy.load(run)
+    with pytest.raises(TypeError):
+        GenerationPolicy(loaded.model, loaded.config, run)
+    again = GenerationPolicy(model=loaded.model, config=loaded.config, run=run)
+    assert again.goal_names == loaded.goal_names == ("density",)
