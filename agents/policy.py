@@ -35,7 +35,7 @@ __all__ = ["GenerationPolicy", "Sample"]
 INVALID_CHOICES = ("report", "resample", "repair", "drop")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Sample:
     """Scenes sampled from a policy and what happened to invalid ones.
 

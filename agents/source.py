@@ -9,7 +9,7 @@ from typing import Any
 
 from scenegym._io import file_sha256
 from scenegym.agents.policy import GenerationPolicy
-from scenegym.agents.train import latest_checkpoint
+from scenegym.agents.runs import latest_checkpoint
 from scenegym.scene.scene import Scene
 
 __all__ = ["PolicySource"]
@@ -24,6 +24,7 @@ class PolicySource:
     def __init__(
         self,
         path: str | os.PathLike,
+        *,
         targets: dict[str, float] | None = None,
         invalid: str = "repair",
     ) -> None:
@@ -39,7 +40,7 @@ class PolicySource:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A worker process loads the run again from its folder.
-        return (type(self), (self.path, self.targets, self.invalid))
+        return (_reopen, (self.path, self.targets, self.invalid))
 
     def describe(self) -> dict[str, Any]:
         config = json.loads((self.path / "config.json").read_text())
@@ -67,3 +68,7 @@ class PolicySource:
             n, targets=self.targets or None, seed=seed, invalid=self.invalid, part=(start, stop)
         )
         return sample.scenes
+
+
+def _reopen(path: Path, targets: dict[str, float], invalid: str) -> PolicySource:
+    return PolicySource(path, targets=targets, invalid=invalid)

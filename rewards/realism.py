@@ -91,7 +91,7 @@ def _scene_transform(features: NDArray[np.float64], names: Sequence[str]) -> NDA
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Mixture:
     """A Gaussian mixture over standardised model-space features, scored as a percentile of
     the reference's own log-likelihoods. Subclasses say what a row is and how rows pool into
@@ -279,7 +279,7 @@ class _Mixture:
         return cls.from_dict(data)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VehicleRealism(_Mixture):
     """Per-vehicle realism; build it with ``VehicleRealism.fit(reference)``.
 
@@ -346,7 +346,7 @@ class VehicleRealism(_Mixture):
         return np.where(batch.sizes > 0, total / np.maximum(batch.sizes, 1), 0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SceneRealism(_Mixture):
     """Whole-scene realism; build it with ``SceneRealism.fit(reference)``.
 

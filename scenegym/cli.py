@@ -780,7 +780,7 @@ def _cmd_dataset(args: argparse.Namespace) -> int:
     targets = _targets(args.target)
     path = args.source
     if path.is_dir() and (path / "config.json").is_file():
-        source: Any = PolicySource(path, targets)
+        source: Any = PolicySource(path, targets=targets)
     elif path.is_dir() and (path / "prior.json").is_file():
         source = PriorSource(path)
     elif path.is_file():
