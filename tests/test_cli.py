@@ -543,12 +543,12 @@ def test_progress_bars_show_done_total_rate_and_time_left():
     from rich.console import Console
     from rich.progress import Progress
 
-    from scenegym.cli import _progress_columns
+    from scenegym.cli._common import progress_columns
 
     now = [0.0]
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120, color_system=None)
-    columns = _progress_columns()
+    columns = progress_columns()
     with Progress(*columns, console=console, get_time=lambda: now[0], auto_refresh=False) as bar:
         task = bar.add_task("writing dataset", total=1000)
         for _ in range(4):  # 50 items a second for 4 seconds
