@@ -21,6 +21,7 @@ from scenegym.datasets import FORMATS, DatasetConfig, write_dataset
 
 
 def add_dataset(commands: Commands) -> None:
+    """``scenegym dataset``: scenes of a run, a prior or a file as a dataset."""
     parser = commands.add_parser(
         "dataset", help="render scenes into a COCO / YOLO / Parquet dataset (resumable shards)"
     )

@@ -11,6 +11,7 @@ from scenegym.generators import ScenePrior
 
 
 def add_evaluate(commands: Commands) -> None:
+    """``scenegym evaluate``: scenes files measured against a reference."""
     parser = commands.add_parser(
         "evaluate", help="metrics and a report of scenes against a reference"
     )

@@ -31,6 +31,7 @@ from scenegym.scene import Scene, read_scenes, violation_counts_many, write_scen
 
 # ---------------------------------------------------------------------- fit-prior
 def add_fit_prior(commands: Commands) -> None:
+    """``scenegym fit-prior``: a new or resumed scene prior."""
     parser = commands.add_parser(
         "fit-prior", help="fit a VAE or GAN scene prior on a reference (realism, FSD features)"
     )
@@ -116,6 +117,7 @@ def _fit_prior(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- sample-prior
 def add_sample_prior(commands: Commands) -> None:
+    """``scenegym sample-prior``: scenes of a scene prior."""
     parser = commands.add_parser(
         "sample-prior", help="sample scenes from a scene prior (a non-RL baseline generator)"
     )
@@ -137,6 +139,7 @@ def _sample_prior(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- fit-appearance
 def add_fit_appearance(commands: Commands) -> None:
+    """``scenegym fit-appearance``: a new or resumed appearance model."""
     parser = commands.add_parser(
         "fit-appearance",
         help="fit a semantic-map-to-picture model (pix2pix-style GAN) on image pairs",

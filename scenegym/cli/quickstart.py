@@ -25,6 +25,7 @@ from scenegym.cli._common import (
 
 
 def add_quickstart(commands: Commands) -> None:
+    """``scenegym quickstart``: ``scenegym.agents.quickstart``."""
     parser = commands.add_parser(
         "quickstart",
         help="the whole pipeline on the embedded defaults: reference, train, generate, "

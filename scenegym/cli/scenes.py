@@ -42,6 +42,7 @@ from scenegym.scene import Scene, iter_scenes, write_scenes
 
 # ---------------------------------------------------------------------- sample
 def add_sample(commands: Commands) -> None:
+    """``scenegym sample``: random scenes of the scene space."""
     sample = commands.add_parser("sample", help="sample random scenes into a JSONL file")
     sample.add_argument("--n", type=positive_int, default=100, help="number of scenes")
     sample.add_argument(
@@ -63,6 +64,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- reference
 def add_reference(commands: Commands) -> None:
+    """``scenegym reference``: the naturalistic reference, simulated."""
     reference = commands.add_parser(
         "reference", help="simulate the naturalistic reference (highway-env IDM/MOBIL traffic)"
     )
@@ -103,6 +105,7 @@ def _reference(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- import, export
 def add_import(commands: Commands) -> None:
+    """``scenegym import``: recorded CommonRoad scenarios as scenes."""
     importer = commands.add_parser(
         "import", help="import recorded scenarios (CommonRoad XML files or folders) as scenes"
     )
@@ -142,6 +145,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def add_export(commands: Commands) -> None:
+    """``scenegym export``: scenes as CommonRoad scenarios."""
     export = commands.add_parser("export", help="export scenes for simulators")
     export.add_argument("scenes", type=Path, help="scenes .jsonl file")
     export.add_argument("--format", choices=("commonroad",), default="commonroad")
@@ -184,6 +188,7 @@ def _export(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- render, describe
 def add_render(commands: Commands) -> None:
+    """``scenegym render``: scenes as pictures, masks and labels."""
     render = commands.add_parser("render", help="render scenes into PNG images and labels")
     render.add_argument("scenes", type=Path, help="scenes .jsonl file")
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -224,6 +229,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def add_describe(commands: Commands) -> None:
+    """``scenegym describe``: the descriptor table and validity of scenes."""
     describe = commands.add_parser("describe", help="descriptor table and validity rate")
     describe.add_argument("scenes", type=Path, help="scenes .jsonl file")
     describe.add_argument("--json", type=Path, default=None, help="also write the summary here")

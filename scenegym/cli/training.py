@@ -14,9 +14,10 @@ from scenegym.agents import (
     bring_inputs,
     check_targets,
     targets_like,
-    train,
 )
-from scenegym.agents.train import run_finished
+
+# The function, not the module of the same name that importing it sets on scenegym.agents.
+from scenegym.agents.train import run_finished, train
 from scenegym.cli._common import (
     Commands,
     add_config_options,
@@ -34,6 +35,7 @@ from scenegym.scene import DESCRIPTORS, write_scenes
 
 # ---------------------------------------------------------------------- train
 def add_train(commands: Commands) -> None:
+    """``scenegym train``: a new or resumed training run."""
     parser = commands.add_parser("train", help="train a generation policy (SB3) into a run folder")
     add_config_options(parser, "training config", example="total_steps=50000")
     parser.add_argument("--out", type=Path, default=None, help="new run folder")
@@ -85,6 +87,7 @@ def _longer(texts: Sequence[str]) -> int | None:
 
 # ---------------------------------------------------------------------- generate
 def add_generate(commands: Commands) -> None:
+    """``scenegym generate``: scenes of a trained run."""
     parser = commands.add_parser("generate", help="sample scenes from a trained run")
     parser.add_argument("run", type=Path, help="run folder written by scenegym train")
     parser.add_argument("--n", type=positive_int, default=100, help="number of scenes")
