@@ -168,8 +168,9 @@ def fit_generator(
     descriptors of one of its scenes per episode (ranges from their 1st to 99th percentiles;
     ``run/reference_fit.jsonl``), episodes of scenegym/DrivingLayout-edit-v5 starting from the
     nearest to the goal of 16 scenes of ``space`` (default ``HighwaySceneSpace()``) with
-    vehicles evenly spaced, as few and as many as the reference holds (at most 40 unless it
-    holds more), reward weights validity 1, realism 0.5, goal 2, and PPO with 16 environments.
+    vehicles evenly spaced, from as few as a reference scene holds to 40 or as many as one
+    holds, whichever is more; reward weights validity 1, realism 0.5, goal 2; PPO with 16
+    environments.
 
     Args:
         reference: the scenes to learn from (at least 1; a few hundred give a useful
