@@ -132,9 +132,10 @@ def cycles() -> list[list[str]]:
     with tempfile.TemporaryDirectory() as layout:
         for package, folder in package_dirs().items():
             target = Path(layout, *package.split("."))
-            target.mkdir(parents=True, exist_ok=True)
-            for module in folder.glob("*.py"):
-                shutil.copy2(module, target / module.name)
+            for module in folder.rglob("*.py"):  # subpackages too, such as scenegym/cli/
+                copy = target / module.relative_to(folder)
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(module, copy)
         script = (
             "import grimp, json\n"
             "g = grimp.build_graph('scenegym', cache_dir=None)\n"

@@ -1,19 +1,24 @@
 """scenegym.agents: training generation policies (stable-baselines3) and using them.
 
-May import every package below it: envs, rewards, generators, bridges, datasets, evaluation,
+May import every package below it: evaluation, envs, datasets, rewards, generators, bridges,
 scene. SB3 and torch load on first use of a name below.
 
-- ``train`` with its ``TrainConfig``; ``run_finished``, ``latest_checkpoint``, ``make_env``,
-  ``make_vec_env``; ``algorithm_class`` and ``env_kwargs``: the SB3 algorithm and the
-  environment arguments a config names.
+- Training (``training``): ``train`` with its ``TrainConfig``; ``run_finished``,
+  ``latest_checkpoint``, ``make_env``, ``make_vec_env``; ``algorithm_class`` and
+  ``env_kwargs``: the SB3 algorithm and the environment arguments a config names;
+  ``bring_inputs`` (a new run's input files copied into it).
 - Callbacks of a training session (SB3 ``BaseCallback``): ``RewardTermsCallback`` (every
   reward term per rollout), ``ArchiveCallback`` (the population archive saved),
   ``HeldOutCallback`` (held-out evaluations).
 - ``GenerationPolicy``: a trained run, ``sample(n, targets=..., seed=...)`` returning a
-  ``Sample``, ``score(scenes)``; ``PolicySource``: its rollouts as a source of
-  ``scenegym.datasets.write_dataset``.
+  ``Sample``, ``score(scenes)``; its targets checked with ``check_targets`` or taken from
+  example scenes with ``targets_like``; ``PolicySource``: its rollouts as a source of
+  ``scenegym.datasets.write_dataset``, and ``dataset_source``, the source a path names.
 - Population terms in training: ``PopulationReward``, a VecEnv wrapper that scores finished
-  scenes against a shared ``Archive`` (novelty, coverage: ``scenegym.rewards``).
+  scenes against a shared archive (``scenegym.rewards.Archive``: novelty, coverage).
+- Recipes: ``fit_generator`` (a generator learnt from any reference scenes) and
+  ``quickstart`` (the whole pipeline, returning a ``QuickstartResult``), reporting through a
+  ``RecipeProgress``.
 """
 
 from scenegym._lazy import lazy_exports
@@ -23,18 +28,26 @@ _EXPORTS = {
     "algorithm_class": "runs",
     "env_kwargs": "runs",
     "latest_checkpoint": "runs",
-    "make_env": "train",
-    "make_vec_env": "train",
-    "run_finished": "train",
-    "train": "train",
+    "make_env": "training",
+    "make_vec_env": "training",
+    "run_finished": "training",
+    "train": "training",
     "ArchiveCallback": "callbacks",
     "HeldOutCallback": "callbacks",
     "RewardTermsCallback": "callbacks",
+    "bring_inputs": "inputs",
     "GenerationPolicy": "policy",
     "Sample": "policy",
+    "check_targets": "goals",
+    "targets_like": "goals",
     "PolicySource": "source",
-    "Archive": "population",
+    "dataset_source": "source",
     "PopulationReward": "population",
+    "QUICKSTART_MIN_REFERENCE": "recipes",
+    "QuickstartResult": "recipes",
+    "RecipeProgress": "recipes",
+    "fit_generator": "recipes",
+    "quickstart": "recipes",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

@@ -1,4 +1,5 @@
-"""A trained run as a source of ``scenegym.datasets.write_dataset``: its policy's rollouts."""
+"""A trained run as a source of ``scenegym.datasets.write_dataset``: its policy's rollouts; and
+the source a path names, whichever kind it is."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import Any
 from scenegym._io import file_sha256
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.runs import latest_checkpoint
+from scenegym.datasets.sources import PriorSource, ScenesFile
 from scenegym.scene.scene import Scene
 
-__all__ = ["PolicySource"]
+__all__ = ["PolicySource", "dataset_source"]
 
 
 class PolicySource:
@@ -68,6 +70,33 @@ class PolicySource:
             n, targets=self.targets or None, seed=seed, invalid=self.invalid, part=(start, stop)
         )
         return sample.scenes
+
+
+def dataset_source(
+    path: str | os.PathLike,
+    targets: dict[str, float] | None = None,
+    *,
+    name: str = "targets",
+) -> PolicySource | PriorSource | ScenesFile:
+    """The source of ``write_dataset`` that ``path`` names: a run folder (it holds
+    ``config.json``: its policy's rollouts, asked for ``targets``), a prior folder (it holds
+    ``prior.json``: the prior's samples) or a scenes ``.jsonl`` file. ``name`` is what the
+    messages call ``targets``, which only a run takes."""
+    path = Path(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        return PolicySource(path, targets=targets)
+    if path.is_dir() and (path / "prior.json").is_file():
+        source: PriorSource | ScenesFile = PriorSource(path)
+    elif path.is_file():
+        source = ScenesFile(path)
+    else:
+        raise ValueError(
+            f"{path} is not a run folder (config.json), a prior folder (prior.json) or a "
+            "scenes .jsonl file"
+        )
+    if targets:
+        raise ValueError(f"{name} needs a run folder as the source")
+    return source
 
 
 def _reopen(path: Path, targets: dict[str, float], invalid: str) -> PolicySource:

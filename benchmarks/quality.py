@@ -55,7 +55,7 @@ def main() -> dict:
     import numpy as np
 
     from scenegym.agents.policy import GenerationPolicy
-    from scenegym.agents.train import train
+    from scenegym.agents.training import train
     from scenegym.bridges import naturalistic_reference
     from scenegym.config import config_from_mapping, config_to_dict
     from scenegym.evaluation.metrics import evaluate

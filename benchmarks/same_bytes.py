@@ -10,8 +10,15 @@ fresh temporary folder, with a private reference cache, so nothing outside it is
 
 Hashes depend on the versions of numpy, torch, OpenCV and the other pinned libraries: compare
 runs made with the same ``constraints.txt``. Files that record the time or the machine
-(``manifest.json``, run logs, checkpoints) are left out; the dataset's images, annotations and
-Parquet tables are in.
+(``manifest.json``, run logs, checkpoints, a run's model zip) are left out; the dataset's
+images, annotations and Parquet tables are in, and so are a small quickstart's files, its
+training config and what it prints.
+
+``same_bytes_before.json`` holds the hashes of the code before the reorganisation into one
+folder per subpackage (commit 24f9e6e), installed as a plain package and run with this script
+(the quickstart included) from a folder that holds no ``scenegym/`` checkout. CommonRoad files
+are compared in a canonical form (``_canonical_commonroad``): their writing date and the order
+of set members that code wrote in hash order are not part of what a refactoring must keep.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,27 +44,55 @@ _SKIP_NAMES = {
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    if path.suffix == ".xml":
+        data = _canonical_commonroad(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _canonical_commonroad(data: bytes) -> bytes:
+    """A CommonRoad file with its writing date blanked and its set members (each lanelet's
+    types, the scenario's tags) sorted: commonroad-io writes the day's date into every file,
+    and scenegym before the fix of its export wrote those members in hash order."""
+    from lxml import etree
+
+    data = re.sub(rb'date="[0-9-]*"', b'date=""', data, count=1)
+    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    for tags in root.iter("scenarioTags"):
+        for child, name in zip(tags, sorted(child.tag for child in tags)):
+            child.tag = name
+    for lanelet in root.iter("lanelet"):
+        types = [child for child in lanelet if child.tag == "laneletType"]
+        for child, text in zip(types, sorted(child.text or "" for child in types)):
+            child.text = text
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+
+
+_QUICKSTART_SKIP = ("qs/run/checkpoints/", "qs/run/logs/", "qs/run/model.zip")
+"""Quickstart outputs that hold times: SB3's zips and the training logs."""
 
 
 def _hash_tree(root: Path, base: Path) -> dict[str, str]:
     if root.is_file():
         return {root.relative_to(base).as_posix(): _sha256(root)}
     return {
-        path.relative_to(base).as_posix(): _sha256(path)
+        name: _sha256(path)
         for path in sorted(root.rglob("*"))
-        if path.is_file() and path.name not in _SKIP_NAMES
+        if path.is_file()
+        and path.name not in _SKIP_NAMES
+        and not (name := path.relative_to(base).as_posix()).startswith(_QUICKSTART_SKIP)
     }
 
 
-def _run(work: Path, *args: str) -> None:
+def _run(work: Path, *args: str) -> str:
+    """Run ``scenegym ARGS`` in ``work``; returns what it printed on stdout."""
     command = [sys.executable, "-m", "scenegym", *args]
-    # commonroad-io writes the members of Python sets (lanelet types, traffic tags) in hash
-    # order, which changes from process to process unless the hash seed is fixed.
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # The width of printed tables follows COLUMNS.
+    env = {**os.environ, "COLUMNS": "100"}
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"`scenegym {' '.join(args)}` failed:\n{done.stderr.strip()}")
+    return done.stdout
 
 
 def outputs(work: Path) -> dict[str, str]:
@@ -77,10 +113,13 @@ def outputs(work: Path) -> dict[str, str]:
     _run(work, "sample-prior", "prior", "--n", "5", "--seed", "6", "--out", "prior.jsonl")
     _run(work, "evaluate", "generated.jsonl", "--reference", "reference.jsonl",
          "--compare", "sample.jsonl", "--out", "evaluation")  # fmt: skip
+    printed = _run(work, "quickstart", "--out", "qs", "--n", "12", "--seed", "1",
+                   "--train-steps", "2048", "--reference-n", "120")  # fmt: skip
+    (work / "qs.stdout").write_text(printed)
     hashes: dict[str, str] = {}
     for name in ("sample.jsonl", "reference.jsonl", "render", "commonroad", "generated.jsonl",
                  "dataset", "run_dataset", "prior/weights.safetensors", "prior.jsonl",
-                 "evaluation/metrics.json"):  # fmt: skip
+                 "evaluation/metrics.json", "qs", "qs/run/config.json", "qs.stdout"):  # fmt: skip
         hashes.update(_hash_tree(work / name, work))
     return hashes
 

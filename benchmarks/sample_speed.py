@@ -34,7 +34,7 @@ TARGET = 5000.0
 
 def main() -> dict:
     from scenegym.agents.policy import GenerationPolicy
-    from scenegym.agents.train import TrainConfig, train
+    from scenegym.agents.training import TrainConfig, train
     from scenegym.config import load_config
     from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig
     from scenegym.scene.validity import violation_counts_many

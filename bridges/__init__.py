@@ -8,6 +8,8 @@ highway-env) load when a bridge is used, not with ``import scenegym``.
 - highway-env: ``to_highway``, ``from_highway``, ``highway_network``.
 - The naturalistic reference: ``naturalistic_reference`` (highway-env IDM/MOBIL traffic,
   simulated and cached) with its ``ReferenceConfig``.
+- Any reference a user names: ``load_reference`` (``NATURALISTIC``, a scenes file, or
+  CommonRoad files and folders) returning ``LoadedReference``; ``NATURALISTIC_SCENES``.
 """
 
 from scenegym.bridges.commonroad import (
@@ -18,15 +20,26 @@ from scenegym.bridges.commonroad import (
     write_commonroad,
 )
 from scenegym.bridges.highway import from_highway, highway_network, to_highway
-from scenegym.bridges.reference import ReferenceConfig, naturalistic_reference
+from scenegym.bridges.reference import (
+    NATURALISTIC,
+    NATURALISTIC_SCENES,
+    LoadedReference,
+    ReferenceConfig,
+    load_reference,
+    naturalistic_reference,
+)
 
 __all__ = [
+    "NATURALISTIC",
+    "NATURALISTIC_SCENES",
     "CommonRoadImport",
+    "LoadedReference",
     "ReferenceConfig",
     "export_commonroad",
     "from_highway",
     "highway_network",
     "import_commonroad",
+    "load_reference",
     "naturalistic_reference",
     "read_commonroad",
     "to_highway",

@@ -20,21 +20,31 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from scenegym._checks import check_whole
 from scenegym._io import atomic_open, cache_folder
+from scenegym.bridges.commonroad import import_commonroad
 from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
 from scenegym.config import check_config, option
 from scenegym.scene.road import Road
-from scenegym.scene.scene import Scene, iter_scenes
+from scenegym.scene.scene import Scene, iter_scenes, read_scenes
 from scenegym.scene.validity import is_valid
 from scenegym.scene.vehicles import kind_code
 
-__all__ = ["REFERENCE_VERSION", "ReferenceConfig", "naturalistic_reference"]
+__all__ = [
+    "NATURALISTIC",
+    "NATURALISTIC_SCENES",
+    "REFERENCE_VERSION",
+    "LoadedReference",
+    "ReferenceConfig",
+    "load_reference",
+    "naturalistic_reference",
+]
 
 REFERENCE_VERSION = 2
 """Bumped whenever the simulation changes what it produces; part of the cache key."""
@@ -339,3 +349,61 @@ def _simulate_run(rng: np.random.Generator, config: ReferenceConfig) -> list[Sce
         for _ in range(every):
             traffic.step()
     return scenes
+
+
+NATURALISTIC = "naturalistic"
+"""The name of the embedded reference among the sources ``load_reference`` takes."""
+
+NATURALISTIC_SCENES = 2000
+"""Scenes of the embedded reference that ``load_reference`` simulates (seed 0, cached)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedReference:
+    """Reference scenes with what they are.
+
+    ``label`` names the scenes in reports; ``skipped`` lists the CommonRoad files an import
+    left out, each as ``{"file", "reason"}``.
+    """
+
+    scenes: list[Scene]
+    label: str
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def load_reference(
+    sources: Sequence[str | os.PathLike],
+    *,
+    on_scene: Callable[[], None] | None = None,
+    name: str = "reference",
+) -> LoadedReference:
+    """Reference scenes from what a user names: ``["naturalistic"]`` (the embedded reference,
+    ``NATURALISTIC_SCENES`` scenes of seed 0, simulated once and cached), one scenes ``.jsonl``
+    file, or CommonRoad ``.xml`` files and folders.
+
+    ``on_scene`` is called once per simulated scene (for progress bars); ``name`` is what the
+    error messages call ``sources`` (a command line gives its option).
+    """
+    if [str(source) for source in sources] == [NATURALISTIC]:
+        scenes = naturalistic_reference(NATURALISTIC_SCENES, 0, on_scene=on_scene)
+        return LoadedReference(
+            scenes=scenes,
+            label=f"naturalistic highway-env traffic ({NATURALISTIC_SCENES:,} scenes, seed 0)",
+        )
+    remedy = "give 'naturalistic', a .jsonl scenes file, or CommonRoad .xml files or folders"
+    paths = [Path(source) for source in sources]
+    for path in paths:
+        if not path.exists():
+            raise ValueError(f"{name} {path} does not exist; {remedy}")
+    if len(paths) == 1 and paths[0].suffix == ".jsonl":
+        return LoadedReference(scenes=read_scenes(paths[0]), label=str(paths[0]))
+    try:
+        scenes, summary = import_commonroad(paths)
+    except ValueError as error:
+        message = str(error).removeprefix("paths: ")
+        raise ValueError(f"{name}: {message}; {remedy}") from None
+    return LoadedReference(
+        scenes=scenes,
+        label=f"{summary['files_read']} CommonRoad file(s)",
+        skipped=list(summary["files_skipped"]),
+    )

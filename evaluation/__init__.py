@@ -9,8 +9,10 @@ Scene Distance of a prior), the models, ``scenegym.scene`` and the utilities.
   diversity ``vendi``, ``grid_coverage``, ``mean_pairwise_distance``, ``duplicate_rate``;
   ``Standardiser``; and
   ``evaluate``, all of them at once.
-- Reports: ``evaluate_to_folder`` (``metrics.json``, ``report.md`` and figures).
-- Summaries: ``summarise``, ``reference_statistics``, ``deduplicate``.
+- Reports: ``evaluate_to_folder`` (``metrics.json``, ``report.md`` and figures) of the sets
+  ``read_scene_sets`` reads from scenes files (at least ``MIN_SCENES`` each).
+- Summaries: ``summarise``, ``reference_statistics`` (``write_reference_statistics`` beside
+  a scenes file, at ``statistics_path``), ``deduplicate``.
 """
 
 from scenegym.evaluation.metrics import (
@@ -28,10 +30,17 @@ from scenegym.evaluation.metrics import (
     vendi,
     wasserstein,
 )
-from scenegym.evaluation.report import evaluate_to_folder
-from scenegym.evaluation.summary import deduplicate, reference_statistics, summarise
+from scenegym.evaluation.report import MIN_SCENES, evaluate_to_folder, read_scene_sets
+from scenegym.evaluation.summary import (
+    deduplicate,
+    reference_statistics,
+    statistics_path,
+    summarise,
+    write_reference_statistics,
+)
 
 __all__ = [
+    "MIN_SCENES",
     "Standardiser",
     "c2st_auc",
     "deduplicate",
@@ -45,8 +54,11 @@ __all__ = [
     "mmd2",
     "mmd2_floor",
     "prdc",
+    "read_scene_sets",
     "reference_statistics",
+    "statistics_path",
     "summarise",
     "vendi",
     "wasserstein",
+    "write_reference_statistics",
 ]

@@ -16,9 +16,12 @@ from typing import Any
 import numpy as np
 
 from scenegym._io import atomic_write_bytes, atomic_write_text
-from scenegym.scene.scene import Scene
+from scenegym.scene.scene import Scene, read_scenes
 
-__all__ = ["TABLE_KEYS", "evaluate_to_folder"]
+__all__ = ["MIN_SCENES", "TABLE_KEYS", "evaluate_to_folder", "read_scene_sets"]
+
+MIN_SCENES = 10
+"""Fewest scenes a set to evaluate may hold: the classifier two-sample test takes 10 a side."""
 
 TABLE_KEYS: tuple[tuple[str, str, str], ...] = (
     ("validity_rate", "validity rate", "1 is ideal"),
@@ -191,3 +194,19 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def read_scene_sets(paths: Sequence[str | os.PathLike]) -> dict[str, list[Scene]]:
+    """The scenes files to evaluate as the named sets ``evaluate_to_folder`` takes: each set is
+    named by its file's stem (by its path when an earlier file has that stem) and must hold at
+    least ``MIN_SCENES`` scenes."""
+    sets: dict[str, list[Scene]] = {}
+    for path in map(Path, paths):
+        scenes = read_scenes(path)
+        if len(scenes) < MIN_SCENES:
+            raise ValueError(
+                f"{path} holds {len(scenes)} scenes; evaluating needs at least {MIN_SCENES} "
+                f"(the classifier two-sample test takes {MIN_SCENES} a side)"
+            )
+        sets[path.stem if path.stem not in sets else str(path)] = scenes
+    return sets

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from scenegym._io import atomic_write_text
 from scenegym.scene.batch import SceneBatch
 from scenegym.scene.descriptors import DESCRIPTORS
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import DEFAULT_RULES, RULES, ValidityRules, violation_counts
 
-__all__ = ["deduplicate", "reference_statistics", "summarise"]
+__all__ = [
+    "deduplicate",
+    "reference_statistics",
+    "statistics_path",
+    "summarise",
+    "write_reference_statistics",
+]
 
 
 def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> dict[str, Any]:
@@ -101,3 +110,20 @@ def reference_statistics(
         else None,
         "scene_features": Standardiser.fit(scene_features(scenes), names=SCENE_FEATURES).to_dict(),
     }
+
+
+def statistics_path(scenes_file: str | os.PathLike) -> Path:
+    """Where the reference statistics of a scenes file are kept: beside it, ``NAME.stats.json``
+    for ``NAME.jsonl``."""
+    scenes_file = Path(scenes_file)
+    return scenes_file.with_name(scenes_file.stem + ".stats.json")
+
+
+def write_reference_statistics(
+    scenes_file: str | os.PathLike, scenes: Iterable[Scene]
+) -> dict[str, Any]:
+    """Write the ``reference_statistics`` of ``scenes`` beside their file (at
+    ``statistics_path(scenes_file)``), atomically; returns them."""
+    stats = reference_statistics(scenes)
+    atomic_write_text(statistics_path(scenes_file), json.dumps(stats, indent=1) + "\n")
+    return stats

@@ -199,7 +199,7 @@ def tiny_prior(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A run folder trained for 128 steps: a real policy to sample from, not a good one."""
-    from scenegym.agents.train import train
+    from scenegym.agents.training import train
 
     config = {
         "env_kwargs": {"edit_budget": 4},

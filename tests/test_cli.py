@@ -392,7 +392,7 @@ def test_an_invalid_yaml_config_is_a_usage_error(tmp_path, capsys):
 
 
 def test_yaml_numbers_in_exponent_form_are_numbers(tmp_path):
-    from scenegym.agents.train import TrainConfig
+    from scenegym.agents.training import TrainConfig
     from scenegym.config import load_config
 
     config = tmp_path / "train.yaml"
@@ -543,12 +543,12 @@ def test_progress_bars_show_done_total_rate_and_time_left():
     from rich.console import Console
     from rich.progress import Progress
 
-    from scenegym.cli import _progress_columns
+    from scenegym.cli._common import progress_columns
 
     now = [0.0]
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120, color_system=None)
-    columns = _progress_columns()
+    columns = progress_columns()
     with Progress(*columns, console=console, get_time=lambda: now[0], auto_refresh=False) as bar:
         task = bar.add_task("writing dataset", total=1000)
         for _ in range(4):  # 50 items a second for 4 seconds

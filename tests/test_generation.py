@@ -422,7 +422,7 @@ def test_more_start_candidates_start_nearer_the_targets():
 
 
 def test_a_relative_goal_reference_is_read_inside_the_run_folder(tmp_path):
-    from scenegym.agents.train import TrainConfig, env_kwargs
+    from scenegym.agents.training import TrainConfig, env_kwargs
 
     config = TrainConfig(
         env_kwargs={"goal": {"ranges": {"density": [0, 50]}, "reference": "r.jsonl"}}

@@ -416,7 +416,7 @@ def test_latent_env_needs_a_decoder_and_refuses_one_elsewhere(prior):
 
 def test_ppo_trains_and_samples_in_the_latent_space(prior, tmp_path):
     from scenegym.agents.policy import GenerationPolicy
-    from scenegym.agents.train import train
+    from scenegym.agents.training import train
 
     prior.save(tmp_path / "prior")
     config = {

@@ -134,7 +134,7 @@ def test_a_registered_term_scores_every_step_of_the_environment(crowding):
 
 def test_a_policy_trains_on_a_registered_term(crowding, tmp_path):
     from scenegym.agents import GenerationPolicy
-    from scenegym.agents.train import train
+    from scenegym.agents.training import train
 
     config = {
         "env_kwargs": {"edit_budget": 4, "reward": {"weights": {"crowding": 1.0}}},

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from scenegym.agents.policy import GenerationPolicy
-from scenegym.agents.train import TrainConfig, latest_checkpoint, train
+from scenegym.agents.training import TrainConfig, latest_checkpoint, train
 from scenegym.cli import main
 from scenegym.config import config_from_mapping
 from scenegym.scene import describe, is_valid, read_scenes
@@ -234,7 +234,7 @@ def test_training_killed_hard_resumes_from_its_last_checkpoint(tmp_path):
     config = {**TINY, "total_steps": 4096, "checkpoint_every": 256}
     (tmp_path / "run.json").write_text(json.dumps(config))
     code = (
-        "import json, sys; from scenegym.agents.train import train; "
+        "import json, sys; from scenegym.agents.training import train; "
         "train(json.load(open(sys.argv[1])), sys.argv[2])"
     )
     run = tmp_path / "run"
@@ -550,7 +550,7 @@ def test_generate_passes_its_resampling_attempts_on(run, tmp_path, capsys):
 
 
 def test_resume_with_more_total_steps_trains_a_finished_run_on(tmp_path, capsys):
-    from scenegym.agents.train import _finished_steps
+    from scenegym.agents.training import _finished_steps
 
     config = {**TINY, "total_steps": 200, "checkpoint_every": 128}  # 256 steps, checkpoint 128
     run = tmp_path / "run"
@@ -595,7 +595,7 @@ def test_net_arch_takes_any_depth_and_narrowing_widths(tmp_path):
 
 
 def test_lengthening_starts_from_the_final_model_over_a_checkpoint_of_as_many_steps(tmp_path):
-    from scenegym.agents.train import _lengthen
+    from scenegym.agents.training import _lengthen
 
     run = tmp_path / "run"
     config = config_from_mapping(TrainConfig, TINY)

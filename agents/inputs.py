@@ -1,0 +1,47 @@
+"""The inputs of a new run brought into its folder, so the run stays whole when moved."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from scenegym.agents.training import TrainConfig
+
+__all__ = ["bring_inputs"]
+
+_MODEL_KEYS = ("realism", "scene_realism", "prior", "decoder")
+"""Keys of ``env_kwargs`` that name model files or folders."""
+
+
+def bring_inputs(config: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
+    """A new run reads its inputs' relative paths inside the run folder, which starts empty.
+
+    The reference files ``config`` names relative to the working directory (``reference`` and
+    a goal's ``reference``) are read, to be copied into the run as ``reference.jsonl`` and
+    ``goal-reference.jsonl``; the model files and folders of ``env_kwargs`` (``realism``,
+    ``scene_realism``, ``prior``, ``decoder``) are named by their absolute paths instead.
+
+    Returns:
+        The config naming the inputs where the run finds them, and the files to write into
+        the new run (name: text), as ``train(..., files=...)`` takes them.
+    """
+    files: dict[str, str] = {}
+    kwargs = dict(config.env_kwargs)
+
+    def bring(path: Any, name: str) -> Any:
+        if isinstance(path, str) and path and not os.path.isabs(path) and Path(path).is_file():
+            files[name] = Path(path).read_text(encoding="utf-8")
+            return name
+        return path
+
+    reference = bring(config.reference, "reference.jsonl")
+    goal = kwargs.get("goal")
+    if isinstance(goal, dict) and "reference" in goal:
+        kwargs["goal"] = {**goal, "reference": bring(goal["reference"], "goal-reference.jsonl")}
+    for key in _MODEL_KEYS:
+        value = kwargs.get(key)
+        if isinstance(value, str) and value and not os.path.isabs(value) and Path(value).exists():
+            kwargs[key] = str(Path(value).resolve())
+    return dataclasses.replace(config, reference=reference, env_kwargs=kwargs), files

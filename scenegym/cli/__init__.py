@@ -1,0 +1,72 @@
+"""The ``scenegym`` command line: a thin layer over the Python API.
+
+Each module adds the commands of one group, each command parsing its options, calling the
+library and printing what it did: ``scenes`` (sample, reference, import, export, render,
+describe), ``training`` (train, generate), ``priors`` (fit-prior, sample-prior,
+fit-appearance), ``datasets`` (dataset), ``evaluate`` and ``quickstart``.
+
+Every error a user can cause (a missing or malformed file, a bad option, an out-of-range value)
+ends as one line ``scenegym: error: ...`` on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from scenegym._versions import SCENEGYM_VERSION
+from scenegym.cli import datasets, evaluate, priors, quickstart, scenes, training
+from scenegym.cli._common import EXIT_USAGE, Parser
+
+__all__ = ["build_parser", "main"]
+
+_COMMANDS = (
+    scenes.add_sample,
+    scenes.add_reference,
+    scenes.add_import,
+    scenes.add_export,
+    training.add_train,
+    training.add_generate,
+    scenes.add_render,
+    evaluate.add_evaluate,
+    priors.add_sample_prior,
+    datasets.add_dataset,
+    priors.add_fit_appearance,
+    priors.add_fit_prior,
+    scenes.add_describe,
+    quickstart.add_quickstart,
+)
+"""The commands in the order ``scenegym --help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; each sets ``handler`` (``args -> exit status``)."""
+    parser = Parser(
+        prog="scenegym",
+        description="Generate, render, evaluate and export driving scenes.",
+    )
+    parser.add_argument("--version", action="version", version=f"scenegym {SCENEGYM_VERSION}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+    for add in _COMMANDS:
+        add(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, TypeError, OSError, ImportError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"scenegym: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("scenegym: interrupted; files already written are complete", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

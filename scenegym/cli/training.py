@@ -1,0 +1,160 @@
+"""Commands that train a generation policy and sample from it: train, generate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from scenegym.agents import (
+    GenerationPolicy,
+    TrainConfig,
+    bring_inputs,
+    check_targets,
+    targets_like,
+)
+
+# The function, not the module of the same name that importing it sets on scenegym.agents.
+from scenegym.agents.training import run_finished, train
+from scenegym.cli._common import (
+    Commands,
+    add_config_options,
+    add_target_option,
+    check_out_file,
+    config,
+    interactive,
+    overrides,
+    parse_targets,
+    positive_int,
+    seed_int,
+)
+from scenegym.scene import DESCRIPTORS, write_scenes
+
+
+# ---------------------------------------------------------------------- train
+def add_train(commands: Commands) -> None:
+    """``scenegym train``: a new or resumed training run."""
+    parser = commands.add_parser("train", help="train a generation policy (SB3) into a run folder")
+    add_config_options(parser, "training config", example="total_steps=50000")
+    parser.add_argument("--out", type=Path, default=None, help="new run folder")
+    parser.add_argument("--resume", type=Path, default=None, help="continue this run folder")
+    parser.set_defaults(handler=_train)
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        if args.config is not None or args.out is not None:
+            raise ValueError("--resume RUN takes no --config or --out: the run has them")
+        run, total_steps = args.resume, _longer(args.overrides)
+        if total_steps is None and run_finished(run):
+            print(
+                f"{run} has trained all its total_steps already; nothing to resume "
+                "(--set total_steps=N trains it on)"
+            )
+            return 0
+        model = train(None, run, resume=True, total_steps=total_steps, progress_bar=interactive())
+    else:
+        if args.out is None:
+            raise ValueError("give --out RUN for a new run, or --resume RUN to continue one")
+        run = args.out
+        training, files = bring_inputs(config(TrainConfig, args))
+        model = train(training, run, progress_bar=interactive(), files=files)
+    print(f"trained {run}: model {model}, logs {run}/logs/, checkpoints {run}/checkpoints/")
+    return 0
+
+
+def _longer(texts: Sequence[str]) -> int | None:
+    """The ``total_steps`` of ``--resume RUN --set total_steps=N``; the one key a run's
+    config takes on resuming."""
+    given = overrides(texts)
+    if not given:
+        return None
+    if set(given) != {"total_steps"}:
+        other = sorted(set(given) - {"total_steps"})
+        raise ValueError(
+            f"--resume RUN takes --set total_steps=N only, not {', '.join(other)}: the run "
+            "keeps its config"
+        )
+    steps = given["total_steps"]
+    if isinstance(steps, float) and steps.is_integer():  # 1e6, as YAML reads it
+        steps = int(steps)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"--set total_steps must be a positive whole number, got {steps!r}")
+    return steps
+
+
+# ---------------------------------------------------------------------- generate
+def add_generate(commands: Commands) -> None:
+    """``scenegym generate``: scenes of a trained run."""
+    parser = commands.add_parser("generate", help="sample scenes from a trained run")
+    parser.add_argument("run", type=Path, help="run folder written by scenegym train")
+    parser.add_argument("--n", type=positive_int, default=100, help="number of scenes")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the rollouts")
+    add_target_option(
+        parser, "descriptor target for goal-conditioned runs, e.g. --target density=40"
+    )
+    parser.add_argument(
+        "--like",
+        type=Path,
+        default=None,
+        metavar="SCENES.jsonl",
+        help="ask rollout i for the goal descriptors of scene i of this file (cycling); "
+        "--target values replace theirs",
+    )
+    parser.add_argument(
+        "--invalid",
+        choices=("report", "resample", "repair", "drop"),
+        default="report",
+        help="what to do with invalid scenes (default: keep them and report the count)",
+    )
+    parser.add_argument(
+        "--attempts",
+        type=positive_int,
+        default=5,
+        help="--invalid resample: new rollouts per invalid scene before it is dropped (default 5)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes rolling out batches in parallel (pays from a few thousand scenes)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output .jsonl file")
+    parser.set_defaults(handler=_generate)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    check_out_file(args.out)
+    targets = parse_targets(args.target)
+    policy = GenerationPolicy.load(args.run)
+    for name, (low, high) in check_targets(policy, targets, name="--target").items():
+        print(
+            f"scenegym: warning: --target {name}={targets[name]:g} lies outside the goal range "
+            f"[{low:g}, {high:g}] that {policy.run} was trained on; expect a large goal error",
+            file=sys.stderr,
+        )
+    wanted: Any = targets or None
+    if args.like is not None:
+        wanted = targets_like(policy, args.like, args.n, given=targets, name="--like")
+    with policy:
+        sample = policy.sample(
+            args.n,
+            targets=wanted,
+            seed=args.seed,
+            invalid=args.invalid,
+            attempts=args.attempts,
+            workers=args.workers,
+        )
+    write_scenes(args.out, sample.scenes)
+    print(
+        f"wrote {len(sample.scenes)} scenes to {args.out}: {sample.invalid} invalid, "
+        f"{sample.resampled} rollouts resampled, {sample.repaired} repaired by removing "
+        f"{sample.removed} vehicles, {sample.dropped} invalid dropped"
+    )
+    for name, error in sample.goal_errors.items():
+        share = error["range_share"]
+        of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
+        print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
+    return 0
