@@ -476,7 +476,7 @@ class SceneBatch:
         )
 
     def describe(self) -> dict[str, NDArray[np.float64]]:
-        """Every descriptor (``scenegym.envs.DESCRIPTORS``) of every scene, ``(scenes,)`` each."""
+        """Every descriptor (``scenegym.scene.DESCRIPTORS``) of every scene, ``(scenes,)`` each."""
         b, roads = self.count, self.roads
         n = self.sizes.astype(np.float64)
         some = self.sizes > 0

@@ -43,7 +43,7 @@ class Vehicles:
         kind: index into ``KINDS`` (car, truck, motorcycle, bus), int8.
 
     Construction checks shapes and types only; whether the values are physically plausible is
-    the job of ``scenegym.envs.validate``, so invalid scenes can be held and reported.
+    the job of ``scenegym.scene.validate``, so invalid scenes can be held and reported.
 
     >>> vehicles = Vehicles.from_columns(lane=[0, 1], s=[10.0, 30.0], speed=[20.0, 25.0])
     >>> len(vehicles), vehicles.kind_names
