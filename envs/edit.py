@@ -73,6 +73,7 @@ _FLOATS = ("s", "d", "heading", "speed", "length", "width")
 # Operation codes, in the order of EDIT_OPERATIONS.
 _LANE, _MOVE, _SPEED, _OFFSET, _HEADING, _KIND, _REMOVE, _ADD = range(len(EDIT_OPERATIONS))
 _NO_LANE = -(2**31)  # the cursor key of an empty scene: before every lane
+_LAST_LANE = np.iinfo(np.int64).max  # after every lane
 _SINGLE_RULES = len(RULES) - 1  # SceneBatch.single_vehicle_checks: all rules but overlap
 
 
@@ -255,7 +256,7 @@ class EditRepresentation(Representation):
         rows = self.every_row if rows is None else rows
         actions = np.asarray(actions).reshape(rows.size, -1)[:, : self._sizes.size]
         actions = actions.astype(np.int64)
-        if actions.size and ((actions < 0).any() or (actions >= self._sizes).any()):
+        if actions.size and (actions.min() < 0 or (actions >= self._sizes).any()):
             raise ValueError(
                 f"edit actions must be below {self._sizes.tolist()} part by part, got "
                 f"{actions.tolist()}"
@@ -298,35 +299,45 @@ class EditRepresentation(Representation):
         level: NDArray[np.int64],
         has: NDArray[np.bool_],
     ) -> None:
-        """Operations 0-5 on vehicle ``i[k]`` of row ``rows[k]`` (rows with vehicles)."""
+        """Operations 0-5 on vehicle ``i[k]`` of row ``rows[k]`` (rows with vehicles), one
+        operation at a time over the rows that ask for it."""
+        codes = operation[has].tolist()
+        if len(codes) == rows.size and len(set(codes)) == 1:  # one operation everywhere
+            if codes[0] < _REMOVE:
+                self._operate(codes[0], rows, i, level)
+            return
+        for code in sorted(set(codes)):
+            if code < _REMOVE:
+                k = np.flatnonzero((operation == code) & has)
+                self._operate(code, rows[k], i[k], level[k])
+
+    def _operate(
+        self, code: int, e: NDArray[np.int64], v: NDArray[np.int64], level: NDArray[np.int64]
+    ) -> None:
+        """Operation ``code`` (0-5) with ``level[k]`` on vehicle ``v[k]`` of row ``e[k]``."""
         c, roads = self.columns, self.road_batch
-
-        def on(code: int) -> tuple[NDArray, NDArray, NDArray]:
-            k = np.flatnonzero((operation == code) & has)
-            return rows[k], i[k], level[k]
-
-        e, v, lv = on(_LANE)
-        c["lane"][e, v] = lv % roads.lane_count[e]
-        e, v, lv = on(_MOVE)
-        c["s"][e, v] = np.clip(c["s"][e, v] + (lv - 5) * 2.0, 0.0, roads.length[e])
-        e, v, lv = on(_SPEED)
-        c["speed"][e, v] = lv / 10.0 * 1.2 * roads.speed_limit[e]
-        e, v, lv = on(_OFFSET)
-        c["d"][e, v] = (lv - 5) / 5.0
-        e, v, lv = on(_HEADING)
-        c["heading"][e, v] = (lv - 5) / 5.0 * 0.15
-        e, v, lv = on(_KIND)
-        if self.realign:
-            # Repaired in place: its kind's mean size, on the lane centre, along the lane.
-            size = self.mean_size[c["kind"][e, v]]
-            c["d"][e, v] = 0.0
-            c["heading"][e, v] = 0.0
+        if code == _LANE:
+            c["lane"][e, v] = level % roads.lane_count[e]
+        elif code == _MOVE:
+            c["s"][e, v] = np.clip(c["s"][e, v] + (level - 5) * 2.0, 0.0, roads.length[e])
+        elif code == _SPEED:
+            c["speed"][e, v] = level / 10.0 * 1.2 * roads.speed_limit[e]
+        elif code == _OFFSET:
+            c["d"][e, v] = (level - 5) / 5.0
+        elif code == _HEADING:
+            c["heading"][e, v] = (level - 5) / 5.0 * 0.15
         else:
-            kind = lv % len(self.mean_size)
-            c["kind"][e, v] = kind
-            size = self.mean_size[kind]
-        c["length"][e, v] = size[:, 0]
-        c["width"][e, v] = size[:, 1]
+            if self.realign:
+                # Repaired in place: its kind's mean size, on the lane centre, along the lane.
+                size = self.mean_size[c["kind"][e, v]]
+                c["d"][e, v] = 0.0
+                c["heading"][e, v] = 0.0
+            else:
+                kind = level % len(self.mean_size)
+                c["kind"][e, v] = kind
+                size = self.mean_size[kind]
+            c["length"][e, v] = size[:, 0]
+            c["width"][e, v] = size[:, 1]
 
     def _remove(self, e: NDArray[np.int64], i: NDArray[np.int64]) -> None:
         """Remove vehicle ``i[k]`` of row ``e[k]``; the later vehicles move up."""
@@ -399,7 +410,7 @@ class EditRepresentation(Representation):
         candidates = valid & after
         none_after = ~candidates.any(axis=1)
         candidates[none_after] = valid[none_after]
-        first_lane = np.where(candidates, lane, np.iinfo(np.int64).max).min(axis=1)
+        first_lane = np.where(candidates, lane, _LAST_LANE).min(axis=1)
         candidates &= lane == first_lane[:, None]
         first_s = np.where(candidates, s, np.inf).min(axis=1)
         candidates &= s == first_s[:, None]
