@@ -60,12 +60,14 @@ def _free_env(env_id: str, n_envs: int, kwargs: dict):
             super().__init__(n_envs, spec.observation_space, spec.action_space)
             self.observation = {
                 name: np.zeros((n_envs, *space.shape), dtype=space.dtype)
-                for name, space in spec._parts.spaces.items()
+                for name, space in spec.spaces.parts.spaces.items()
             }
             self.steps = 0
 
         def reset(self):
-            return spec._expose({name: values.copy() for name, values in self.observation.items()})
+            return spec.spaces.observations(
+                {name: values.copy() for name, values in self.observation.items()}
+            )
 
         def step_async(self, actions) -> None:
             pass

@@ -14,11 +14,14 @@ from typing import Any
 
 import numpy as np
 from highway_env.envs.highway_env import HighwayEnv
+from highway_env.road.road import Road as HighwayRoad
 from highway_env.utils import class_from_path
 
 from scenegym.bridges.highway import highway_network, resize
+from scenegym.scene.geometry import vehicle_poses
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene, read_scenes
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = ["DriveEnv"]
 
@@ -68,6 +71,7 @@ class DriveEnv(HighwayEnv):
 
     def __init__(
         self,
+        *,
         scenes: Sequence[Scene] | str | os.PathLike | None = None,
         config: dict | None = None,
         render_mode: str | None = None,
@@ -103,8 +107,6 @@ class DriveEnv(HighwayEnv):
         scene = options.pop("scene", None)
         self._ego = options.pop("ego", None)
         if scene is None and self._constructing:
-            from scenegym.scene.vehicles import Vehicles
-
             scene = Scene(
                 Road.straight(length=200.0, lanes=3),
                 Vehicles.from_columns(lane=[1], s=[20.0], speed=[25.0]),
@@ -126,10 +128,6 @@ class DriveEnv(HighwayEnv):
         return super().reset(seed=seed, options=options or None)
 
     def _reset(self) -> None:
-        from highway_env.road.road import Road as HighwayRoad
-
-        from scenegym.scene.geometry import vehicle_poses
-
         scene = self.scene
         built = highway_network(scene.road)
         self.network_map = built

@@ -1,11 +1,10 @@
-"""Cursor edits applied to all scenes at once equal the environments stepped one by one."""
+"""Edits applied to all scenes at once (``EditRepresentation``) equal the environments
+stepped one by one, each a batch of one."""
 
 import numpy as np
 import pytest
 
-from scenegym.envs.editing import CursorEdits
-from scenegym.envs.generation import DrivingLayoutEnv
-from scenegym.envs.vector import DrivingLayoutVecEnv
+from scenegym.envs import DrivingLayoutEnv, DrivingLayoutVecEnv, EditRepresentation
 
 SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [0, 8], "ramp_probability": 0.5}
 
@@ -60,21 +59,42 @@ def test_rollout_equals_single_environments_stepped(realign, goal):
         assert scene == env.scene
         assert scene.to_json() == env.scene.to_json()
     # The environments hold the final state, cursor included.
-    for env, single in zip(venv.envs, singles):
-        assert env._current == single._current and env._steps == single._steps
+    edits = venv.representation
+    for row, single in enumerate(singles):
+        assert venv.envs[row].scene == single.scene
+        assert edits.current[row] == single.representation.current[0]
+        assert edits.steps[row] == single.representation.steps[0]
 
 
-def test_cursor_edits_refuse_other_representations():
-    env = DrivingLayoutEnv(representation="edit", select="index", space=SPACE, max_vehicles=9)
-    env.reset(seed=0)
-    with pytest.raises(ValueError, match="select='cursor'"):
-        CursorEdits([env])
+def test_a_single_environment_is_a_batch_of_one():
+    env = DrivingLayoutEnv(**_kwargs(True, False))
+    assert isinstance(env.representation, EditRepresentation) and env.representation.rows == 1
+    venv = DrivingLayoutVecEnv(3, **_kwargs(True, False))
+    assert all(env.representation is venv.representation for env in venv.envs)
+    with pytest.raises(ValueError, match="configured as this environment's own"):
+        env.share(DrivingLayoutEnv(representation="construct").representation, 0)
+
+
+def test_one_environment_of_a_vector_env_steps_its_own_row_alone():
+    venv = DrivingLayoutVecEnv(3, **_kwargs(False, True))
+    venv.seed(5)
+    venv.reset()
+    before = [env.scene for env in venv.envs]
+    single = DrivingLayoutEnv(**_kwargs(False, True))
+    single.reset(seed=6)
+    assert single.scene == before[1]
+    action = np.array([7, 2])  # add a car in lane 2
+    observation, reward, *_ = venv.env_method("step", action, indices=1)[0]
+    expected = single.step(action)
+    assert reward == expected[1]
+    np.testing.assert_array_equal(observation["grid"], expected[0]["grid"])
+    assert venv.get_attr("scene") == [before[0], single.scene, before[2]]
 
 
 def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
-    """CursorEdits checks only the vehicle each step changes; its counts, per rule and scene
-    and per vehicle, are those of checking every scene whole. Crowded scenes (many overlaps),
-    removals and additions that empty and fill them."""
+    """The edit representation checks only the vehicle each step changes; its counts, per
+    rule and scene and per vehicle, are those of checking every scene whole. Crowded scenes
+    (many overlaps), removals and additions that empty and fill them."""
     from scenegym.scene.batch import COLUMNS, SceneBatch
     from scenegym.scene.validity import DEFAULT_RULES
 
@@ -82,7 +102,7 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
     venv = DrivingLayoutVecEnv(16, **kwargs)
     venv.seed(3)
     venv.reset()
-    edits = venv._edits
+    edits = venv.representation
     rng = np.random.default_rng(11)
     overlapping = 0
     for _ in range(120):
@@ -99,12 +119,22 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
         np.testing.assert_array_equal(per_scene, expected_scene)
         np.testing.assert_array_equal(per_vehicle, expected_vehicle)
         overlapping += int(per_scene[:, -1].sum())
-        ended = np.flatnonzero(edits.steps >= edits.budget)
+        ended = np.flatnonzero(edits.steps >= edits.edit_budget)
         edits.steps[ended] = 0
     assert overlapping > 100  # the overlap bookkeeping was exercised
     # Without the kept check (rollouts that score nothing) the batch is checked on demand.
-    unkept = CursorEdits(venv.envs, venv._roads, kept=False)
-    assert unkept.batch()._violations is None
-    np.testing.assert_array_equal(
-        unkept.batch().violations(DEFAULT_RULES)[0], CursorEdits(venv.envs).batch()._violations[1]
-    )
+    kept = edits.batch().violations(DEFAULT_RULES)[0]
+    edits.keep_check(False)
+    assert edits.batch()._violations is None
+    np.testing.assert_array_equal(edits.batch().violations(DEFAULT_RULES)[0], kept)
+    edits.keep_check(True)  # checked whole again
+    np.testing.assert_array_equal(edits.batch()._violations[1], kept)
+
+
+def test_edit_actions_out_of_range_are_refused():
+    env = DrivingLayoutEnv(**_kwargs(False, False))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"edit actions must be below \[8, 11\]"):
+        env.step([8, 0])
+    with pytest.raises(ValueError, match="edit actions must be below"):
+        env.step([0, -1])

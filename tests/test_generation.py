@@ -8,11 +8,14 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import scenegym
-from scenegym.envs.generation import (
+from scenegym.envs import (
     COMPACT_ACTIONS,
     COMPACT_CHANNELS,
+    CONSTRUCT_GAPS,
+    CONSTRUCT_SPEEDS,
     EDIT_OPERATIONS,
     DrivingLayoutEnv,
+    EditRepresentation,
 )
 from scenegym.rewards.spec import GoalSpec, RewardSpec, goal_score, validity_score
 from scenegym.scene import Road, Scene, Vehicles, is_valid
@@ -28,13 +31,15 @@ def test_every_generation_id_is_registered_and_versioned():
     assert "scenegym/DrivingLayout-latent-v0" in GENERATION_IDS
     assert gym.spec("scenegym/DrivingLayout-edit-v2").kwargs["realign"] is True
     v3 = gym.make("scenegym/DrivingLayout-edit-v3").unwrapped
-    assert v3.realign and v3.window == 4
+    assert isinstance(v3.representation, EditRepresentation)
+    assert v3.representation.realign and v3.representation.window == 4
     assert v3.observation_space["grid"].shape == (12, 6, 4)
     v4 = gym.make("scenegym/DrivingLayout-edit-v4").unwrapped
-    assert v4.realign and v4.window == 4 and v4.flat
+    assert v4.representation.realign and v4.representation.window == 4 and v4.spaces.flat
     assert v4.observation_space.shape == (307,) and v4.action_space.n == 88
     v5 = gym.make("scenegym/DrivingLayout-edit-v5").unwrapped
-    assert v5.realign and v5.window == 4 and v5.flat and v5.compact
+    assert v5.representation.realign and v5.representation.window == 4
+    assert v5.spaces.flat and v5.representation.compact
     assert v5.observation_space.shape == (79,) and v5.action_space.n == len(COMPACT_ACTIONS)
     assert scenegym is not None
 
@@ -54,7 +59,7 @@ def test_the_compact_view_and_actions_are_a_part_of_the_full_ones():
     v4 = gym.make("scenegym/DrivingLayout-edit-v4", goal=goal).unwrapped
     v5 = gym.make("scenegym/DrivingLayout-edit-v5", goal=goal).unwrapped
     channels = [CHANNELS.index(name) for name in COMPACT_CHANNELS]
-    rows, window = v4.grid.lanes, v4.window
+    rows, window = v4.grid.lanes, v4.representation.window
     k = 19 + 4  # cursor features, then the goal's targets and current values
 
     def check(full, compact):
@@ -252,8 +257,6 @@ def test_oneshot_builds_the_whole_scene_in_one_terminal_step():
 
 
 def test_construct_places_vehicles_lane_by_lane_and_masks_what_cannot_fit():
-    from scenegym.envs.generation import CONSTRUCT_GAPS, CONSTRUCT_SPEEDS
-
     env = gym.make("scenegym/DrivingLayout-construct-v0").unwrapped
     road = Road.straight(length=30.0, lanes=2)
     env.reset(seed=0, options={"scene": Scene(road, Vehicles.empty())})
@@ -293,6 +296,11 @@ def test_construct_trains_with_maskable_ppo(tmp_path):
     assert env.action_masks()[int(action)]
 
 
+def _current(env):
+    """The vehicle under the edit cursor (-1 without one)."""
+    return int(env.representation.current[env.row])
+
+
 def _cursor_env(scene):
     env = DrivingLayoutEnv(select="cursor", edit_budget=50)
     observation, _ = env.reset(seed=0, options={"scene": scene})
@@ -304,18 +312,18 @@ def test_the_edit_cursor_visits_vehicles_in_lane_then_station_order(free_flow):
     v = scene.vehicles
     env, _ = _cursor_env(scene)
     order = np.lexsort((v.s, v.lane))
-    visited = [env._current]
+    visited = [_current(env)]
     for _ in range(len(v)):
         env.step([EDIT_OPERATIONS.index("offset"), 5])  # offset 0: changes nothing here
-        visited.append(env._current)
+        visited.append(_current(env))
     assert visited == [*order.tolist(), order[0]]  # all in order, then around again
 
 
 def test_the_cursor_observation_is_centred_on_the_cursor_vehicle(free_flow):
     env, observation = _cursor_env(free_flow)
-    i = env._current
+    i = _current(env)
     lane = int(free_flow.vehicles.lane[i])
-    rows, window = env.grid.lanes, env.window
+    rows, window = env.grid.lanes, env.representation.window
     assert observation["grid"].shape == (12, rows, window)
     assert observation["cursor"][:rows].tolist() == [float(r == lane) for r in range(rows)]
     assert observation["cursor"][rows + 1] == 1.0  # there is a vehicle under the cursor
@@ -326,7 +334,7 @@ def test_the_cursor_observation_is_centred_on_the_cursor_vehicle(free_flow):
 
 def test_a_cursor_edit_changes_the_vehicle_under_the_cursor(free_flow):
     env, _ = _cursor_env(free_flow)
-    i = env._current
+    i = _current(env)
     env.step([EDIT_OPERATIONS.index("speed"), 0])
     assert env.scene.vehicles.speed[i] == 0.0
     others = np.arange(len(free_flow.vehicles)) != i
@@ -349,9 +357,9 @@ def test_the_cursor_sees_its_vehicle_violations(congested):
 def test_an_empty_scene_has_no_cursor_vehicle_and_add_still_works(congested):
     empty = congested.replace(vehicles=Vehicles.empty())
     env, observation = _cursor_env(empty)
-    assert env._current == -1 and observation["cursor"][env.grid.lanes + 1] == 0.0
+    assert _current(env) == -1 and observation["cursor"][env.grid.lanes + 1] == 0.0
     env.step([EDIT_OPERATIONS.index("add"), 0])
-    assert len(env.scene.vehicles) == 1 and env._current == 0
+    assert len(env.scene.vehicles) == 1 and _current(env) == 0
 
 
 def test_select_must_be_known():
@@ -441,22 +449,22 @@ def test_the_cursor_visits_vehicles_at_the_same_place_and_follows_moves(congeste
     # Two vehicles at the same place and a third further on.
     twins = Vehicles.from_columns(lane=[0, 0, 0], s=[50.0, 50.0, 120.0], speed=[10.0] * 3)
     env, _ = _cursor_env(Scene(road, twins))
-    visited = [env._current]
+    visited = [_current(env)]
     for _ in range(5):
         env.step([EDIT_OPERATIONS.index("speed"), 5])
-        visited.append(env._current)
+        visited.append(_current(env))
     assert visited == [0, 1, 2, 0, 1, 2]
     env, _ = _cursor_env(Scene(road, twins))
     env.step([EDIT_OPERATIONS.index("move"), 10])  # vehicle 0 to 60 m, ahead of its twin
-    assert env._current == 1
+    assert _current(env) == 1
     env.step([EDIT_OPERATIONS.index("move"), 0])  # vehicle 1 back to 40 m
-    assert env._current == 0  # vehicle 0, at 60 m, is the next along the road
+    assert _current(env) == 0  # vehicle 0, at 60 m, is the next along the road
     env, _ = _cursor_env(Scene(road, twins))
     env.step([EDIT_OPERATIONS.index("remove"), 0])  # vehicle 0 goes; its twin is next
-    assert env._current == 0 and len(env.scene.vehicles) == 2
+    assert _current(env) == 0 and len(env.scene.vehicles) == 2
     assert env.scene.vehicles.s[0] == 50.0
     env.step([EDIT_OPERATIONS.index("remove"), 0])  # the twin goes; the last one is next
-    assert env._current == 0 and env.scene.vehicles.s[0] == 120.0
+    assert _current(env) == 0 and env.scene.vehicles.s[0] == 120.0
 
 
 def test_a_goal_reference_without_ranges_is_a_clear_error():

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from scenegym.envs.generation import DrivingLayoutEnv
-from scenegym.envs.vector import DrivingLayoutVecEnv
+from scenegym.envs import DrivingLayoutEnv, DrivingLayoutVecEnv
 
 SPACE = {"lanes": [2, 3], "length": [120.0, 250.0], "vehicles": [4, 14], "ramp_probability": 0.5}
 # Environments named as _kwargs reads them; every one is also rolled out with rollout().
@@ -123,7 +122,8 @@ def test_vector_env_masks_and_attributes():
     masks = venv.action_masks()
     assert masks.shape == (3, venv.action_space.n)
     np.testing.assert_array_equal(masks, np.stack(venv.env_method("action_masks")))
-    assert venv.get_attr("representation") == ["construct"] * 3
+    assert [r.name for r in venv.get_attr("representation")] == ["construct"] * 3
+    assert venv.get_attr("row") == [0, 1, 2]
     assert venv.env_is_wrapped(object) == [False] * 3
 
 
