@@ -223,9 +223,9 @@ class EditRepresentation(Representation):
         valid = self._slots < count[:, None]
         batch = SceneBatch(
             self.road_batch,
-            self.every_row[at],
-            count,
-            {name: values[at][valid] for name, values in self.columns.items()},
+            road_of=self.every_row[at],
+            sizes=count,
+            columns={name: values[at][valid] for name, values in self.columns.items()},
         )
         if not self.kept:
             return batch
@@ -437,7 +437,10 @@ class EditRepresentation(Representation):
         count = self.count[rows]
         valid = self._slots < count[:, None]
         batch = SceneBatch(
-            self.road_batch, rows, count, {name: c[name][rows][valid] for name in COLUMNS}
+            self.road_batch,
+            road_of=rows,
+            sizes=count,
+            columns={name: c[name][rows][valid] for name in COLUMNS},
         )
         checks = batch.single_vehicle_checks(DEFAULT_RULES)
         broken = np.zeros((rows.size, width, _SINGLE_RULES), dtype=bool)
@@ -465,9 +468,9 @@ class EditRepresentation(Representation):
         c = self.columns
         alone = SceneBatch(
             self.road_batch,
-            rows,
-            np.ones(rows.size, dtype=np.int64),
-            {name: c[name][rows, slots] for name in COLUMNS},
+            road_of=rows,
+            sizes=np.ones(rows.size, dtype=np.int64),
+            columns={name: c[name][rows, slots] for name in COLUMNS},
         )
         self.broken[rows, slots] = np.stack(
             list(alone.single_vehicle_checks(DEFAULT_RULES).values()), axis=1

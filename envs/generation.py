@@ -672,9 +672,9 @@ def _draw_starts(envs: Sequence[DrivingLayoutEnv]) -> list[Scene]:
     if count > 1:
         batch = SceneBatch(
             RoadBatch(roads),
-            np.repeat(np.arange(len(envs)), count),
-            np.repeat(sizes, count),
-            columns,
+            road_of=np.repeat(np.arange(len(envs)), count),
+            sizes=np.repeat(sizes, count),
+            columns=columns,
         )
         now = batch.describe()
         scores = goal_scores(

@@ -209,7 +209,7 @@ class ColumnRepresentation(Representation):
                 name: np.concatenate([self.columns[row][name] for row in rows.tolist()])
                 for name in COLUMNS
             }
-        return SceneBatch(self.road_batch, rows, sizes, columns)
+        return SceneBatch(self.road_batch, road_of=rows, sizes=sizes, columns=columns)
 
     def counts(self, rows: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         rows = self.every_row if rows is None else rows

@@ -231,6 +231,7 @@ class SceneBatch:
     def __init__(
         self,
         roads: RoadBatch,
+        *,
         road_of: NDArray[np.int64],
         sizes: NDArray[np.int64],
         columns: dict[str, NDArray],
@@ -281,7 +282,7 @@ class SceneBatch:
                 else np.zeros(0)
                 for name in COLUMNS
             }
-        return cls(roads, road_of, sizes, columns)
+        return cls(roads, road_of=road_of, sizes=sizes, columns=columns)
 
     # ------------------------------------------------------------------ lanes
     def clipped_lane(self) -> NDArray[np.int64]:
@@ -366,7 +367,7 @@ class SceneBatch:
         self, rules, per_scene: NDArray[np.int64], per_vehicle: NDArray[np.int64]
     ) -> None:
         """Take ``violations(rules)`` as already known (kept up to date by whoever edits the
-        scenes, as ``CursorEdits`` does), so that it is not checked again."""
+        scenes, as ``scenegym.envs.EditRepresentation`` does), so that it is not checked again."""
         self._violations = (rules, per_scene, per_vehicle)
 
     def violations_of(self, rules, vehicles: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -381,9 +382,9 @@ class SceneBatch:
             return self._violations[2][vehicles]
         alone = SceneBatch(
             self.roads,
-            self.road[vehicles],
-            np.ones(vehicles.size, dtype=np.int64),
-            {name: getattr(self, name)[vehicles] for name in COLUMNS},
+            road_of=self.road[vehicles],
+            sizes=np.ones(vehicles.size, dtype=np.int64),
+            columns={name: getattr(self, name)[vehicles] for name in COLUMNS},
         )
         counts = np.zeros(vehicles.size, dtype=np.int64)
         for mask in alone.single_vehicle_checks(rules).values():

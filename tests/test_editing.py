@@ -111,9 +111,9 @@ def test_the_kept_validity_check_equals_a_whole_check_after_every_step():
         per_scene, per_vehicle = known.violations(DEFAULT_RULES)
         whole = SceneBatch(
             known.roads,
-            known.road_of,
-            known.sizes,
-            {name: getattr(known, name) for name in COLUMNS},
+            road_of=known.road_of,
+            sizes=known.sizes,
+            columns={name: getattr(known, name) for name in COLUMNS},
         )
         expected_scene, expected_vehicle = whole.violations(DEFAULT_RULES)
         np.testing.assert_array_equal(per_scene, expected_scene)

@@ -17,7 +17,7 @@ from scenegym.envs import (
     DrivingLayoutEnv,
     EditRepresentation,
 )
-from scenegym.rewards.spec import GoalSpec, RewardSpec, goal_score, validity_score
+from scenegym.rewards import GoalSpec, RewardSpec, goal_score, validity_score
 from scenegym.scene import Road, Scene, Vehicles, is_valid
 from scenegym.scene.encoding import CHANNELS
 
