@@ -53,12 +53,16 @@ class Commands(Protocol):
 
 
 # ---------------------------------------------------------------------- argument types
-def positive_int(text: str) -> int:
-    """A whole number >= 1."""
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """A whole number >= 1."""
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
     return value
@@ -89,10 +93,7 @@ def positive_float(text: str) -> float:
 
 def seed_int(text: str) -> int:
     """A seed: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
     return value
