@@ -68,9 +68,8 @@ from scenegym.generators._weights import (
     save_checkpoint,
     save_tensors,
 )
+from scenegym.generators.prior_epochs import kept_row, kind_bounds, sample_quality, train_epoch
 from scenegym.generators.prior_networks import (
-    BOUNDED,
-    KIND_CHANNELS,
     PriorConfig,
     as_grid,
     build_network,
@@ -78,7 +77,6 @@ from scenegym.generators.prior_networks import (
     within_kind,
 )
 from scenegym.scene.batch import SceneBatch
-from scenegym.scene.encoding import CHANNELS
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import Vehicles
@@ -451,106 +449,6 @@ def _versions() -> dict[str, str]:
     return versions("safetensors")
 
 
-def _kind_bounds(grids):
-    """``(2, channels, kinds)``: the smallest and largest normalised value of each ``BOUNDED``
-    channel per kind over the occupied cells of ``grids`` (a kind absent from them gets the
-    range of all kinds)."""
-    import torch
-
-    occupied = grids[:, 1] > 0.5
-    values = grids[:, BOUNDED].permute(1, 0, 2, 3)  # (channels, n, rows, cells)
-    every = values[:, occupied]
-    kinds = len(CHANNELS) - KIND_CHANNELS.start
-    bounds = torch.zeros(2, len(values), kinds, device=grids.device)
-    if not every.shape[1]:
-        return bounds
-    for k in range(kinds):
-        mine = values[:, occupied & (grids[:, KIND_CHANNELS.start + k] > 0.5)]
-        chosen = mine if mine.shape[1] else every
-        bounds[0, :, k], bounds[1, :, k] = chosen.min(dim=1).values, chosen.max(dim=1).values
-    return bounds
-
-
-def _vae_epoch(network, optimisers, config, epoch, train_data, held_data, order, noise_rng):
-    """One VAE epoch: the ELBO with the annealed KL weight; the losses per scene."""
-    import torch
-
-    optimiser = optimisers["opt"]
-    device = train_data.device
-    total = reconstruction_total = kl_total = 0.0
-    beta = config.beta * min(1.0, epoch / config.warmup) if config.warmup else config.beta
-    for start in range(0, len(order), config.batch_size):
-        batch = train_data[order[start : start + config.batch_size].to(device)]
-        noise = torch.randn(len(batch), config.latent_size, generator=noise_rng).to(device)
-        loss, reconstruction, kl = network.negative_elbo(batch, noise, beta=beta)
-        optimiser.zero_grad(set_to_none=True)
-        loss.mean().backward()
-        optimiser.step()
-        total += float(loss.detach().sum())
-        reconstruction_total += float(reconstruction.detach().sum())
-        kl_total += float(kl.detach().sum())
-    network.eval()
-    with torch.no_grad():
-        held_loss = float(network.negative_elbo(held_data)[0].mean())
-    n = len(train_data)
-    return {
-        "loss": total / n,
-        "reconstruction": reconstruction_total / n,
-        "kl": kl_total / n,
-        "held_out_loss": held_loss,
-    }
-
-
-def _gan_epoch(network, optimisers, config, epoch, train_data, held_data, order, noise_rng):
-    """One GAN epoch, hinge loss: a discriminator step, then a generator step, per batch;
-    instance noise on every discriminator input. Returns the mean losses and the mean
-    discriminator score of held-out reference grids and of generated ones."""
-    import torch
-    from torch.nn import functional
-
-    device = train_data.device
-    sigma = config.instance_noise * max(0.0, 1.0 - (epoch - 1) / config.epochs)
-
-    def noisy(grids):
-        if sigma == 0:
-            return grids
-        return grids + sigma * torch.randn(grids.shape, generator=noise_rng).to(device)
-
-    d_total = g_total = 0.0
-    batches = 0
-    for start in range(0, len(order), config.batch_size):
-        real = train_data[order[start : start + config.batch_size].to(device)]
-        z = torch.randn(len(real), config.latent_size, generator=noise_rng).to(device)
-        fake = as_grid(network.decode(z, real[:, 0]), hard=True)  # on the real roads
-        d_loss = (
-            functional.relu(1.0 - network.critic(noisy(real))).mean()
-            + functional.relu(1.0 + network.critic(noisy(fake.detach()))).mean()
-        )
-        optimisers["opt_d"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        optimisers["opt_d"].step()
-        g_loss = -network.critic(noisy(fake)).mean()
-        optimisers["opt"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        optimisers["opt"].step()
-        d_total += float(d_loss.detach())
-        g_total += float(g_loss.detach())
-        batches += 1
-    network.eval()
-    with torch.no_grad():
-        z = torch.randn(len(held_data), config.latent_size, generator=noise_rng).to(device)
-        generated = as_grid(network.decode(z, held_data[:, 0]), hard=True)
-        held = float(network.critic(held_data).mean())
-        made = float(network.critic(generated).mean())
-    return {
-        "d_loss": d_total / batches,
-        "g_loss": g_total / batches,
-        "critic_held_out": held,
-        "critic_generated": made,
-        "instance_noise": sigma,
-    }
-
-
 def plot_history(history: list[dict[str, float]], kind: str, path: Path) -> None:
     """The training curves: every loss of ``history`` against the epoch, as a PNG."""
     ylabel = "nats per scene" if kind == "vae" else "hinge loss / score"
@@ -599,12 +497,10 @@ def fit_prior(
     data = torch.from_numpy(grids).to(device)
     train_data, held_data = data[train_index], data[held_index]
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        network = build_network(config).to(device)
-    network.bounds.copy_(_kind_bounds(train_data))
+    train_roads = [reference[i].road for i in train_index]
+    networks = _networks(config, device, train_data)
+    network = networks["net"]
     optimisers = _optimisers(network, config)
-    networks = {"net": network}
     start_epoch, history = 0, []
     if state is not None:
         load_checkpoint(out, networks, optimisers, state, device, _REMEDY)
@@ -612,8 +508,12 @@ def fit_prior(
     out.mkdir(parents=True, exist_ok=True)
 
     for epoch in range(start_epoch + 1, config.epochs + 1):
-        row = _epoch(network, optimisers, config, epoch, train_data, held_data)
+        row = train_epoch(network, optimisers, config, epoch, train_data, held_data)
+        if config.kind == "gan":
+            row |= sample_quality(network, config, epoch, train_data, train_roads)
         history.append(row)
+        if "best" in networks and row is kept_row(history, config.epochs):
+            networks["best"].load_state_dict(network.state_dict())
         if on_epoch is not None:
             on_epoch(epoch, row)
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
@@ -628,11 +528,29 @@ def fit_prior(
         "history": history,
         "versions": _versions(),
     }
-    roads = [reference[i].road for i in train_index]
-    prior = _fitted(network, config, train_data, held_data, roads, info)
+    if "best" in networks and history:
+        network = networks["best"]
+        info["selected_epoch"] = int(kept_row(history, config.epochs)["epoch"])
+    prior = _fitted(network, config, train_data, held_data, train_roads, info)
     prior.save(out)
     plot_history(history, config.kind, out / "training.png")
     return prior
+
+
+def _networks(config: PriorConfig, device: Any, train_data: Any) -> dict[str, Any]:
+    """The network to fit (``net``, initialised from the seed, its kinds' value bounds from
+    ``train_data``) and for a GAN a copy for the networks of the epoch it keeps (``best``)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        network = build_network(config).to(device)
+    network.bounds.copy_(kind_bounds(train_data))
+    networks = {"net": network}
+    if config.kind == "gan":
+        networks["best"] = build_network(config).to(device)
+        networks["best"].load_state_dict(network.state_dict())
+    return networks
 
 
 def _meta(config: PriorConfig, digest: str, epoch: int, history: list) -> dict:
@@ -643,22 +561,6 @@ def _meta(config: PriorConfig, digest: str, epoch: int, history: list) -> dict:
         "epoch": epoch,
         "history": history,
     }
-
-
-def _epoch(network, optimisers, config: PriorConfig, epoch: int, train_data, held_data) -> dict:
-    """Train one epoch; returns its row of the history. The shuffle and the noise depend only
-    on the seed and the epoch, so a resumed fit ends as an uninterrupted one."""
-    import torch
-
-    network.train()
-    order = torch.from_numpy(
-        np.random.default_rng([config.seed, 2, epoch]).permutation(len(train_data))
-    )
-    noise_rng = torch.Generator(device="cpu").manual_seed(config.seed * 1_000_003 + epoch)
-    epoch_of = _gan_epoch if config.kind == "gan" else _vae_epoch
-    row = {"epoch": epoch}
-    row |= epoch_of(network, optimisers, config, epoch, train_data, held_data, order, noise_rng)
-    return row
 
 
 def _checked_reference(reference: Sequence[Scene]) -> list[Scene]:
