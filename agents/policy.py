@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym._threads import one_torch_thread
-from scenegym.agents.runs import TrainConfig, algorithm_class, env_kwargs, latest_checkpoint
+from scenegym.agents.loading import load_model
+from scenegym.agents.runs import TrainConfig, env_kwargs, latest_checkpoint
 from scenegym.config import config_from_mapping
 from scenegym.rewards.goal import GoalSpec
 from scenegym.scene.batch import COLUMNS, SceneBatch
@@ -101,19 +102,12 @@ class GenerationPolicy:
             path = latest_checkpoint(run)
             if path is None:
                 raise ValueError(f"{run} has no model.zip and no checkpoint to load")
-        try:
-            model = algorithm_class(config).load(path, device="cpu")
-        except Exception as error:  # SB3 raises many kinds for a damaged zip
-            raise ValueError(f"cannot load the model {path}: {error}") from None
+        env = gym.make(config.env, **env_kwargs(config, run)).unwrapped
+        model = load_model(
+            config, path, observation_space=env.observation_space, action_space=env.action_space
+        )
         policy = cls(model=model, config=config, run=run)
-        env = policy.make_env()
-        for what in ("observation_space", "action_space"):
-            if getattr(env, what) != getattr(model, what):
-                raise ValueError(
-                    f"{saved} describes an environment whose {what.replace('_', ' ')} "
-                    f"{getattr(env, what)} is not the model's {getattr(model, what)}; was the "
-                    "config changed after training?"
-                )
+        policy._scorer = env  # built to read its spaces; it scores too
         return policy
 
     @property
@@ -363,7 +357,10 @@ def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | No
 
     global _WORKER_POLICY
     torch.set_num_threads(1)
-    loaded = algorithm_class(config).load(io.BytesIO(model), device="cpu")
+    env = gym.make(config.env, **env_kwargs(config, run)).unwrapped
+    loaded = load_model(
+        config, model, observation_space=env.observation_space, action_space=env.action_space
+    )
     _WORKER_POLICY = GenerationPolicy(model=loaded, config=config, run=run)
 
 

@@ -34,6 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 from scenegym._io import atomic_write_text
 from scenegym._versions import versions
 from scenegym.agents.callbacks import ArchiveCallback, HeldOutCallback, RewardTermsCallback
+from scenegym.agents.loading import load_model
 from scenegym.agents.population import PopulationReward
 from scenegym.agents.runs import (
     TrainConfig,
@@ -97,27 +98,72 @@ def _finished(run: Path, config: TrainConfig) -> bool:
     return (_finished_steps(run / "model.zip") or 0) >= config.total_steps
 
 
-def _lengthen(run: Path, config: TrainConfig, total_steps: int) -> TrainConfig:
-    """``config`` with ``total_steps`` raised, saved as the run's config; the final model of a
-    finished run becomes its newest checkpoint, so that training goes on from it."""
+def _lengthened(run: Path, config: TrainConfig, total_steps: int) -> TrainConfig:
+    """``config`` with ``total_steps`` raised (written into the run only once training can
+    go on: ``_record_lengthening``)."""
     if total_steps < config.total_steps:
         raise ValueError(
             f"cannot shorten {run}: it trains {config.total_steps} steps, more than the "
             f"{total_steps} asked for"
         )
-    longer = config_from_mapping(
+    return config_from_mapping(
         TrainConfig, {**config_to_dict(config), "total_steps": total_steps}, name="config"
     )
-    steps = _finished_steps(run / "model.zip")
-    newest = checkpoints(run)
-    # A checkpoint of as many steps was saved before the last update: the final model wins.
-    if steps is not None and (not newest or checkpoint_steps(newest[0]) <= steps):
+
+
+def _resume_candidates(run: Path, lengthen: bool) -> list[Path]:
+    """The saved models a resume may continue from, newest first: the checkpoints, and for a
+    lengthened run its final model (a checkpoint of as many steps was saved before the last
+    update: the final model wins)."""
+    found = checkpoints(run)
+    steps = _finished_steps(run / "model.zip") if lengthen else None
+    if steps is not None and (not found or checkpoint_steps(found[0]) <= steps):
+        found = [run / "model.zip", *found]
+    return found
+
+
+def _record_lengthening(run: Path, config: TrainConfig, start: Path) -> None:
+    """Save the lengthened ``config`` as the run's; a final model it starts from becomes the
+    run's newest checkpoint, so that a resume after a kill goes on from it."""
+    if start.name == "model.zip":
+        steps = _finished_steps(start)
         (run / "checkpoints").mkdir(exist_ok=True)
         target = run / "checkpoints" / f"model_{steps}_steps.zip"
-        shutil.copyfile(run / "model.zip", run / "checkpoints" / "final.tmp.zip")
+        shutil.copyfile(start, run / "checkpoints" / "final.tmp.zip")
         os.replace(run / "checkpoints" / "final.tmp.zip", target)
-    atomic_write_text(run / "config.json", json.dumps(config_to_dict(longer), indent=2) + "\n")
-    return longer
+    atomic_write_text(run / "config.json", json.dumps(config_to_dict(config), indent=2) + "\n")
+
+
+def _resumed_model(run: Path, config: TrainConfig, vec_env, lengthen: bool):
+    """The newest saved model of ``run`` that loads, ready to train on ``vec_env``, and its
+    path. The newest checkpoint may be cut short (SB3 writes it in place, and a kill during
+    the write leaves part of a zip): it is skipped with a warning. ``ValueError`` when none
+    loads: a resume that cannot continue stops before it writes anything."""
+    candidates = _resume_candidates(run, lengthen)
+    if not candidates:
+        raise ValueError(
+            f"cannot resume {run}: it has no checkpoint yet (the first is written after "
+            f"{config.checkpoint_every} steps); train it again into a new folder"
+        )
+    reasons = []
+    for candidate in candidates:
+        try:
+            model = load_model(
+                config,
+                candidate,
+                observation_space=vec_env.observation_space,
+                action_space=vec_env.action_space,
+                env=vec_env,
+            )
+        except ValueError as error:
+            warnings.warn(f"skipping unreadable checkpoint {candidate}: {error}", stacklevel=3)
+            reasons.append(str(error))
+            continue
+        return model, candidate
+    raise ValueError(
+        f"cannot resume {run}: none of its {len(candidates)} saved models loads (newest: "
+        f"{reasons[0]}); nothing was changed"
+    )
 
 
 def run_finished(run: str | os.PathLike) -> bool:
@@ -151,7 +197,13 @@ def _callbacks(
     return CallbackList([*callbacks, checkpoints])
 
 
-def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] | None):
+def _set_up(
+    config: TrainConfig,
+    run: Path,
+    resume: bool,
+    files: dict[str, str] | None,
+    lengthen: bool = False,
+):
     """Write a new run's files, read its evaluation reference, build the environments (one is
     reset first, so bad inputs such as a missing reference fail before training) and the
     model."""
@@ -178,33 +230,29 @@ def _set_up(config: TrainConfig, run: Path, resume: bool, files: dict[str, str] 
             vec_env, novelty=config.novelty, coverage=config.coverage, archive=archive
         )
         vec_env = population
-    algorithm = algorithm_class(config)
-    model, checkpoint = None, None
-    for candidate in checkpoints(run) if resume else []:
-        # The newest checkpoint may be cut short: SB3 writes it in place, and a kill during
-        # the write leaves part of a zip. Take the newest that loads.
+    if resume:
         try:
-            model = algorithm.load(candidate, env=vec_env, device="cpu")
-        except Exception as error:  # a damaged zip fails in zipfile, torch or json
-            warnings.warn(f"skipping unreadable checkpoint {candidate}: {error}", stacklevel=2)
-            continue
-        checkpoint = candidate
-        break
-    if model is None:
-        model = algorithm(
-            "MultiInputPolicy"
-            if isinstance(vec_env.observation_space, spaces.Dict)
-            else "MlpPolicy",
-            vec_env,
-            n_steps=config.n_steps,
-            batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
-            policy_kwargs={"net_arch": list(config.net_arch)},
-            seed=config.seed,
-            device="cpu",
-            verbose=0,
-        )
-    return model, vec_env, population, checkpoint, reference
+            model, checkpoint = _resumed_model(run, config, vec_env, lengthen)
+        except BaseException:
+            vec_env.close()
+            raise
+        if lengthen:
+            _record_lengthening(run, config, checkpoint)
+        return model, vec_env, population, checkpoint, reference
+    observation = vec_env.observation_space
+    policy = "MultiInputPolicy" if isinstance(observation, spaces.Dict) else "MlpPolicy"
+    model = algorithm_class(config)(
+        policy,
+        vec_env,
+        n_steps=config.n_steps,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        policy_kwargs={"net_arch": list(config.net_arch)},
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
+    )
+    return model, vec_env, population, None, reference
 
 
 def _probe(config: TrainConfig, run: Path) -> None:
@@ -257,7 +305,7 @@ def train(
             raise ValueError(f"cannot resume {run}: {saved} is not valid JSON ({error})") from None
         config = config_from_mapping(TrainConfig, saved_config, name="config")
         if total_steps is not None:
-            config = _lengthen(run, config, total_steps)
+            config = _lengthened(run, config, total_steps)
     elif total_steps is not None:
         raise ValueError("total_steps= is for resume=True; a new run takes it in its config")
     elif isinstance(config, dict):
@@ -271,7 +319,9 @@ def train(
         return final  # finished: resuming must not replace the model with a checkpoint
     existed = run.exists()
     try:
-        model, vec_env, population, checkpoint, reference = _set_up(config, run, resume, files)
+        model, vec_env, population, checkpoint, reference = _set_up(
+            config, run, resume, files, lengthen=total_steps is not None
+        )
     except BaseException:
         if not resume:  # a new run that could not start leaves nothing behind
             _remove_new_run(run, existed)

@@ -95,3 +95,32 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_outputs_spare_inputs(
+    outputs: dict[str, os.PathLike], inputs: list[os.PathLike], *, replaces: bool = False
+) -> None:
+    """``ValueError`` when writing an output would destroy an input: an output that is an
+    input file (the same path, a symbolic link to it or a hard link of it), or that lies
+    inside an input folder (a run, a prior); with ``replaces`` (an output folder emptied
+    first), also an input inside an output folder. ``outputs`` maps each output's option
+    name (``--out``) to its path."""
+    for option, output in outputs.items():
+        out = Path(output).resolve()
+        for given in inputs:
+            source = Path(given)
+            if not source.exists():
+                continue
+            inside = source.is_dir() and out.is_relative_to(source.resolve())
+            same = out.exists() and os.path.samefile(out, source)
+            if same or inside:
+                what = "is the input" if same and not source.is_dir() else "lies inside the input"
+                raise ValueError(
+                    f"{option} {output} {what} {given}; writing it would destroy that input: "
+                    "choose another path"
+                )
+            if replaces and out.is_dir() and source.resolve().is_relative_to(out):
+                raise ValueError(
+                    f"{option} {output} holds the input {given}, and replacing the folder "
+                    "would destroy it: choose another folder"
+                )

@@ -595,7 +595,7 @@ def test_net_arch_takes_any_depth_and_narrowing_widths(tmp_path):
 
 
 def test_lengthening_starts_from_the_final_model_over_a_checkpoint_of_as_many_steps(tmp_path):
-    from scenegym.agents.training import _lengthen
+    from scenegym.agents.training import _lengthened, _record_lengthening, _resume_candidates
 
     run = tmp_path / "run"
     config = config_from_mapping(TrainConfig, TINY)
@@ -603,8 +603,13 @@ def test_lengthening_starts_from_the_final_model_over_a_checkpoint_of_as_many_st
     checkpoint = run / "checkpoints" / "model_256_steps.zip"
     assert checkpoint.is_file()
     assert checkpoint.read_bytes() != (run / "model.zip").read_bytes()
-    assert _lengthen(run, config, 512).total_steps == 512
+    assert _resume_candidates(run, lengthen=True)[0] == run / "model.zip"
+    assert _resume_candidates(run, lengthen=False)[0] == checkpoint
+    longer = _lengthened(run, config, 512)
+    assert longer.total_steps == 512
+    _record_lengthening(run, longer, run / "model.zip")
     assert checkpoint.read_bytes() == (run / "model.zip").read_bytes()
+    assert json.loads((run / "config.json").read_text())["total_steps"] == 512
 
 
 def test_a_set_option_that_fits_the_config_file_is_accepted(tmp_path):

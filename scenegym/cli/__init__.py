@@ -12,9 +12,12 @@ ends as one line ``scenegym: error: ...`` on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from scenegym._io import check_outputs_spare_inputs
 from scenegym._versions import SCENEGYM_VERSION
 from scenegym.cli import datasets, evaluate, priors, quickstart, scenes, training
 from scenegym.cli._common import EXIT_USAGE, Parser
@@ -58,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        check_outputs_spare_inputs(*_outputs_and_inputs(args), replaces=args_replace(args))
         return args.handler(args)
     except (ValueError, TypeError, OSError, ImportError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -66,6 +70,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scenegym: interrupted; files already written are complete", file=sys.stderr)
         return 130
+
+
+_OUTPUTS = {"out": "--out", "json": "--json"}
+"""The options that name what a command writes; every other path it is given it reads."""
+
+
+def _outputs_and_inputs(args: argparse.Namespace) -> tuple[dict[str, Path], list[Path]]:
+    """The output paths of a parsed command (by option) and every path it reads: its
+    path-valued arguments, and string arguments naming an existing file or folder (a
+    reference may be a file or a built-in name)."""
+    outputs, inputs = {}, []
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        paths = [Path(v) for v in values if isinstance(v, Path | str) and _is_path(v)]
+        if name in _OUTPUTS and paths:
+            outputs[_OUTPUTS[name]] = paths[0]
+        elif name == "config":  # a file; a folder given for it is its own mistake
+            inputs += [path for path in paths if not path.is_dir()]
+        elif name == "paths":  # import: a folder is a collection of recordings, read each
+            inputs += [file for path in paths for file in _recordings(path)]
+        elif name not in {"command", "set"}:
+            inputs += paths
+    return outputs, inputs
+
+
+def _recordings(path: Path) -> list[Path]:
+    """The CommonRoad files ``import`` reads from ``path`` (a file, or a folder's XML files)."""
+    if not path.is_dir():
+        return [path]
+    return [file for file in path.rglob("*") if file.suffix.lower() == ".xml"]
+
+
+def _is_path(value: Path | str) -> bool:
+    return isinstance(value, Path) or (bool(value) and os.path.exists(value))
+
+
+def args_replace(args: argparse.Namespace) -> bool:
+    """Does the command empty its output folder first (``--overwrite``)?"""
+    return bool(getattr(args, "overwrite", False))
 
 
 if __name__ == "__main__":  # pragma: no cover
