@@ -19,7 +19,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
-from scenegym._threads import one_torch_thread
+from scenegym._threads import ignore_interrupts, one_torch_thread
 from scenegym.agents.loading import load_model
 from scenegym.agents.runs import TrainConfig, env_kwargs, latest_checkpoint
 from scenegym.config import config_from_mapping
@@ -356,6 +356,7 @@ def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | No
     import torch
 
     global _WORKER_POLICY
+    ignore_interrupts()
     torch.set_num_threads(1)
     env = gym.make(config.env, **env_kwargs(config, run)).unwrapped
     loaded = load_model(

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from scenegym._checks import check_whole
+from scenegym._checks import check_seed, check_whole
 from scenegym._io import atomic_write_bytes, atomic_write_text
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.training import train
@@ -194,7 +194,7 @@ def fit_generator(
     for i, scene in enumerate(reference):
         if not isinstance(scene, Scene):
             raise TypeError(f"reference[{i}] must be a Scene, got {type(scene).__name__}")
-    train_steps, seed = check_whole("train_steps", train_steps, 1), check_whole("seed", seed, 0)
+    train_steps, seed = check_whole("train_steps", train_steps, 1), check_seed(seed)
     progress = RecipeProgress() if progress is None else progress
     space = _as_space(space)
     vehicles = sum(len(scene.vehicles) for scene in reference)
@@ -342,7 +342,7 @@ def quickstart(
     dataset (``dataset/``). Outputs of an earlier call into the same folder are replaced; the
     same arguments write the same files (but for times and versions in logs and manifests).
     """
-    n, seed = check_whole("n", n, 1), check_whole("seed", seed, 0)
+    n, seed = check_whole("n", n, 1), check_seed(seed)
     train_steps = check_whole("train_steps", train_steps, 1)
     reference_n = check_whole("reference_n", reference_n, 1)
     if reference_n < QUICKSTART_MIN_REFERENCE:

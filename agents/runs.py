@@ -13,6 +13,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from scenegym._checks import MAX_SEED
 from scenegym.config import check_config, did_you_mean, option
 from scenegym.envs.generation import DrivingLayoutEnv
 
@@ -85,13 +86,19 @@ class TrainConfig:
             "evaluation; a relative path is inside the run folder"
         ),
     )
-    seed: int = field(default=0, metadata=option("seed of envs, policy and sampling", 0, None))
+    seed: int = field(default=0, metadata=option("seed of envs, policy and sampling", 0, MAX_SEED))
 
     def __post_init__(self) -> None:
         check_config(self)
         if not 1 <= len(self.net_arch) <= 8:
             raise ValueError(
                 f"config.net_arch must list 1 to 8 hidden layer widths, got {list(self.net_arch)}"
+            )
+        if self.batch_size > self.n_steps * self.n_envs:
+            raise ValueError(
+                f"config.batch_size {self.batch_size} is more than one rollout holds "
+                f"(n_steps x n_envs = {self.n_steps} x {self.n_envs} = "
+                f"{self.n_steps * self.n_envs}); lower it or raise n_steps or n_envs"
             )
         if self.reference and self.eval_episodes < 10:
             raise ValueError(

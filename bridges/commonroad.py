@@ -201,6 +201,8 @@ def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRo
         raise Unrepresentable("; ".join(skipped))
 
     dt = float(scenario.dt)
+    if not (math.isfinite(dt) and dt > 0):
+        raise Unrepresentable(f"its timeStepSize is {dt:g}; it must be a positive number (s)")
     obstacles = sorted(
         [*scenario.static_obstacles, *scenario.dynamic_obstacles], key=lambda o: o.obstacle_id
     )

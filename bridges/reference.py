@@ -28,6 +28,7 @@ import numpy as np
 
 from scenegym._checks import check_whole
 from scenegym._io import atomic_open, cache_folder
+from scenegym._threads import ignore_interrupts
 from scenegym.bridges.commonroad import import_commonroad
 from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
 from scenegym.config import check_config, option
@@ -155,7 +156,7 @@ def naturalistic_reference(
         # fork where the platform has it: works from notebooks and piped scripts alike.
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=context)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=ignore_interrupts)
     scenes: list[Scene] = []
     run = 0
     try:

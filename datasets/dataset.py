@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import file_sha256
-from scenegym._threads import one_torch_thread
+from scenegym._threads import ignore_interrupts, one_torch_thread
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.datasets.augment import (
@@ -509,6 +509,7 @@ def _worker_start(job: dict[str, Any], source: Any) -> None:
     """Keep the job's source and open its appearance model in a worker process. The source
     arrives pickled: a ``ScenesFile`` with its line offsets, so that no worker reads the whole
     file again; priors and runs by their folder, opened again here."""
+    ignore_interrupts()
     if _uses_torch(job):
         import torch
 
@@ -583,18 +584,27 @@ def write_dataset(
     return _finalise(out, job, config, shards)
 
 
+def _identity(job: dict[str, Any]) -> dict[str, Any]:
+    """What makes two jobs the same dataset: everything but the paths as they were typed
+    (the output folder, the source's and the appearance model's), which depend on the working
+    directory; the inputs are known by their hashes."""
+    same = {k: v for k, v in job.items() if k != "out"}
+    for part in ("source", "appearance"):
+        if isinstance(same.get(part), dict):
+            same[part] = {k: v for k, v in same[part].items() if k != "path"}
+    return same
+
+
 def _prepare(out: Path, job: dict[str, Any], overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"output {out} is a file; give a folder")
     job_file = out / "shards" / "job.json"
-    comparable = {k: v for k, v in job.items() if k != "out"}
     if out.is_dir() and any(out.iterdir()):
         same = False
         if job_file.is_file():
             try:
-                old = json.loads(job_file.read_text())
-                same = {k: v for k, v in old.items() if k != "out"} == comparable
-            except ValueError:
+                same = _identity(json.loads(job_file.read_text())) == _identity(job)
+            except (ValueError, TypeError, AttributeError, RecursionError):
                 same = False
         if not same:
             if not overwrite:

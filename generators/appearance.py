@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from scenegym._checks import MAX_SEED
 from scenegym._io import atomic_write_text
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
@@ -124,7 +125,9 @@ class AppearanceConfig:
         default=5, metadata=option("epochs between checkpoints", 1, 100_000)
     )
     device: str = field(default="auto", metadata=DEVICE_OPTION)
-    seed: int = field(default=0, metadata=option("seed of the split, initialisation and crops", 0))
+    seed: int = field(
+        default=0, metadata=option("seed of the split, initialisation and crops", 0, MAX_SEED)
+    )
 
     def __post_init__(self) -> None:
         check_config(self)

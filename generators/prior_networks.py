@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from scenegym._checks import MAX_SEED
 from scenegym.config import check_config, option
 from scenegym.generators._weights import (
     DEVICE_OPTION,
@@ -121,7 +122,9 @@ class PriorConfig:
         default=10, metadata=option("epochs between checkpoints", 1, 100_000)
     )
     device: str = field(default="auto", metadata=DEVICE_OPTION)
-    seed: int = field(default=0, metadata=option("seed of the split, initialisation and noise", 0))
+    seed: int = field(
+        default=0, metadata=option("seed of the split, initialisation and noise", 0, MAX_SEED)
+    )
 
     def __post_init__(self) -> None:
         if self.epochs is None:  # a GAN needs more epochs than a VAE (docs/priors.md)

@@ -39,6 +39,20 @@ _DASH_PERIOD = 12.0
 """Distance from one dash start to the next (m)."""
 
 
+MAX_SEGMENTS = 1_000
+"""The most reference-line segments a road holds (a 10 km recorded road needs a few hundred)."""
+
+MAX_LENGTH = 10_000.0
+"""The longest road (m), 15 times a recorded highway scene; drawing and exporting allocate
+memory in proportion to the length (a 99 km road took 1.6 GB to export)."""
+
+MAX_LANES = 32
+"""The most lanes a road holds."""
+
+MAX_COORDINATE = 1e8
+"""The largest map coordinate of a road's origin (m), beyond any projected map's."""
+
+
 def _wrap(angle: NDArray[np.float64]) -> NDArray[np.float64]:
     """Wrap angles (rad) to [-pi, pi)."""
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
@@ -77,6 +91,16 @@ class Road:
         widths = as_float_array("road.lane_widths", self.lane_widths)
         if lengths.size == 0:
             raise ValueError("road.segment_lengths must hold at least one segment, got none")
+        if lengths.size > MAX_SEGMENTS:
+            raise ValueError(
+                f"a road holds at most {MAX_SEGMENTS} segments, got {lengths.size}; join "
+                "straight runs and arcs of equal curvature"
+            )
+        if lengths.sum() > MAX_LENGTH:
+            raise ValueError(
+                f"a road is at most {MAX_LENGTH:g} m long, got {lengths.sum():g} m; cut it "
+                "into scenes"
+            )
         if curvatures.shape != lengths.shape:
             raise ValueError(
                 f"road.segment_curvatures must have one value per segment ({lengths.size}), "
@@ -93,6 +117,8 @@ class Road:
             raise ValueError("a road segment must turn by less than a full circle (|k * L| < 2 pi)")
         if widths.size == 0:
             raise ValueError("road.lane_widths must hold at least one lane, got none")
+        if widths.size > MAX_LANES:
+            raise ValueError(f"a road holds at most {MAX_LANES} lanes, got {widths.size}")
         if np.any((widths < 1.0) | (widths > 8.0)):
             raise ValueError(f"road.lane_widths must be in [1, 8] m, got {widths.tolist()}")
         # The right edge of a right turn runs at radius 1/|k| - width: near zero it folds back
@@ -125,6 +151,13 @@ class Road:
         origin = tuple(float(v) for v in as_float_array("road.origin", self.origin))
         if len(origin) != 3:
             raise ValueError(f"road.origin must be (x, y, heading), got {self.origin!r}")
+        if max(abs(origin[0]), abs(origin[1])) > MAX_COORDINATE or abs(origin[2]) > 2 * np.pi:
+            raise ValueError(
+                f"road.origin {origin} lies outside any map: x and y must be within "
+                f"±{MAX_COORDINATE:g} m and the heading within ±2 pi rad"
+            )
+        if isinstance(self.speed_limit, bool | np.bool_):
+            raise TypeError(f"road.speed_limit must be a number (m/s), got {self.speed_limit!r}")
         try:
             speed_limit = float(self.speed_limit)
         except (TypeError, ValueError):

@@ -220,5 +220,10 @@ def _finite_float(text: str) -> float:
 
 def _loads(text: str) -> Any:
     """``json.loads`` that rejects ``NaN``, ``Infinity`` and overflowing numbers (``1e999``),
-    which Python's json module accepts by default."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    which Python's json module accepts by default, and nesting too deep to parse."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ValueError(
+            "JSON nested too deeply to read; a scene nests a few levels only"
+        ) from None

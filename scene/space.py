@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym._checks import check_whole
+from scenegym._checks import check_seed, check_whole
 from scenegym.config import check_config, option
 from scenegym.scene.descriptors import describe
 from scenegym.scene.road import Road
@@ -480,7 +480,7 @@ class HighwaySceneSpace:
     def sample_many(self, n: int, seed: int) -> Iterator[Scene]:
         """``n`` scenes; scene ``i`` depends only on ``(seed, i)``, so any slice can be redone."""
         n = check_whole("n", n, 0)
-        seed = check_whole("seed", seed, 0)
+        seed = check_seed(seed)
         # Child i of SeedSequence(seed).spawn(n) is SeedSequence(seed, spawn_key=(i,)); built
         # a chunk at a time, memory stays flat for any n.
         for first in range(0, int(n), _CHUNK):

@@ -17,6 +17,22 @@ KINDS: tuple[str, ...] = ("car", "truck", "motorcycle", "bus")
 
 _FLOAT_COLUMNS = ("s", "d", "heading", "speed", "length", "width")
 
+PHYSICAL_RANGES: dict[str, tuple[float, float, str]] = {
+    "s": (-1e5, 1e5, "m"),
+    "d": (-100.0, 100.0, "m"),
+    "heading": (-2 * np.pi, 2 * np.pi, "rad"),
+    "speed": (-150.0, 150.0, "m/s"),
+    "length": (0.0, 60.0, "m"),
+    "width": (0.0, 10.0, "m"),
+}
+"""The closed range (``length`` and ``width``: above the low end) of each column beyond
+which no vehicle of any scene lies: a value outside is a broken input, refused on
+construction. Values inside that break a rule of ``scenegym.scene.validate`` (a 14 m car,
+a vehicle off the road) are valid input and reported as violations."""
+
+MAX_VEHICLES = 10_000
+"""The most vehicles a scene holds (every size that drives an allocation is bounded)."""
+
 
 def kind_code(name: str) -> int:
     """The ``Vehicles.kind`` code of a kind name (``"car"`` -> 0)."""
@@ -42,8 +58,10 @@ class Vehicles:
         width: width without mirrors (m).
         kind: index into ``KINDS`` (car, truck, motorcycle, bus), int8.
 
-    Construction checks shapes and types only; whether the values are physically plausible is
-    the job of ``scenegym.scene.validate``, so invalid scenes can be held and reported.
+    Construction checks shapes, types and that every value is physically possible
+    (``PHYSICAL_RANGES``, at most ``MAX_VEHICLES``); whether the values are plausible is the
+    job of ``scenegym.scene.validate``, so scenes that break its rules can be held and
+    reported.
 
     >>> vehicles = Vehicles.from_columns(lane=[0, 1], s=[10.0, 30.0], speed=[20.0, 25.0])
     >>> len(vehicles), vehicles.kind_names
@@ -81,6 +99,10 @@ class Vehicles:
                 f"vehicles.kind must be codes 0..{len(KINDS) - 1} ({', '.join(KINDS)}), "
                 f"got {sorted(set(self.kind.tolist()))}"
             )
+        if n > MAX_VEHICLES:
+            raise ValueError(f"a scene holds at most {MAX_VEHICLES} vehicles, got {n}")
+        if n:
+            _check_physical(self)
 
     @classmethod
     def from_columns(
@@ -175,3 +197,21 @@ class Vehicles:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _check_physical(vehicles: Vehicles) -> None:
+    """``ValueError`` naming the first value outside ``PHYSICAL_RANGES``."""
+    for name, (low, high, unit) in PHYSICAL_RANGES.items():
+        values = getattr(vehicles, name)
+        smallest, largest = values.min(), values.max()
+        if low <= smallest and largest <= high and (low != 0.0 or smallest > 0.0):
+            continue
+        above_low = values > low if low == 0.0 else values >= low
+        bad = np.flatnonzero(~(above_low & (values <= high)))
+        if bad.size:
+            first = int(bad[0])
+            side = "above 0" if low == 0.0 else f"from {low:g}"
+            raise ValueError(
+                f"vehicles.{name}[{first}] is {values[first]:g} {unit}, which no vehicle has "
+                f"(possible: {side} to {high:g} {unit})"
+            )

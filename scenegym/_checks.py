@@ -11,7 +11,10 @@ from numpy.typing import NDArray
 
 
 def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float64]:
-    """Return ``value`` as a read-only float64 array, or raise naming ``name``."""
+    """Return ``value`` as a read-only float64 array, or raise naming ``name``. Booleans
+    are refused: ``true`` is no number of metres."""
+    if _holds_bool(value):
+        raise TypeError(f"{name} must be numbers, got a boolean in {_short(value)}")
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -25,6 +28,22 @@ def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float6
         raise ValueError(f"{name} must be finite, got {array.ravel()[bad]} at index {bad}")
     array.setflags(write=False)
     return array
+
+
+def _holds_bool(value: Any) -> bool:
+    """Is ``value`` a boolean, a boolean array, or a list or tuple holding a boolean (looked
+    into two levels deep: the rows of a table)?"""
+    if isinstance(value, bool | np.bool_):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == np.bool_
+    if isinstance(value, list | tuple):
+        return any(
+            isinstance(item, bool | np.bool_)
+            or (isinstance(item, list | tuple) and any(isinstance(v, bool) for v in item))
+            for item in value
+        )
+    return False
 
 
 def as_int_array(name: str, value: Any, *, dtype: Any = np.int64) -> NDArray[np.integer]:
@@ -74,11 +93,23 @@ def check_keys(name: str, data: Any, required: set[str], optional: set[str] = fr
         raise ValueError(f"{name} is missing key {missing[0]!r}")
 
 
-def check_whole(name: str, value: Any, low: int) -> int:
-    """``value`` as an int, or raise unless it is a whole number (not a bool) >= ``low``."""
+MAX_SEED = 2**32 - 1
+"""The largest seed: numpy's legacy and SB3's seeding take 32-bit seeds."""
+
+
+def check_whole(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """``value`` as an int, or raise unless it is a whole number (not a bool) >= ``low``
+    (and <= ``high``)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be at most {high}, got {value!r}")
     return int(value)
+
+
+def check_seed(value: Any) -> int:
+    """A seed: a whole number from 0 to ``MAX_SEED``."""
+    return check_whole("seed", value, 0, MAX_SEED)
 
 
 def check_range(name: str, value: float, low: float | None = None, high: float | None = None):

@@ -1,8 +1,10 @@
-"""One torch thread for work whose results must not depend on the machine's core count."""
+"""One torch thread for work whose results must not depend on the machine's core count, and
+workers that leave Ctrl-C to their parent."""
 
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Iterator
 
 
@@ -20,3 +22,10 @@ def one_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def ignore_interrupts() -> None:
+    """In a worker process: leave Ctrl-C (SIGINT, sent to the whole process group) to the
+    parent, which stops the workers and prints one line, instead of each worker printing its
+    own ``KeyboardInterrupt`` traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -17,12 +17,14 @@ def _version(name: str) -> str:
     # A module already imported tells its own version; otherwise the installed distribution's
     # metadata does, without importing it (importing torch and SB3 takes seconds, which a
     # dataset manifest written by a process that never needed them should not pay).
+    # A module without __version__ (pycocotools) is known by its distribution's metadata
+    # whether or not it was imported, so a manifest does not depend on which process wrote it.
     module = sys.modules.get(name)
-    if module is None:
+    if module is None or not hasattr(module, "__version__"):
         try:
             return importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            module = importlib.import_module(name)
+            module = module or importlib.import_module(name)
     return getattr(module, "__version__", "unknown")
 
 

@@ -8,23 +8,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenegym.scene import KINDS, Road, Scene, Vehicles, iter_scenes, read_scenes, write_scenes
+from scenegym.scene.vehicles import PHYSICAL_RANGES
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+def _within(name: str) -> st.SearchStrategy:
+    """Any float a vehicle's ``name`` may hold (rule-breaking ones included)."""
+    low, high, _ = PHYSICAL_RANGES[name]
+    return st.floats(low, high, exclude_min=low == 0.0, allow_nan=False)
 
 
 @st.composite
 def scenes(draw):
     n = draw(st.integers(0, 12))
-    column = st.lists(finite, min_size=n, max_size=n)
+    columns = {
+        name: draw(st.lists(_within(name), min_size=n, max_size=n)) for name in PHYSICAL_RANGES
+    }
     vehicles = Vehicles(
         lane=draw(st.lists(st.integers(-2, 6), min_size=n, max_size=n)),
-        s=draw(column),
-        d=draw(column),
-        heading=draw(column),
-        speed=draw(column),
-        length=draw(column),
-        width=draw(column),
         kind=draw(st.lists(st.integers(0, len(KINDS) - 1), min_size=n, max_size=n)),
+        **columns,
     )
     lanes = draw(st.integers(1, 5))
     length = draw(st.floats(1.0, 1e4))
@@ -38,7 +42,7 @@ def scenes(draw):
         segment_curvatures=[draw(curvature)],
         lane_widths=widths,
         speed_limit=draw(st.floats(1.0, 60.0)),
-        origin=(draw(finite), draw(finite), draw(st.floats(-4, 4))),
+        origin=(draw(st.floats(-1e8, 1e8)), draw(st.floats(-1e8, 1e8)), draw(st.floats(-4, 4))),
     )
     context = draw(st.dictionaries(st.text(max_size=5), st.one_of(st.text(max_size=5), finite)))
     return Scene(road, vehicles, context=context)

@@ -251,3 +251,158 @@ def test_import_writes_beside_the_recordings_of_a_folder_but_not_over_one(tmp_pa
     xml = write_commonroad(scene, tmp_path / "recordings" / "one.xml")
     _refused(["import", tmp_path / "recordings", "--out", xml], capsys, xml)
     assert main(["import", str(xml.parent), "--out", str(xml.parent / "s.jsonl")]) == 0
+
+
+# ------------------------------------------------------------------ bad values: one clear line
+def _scene_dict(tmp_path) -> dict:
+    scene = next(iter(HighwaySceneSpace().sample_many(1, 0)))
+    return json.loads(scene.to_json())
+
+
+def _broken(data: dict, where: str, value) -> dict:
+    """``data`` with the value at ``where`` ("vehicles.speed.0") replaced."""
+    data = json.loads(json.dumps(data))
+    *path, last = where.split(".")
+    holder = data
+    for key in path:
+        holder = holder[int(key)] if key.isdigit() else holder[key]
+    holder[int(last) if last.isdigit() else last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        ("vehicles.speed.0", True, "vehicles.speed must be numbers, got a boolean"),
+        ("vehicles.length.0", -4.5, "vehicles.length[0] is -4.5 m, which no vehicle has"),
+        ("vehicles.width.0", 0.0, "vehicles.width[0] is 0 m"),
+        ("vehicles.speed.0", 1e300, "vehicles.speed[0] is 1e+300 m/s"),
+        ("vehicles.s.0", 1e12, "vehicles.s[0] is 1e+12 m"),
+        ("road.segment_lengths", [1e9], "a road is at most 10000 m long"),
+        ("road.segment_lengths", [5.0] * 20_000, "at most 1000 segments"),
+        ("road.origin", [1e300, 0.0, 0.0], "lies outside any map"),
+        ("road.speed_limit", True, "road.speed_limit must be a number"),
+    ],
+)
+def test_physically_impossible_values_are_refused_in_one_line(
+    tmp_path, capsys, where, value, message
+):
+    data = _broken(_scene_dict(tmp_path), where, value)
+    if where == "road.segment_lengths":
+        data["road"]["segment_curvatures"] = [0.0] * len(value)
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(data) + "\n")
+    for argv in (["describe", path], ["render", path, "--out", tmp_path / "r"]):
+        assert main([str(a) for a in argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "line 1" in err and message in err, err
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_deeply_nested_json_is_one_line_not_a_traceback(tmp_path, capsys):
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"road": ' + "[" * 200_000 + "]" * 200_000 + "}\n")
+    assert main(["describe", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 1: JSON nested too deeply" in err
+
+
+def test_values_that_break_rules_stay_valid_input(tmp_path):
+    from scenegym.scene import Scene, is_valid
+
+    data = _broken(_scene_dict(tmp_path), "vehicles.length.0", 14.0)  # a 14 m car
+    scene = Scene.from_dict(data)
+    assert not is_valid(scene)
+
+
+def test_seeds_and_batch_sizes_out_of_range_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:  # argparse stops on a bad argument
+        main(["sample", "--n", "2", "--seed", str(10**21), "--out", str(tmp_path / "x")])
+    assert stop.value.code == 2
+    assert "expected a seed from 0 to 4294967295" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="seed must be in \\[0, 4.29497e\\+09\\]"):
+        config_from_mapping(TrainConfig, {"seed": 2**40})
+    with pytest.raises(ValueError, match="batch_size 512 is more than one rollout holds"):
+        config_from_mapping(TrainConfig, {"batch_size": 512, "n_steps": 64, "n_envs": 2})
+
+
+def test_a_recording_with_no_time_step_is_skipped_with_its_reason(tmp_path, capsys):
+    from scenegym.bridges import write_commonroad
+
+    scene = next(iter(HighwaySceneSpace().sample_many(1, 0)))
+    xml = write_commonroad(scene, tmp_path / "scene.xml")
+    text = xml.read_text()
+    assert 'timeStepSize="0.1"' in text
+    xml.write_text(text.replace('timeStepSize="0.1"', 'timeStepSize="0"'))
+    argv = ["import", str(xml), "--interval", "1", "--out", str(tmp_path / "s.jsonl")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "timeStepSize is 0; it must be a positive number" in err
+    assert "Traceback" not in err and not (tmp_path / "s.jsonl").exists()
+
+
+def test_a_dataset_resumes_from_another_working_directory(tmp_path, monkeypatch, capsys):
+    scenes = tmp_path / "data" / "scenes.jsonl"
+    scenes.parent.mkdir()
+    write_scenes(scenes, list(HighwaySceneSpace().sample_many(6, 0)))
+    options = ["--n", "6", "--set", "shard_size=2", "--set", "width=32", "--set", "height=32"]
+    monkeypatch.chdir(tmp_path / "data")
+    assert main(["dataset", "scenes.jsonl", "--out", "../ds", *options]) == 0
+    whole = _files(tmp_path / "ds")
+    (tmp_path / "ds" / "manifest.json").unlink()
+    for shard in sorted((tmp_path / "ds" / "shards").glob("0*.json"))[1:]:
+        shard.unlink()  # as a kill after the first shard leaves it
+    monkeypatch.chdir(tmp_path)
+    assert main(["dataset", str(scenes.resolve()), "--out", "ds", *options]) == 0
+    capsys.readouterr()
+    resumed = _files(tmp_path / "ds")
+    # the same files; the manifest names the source as this run typed it
+    assert resumed.keys() == whole.keys()
+    differ = sorted(name for name in whole if whole[name] != resumed[name])
+    assert differ == ["manifest.json"], differ
+
+
+def test_library_versions_do_not_depend_on_what_was_imported():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "if sys.argv[1] == 'imported': import pycocotools.mask\n"
+        "from scenegym._versions import versions\n"
+        "print(json.dumps(versions('pycocotools')))"
+    )
+    found = [
+        json.loads(subprocess.run([sys.executable, "-c", code, how], capture_output=True,
+                                  text=True, check=True).stdout)
+        for how in ("imported", "not")
+    ]  # fmt: skip
+    assert found[0] == found[1]
+    assert found[0]["pycocotools"] != "unknown"
+
+
+def test_ctrl_c_with_worker_processes_prints_one_line(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scenes = tmp_path / "many.jsonl"
+    write_scenes(scenes, list(HighwaySceneSpace().sample_many(2000, 0)))
+    out = tmp_path / "ds"
+    command = [
+        sys.executable, "-m", "scenegym", "dataset", str(scenes), "--n", "2000",
+        "--workers", "2", "--out", str(out), "--set", "shard_size=4",
+        "--set", "width=512", "--set", "height=512",
+    ]  # fmt: skip
+    # Ctrl-C in a terminal reaches the whole process group: the command and its workers.
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "shards").glob("0*.json"))) < 4:
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert err == "scenegym: interrupted; files already written are complete\n"

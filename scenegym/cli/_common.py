@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from scenegym._checks import MAX_SEED
 from scenegym.bridges import NATURALISTIC, NATURALISTIC_SCENES, load_reference
 from scenegym.config import (
     config_from_mapping,
@@ -92,10 +93,10 @@ def positive_float(text: str) -> float:
 
 
 def seed_int(text: str) -> int:
-    """A seed: a whole number >= 0."""
+    """A seed: a whole number from 0 to ``MAX_SEED``."""
     value = _whole_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {value}")
     return value
 
 
