@@ -53,6 +53,35 @@ MAX_COORDINATE = 1e8
 """The largest map coordinate of a road's origin (m), beyond any projected map's."""
 
 
+def _check_reference_line(lengths: NDArray[np.float64], curvatures: NDArray[np.float64]) -> None:
+    """``ValueError`` naming what is wrong with a road's segment lengths and curvatures."""
+    if lengths.size == 0:
+        raise ValueError("road.segment_lengths must hold at least one segment, got none")
+    if lengths.size > MAX_SEGMENTS:
+        raise ValueError(
+            f"a road holds at most {MAX_SEGMENTS} segments, got {lengths.size}; join "
+            "straight runs and arcs of equal curvature"
+        )
+    if lengths.sum() > MAX_LENGTH:
+        raise ValueError(
+            f"a road is at most {MAX_LENGTH:g} m long, got {lengths.sum():g} m; cut it into scenes"
+        )
+    if curvatures.shape != lengths.shape:
+        raise ValueError(
+            f"road.segment_curvatures must have one value per segment ({lengths.size}), "
+            f"got {curvatures.size}"
+        )
+    if np.any(lengths <= 0):
+        raise ValueError(f"road.segment_lengths must be > 0 m, got {lengths.tolist()}")
+    if np.any(np.abs(curvatures) > 0.2):
+        raise ValueError(
+            "road.segment_curvatures must be within [-0.2, 0.2] 1/m (radius >= 5 m), "
+            f"got {curvatures.tolist()}"
+        )
+    if np.any(np.abs(curvatures * lengths) >= 2 * np.pi):
+        raise ValueError("a road segment must turn by less than a full circle (|k * L| < 2 pi)")
+
+
 def _wrap(angle: NDArray[np.float64]) -> NDArray[np.float64]:
     """Wrap angles (rad) to [-pi, pi)."""
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
@@ -89,32 +118,7 @@ class Road:
         lengths = as_float_array("road.segment_lengths", self.segment_lengths)
         curvatures = as_float_array("road.segment_curvatures", self.segment_curvatures)
         widths = as_float_array("road.lane_widths", self.lane_widths)
-        if lengths.size == 0:
-            raise ValueError("road.segment_lengths must hold at least one segment, got none")
-        if lengths.size > MAX_SEGMENTS:
-            raise ValueError(
-                f"a road holds at most {MAX_SEGMENTS} segments, got {lengths.size}; join "
-                "straight runs and arcs of equal curvature"
-            )
-        if lengths.sum() > MAX_LENGTH:
-            raise ValueError(
-                f"a road is at most {MAX_LENGTH:g} m long, got {lengths.sum():g} m; cut it "
-                "into scenes"
-            )
-        if curvatures.shape != lengths.shape:
-            raise ValueError(
-                f"road.segment_curvatures must have one value per segment ({lengths.size}), "
-                f"got {curvatures.size}"
-            )
-        if np.any(lengths <= 0):
-            raise ValueError(f"road.segment_lengths must be > 0 m, got {lengths.tolist()}")
-        if np.any(np.abs(curvatures) > 0.2):
-            raise ValueError(
-                "road.segment_curvatures must be within [-0.2, 0.2] 1/m (radius >= 5 m), "
-                f"got {curvatures.tolist()}"
-            )
-        if np.any(np.abs(curvatures * lengths) >= 2 * np.pi):
-            raise ValueError("a road segment must turn by less than a full circle (|k * L| < 2 pi)")
+        _check_reference_line(lengths, curvatures)
         if widths.size == 0:
             raise ValueError("road.lane_widths must hold at least one lane, got none")
         if widths.size > MAX_LANES:
