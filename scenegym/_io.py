@@ -124,3 +124,46 @@ def check_outputs_spare_inputs(
                     f"{option} {output} holds the input {given}, and replacing the folder "
                     "would destroy it: choose another folder"
                 )
+
+
+@contextlib.contextmanager
+def output_locks(paths: list[os.PathLike]) -> Iterator[None]:
+    """Hold an exclusive lock on each of ``paths`` (outputs: files or folders) for the block;
+    ``ValueError`` naming the path when another process holds it. The lock is ``.NAME.lock``
+    beside the path, an advisory lock (``flock``) the system drops when its process ends, so a
+    lock left by a killed process never blocks; the file is removed on release."""
+    with contextlib.ExitStack() as stack:
+        for path in dict.fromkeys(Path(p).resolve() for p in paths):
+            stack.enter_context(_output_lock(path))
+        yield
+
+
+@contextlib.contextmanager
+def _output_lock(path: Path) -> Iterator[None]:
+    import fcntl
+
+    if not path.parent.is_dir():  # the command names the missing folder itself
+        yield
+        return
+    lock = path.parent / f".{path.name}.lock"
+    handle = open(lock, "a+")  # noqa: SIM115 (held for the block; closed below)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ValueError(
+                f"{path} is being written by another scenegym process ({holder}); wait for "
+                "it to finish or choose another path"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+    finally:
+        handle.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scenegym._io import output_locks
 from scenegym.agents.loading import load_model, pickled_fields
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.runs import TrainConfig
@@ -406,3 +407,37 @@ def test_ctrl_c_with_worker_processes_prints_one_line(tmp_path):
     _, err = child.communicate(timeout=120)
     assert child.returncode == 130, err
     assert err == "scenegym: interrupted; files already written are complete\n"
+
+
+# ------------------------------------------------------------------ one writer per output
+def test_a_second_writer_of_an_output_is_refused_and_a_killed_ones_lock_is_not(tmp_path, capsys):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    reference = tmp_path / "ref.jsonl"
+    write_scenes(reference, list(HighwaySceneSpace().sample_many(40, 0)))
+    out = tmp_path / "prior"
+    command = [
+        sys.executable, "-m", "scenegym", "fit-prior", "--reference", str(reference),
+        "--out", str(out), "--set", "epochs=100000", "--set", "checkpoint_every=1",
+    ]  # fmt: skip
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lock = tmp_path / ".prior.lock"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out / "checkpoint.json").exists():
+        time.sleep(0.05)
+    assert lock.read_text() == f"pid {child.pid}"
+    second = ["fit-prior", "--reference", str(reference), "--out", str(out), "--set", "seed=1"]
+    assert main(second) == 2
+    err = capsys.readouterr().err
+    assert f"{out} is being written by another scenegym process (pid {child.pid})" in err
+    assert main(["fit-prior", "--resume", str(out)]) == 2
+    assert "being written by another" in capsys.readouterr().err
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert lock.exists()  # left by the killed process, and not held
+    with output_locks([out]):  # the killed process's lock does not block
+        assert lock.read_text() == f"pid {os.getpid()}"
+    assert not lock.exists()

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scenegym._io import check_outputs_spare_inputs
+from scenegym._io import check_outputs_spare_inputs, output_locks
 from scenegym._versions import SCENEGYM_VERSION
 from scenegym.cli import datasets, evaluate, priors, quickstart, scenes, training
 from scenegym.cli._common import EXIT_USAGE, Parser
@@ -61,8 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        check_outputs_spare_inputs(*_outputs_and_inputs(args), replaces=args_replace(args))
-        return args.handler(args)
+        outputs, inputs = _outputs_and_inputs(args)
+        check_outputs_spare_inputs(outputs, inputs, replaces=args_replace(args))
+        resumed = getattr(args, "resume", None)
+        with output_locks([*outputs.values(), *([resumed] if resumed else [])]):
+            return args.handler(args)
     except (ValueError, TypeError, OSError, ImportError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"scenegym: error: {message}", file=sys.stderr)
