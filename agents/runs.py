@@ -87,6 +87,15 @@ class TrainConfig:
         ),
     )
     seed: int = field(default=0, metadata=option("seed of envs, policy and sampling", 0, MAX_SEED))
+    torch_threads: int = field(
+        default=1,
+        metadata=option(
+            "torch threads of PPO's updates (0: torch's own count, one per core); one thread "
+            "keeps small networks fast and does not spin against other jobs for the CPU",
+            0,
+            256,
+        ),
+    )
 
     def __post_init__(self) -> None:
         check_config(self)

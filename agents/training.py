@@ -32,6 +32,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
 from scenegym._io import atomic_write_text
+from scenegym._threads import torch_threads
 from scenegym._versions import versions
 from scenegym.agents.callbacks import ArchiveCallback, HeldOutCallback, RewardTermsCallback
 from scenegym.agents.loading import load_model
@@ -333,12 +334,13 @@ def train(
     model.set_logger(configure(str(logs / f"{session:03d}"), ["csv", "tensorboard"]))
     remaining = config.total_steps - model.num_timesteps
     if remaining > 0:
-        model.learn(
-            remaining,
-            callback=_callbacks(run, config, population, reference),
-            reset_num_timesteps=checkpoint is None,
-            progress_bar=progress_bar,
-        )
+        with torch_threads(config.torch_threads):
+            model.learn(
+                remaining,
+                callback=_callbacks(run, config, population, reference),
+                reset_num_timesteps=checkpoint is None,
+                progress_bar=progress_bar,
+            )
     if population is not None:
         population.archive.save(archive_path)
     model.save(run / "model.tmp.zip")

@@ -14,10 +14,19 @@ def one_torch_thread() -> Iterator[None]:
 
     A layer's float sums depend on the thread count, so a rounded logit or pixel could
     otherwise differ between a serial run and worker processes (which run one thread each)."""
+    with torch_threads(1):
+        yield
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Run torch with ``count`` intra-op threads inside the block (0: leave torch's own
+    count) and restore the caller's count after."""
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if count > 0:
+        torch.set_num_threads(count)
     try:
         yield
     finally:

@@ -74,3 +74,13 @@ def test_appearance_speed_fits_and_paints_on_the_cpu():
     )
     assert result["cpu"]["fit_s"] > 0 and result["cpu"]["paint_per_s"] > 0
     assert result["pairs"] == 6
+
+
+def test_contention_trains_each_setting_alone_and_under_load():
+    result = _run("contention.py", "--steps", "2048", "--load", "1", "--repeat", "1")
+    settings = result["settings"]
+    assert settings["scenegym"]["torch_threads"] == 1
+    assert set(settings) == {"scenegym", "torch default"}
+    for setting in settings.values():
+        assert setting["steps_per_s_alone"] > 0 and setting["steps_per_s_loaded"] > 0
+        assert len(setting["rounds"]["alone"]) == len(setting["rounds"]["loaded"]) == 1

@@ -441,3 +441,28 @@ def test_a_second_writer_of_an_output_is_refused_and_a_killed_ones_lock_is_not(t
     with output_locks([out]):  # the killed process's lock does not block
         assert lock.read_text() == f"pid {os.getpid()}"
     assert not lock.exists()
+
+
+def test_training_runs_torch_with_the_configured_threads_and_restores_the_callers(tmp_path):
+    import torch
+
+    from scenegym.agents.callbacks import RewardTermsCallback
+
+    seen = []
+    original = RewardTermsCallback._on_step
+
+    def spy(self):
+        seen.append(torch.get_num_threads())
+        return original(self)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the caller's count, which training must not keep
+    RewardTermsCallback._on_step = spy
+    try:
+        train({**TINY, "total_steps": 64, "torch_threads": 1}, tmp_path / "one")
+        assert torch.get_num_threads() == 2
+    finally:
+        RewardTermsCallback._on_step = original
+        torch.set_num_threads(before)
+    assert seen and set(seen) == {1}
+    assert config_from_mapping(TrainConfig, {}).torch_threads == 1
