@@ -2,8 +2,8 @@
 archive of the population terms saved with the checkpoints, and the held-out evaluation.
 
 Each overrides the hooks of SB3's ``BaseCallback`` (``_on_step`` and, where it needs them,
-``_on_rollout_start`` / ``_on_rollout_end``); ``train`` adds them beside SB3's
-``CheckpointCallback``.
+``_on_rollout_start`` / ``_on_rollout_end``); ``AtomicCheckpointCallback`` is SB3's
+``CheckpointCallback`` writing each checkpoint whole or not at all.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
 
+from scenegym._io import atomic_write_bytes
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.runs import TrainConfig
 from scenegym.evaluation.metrics import evaluate
 from scenegym.rewards.population import Archive
 from scenegym.scene.scene import Scene
 
-__all__ = ["ArchiveCallback", "HeldOutCallback", "RewardTermsCallback"]
+__all__ = ["ArchiveCallback", "AtomicCheckpointCallback", "HeldOutCallback", "RewardTermsCallback"]
 
 HELD_OUT_SEED = 10**6
 """Seeds of held-out episodes start here (plus ``1000 * config.seed``): training environments
@@ -118,3 +119,18 @@ class HeldOutCallback(BaseCallback):
         for name, value in logged.items():
             self.logger.record(f"eval/{name}", value)
         return logged
+
+
+class AtomicCheckpointCallback(CheckpointCallback):
+    """SB3's ``CheckpointCallback`` (model only), each checkpoint written to a temporary file
+    and renamed: SB3 writes its zip in place, so a kill during the write left a cut
+    checkpoint, and a run killed while writing its first one could not resume."""
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq == 0:
+            import io
+
+            buffer = io.BytesIO()
+            self.model.save(buffer)
+            atomic_write_bytes(self._checkpoint_path(extension="zip"), buffer.getvalue())
+        return True

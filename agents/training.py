@@ -26,7 +26,7 @@ from pathlib import Path
 
 import gymnasium as gym
 from gymnasium import spaces
-from stable_baselines3.common.callbacks import CallbackList, CheckpointCallback
+from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
@@ -34,7 +34,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 from scenegym._io import atomic_write_text
 from scenegym._threads import torch_threads
 from scenegym._versions import versions
-from scenegym.agents.callbacks import ArchiveCallback, HeldOutCallback, RewardTermsCallback
+from scenegym.agents.callbacks import (
+    ArchiveCallback,
+    AtomicCheckpointCallback,
+    HeldOutCallback,
+    RewardTermsCallback,
+)
 from scenegym.agents.loading import load_model
 from scenegym.agents.population import PopulationReward
 from scenegym.agents.runs import (
@@ -194,7 +199,7 @@ def _callbacks(
             ArchiveCallback(archive=population.archive, path=run / "archive.json", every=every)
         )
     callbacks.append(HeldOutCallback(config=config, run=run, reference=reference))
-    checkpoints = CheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
+    checkpoints = AtomicCheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
     return CallbackList([*callbacks, checkpoints])
 
 
