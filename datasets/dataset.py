@@ -475,12 +475,15 @@ _SUBFOLDERS = ("images", "semantic", "instance", "labels", "scenes", "shards")
 
 
 def _finished(out: Path, index: int) -> bool:
-    """True when shard ``index``'s record and all its files are there, at their sizes."""
+    """True when shard ``index``'s record and all its files are there, with the sizes and
+    SHA-256 hashes the record holds (a file damaged since, even by one bit, redoes the
+    shard)."""
     path = out / "shards" / f"{index:05d}.json"
     try:
         record = json.loads(path.read_text())
         return all(
-            (out / name).stat().st_size == size for name, (_, size) in record["files"].items()
+            (out / name).stat().st_size == size and file_sha256(out / name) == digest
+            for name, (digest, size) in record["files"].items()
         )
     except (OSError, ValueError, KeyError, TypeError):
         return False

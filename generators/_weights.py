@@ -30,18 +30,28 @@ def save_tensors(path: Path, tensors: dict[str, Any]) -> None:
     atomic_write_bytes(path, save(data))
 
 
-def load_tensors(path: Path, remedy: str) -> dict[str, Any]:
-    """The tensors of a safetensors file; ``ValueError`` naming it when it is missing or
-    unreadable."""
+def load_tensors(path: Path, remedy: str, sha256: str | None = None) -> dict[str, Any]:
+    """The tensors of a safetensors file; ``ValueError`` naming it when it is missing,
+    unreadable, or (given ``sha256``, the hash its folder records) changed since it was
+    written: safetensors holds no checksum of its own, so a flipped bit would load."""
+    import hashlib
+
     from safetensors import SafetensorError
     from safetensors.torch import load
 
     if not path.is_file():
         raise ValueError(f"{path} is missing ({remedy})")
+    data = path.read_bytes()
     try:
-        return load(path.read_bytes())
+        tensors = load(data)
     except (SafetensorError, ValueError, OSError) as error:
         raise ValueError(f"{path} is not a readable safetensors file ({error}); {remedy}") from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ValueError(
+            f"{path} is not the file its folder was written with (its SHA-256 differs from "
+            f"the recorded one: damaged or replaced); {remedy}"
+        )
+    return tensors
 
 
 def load_network(
@@ -182,3 +192,12 @@ def plot_curves(history: list[dict[str, float]], path: Path, title: str, ylabel:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def recorded_hash(meta: dict[str, Any]) -> str | None:
+    """The SHA-256 of the weights a folder's JSON records (``weights_sha256``); None for a
+    folder written before scenegym recorded it."""
+    value = meta.get("weights_sha256")
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"weights_sha256 must be a hex string, got {value!r}")
+    return value

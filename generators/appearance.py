@@ -56,7 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._checks import MAX_SEED
-from scenegym._io import atomic_write_text
+from scenegym._io import atomic_write_text, file_sha256
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.generators._weights import (
@@ -66,6 +66,7 @@ from scenegym.generators._weights import (
     load_tensors,
     plot_curves,
     read_json,
+    recorded_hash,
     save_checkpoint,
     save_tensors,
     torch_device,
@@ -371,6 +372,7 @@ class AppearanceModel:
             "config": config_to_dict(self.config),
             "classes": list(SEMANTIC_CLASSES),
             **self.info,
+            "weights_sha256": file_sha256(folder / "weights.safetensors"),
         }
         atomic_write_text(folder / "appearance.json", json.dumps(meta, indent=2) + "\n")
 
@@ -405,10 +407,10 @@ class AppearanceModel:
         )
         generator = _generator(config).to(torch_device(config.device))
         path = folder / "weights.safetensors"
-        load_network(
-            generator, load_tensors(path, _REMEDY), path, _REMEDY, "appearance.json config"
-        )
-        info = {k: v for k, v in meta.items() if k not in {"format", "config", "classes"}}
+        tensors = load_tensors(path, _REMEDY, recorded_hash(meta))
+        load_network(generator, tensors, path, _REMEDY, "appearance.json config")
+        own = {"format", "config", "classes", "weights_sha256"}
+        info = {k: v for k, v in meta.items() if k not in own}
         return cls(config=config, generator=generator, info=info)
 
 

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scenegym._io import atomic_write_text, cache_folder
+from scenegym._io import atomic_write_text, cache_folder, file_sha256
 from scenegym.config import config_from_mapping, config_to_dict
 from scenegym.generators._weights import (
     load_checkpoint,
@@ -65,6 +65,7 @@ from scenegym.generators._weights import (
     load_tensors,
     plot_curves,
     read_json,
+    recorded_hash,
     save_checkpoint,
     save_tensors,
 )
@@ -321,6 +322,7 @@ class ScenePrior:
             "config": config_to_dict(self.config),
             "calibration": self.calibration.tolist(),
             **self.info,
+            "weights_sha256": file_sha256(folder / "weights.safetensors"),
         }
         atomic_write_text(folder / "prior.json", json.dumps(meta, indent=2) + "\n")
 
@@ -352,11 +354,13 @@ class ScenePrior:
             raise ValueError(f"{folder / 'roads.json'} holds a malformed road: {error}") from None
         network = build_network(config).to(prior_device(config))
         latent = _load_weights(
-            network, folder / "weights.safetensors", ("latent.mean", "latent.scale")
+            network,
+            folder / "weights.safetensors",
+            ("latent.mean", "latent.scale"),
+            sha256=recorded_hash(meta),
         )
-        info = {
-            k: v for k, v in meta.items() if k not in {"format", "kind", "config", "calibration"}
-        }
+        own = {"format", "kind", "config", "calibration", "weights_sha256"}
+        info = {k: v for k, v in meta.items() if k not in own}
         calibration = np.asarray(meta.get("calibration", []), dtype=np.float64)
         if calibration.ndim != 1 or calibration.size == 0 or not np.all(np.isfinite(calibration)):
             raise ValueError(f"{folder / 'prior.json'}: calibration must be a list of finite ELBOs")
@@ -408,10 +412,12 @@ def _read_json(path: Path) -> Any:
     return read_json(path, _REMEDY)
 
 
-def _load_weights(network: Any, path: Path, extra: Sequence[str] = ()) -> list[NDArray]:
+def _load_weights(
+    network: Any, path: Path, extra: Sequence[str] = (), *, sha256: str | None = None
+) -> list[NDArray]:
     """Load ``path`` into ``network``; return the ``extra`` tensors (not the network's) as
     float64 arrays."""
-    tensors = load_tensors(path, _REMEDY)
+    tensors = load_tensors(path, _REMEDY, sha256)
     for name in extra:
         if name not in tensors:
             raise ValueError(f"{path} lacks the tensor {name!r}; {_REMEDY}")

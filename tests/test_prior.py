@@ -207,6 +207,12 @@ def test_damaged_prior_files_give_one_clear_error(prior, tmp_path):
     from safetensors.torch import save_file
 
     save_file(other, weights)
+    with pytest.raises(ValueError, match="its SHA-256 differs from the recorded one"):
+        ScenePrior.load(tmp_path / "p")
+    # Without the recorded hash (a folder written before it was recorded), the structure.
+    recorded = json.loads((tmp_path / "p" / "prior.json").read_text())
+    del recorded["weights_sha256"]
+    (tmp_path / "p" / "prior.json").write_text(json.dumps(recorded))
     with pytest.raises(ValueError, match=r"lacks the tensor 'latent.scale'"):
         ScenePrior.load(tmp_path / "p")
     weights.write_bytes(data)

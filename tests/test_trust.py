@@ -466,3 +466,37 @@ def test_training_runs_torch_with_the_configured_threads_and_restores_the_caller
         torch.set_num_threads(before)
     assert seen and set(seen) == {1}
     assert config_from_mapping(TrainConfig, {}).torch_threads == 1
+
+
+def test_a_bit_flipped_file_in_a_finished_shard_is_written_again(tmp_path, capsys):
+    scenes = tmp_path / "s.jsonl"
+    write_scenes(scenes, list(HighwaySceneSpace().sample_many(4, 0)))
+    out = tmp_path / "ds"
+    argv = ["dataset", str(scenes), "--n", "4", "--out", str(out), "--set", "shard_size=2"]
+    assert main([*argv, "--set", "width=32", "--set", "height=32"]) == 0
+    whole = _files(out)
+    image = sorted((out / "images").rglob("*.png"))[0]
+    data = bytearray(image.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit, the size unchanged
+    image.write_bytes(bytes(data))
+    assert main([*argv, "--set", "width=32", "--set", "height=32"]) == 0
+    capsys.readouterr()
+    assert _files(out) == whole
+
+
+def test_prior_weights_changed_since_they_were_written_are_refused(tmp_path):
+    from scenegym.generators.prior import ScenePrior, fit_prior
+
+    reference = list(HighwaySceneSpace().sample_many(20, 0))
+    prior = fit_prior(reference, tmp_path / "p", {"epochs": 1, "batch_size": 8})
+    assert json.loads((tmp_path / "p" / "prior.json").read_text())["weights_sha256"]
+    ScenePrior.load(tmp_path / "p")
+    weights = tmp_path / "p" / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0x01  # a bit of a weight: safetensors itself would load it
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="its SHA-256 differs from the recorded one"):
+        ScenePrior.load(tmp_path / "p")
+    # saved again, it records its own hash (not the one it was loaded with)
+    prior.save(tmp_path / "q")
+    assert ScenePrior.load(tmp_path / "q").config == prior.config
