@@ -36,6 +36,7 @@ from scenegym.bridges.commonroad_lib import (
     load_commonroad,
     one_line,
     quiet,
+    schema_problem,
     wrap_angle,
 )
 from scenegym.scene.scene import Scene
@@ -156,8 +157,7 @@ def read_commonroad(path: str | os.PathLike, *, interval: float | None = None) -
             scenario, _ = cr.CommonRoadFileReader(filename_2020a=str(path)).open()
     except Exception as error:  # the reader fails on bad files with any exception type
         raise ValueError(
-            f"{path}: not a readable CommonRoad XML file ({type(error).__name__}: "
-            f"{one_line(error)})"
+            f"{path}: not a readable CommonRoad XML file ({_why(path, error)})"
         ) from None
     try:
         with quiet():
@@ -168,6 +168,19 @@ def read_commonroad(path: str | os.PathLike, *, interval: float | None = None) -
         raise ValueError(
             f"{path}: cannot be imported ({type(error).__name__}: {one_line(error)})"
         ) from None
+
+
+def _why(path: Path, error: BaseException) -> str:
+    """What is wrong with a file commonroad-io could not read: for a 2020a file, the first
+    place where it breaks the CommonRoad schema (a missing element or attribute, a value of
+    the wrong type), else the reader's own message without its internal prefix."""
+    problem = schema_problem(path)
+    if problem is not None:
+        return problem
+    text = one_line(error)
+    if text.startswith("<") and ">: " in text:  # "<CommonRoadFileReader/_read_header>: ..."
+        text = text.split(">: ", 1)[1]
+    return f"{type(error).__name__}: {text}" if not isinstance(error, AssertionError) else text
 
 
 def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRoadImport:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import warnings
 from collections.abc import Iterator
@@ -122,3 +123,36 @@ def finite_number(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def schema_problem(path: Any) -> str | None:
+    """The first place where the CommonRoad 2020a file ``path`` breaks the schema that
+    commonroad-io ships (``line N: ...``), or None when it keeps to it, is of another version,
+    or cannot be parsed at all. Entities are not expanded and nothing is fetched."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        document = etree.parse(str(path), parser)
+    except (etree.XMLSyntaxError, OSError) as error:
+        return f"not well-formed XML: {one_line(error)}"
+    if document.getroot().get("commonRoadVersion") != "2020a":
+        return None
+    schema = _commonroad_schema()
+    if schema.validate(document):
+        return None
+    first = schema.error_log[0]
+    message = first.message.replace("{http://www.w3.org/2001/XMLSchema}", "")
+    return f"line {first.line}: {one_line(Exception(message))} (the CommonRoad 2020a schema)"
+
+
+@functools.lru_cache(maxsize=1)
+def _commonroad_schema():
+    """The CommonRoad 2020a XML schema commonroad-io ships, parsed once."""
+    from importlib import resources
+
+    from lxml import etree
+
+    files = resources.files("commonroad") / "common" / "xml_definition_files"
+    with resources.as_file(files / "XML_commonRoad_XSD.xsd") as xsd:
+        return etree.XMLSchema(etree.parse(str(xsd)))

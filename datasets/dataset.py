@@ -50,7 +50,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import file_sha256
-from scenegym._threads import ignore_interrupts, one_torch_thread
+from scenegym._threads import (
+    ignore_interrupts,
+    interrupts_ignored_by_new_processes,
+    one_torch_thread,
+)
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.datasets.augment import (
@@ -581,7 +585,9 @@ def write_dataset(
         import multiprocessing
 
         context = multiprocessing.get_context("spawn")
-        with context.Pool(min(workers, len(pending)), _worker_start, (job, source)) as pool:
+        with interrupts_ignored_by_new_processes():
+            pool = context.Pool(min(workers, len(pending)), _worker_start, (job, source))
+        with pool:
             for k in pool.imap_unordered(_worker_shard, list(pending)):
                 report(pending[k])
     return _finalise(out, job, config, shards)

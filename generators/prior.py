@@ -58,6 +58,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scenegym._io import atomic_write_text, cache_folder, file_sha256
+from scenegym._threads import torch_threads
 from scenegym.config import config_from_mapping, config_to_dict
 from scenegym.generators._weights import (
     load_checkpoint,
@@ -493,8 +494,7 @@ def fit_prior(
     """
     import torch
 
-    reference = _checked_reference(reference)
-    out = Path(out)
+    reference, out = _checked_reference(reference), Path(out)
     digest = reference_hash(reference)
     config, state = _starting_point(out, _as_config(config), digest, resume)
     device = prior_device(config)
@@ -513,17 +513,18 @@ def fit_prior(
         start_epoch, history = int(state["epoch"]), list(state["history"])
     out.mkdir(parents=True, exist_ok=True)
 
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        row = train_epoch(network, optimisers, config, epoch, train_data, held_data)
-        if config.kind == "gan":
-            row |= sample_quality(network, config, epoch, train_data, train_roads)
-        history.append(row)
-        if "best" in networks and row is kept_row(history, config.epochs):
-            networks["best"].load_state_dict(network.state_dict())
-        if on_epoch is not None:
-            on_epoch(epoch, row)
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
-            save_checkpoint(out, networks, optimisers, _meta(config, digest, epoch, history))
+    with torch_threads(config.torch_threads):
+        for epoch in range(start_epoch + 1, config.epochs + 1):
+            row = train_epoch(network, optimisers, config, epoch, train_data, held_data)
+            if config.kind == "gan":
+                row |= sample_quality(network, config, epoch, train_data, train_roads)
+            history.append(row)
+            if "best" in networks and row is kept_row(history, config.epochs):
+                networks["best"].load_state_dict(network.state_dict())
+            if on_epoch is not None:
+                on_epoch(epoch, row)
+            if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
+                save_checkpoint(out, networks, optimisers, _meta(config, digest, epoch, history))
     if not history:
         save_checkpoint(out, networks, optimisers, _meta(config, digest, config.epochs, history))
     info = {

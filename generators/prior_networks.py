@@ -125,6 +125,15 @@ class PriorConfig:
     seed: int = field(
         default=0, metadata=option("seed of the split, initialisation and noise", 0, MAX_SEED)
     )
+    torch_threads: int = field(
+        default=1,
+        metadata=option(
+            "torch threads of the fit (0: torch's own count, one per core); with one, a fit "
+            "gives the same weights on every machine and keeps its share of a shared CPU",
+            0,
+            256,
+        ),
+    )
 
     def __post_init__(self) -> None:
         if self.epochs is None:  # a GAN needs more epochs than a VAE (docs/priors.md)

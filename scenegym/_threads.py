@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 
@@ -38,3 +39,19 @@ def ignore_interrupts() -> None:
     parent, which stops the workers and prints one line, instead of each worker printing its
     own ``KeyboardInterrupt`` traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def interrupts_ignored_by_new_processes() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes are started inside the block, so that they
+    start ignoring it (an ignored signal stays ignored in a new process, and Python then adds
+    no handler of its own): a worker still importing when Ctrl-C comes prints no traceback.
+    The caller's handler is back after the block. Off the main thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -500,3 +500,47 @@ def test_prior_weights_changed_since_they_were_written_are_refused(tmp_path):
     # saved again, it records its own hash (not the one it was loaded with)
     prior.save(tmp_path / "q")
     assert ScenePrior.load(tmp_path / "q").config == prior.config
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        (r"<leftBound>.*?</leftBound>", "Expected is ( leftBound )"),
+        (r"<initialState>.*?</initialState>", "Expected is ( initialState )"),
+        (r' benchmarkID="[^"]*"', "The attribute 'benchmarkID' is required but missing"),
+        (r' commonRoadVersion="[^"]*"', "Supported versions"),
+    ],
+)
+def test_a_recording_the_reader_rejects_is_skipped_with_what_is_wrong(
+    scenes_file, tmp_path, capsys, pattern, message
+):
+    import re
+
+    from scenegym.bridges import write_commonroad
+    from scenegym.scene import read_scenes
+
+    xml = write_commonroad(read_scenes(scenes_file)[0], tmp_path / "scene.xml")
+    xml.write_text(re.sub(pattern, "", xml.read_text(), count=1, flags=re.S))
+    assert main(["import", str(xml), "--out", str(tmp_path / "s.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "NoneType" not in err and "<CommonRoadFileReader" not in err, err
+
+
+def test_a_prior_fit_runs_torch_with_the_configured_threads_and_restores_the_callers(tmp_path):
+    import torch
+
+    from scenegym.generators.prior import PriorConfig, fit_prior
+
+    seen = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the caller's count, which the fit must not keep
+    try:
+        reference = list(HighwaySceneSpace().sample_many(20, 0))
+        config = {"epochs": 2, "batch_size": 8, "torch_threads": 1}
+        fit_prior(reference, tmp_path / "p", config, on_epoch=lambda *_: seen.append(
+            torch.get_num_threads()))  # fmt: skip
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 1]
+    assert PriorConfig().torch_threads == 1
