@@ -544,3 +544,18 @@ def test_a_prior_fit_runs_torch_with_the_configured_threads_and_restores_the_cal
         torch.set_num_threads(before)
     assert seen == [1, 1]
     assert PriorConfig().torch_threads == 1
+
+
+def test_source_date_epoch_fixes_the_date_inside_exported_files(scenes_file, tmp_path, monkeypatch):
+    from scenegym.bridges import write_commonroad
+    from scenegym.scene import read_scenes
+
+    scene = read_scenes(scenes_file)[0]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14
+    first = write_commonroad(scene, tmp_path / "a.xml").read_bytes()
+    assert b'date="2023-11-14"' in first
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000001")
+    assert write_commonroad(scene, tmp_path / "b.xml").read_bytes() == first
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH must be whole seconds"):
+        write_commonroad(scene, tmp_path / "c.xml")
