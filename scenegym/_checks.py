@@ -15,6 +15,9 @@ def as_float_array(name: str, value: Any, *, ndim: int = 1) -> NDArray[np.float6
     are refused: ``true`` is no number of metres."""
     if _holds_bool(value):
         raise TypeError(f"{name} must be numbers, got a boolean in {_short(value)}")
+    if isinstance(value, list | tuple) and any(item is None for item in value):
+        index = next(i for i, item in enumerate(value) if item is None)
+        raise TypeError(f"{name} must be numbers, got null at index {index}")
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:

@@ -275,6 +275,7 @@ def _broken(data: dict, where: str, value) -> dict:
     ("where", "value", "message"),
     [
         ("vehicles.speed.0", True, "vehicles.speed must be numbers, got a boolean"),
+        ("vehicles.d.1", None, "vehicles.d must be numbers, got null at index 1"),
         ("vehicles.length.0", -4.5, "vehicles.length[0] is -4.5 m, which no vehicle has"),
         ("vehicles.width.0", 0.0, "vehicles.width[0] is 0 m"),
         ("vehicles.speed.0", 1e300, "vehicles.speed[0] is 1e+300 m/s"),
