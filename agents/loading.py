@@ -22,7 +22,7 @@ from gymnasium import spaces
 
 from scenegym.agents.runs import TrainConfig, algorithm_class
 
-__all__ = ["load_model", "pickled_fields"]
+__all__ = ["load_model", "pickled_fields", "saved_data"]
 
 _RESET_ON_LEARN = ("_last_obs", "_last_episode_starts", "_last_original_obs")
 """Fields SB3 fills again when training starts (``None``: reset the environments)."""
@@ -38,7 +38,7 @@ observation space) when they are ``None``."""
 def pickled_fields(source: str | os.PathLike | bytes) -> list[str]:
     """The names of the fields of an SB3 zip's ``data`` that SB3 would unpickle, read without
     unpickling. ``ValueError`` naming the file when it is no SB3 zip."""
-    return _pickled(_data(source))
+    return _pickled(saved_data(source))
 
 
 def _pickled(data: dict[str, Any]) -> list[str]:
@@ -81,7 +81,7 @@ def load_model(
     name = "the model" if isinstance(source, bytes) else str(source)
     algorithm = algorithm_class(config)
     rebuilt = _rebuilt_fields(config, algorithm, observation_space, action_space)
-    data = _data(source)
+    data = saved_data(source)
     for what, space in (("observation", observation_space), ("action", action_space)):
         recorded = _recorded_space(data, f"{what}_space", space)
         if recorded is not None:
@@ -122,8 +122,9 @@ def _rebuilt_fields(config, algorithm, observation_space, action_space) -> dict[
     return fields
 
 
-def _data(source: str | os.PathLike | bytes) -> dict[str, Any]:
-    """The ``data`` JSON of an SB3 zip, parsed (nothing unpickled)."""
+def saved_data(source: str | os.PathLike | bytes) -> dict[str, Any]:
+    """The ``data`` JSON of an SB3 zip, parsed (nothing unpickled); ``ValueError`` naming
+    the file when it is no readable SB3 zip."""
     name = "the model" if isinstance(source, bytes) else str(source)
     try:
         opened = io.BytesIO(source) if isinstance(source, bytes) else Path(source)

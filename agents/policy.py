@@ -102,7 +102,7 @@ class GenerationPolicy:
             path = latest_checkpoint(run)
             if path is None:
                 raise ValueError(f"{run} has no model.zip and no checkpoint to load")
-        env = gym.make(config.env, **env_kwargs(config, run)).unwrapped
+        env = _run_env(config, run)
         model = load_model(
             config, path, observation_space=env.observation_space, action_space=env.action_space
         )
@@ -131,7 +131,7 @@ class GenerationPolicy:
 
     def make_env(self) -> Any:
         """A new environment of the run, as it was trained in (unwrapped)."""
-        return gym.make(self.config.env, **env_kwargs(self.config, self.run)).unwrapped
+        return _run_env(self.config, self.run)
 
     def score(self, scenes: Sequence[Scene]) -> tuple[NDArray[np.float64], dict[str, NDArray]]:
         """The ``(scenes,)`` weighted scores and every reward term's ``(scenes,)`` values of
@@ -348,6 +348,11 @@ class GenerationPolicy:
         self.close()
 
 
+def _run_env(config: TrainConfig, run: str | os.PathLike | None) -> Any:
+    """A new environment of a run of ``config``, as it was trained in (unwrapped)."""
+    return gym.make(config.env, **env_kwargs(config, run)).unwrapped
+
+
 _WORKER_POLICY: GenerationPolicy | None = None
 
 
@@ -358,7 +363,7 @@ def _worker_start(model: bytes, config: TrainConfig, run: str | os.PathLike | No
     global _WORKER_POLICY
     ignore_interrupts()
     torch.set_num_threads(1)
-    env = gym.make(config.env, **env_kwargs(config, run)).unwrapped
+    env = _run_env(config, run)
     loaded = load_model(
         config, model, observation_space=env.observation_space, action_space=env.action_space
     )

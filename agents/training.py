@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import warnings
-import zipfile
 from pathlib import Path
 
 import gymnasium as gym
@@ -40,7 +39,7 @@ from scenegym.agents.callbacks import (
     HeldOutCallback,
     RewardTermsCallback,
 )
-from scenegym.agents.loading import load_model
+from scenegym.agents.loading import load_model, saved_data
 from scenegym.agents.population import PopulationReward
 from scenegym.agents.runs import (
     TrainConfig,
@@ -93,9 +92,8 @@ def _finished_steps(model: Path) -> int | None:
     """The steps a saved model was trained for (from the SB3 zip's data), or None when it
     cannot be read."""
     try:
-        with zipfile.ZipFile(model) as archive:
-            return int(json.loads(archive.read("data"))["num_timesteps"])
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError):
+        return int(saved_data(model)["num_timesteps"])
+    except (KeyError, ValueError, TypeError):
         return None
 
 

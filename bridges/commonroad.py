@@ -44,6 +44,7 @@ from scenegym.scene.vehicles import KINDS, Vehicles
 
 __all__ = [
     "CommonRoadImport",
+    "commonroad_files",
     "export_commonroad",
     "import_commonroad",
     "read_commonroad",
@@ -404,7 +405,10 @@ def _assign(rows: NDArray[np.float64], carriageways: list[Carriageway]):
 
 
 # -- many files ---------------------------------------------------------------------------
-def _xml_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+def commonroad_files(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """The CommonRoad files ``import_commonroad`` reads from ``paths``: each file given, and
+    every ``.xml`` file below each folder given (sorted), without repeats. ``ValueError`` for
+    a path that does not exist or when no file is found."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files: list[Path] = []
@@ -443,7 +447,7 @@ def import_commonroad(
         out, with the reason).
     """
     interval = _check_interval(interval)
-    files = _xml_files(paths)
+    files = commonroad_files(paths)
     load_commonroad()  # a missing commonroad-io is one error, not one skip per file
     scenes: list[Scene] = []
     summary: dict[str, Any] = {

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scenegym._io import check_outputs_spare_inputs, output_locks
 from scenegym._versions import SCENEGYM_VERSION
+from scenegym.bridges.commonroad import commonroad_files
 from scenegym.cli import datasets, evaluate, priors, quickstart, scenes, training
 from scenegym.cli._common import EXIT_USAGE, Parser
 
@@ -62,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         outputs, inputs = _outputs_and_inputs(args)
-        check_outputs_spare_inputs(outputs, inputs, replaces=args_replace(args))
+        replaces = bool(getattr(args, "overwrite", False))  # the output folder emptied first
+        check_outputs_spare_inputs(outputs, inputs, replaces=replaces)
         resumed = getattr(args, "resume", None)
         with output_locks([*outputs.values(), *([resumed] if resumed else [])]):
             return args.handler(args)
@@ -92,26 +94,23 @@ def _outputs_and_inputs(args: argparse.Namespace) -> tuple[dict[str, Path], list
         elif name == "config":  # a file; a folder given for it is its own mistake
             inputs += [path for path in paths if not path.is_dir()]
         elif name == "paths":  # import: a folder is a collection of recordings, read each
-            inputs += [file for path in paths for file in _recordings(path)]
+            inputs += _recordings(paths)
         elif name not in {"command", "set"}:
             inputs += paths
     return outputs, inputs
 
 
-def _recordings(path: Path) -> list[Path]:
-    """The CommonRoad files ``import`` reads from ``path`` (a file, or a folder's XML files)."""
-    if not path.is_dir():
-        return [path]
-    return [file for file in path.rglob("*") if file.suffix.lower() == ".xml"]
+def _recordings(paths: list[Path]) -> list[Path]:
+    """The CommonRoad files ``import`` reads from ``paths``; the paths themselves when they
+    name none (the import then says what is missing)."""
+    try:
+        return commonroad_files(paths)
+    except ValueError:
+        return paths
 
 
 def _is_path(value: Path | str) -> bool:
     return isinstance(value, Path) or (bool(value) and os.path.exists(value))
-
-
-def args_replace(args: argparse.Namespace) -> bool:
-    """Does the command empty its output folder first (``--overwrite``)?"""
-    return bool(getattr(args, "overwrite", False))
 
 
 if __name__ == "__main__":  # pragma: no cover
