@@ -56,7 +56,8 @@ _ROAD_EDGE_MARGIN = 0.5
 """How far (m) a vehicle centre may lie outside the outer lane edges and still be imported."""
 
 
-# Obstacle types read as vehicles; None means "decide by size".
+# Obstacle types read as vehicles; None means "decide by size". Bicycles are two-wheelers
+# like motorcycles (the kind scenegym has for both; their sizes lie inside its bounds).
 _TYPE_TO_KIND = {
     "car": "car",
     "taxi": "car",
@@ -64,13 +65,15 @@ _TYPE_TO_KIND = {
     "truck": "truck",
     "bus": "bus",
     "motorcycle": "motorcycle",
+    "bicycle": "motorcycle",
     "unknown": None,
     "parkedVehicle": None,
 }
 
 
 _TRUCK_LENGTH = 7.0
-"""Length (m) above which a vehicle of unknown type is read as a truck."""
+"""Length (m) above which a vehicle of unknown type is read as a truck: the longest cars
+(crew-cab long-bed pickups, long-wheelbase vans) end at 7 m (``ValidityRules``)."""
 
 
 _MOTORCYCLE_LENGTH, _MOTORCYCLE_WIDTH = 3.0, 1.2
@@ -102,9 +105,13 @@ class CommonRoadImport:
             represented, lanelets without lateral links), with the reason.
         dropped: vehicle states left out because they lie outside every imported carriageway
             (or drive against it), counted once per obstacle per snapshot.
-        ignored: states of obstacles that are no vehicle (pedestrians, bicycles, static
-            structures, shapes without a size), counted the same way.
+        ignored: states of obstacles that are no vehicle (pedestrians, static structures,
+            shapes without a size), counted the same way.
         times: the snapshot times (s).
+        reassigned: obstacles typed ``car`` read as another kind by their size, which
+            happens where the file types every vehicle ``car`` (as converted recordings
+            such as NGSIM's do): longer than 7 m is a truck, at most 3.0 x 1.2 m a
+            motorcycle.
     """
 
     path: Path
@@ -113,6 +120,7 @@ class CommonRoadImport:
     dropped: int = 0
     ignored: int = 0
     times: list[float] = field(default_factory=list)
+    reassigned: int = 0
 
 
 def _check_interval(interval: Any) -> float | None:
@@ -224,6 +232,10 @@ def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRo
     for obstacle in obstacles:
         if isinstance(obstacle, cr.DynamicObstacle):
             last = max(last, _last_step(obstacle))
+    # A file that types every vehicle "car" says nothing about kinds: read them by size.
+    types = {o.obstacle_type.value for o in obstacles} & set(_TYPE_TO_KIND)
+    by_size = types == {"car"}
+    reassigned: set[int] = set()
     steps = [0]
     if interval is not None:
         stride = max(1, round(interval / dt))
@@ -231,7 +243,7 @@ def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRo
     dropped = ignored = 0
     scenes = []
     for step in steps:
-        rows, not_vehicles = _vehicle_rows(cr, obstacles, step)
+        rows, not_vehicles = _vehicle_rows(cr, obstacles, step, by_size, reassigned)
         ignored += not_vehicles
         assigned, outside = _assign(rows, carriageways)
         dropped += outside
@@ -240,6 +252,7 @@ def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRo
                 "source": "commonroad",
                 "file": path.name,
                 "scenario": str(scenario.scenario_id),
+                "recording": str(scenario.scenario_id),
                 "carriageway": carriageway.index,
                 "time": round(step * dt, 9),
             }
@@ -251,6 +264,7 @@ def _read_scenario(cr, scenario, path: Path, interval: float | None) -> CommonRo
         dropped=dropped,
         ignored=ignored,
         times=[round(step * dt, 9) for step in steps],
+        reassigned=len(reassigned),
     )
 
 
@@ -289,9 +303,11 @@ def _kind_by_size(length: float, width: float) -> str:
     return "car"
 
 
-def _vehicle_rows(cr, obstacles, step: int):
+def _vehicle_rows(cr, obstacles, step: int, by_size: bool, reassigned: set[int]):
     """Per obstacle with a vehicle state at ``step``: x, y (m), yaw (rad, NaN if unknown),
-    speed (m/s), length, width (m) and kind code; plus the count of other obstacle states."""
+    speed (m/s), length, width (m) and kind code; plus the count of other obstacle states.
+    ``by_size``: every kind is read from the size; the ids of obstacles whose kind differs
+    from their type are added to ``reassigned``."""
     rows = []
     not_vehicles = 0
     for obstacle in obstacles:
@@ -308,8 +324,10 @@ def _vehicle_rows(cr, obstacles, step: int):
             not_vehicles += 1
             continue
         kind_name = _TYPE_TO_KIND[type_name]
-        if kind_name is None:
+        if kind_name is None or by_size:
             kind_name = _kind_by_size(*size)
+            if by_size and kind_name != "car":
+                reassigned.add(int(obstacle.obstacle_id))
         yaw = finite_number(getattr(state, "orientation", None))
         speed = finite_number(getattr(state, "velocity", None))
         rows.append(
@@ -443,8 +461,9 @@ def import_commonroad(
         The scenes of all files in order, and a JSON-ready summary: ``files_read``,
         ``files_skipped`` (``{"file", "reason"}`` each), ``scenes``, ``vehicles``,
         ``vehicles_dropped`` (vehicle states outside the carriageways), ``obstacles_ignored``
-        (states of obstacles that are no vehicle) and ``notes`` (parts of read files left
-        out, with the reason).
+        (states of obstacles that are no vehicle), ``kinds_by_size`` (obstacles typed ``car``
+        read as another kind by their size, see ``CommonRoadImport.reassigned``) and
+        ``notes`` (parts of read files left out, with the reason).
     """
     interval = _check_interval(interval)
     files = commonroad_files(paths)
@@ -457,6 +476,7 @@ def import_commonroad(
         "vehicles": 0,
         "vehicles_dropped": 0,
         "obstacles_ignored": 0,
+        "kinds_by_size": 0,
         "notes": [],
     }
     for path in files:
@@ -468,6 +488,7 @@ def import_commonroad(
         summary["files_read"] += 1
         summary["vehicles_dropped"] += result.dropped
         summary["obstacles_ignored"] += result.ignored
+        summary["kinds_by_size"] += result.reassigned
         summary["notes"].extend(f"{path}: {note}" for note in result.skipped)
         scenes.extend(result.scenes)
     summary["scenes"] = len(scenes)

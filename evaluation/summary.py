@@ -13,8 +13,15 @@ import numpy as np
 from scenegym._io import atomic_write_text
 from scenegym.scene.batch import SceneBatch
 from scenegym.scene.descriptors import DESCRIPTORS
+from scenegym.scene.groups import group_codes
 from scenegym.scene.scene import Scene
-from scenegym.scene.validity import DEFAULT_RULES, RULES, ValidityRules, violation_counts
+from scenegym.scene.validity import (
+    DEFAULT_RULES,
+    RULES,
+    ValidityRules,
+    rule_report,
+    violation_counts,
+)
 
 __all__ = [
     "deduplicate",
@@ -26,8 +33,9 @@ __all__ = [
 
 
 def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> dict[str, Any]:
-    """Descriptor statistics (mean, std, min, max per descriptor), the validity rate and the
-    share of scenes breaking each rule.
+    """Descriptor statistics (mean, std, min, max per descriptor), the validity rate, the
+    share of scenes and of vehicles breaking each rule (``rule_report``), and how many
+    recordings the scenes come from.
 
     >>> from scenegym.scene import HighwaySceneSpace
     >>> summary = summarise(HighwaySceneSpace().sample_many(20, seed=0))
@@ -40,11 +48,18 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
     batch = SceneBatch.of(scenes)
     described = batch.describe()
     values = np.column_stack([described[name] for name in DESCRIPTORS])
-    failed = batch.violation_counts(rules) > 0
+    report = rule_report(scenes, rules)
     return {
         "scenes": len(scenes),
-        "validity_rate": float(np.mean(~failed.any(axis=1))),
-        "rule_failure_rate": {rule: float(failed[:, i].mean()) for i, rule in enumerate(RULES)},
+        "recordings": len(group_codes(scenes)[1]),
+        "vehicles": report["vehicles"],
+        "validity_rate": report["valid_scene_share"],
+        "valid_vehicle_share": report["valid_vehicle_share"],
+        "rule_failure_rate": {rule: r["scene_share"] for rule, r in report["rules"].items()},
+        "rule_failure_rate_vehicles": {
+            rule: r["vehicle_share"] for rule, r in report["rules"].items()
+        },
+        "violation_examples": report["examples"],
         "descriptors": {
             name: {
                 "unit": unit,

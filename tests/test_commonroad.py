@@ -431,7 +431,7 @@ def _recorded_scenario(path: Path) -> Path:
         # Far out on the approach, off the carriageway: dropped.
         _vehicle(1005, ObstacleType.CAR, car, 25.0, centre[3] - 8 * (35 / 40) ** 2, 2.0, 30),
         _vehicle(1006, ObstacleType.CAR, car, 150.0, centre[1], 30.0, 15),  # leaves at 1.5 s
-        _vehicle(1007, ObstacleType.BICYCLE, bike, 200.0, centre[0], 5.0, 30),  # no vehicle
+        _vehicle(1007, ObstacleType.BICYCLE, bike, 200.0, centre[0], 5.0, 30),  # two-wheeler
         _vehicle(2001, ObstacleType.CAR, car, 200.0, west_centre[0], 28.0, 30, True),
         _vehicle(2002, ObstacleType.BUS, bus, 120.0, west_centre[2], 18.0, 30, True),
         # Runs off the mapped road after 2.4 s: dropped at 3 s.
@@ -455,11 +455,15 @@ def test_recorded_scenario_gives_one_scene_per_direction_per_snapshot(tmp_path):
     result = read_commonroad(_recorded_scenario(tmp_path / "recorded.xml"), interval=1.0)
     assert result.times == [0.0, 1.0, 2.0, 3.0]
     assert [s.context["carriageway"] for s in result.scenes] == [0, 1] * 4
-    assert [len(s.vehicles) for s in result.scenes] == [5, 3, 5, 3, 4, 3, 4, 2]
+    assert [len(s.vehicles) for s in result.scenes] == [6, 3, 6, 3, 5, 3, 5, 2]
     # The car far out on the ramp approach at every snapshot, the motorcycle past the road end.
     assert result.dropped == 4 + 1
-    assert result.ignored == 4  # the bicycle
+    assert result.ignored == 0
     assert result.skipped == []
+    # The bicycle is read as a two-wheeler; the file types its vehicles, so none is re-read.
+    assert result.scenes[0].vehicles.kind_names.count("motorcycle") == 1
+    assert result.reassigned == 0
+    assert {s.context["recording"] for s in result.scenes} == {result.scenes[0].context["scenario"]}
 
 
 def test_recorded_scenario_scenes_are_valid(tmp_path):
@@ -482,7 +486,7 @@ def test_recorded_scenario_roads_follow_the_lanelets(tmp_path):
         edge = _curve(x, q)
         _, offset = road.cartesian_to_frenet(edge[:, 0], edge[:, 1])
         assert np.max(np.abs(offset)) < 0.03
-    assert east.vehicles.lane.tolist() == [0, 1, 2, 3, 1]
+    assert east.vehicles.lane.tolist() == [0, 1, 2, 3, 1, 0]  # the last: the bicycle
     assert west.vehicles.kind_names == ("car", "bus", "motorcycle")
 
 

@@ -271,7 +271,11 @@ def epoch_progress(advance: Callable[[int], None]) -> Callable[[int, dict], None
 # ---------------------------------------------------------------------- printing
 def print_summary(summary: dict[str, Any]) -> None:
     """The descriptor table, validity rate and rule failures of a ``summarise`` result."""
-    table = Table(title=f"{summary['scenes']} scenes")
+    recordings = summary.get("recordings", summary["scenes"])
+    title = f"{summary['scenes']} scenes"
+    if recordings < summary["scenes"]:
+        title += f" from {recordings} recording(s)"
+    table = Table(title=title)
     for column in ("descriptor", "unit", "mean", "std", "min", "max"):
         table.add_column(column, justify="left" if column in ("descriptor", "unit") else "right")
     for name, stats in summary["descriptors"].items():
@@ -285,3 +289,15 @@ def print_summary(summary: dict[str, Any]) -> None:
     )
     shown.print(f"validity rate: {summary['validity_rate']:.1%}")
     shown.print(f"scenes breaking each rule: {failures or 'none'}")
+    if "valid_vehicle_share" in summary:
+        by_vehicle = ", ".join(
+            f"{rule} {rate:.2%}"
+            for rule, rate in summary["rule_failure_rate_vehicles"].items()
+            if rate > 0
+        )
+        shown.print(
+            f"valid vehicles: {summary['valid_vehicle_share']:.2%}; vehicles breaking each "
+            f"rule: {by_vehicle or 'none'}"
+        )
+        for line in summary["violation_examples"][:5]:
+            shown.print(f"  e.g. {line}", markup=False)

@@ -138,7 +138,9 @@ def _import(args: argparse.Namespace) -> int:
         f"{summary['files_read']} file(s) into {args.out}; skipped "
         f"{len(summary['files_skipped'])} file(s), removed {repeats} duplicate scene(s), "
         f"dropped {summary['vehicles_dropped']} vehicle states outside the mapped road, "
-        f"ignored {summary['obstacles_ignored']} non-vehicle obstacles; violations by "
+        f"ignored {summary['obstacles_ignored']} non-vehicle obstacles, read the kind of "
+        f"{summary['kinds_by_size']} vehicle(s) typed 'car' from their size (longer than "
+        "7 m: truck); violations by "
         f"rule: {flagged or 'none'}; feature statistics in {statistics_path(args.out)}"
     )
     return 0

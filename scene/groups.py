@@ -1,0 +1,70 @@
+"""Recordings as groups: scenes cut from one recording (or one simulated run) share a road
+and its traffic, so a held-out set, a floor or a split that is to mean "other traffic" must
+keep each recording whole on one side.
+
+``recording_of`` names the group of a scene: ``scene.context["recording"]`` where an import
+or the naturalistic simulation wrote it; otherwise the scene stands alone (a generated or
+hand-made scene is its own group).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from scenegym.scene.scene import Scene
+
+__all__ = ["group_codes", "grouped_split", "recording_of"]
+
+
+def recording_of(scene: Scene) -> str:
+    """The recording (or simulated run) ``scene`` was cut from; ``"scene <id>"`` when its
+    context names none."""
+    recording = scene.context.get("recording")
+    return f"scene {scene.id}" if recording is None else str(recording)
+
+
+def group_codes(scenes: Sequence[Scene]) -> tuple[NDArray[np.int64], list[str]]:
+    """The group index of each scene (in order of first appearance) and the group names."""
+    names: dict[str, int] = {}
+    codes = np.array(
+        [names.setdefault(recording_of(scene), len(names)) for scene in scenes], dtype=np.int64
+    )
+    return codes, list(names)
+
+
+def grouped_split(
+    scenes: Sequence[Scene], held_out: float = 0.5, *, seed: int = 0, name: str = "reference"
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Indices of the scenes to fit on and of the scenes held out, split by recording: a
+    random ``held_out`` share of the recordings (at least one on each side) goes to the held
+    out side, whole. ``ValueError`` when ``scenes`` hold fewer than two recordings (``name``
+    is what the message calls them).
+
+    >>> from scenegym.scene import Road, Scene, Vehicles
+    >>> road = Road.straight(length=100.0, lanes=1)
+    >>> scenes = [
+    ...     Scene(road, Vehicles.empty(), context={"recording": r, "time": t})
+    ...     for r in "abc" for t in range(2)
+    ... ]
+    >>> fit, held = grouped_split(scenes, 1 / 3)
+    >>> sorted({recording_of(scenes[i]) for i in held}), len(fit)
+    (['c'], 4)
+    """
+    if not 0.0 < float(held_out) < 1.0:
+        raise ValueError(f"held_out must be a share between 0 and 1, got {held_out!r}")
+    codes, names = group_codes(scenes)
+    if len(names) < 2:
+        raise ValueError(
+            f"{name} holds {len(names)} recording(s); a split that keeps every recording on "
+            "one side needs at least 2 (import more recordings, or give each scene a "
+            "context 'recording')"
+        )
+    order = np.random.default_rng(seed).permutation(len(names))
+    count = min(len(names) - 1, max(1, round(len(names) * float(held_out))))
+    held_groups = np.zeros(len(names), dtype=bool)
+    held_groups[order[:count]] = True
+    held = held_groups[codes]
+    return np.flatnonzero(~held), np.flatnonzero(held)
