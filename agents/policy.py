@@ -159,6 +159,7 @@ class GenerationPolicy:
         attempts: int = 5,
         workers: int = 1,
         part: tuple[int, int] | None = None,
+        roads: Sequence[Road] | None = None,
     ) -> Sample:
         """Roll out ``n`` episodes (``batch`` environments in lockstep) and return their final
         scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``; the
@@ -184,6 +185,12 @@ class GenerationPolicy:
                 call would return, the same scenes, rolling out only the batches that hold
                 them (a rollout's action noise depends on its batch). Not with
                 ``invalid="resample"``, whose new seeds depend on every scene.
+            roads: traffic on given roads: rollout ``i`` populates ``roads[i % len(roads)]``
+                (each within the run's lane grid), which its scene keeps unchanged; the
+                goal's lane count and curvature targets are the road's own. A policy
+                trained on other roads transfers as far as its goal ranges and starting
+                space cover the given roads: evaluate the scenes against traffic recorded
+                on them (``scenegym fit`` does).
         """
         n = check_whole("n", n, 1)
         batch = check_whole("batch", batch, 1)
@@ -200,20 +207,35 @@ class GenerationPolicy:
             # Drawn here rather than at each reset: every reference scene is asked for once
             # before any is asked for again (repeated targets give near-copies).
             wanted = goal.sample_many(n, np.random.default_rng(seed))
+        on = _per_rollout_roads(roads, n)
+        if roads is not None:
+            self._check_roads(roads)
         seeds = list(range(seed, seed + n))
-        scenes, valid = self._rollouts(seeds, wanted, deterministic, batch, workers, (start, stop))
-        wanted, n = wanted[start:stop], stop - start
+        scenes, valid = self._rollouts(
+            seeds, wanted, deterministic, batch, workers, (start, stop), on
+        )
+        wanted, on, n = wanted[start:stop], on[start:stop], stop - start
         resampled = 0
         if invalid == "resample":
             rollouts = functools.partial(
                 self._rollouts, deterministic=deterministic, batch=batch, workers=workers
             )
-            resampled = _resample(rollouts, scenes, valid, wanted, seed + n, attempts)
+            resampled = _resample(rollouts, scenes, valid, (wanted, on), seed + n, attempts)
         sample, kept_targets = _settle(invalid, scenes, valid, wanted)
         sample.resampled = resampled
         if asked:
             sample.goal_errors = self._goal_errors(sample.scenes, kept_targets)
         return sample
+
+    def _check_roads(self, roads: Sequence[Road]) -> None:
+        """A clear error, before any rollout, for a road the run's environment cannot hold."""
+        if self._scorer is None:
+            self._scorer = self.make_env()
+        for i, road in enumerate(roads):
+            try:
+                self._scorer.check_road(road)
+            except ValueError as error:
+                raise ValueError(f"roads[{i}]: {error}") from None
 
     def _goal_errors(
         self, scenes: list[Scene], targets: list[dict[str, float] | None]
@@ -251,15 +273,24 @@ class GenerationPolicy:
         batch: int,
         workers: int,
         part: tuple[int, int] | None = None,
+        roads: list[Road | None] | None = None,
     ) -> tuple[list[Scene], NDArray[np.bool_]]:
-        """The final scenes of rollouts of ``seeds`` and which of them are valid (checked
-        batch by batch, in the worker processes when there are some); with ``part``, only
-        those of ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``."""
+        """The final scenes of rollouts of ``seeds`` (on ``roads``: None, or one road or None
+        per seed) and which of them are valid (checked batch by batch, in the worker
+        processes when there are some); with ``part``, only those of
+        ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``."""
         size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
         first, last = (0, len(seeds)) if part is None else part
         starts = range(first - first % size, last, size)  # the batches that hold the part
+        roads = [None] * len(seeds) if roads is None else roads
         jobs = [
-            (seeds[start : start + size], targets[start : start + size], deterministic, size)
+            (
+                seeds[start : start + size],
+                targets[start : start + size],
+                deterministic,
+                size,
+                roads[start : start + size],
+            )
             for start in starts
         ]
         if workers > 1 and len(jobs) > 1:
@@ -281,16 +312,25 @@ class GenerationPolicy:
         targets: Sequence[Mapping[str, float] | None],
         deterministic: bool = False,
         size: int | None = None,
+        roads: Sequence[Road | None] | None = None,
     ) -> list[Scene]:
         """The final scenes of one batch of rollouts in lockstep, rollout ``i`` from the
-        environment seeded ``seeds[i]`` asked for ``targets[i]`` (None: drawn at reset), in a
-        vector environment of at least ``size`` environments (default ``len(seeds)``, the
-        same scenes whatever the size). The policy's action noise is seeded from
-        ``seeds[0]``."""
+        environment seeded ``seeds[i]`` asked for ``targets[i]`` (None: drawn at reset) on
+        ``roads[i]`` (None or missing: a road of the run's space), in a vector environment
+        of at least ``size`` environments (default ``len(seeds)``, the same scenes whatever
+        the size). The policy's action noise is seeded from ``seeds[0]``."""
         import torch
 
         venv = self._vector_env(len(seeds) if size is None else size)
-        options = [{"targets": want} if want else None for want in targets]
+        roads = [None] * len(seeds) if roads is None else roads
+        options = [
+            {
+                **({"targets": want} if want else {}),
+                **({"road": road} if road is not None else {}),
+            }
+            or None
+            for want, road in zip(targets, roads)
+        ]
         maskable = "Maskable" in type(self.model).__name__
         policy = self.model.policy
         policy.set_training_mode(False)
@@ -426,23 +466,26 @@ def _unpack(packed: tuple | list[Scene]) -> list[Scene]:
 
 
 def _resample(
-    rollouts: Callable[[list[int], list], tuple[list[Scene], NDArray[np.bool_]]],
+    rollouts: Callable[..., tuple[list[Scene], NDArray[np.bool_]]],
     scenes: list[Scene],
     valid: NDArray[np.bool_],
-    wanted: list[dict[str, float] | None],
+    asked: tuple[list[dict[str, float] | None], list[Road | None]],
     next_seed: int,
     attempts: int,
 ) -> int:
     """Roll out the invalid scenes of ``scenes`` again with new seeds from ``next_seed`` (and
-    their own targets), up to ``attempts`` times, in place; returns how many rollouts that
-    took."""
+    their own targets and roads, ``asked``), up to ``attempts`` times, in place; returns how
+    many rollouts that took."""
+    wanted, roads = asked
     resampled = 0
     for _ in range(attempts):
         bad = np.flatnonzero(~valid).tolist()
         if not bad:
             break
         fresh, fresh_valid = rollouts(
-            list(range(next_seed, next_seed + len(bad))), [wanted[i] for i in bad]
+            list(range(next_seed, next_seed + len(bad))),
+            [wanted[i] for i in bad],
+            roads=[roads[i] for i in bad],
         )
         next_seed += len(bad)
         resampled += len(bad)
@@ -506,6 +549,21 @@ def _per_rollout(targets: Any, n: int) -> list[dict[str, float] | None]:
             )
         wanted.append(dict(want))
     return wanted
+
+
+def _per_rollout_roads(roads: Any, n: int) -> list[Road | None]:
+    """``roads`` (None, or a non-empty sequence of ``Road``) as one road or None per rollout."""
+    if roads is None:
+        return [None] * n
+    if isinstance(roads, (Road, str, bytes)) or not isinstance(roads, Sequence) or not roads:
+        raise TypeError(
+            "roads must be a non-empty sequence of Road objects (one road: [road]), got "
+            f"{type(roads).__name__}"
+        )
+    for i, road in enumerate(roads):
+        if not isinstance(road, Road):
+            raise TypeError(f"roads[{i}] must be a Road, got {type(road).__name__}")
+    return [roads[i % len(roads)] for i in range(n)]
 
 
 def _check_part(part: Any, n: int, invalid: str) -> tuple[int, int]:

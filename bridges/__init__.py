@@ -9,7 +9,9 @@ highway-env) load when a bridge is used, not with ``import scenegym``.
 - The naturalistic reference: ``naturalistic_reference`` (highway-env IDM/MOBIL traffic,
   simulated and cached) with its ``ReferenceConfig``.
 - Any reference a user names: ``load_reference`` (``NATURALISTIC``, a scenes file, or
-  CommonRoad files and folders) returning ``LoadedReference``; ``NATURALISTIC_SCENES``.
+  CommonRoad files and folders) returning ``LoadedReference``; ``NATURALISTIC_SCENES``;
+  ``load_roads``, the distinct roads of a scenes file or of CommonRoad maps (traffic on
+  given roads).
 """
 
 from scenegym.bridges.commonroad import (
@@ -26,6 +28,7 @@ from scenegym.bridges.reference import (
     LoadedReference,
     ReferenceConfig,
     load_reference,
+    load_roads,
     naturalistic_reference,
 )
 
@@ -40,6 +43,7 @@ __all__ = [
     "highway_network",
     "import_commonroad",
     "load_reference",
+    "load_roads",
     "naturalistic_reference",
     "read_commonroad",
     "to_highway",

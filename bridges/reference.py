@@ -5,7 +5,9 @@ This reference is a *traffic model*, not a recording. Each run simulates highway
 multi-lane road of its own (2-5 lanes, gentle curves, a random speed limit, traffic from free
 flow to stop-and-go, a share of trucks and some motorcycles), with vehicles entering at the
 start and leaving at the end. After a warm-up, snapshots are taken at a fixed interval, and from
-each snapshot a few windows of 200-320 m in the middle of the road become ``Scene``s.
+each snapshot a few windows of 200-320 m in the middle of the road become ``Scene``s, each
+naming its run in ``context["recording"]`` (scenes of one run share a road and its traffic:
+splits and floors keep them on one side).
 Following gaps are measured bumper to bumper, so trucks keep a real jam gap. Windows that break
 a validity rule (rare: a vehicle swerving at a steep angle) are left out.
 
@@ -44,10 +46,11 @@ __all__ = [
     "LoadedReference",
     "ReferenceConfig",
     "load_reference",
+    "load_roads",
     "naturalistic_reference",
 ]
 
-REFERENCE_VERSION = 2
+REFERENCE_VERSION = 3
 """Bumped whenever the simulation changes what it produces; part of the cache key."""
 
 
@@ -311,7 +314,7 @@ class _Traffic:
         if spawned:
             highway.refresh()
 
-    def snapshot(self) -> list[Scene]:
+    def snapshot(self, recording: str) -> list[Scene]:
         vehicles = vehicles_from_highway(self.road, self.highway.vehicles)
         scenes = []
         margin_start, margin_end = 120.0, 120.0
@@ -325,7 +328,8 @@ class _Traffic:
             inside = (vehicles.s >= start) & (vehicles.s - start <= section.length)
             part = vehicles.take(np.flatnonzero(inside))
             part = part.replace(s=part.s - start)
-            scene = Scene(section, part, context={"source": "highway-env IDM/MOBIL simulation"})
+            context = {"source": "highway-env IDM/MOBIL simulation", "recording": recording}
+            scene = Scene(section, part, context=context)
             # The simulation occasionally shows what real traffic does not (a vehicle swerving
             # across a lane at a steep angle); such windows are left out of the reference.
             if is_valid(scene):
@@ -335,10 +339,11 @@ class _Traffic:
 
 def _run_job(job: tuple[int, int, ReferenceConfig]) -> list[Scene]:
     seed, run, config = job
-    return _simulate_run(np.random.default_rng([seed, run]), config)
+    recording = f"naturalistic seed {seed} run {run}"
+    return _simulate_run(np.random.default_rng([seed, run]), config, recording)
 
 
-def _simulate_run(rng: np.random.Generator, config: ReferenceConfig) -> list[Scene]:
+def _simulate_run(rng: np.random.Generator, config: ReferenceConfig, recording: str) -> list[Scene]:
     traffic = _Traffic(rng, config)
     steps = round(config.warmup / config.step)
     for _ in range(steps):
@@ -346,7 +351,7 @@ def _simulate_run(rng: np.random.Generator, config: ReferenceConfig) -> list[Sce
     every = max(1, round(config.interval / config.step))
     scenes: list[Scene] = []
     for _ in range(config.snapshots_per_run):
-        scenes.extend(traffic.snapshot())
+        scenes.extend(traffic.snapshot(recording))
         for _ in range(every):
             traffic.step()
     return scenes
@@ -408,3 +413,17 @@ def load_reference(
         label=f"{summary['files_read']} CommonRoad file(s)",
         skipped=list(summary["files_skipped"]),
     )
+
+
+def load_roads(sources: Sequence[str | os.PathLike], *, name: str = "roads") -> list[Road]:
+    """The distinct roads of what a user names, in order of first appearance: the roads of a
+    scenes ``.jsonl`` file, or the carriageways of CommonRoad ``.xml`` files and folders (as
+    ``load_reference`` reads them; a road seen again at a later time of a recording counts
+    once). ``name`` is what error messages call ``sources``."""
+    scenes = load_reference(sources, name=name).scenes
+    roads: dict[str, Road] = {}
+    for scene in scenes:
+        roads.setdefault(json.dumps(scene.road.to_dict(), sort_keys=True), scene.road)
+    if not roads:
+        raise ValueError(f"{name}: no road found in {', '.join(map(str, sources))}")
+    return list(roads.values())

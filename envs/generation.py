@@ -26,7 +26,9 @@ from scenegym.envs.representation import (
 )
 from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism, goal_scores
 from scenegym.scene.batch import RoadBatch, SceneBatch
+from scenegym.scene.descriptors import describe
 from scenegym.scene.encoding import LaneGrid
+from scenegym.scene.features import ROAD_FEATURES
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
@@ -153,7 +155,10 @@ class DrivingLayoutEnv(gym.Env):
 
     ## Starting state
     A scene drawn from the scene space with the environment's generator (``oneshot``,
-    ``latent`` and ``construct`` keep its road only), or ``options["scene"]``; goal targets
+    ``latent`` and ``construct`` keep its road only), or ``options["scene"]``, or the vehicles
+    drawn on ``options["road"]`` (a ``Road`` within the lane grid; the episode's scenes keep
+    it unchanged, and its lane count and curvature are the targets of those descriptors);
+    goal targets
     drawn from the goal ranges (or taken from a random scene of ``goal.reference``), and any
     of them replaced by ``options["targets"]``. With ``start="goal"`` the targets are drawn
     first and the starting scene follows those the space can set
@@ -300,6 +305,7 @@ class DrivingLayoutEnv(gym.Env):
         self.row = 0  # this environment's row of its representation
         self._rows = np.zeros(1, dtype=np.int64)
         self.targets: dict[str, float] = {}
+        self.given_road: Road | None = None  # options["road"] of the current episode
         self._score = 0.0
 
     def _make_representation(
@@ -557,14 +563,18 @@ class DrivingLayoutEnv(gym.Env):
         ``options`` (None when the space is to draw it) and whether the targets are still
         to be drawn."""
         super().reset(seed=seed)
-        unknown = set(options or {}) - {"scene", "targets"}
+        unknown = set(options or {}) - {"scene", "targets", "road"}
         if unknown:  # a misspelt option would silently start from a random scene or targets
             raise ValueError(
-                f"unknown reset option(s) {sorted(unknown)}; the options are 'scene' and 'targets'"
+                f"unknown reset option(s) {sorted(unknown)}; the options are 'scene', "
+                "'targets' and 'road'"
             )
         scene = (options or {}).get("scene")
         if scene is not None and not isinstance(scene, Scene):
             raise TypeError(f"options['scene'] must be a Scene, got {type(scene).__name__}")
+        self.given_road = self.check_road((options or {}).get("road"))
+        if scene is not None and self.given_road is not None:
+            raise ValueError("give options['scene'] or options['road'], not both")
         # start="goal": the targets come first and shape the starting scene; otherwise the
         # scene is drawn first (the order fixes which scene and targets a seed gives).
         if self.start == "goal" and scene is None:
@@ -572,10 +582,29 @@ class DrivingLayoutEnv(gym.Env):
             return None, False
         return scene, True
 
+    def check_road(self, road: Any) -> Road | None:
+        """``road`` (``options["road"]`` of a reset), checked to fit this environment's lane
+        grid; None stays None."""
+        if road is None:
+            return None
+        if not isinstance(road, Road):
+            raise TypeError(f"options['road'] must be a Road, got {type(road).__name__}")
+        if road.lane_count > self.grid.lanes or road.length > self.grid.length:
+            raise ValueError(
+                f"a road of {road.lane_count} lanes and {road.length:.0f} m does not fit this "
+                f"environment's lane grid ({self.grid.lanes} lanes, {self.grid.length:g} m); "
+                "give roads within it, or train a run with a larger grid"
+            )
+        return road
+
     def _draw_targets(self, options: dict) -> dict[str, float]:
         """Goal targets drawn from the goal, with those in ``options["targets"]`` replacing
-        theirs."""
+        theirs; on a given road (``options["road"]``), the road's own descriptors are
+        the targets of its lane count and curvature."""
         targets = self.goal.sample(self.np_random) if self.goal is not None else {}
+        if self.given_road is not None and targets:
+            road_values = describe(Scene(self.given_road, Vehicles.empty()))
+            targets.update({name: road_values[name] for name in ROAD_FEATURES if name in targets})
         if "targets" in options:
             given = dict(options["targets"])
             if self.goal is None or set(given) - set(self.goal.names):
@@ -664,6 +693,9 @@ def _draw_starts(envs: Sequence[DrivingLayoutEnv]) -> list[Scene]:
     rngs = [env.np_random for env in envs]
     targets = [env.targets for env in envs] if goal_first else None
     roads = first.space.sample_roads(rngs, targets)
+    # A given road replaces the drawn one (drawn all the same: a seed draws the same
+    # vehicles whatever the other environments are given).
+    roads = [road if env.given_road is None else env.given_road for env, road in zip(envs, roads)]
     if not first.representation.keeps_vehicles:
         return [Scene(road, Vehicles.empty()) for road in roads]
     count = first.start_candidates if goal_first else 1

@@ -36,13 +36,16 @@ from scenegym.evaluation.kernels import (
     subsample,
 )
 from scenegym.scene.features import (
+    ROAD_FEATURES,
     SCENE_FEATURES,
+    TRAFFIC_FEATURES,
     VEHICLE_FEATURES,
     as_scenes,
     scene_features,
     scene_vehicle_features,
     vehicle_features,
 )
+from scenegym.scene.groups import group_codes
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import violation_counts_many
 
@@ -50,7 +53,9 @@ __all__ = [
     "C2ST_MIN_ROWS",
     "GRID_FEATURES",
     "MIN_STD",
+    "ROAD_FEATURES",
     "SCENE_FEATURES",
+    "TRAFFIC_FEATURES",
     "VEHICLE_FEATURES",
     "Standardiser",
     "c2st_auc",
@@ -539,15 +544,25 @@ def evaluate(
     reference's statistics and kernels use the reference's median-heuristic bandwidth, so
     results of different generators against one reference are comparable.
 
-    Equal sizes where a metric depends on them:
+    Equal sizes where a metric depends on them, and floors that keep recordings whole:
 
-    - ``mmd2`` and ``mmd2_floor``: ``h = min(len(scenes), len(reference) // 2)`` scenes per
-      side. In each of 5 random splits the reference is cut into two disjoint sets of ``h``
-      scenes A and B and ``h`` generated scenes G are drawn; all three are cut to one vehicle
-      count (at most 2000); ``mmd2`` is the mean of MMD²(G, A), ``mmd2_floor`` the mean of
-      MMD²(B, A). A generator that matches the reference has ``mmd2 ≈ mmd2_floor``.
+    - The reference is split into halves A and B by recording (``recording_of``: scenes cut
+      from one recording or one simulated run share a road and its traffic, so a floor that
+      splits them would compare a recording with itself); with fewer than 2 recordings, by
+      scene. ``floor_split`` says which, ``reference_recordings`` how many recordings the
+      reference holds, ``recordings`` how many the generated scenes come from.
+    - ``mmd2`` and ``mmd2_floor``: in each of 5 random splits, ``h`` generated scenes G are
+      drawn (``h``: as many as A holds, at most all of them); all three are cut to one
+      vehicle count (at most 2000); ``mmd2`` is the mean of MMD²(G, A), ``mmd2_floor`` the
+      mean of MMD²(B, A). A generator that matches the reference has ``mmd2 ≈ mmd2_floor``.
     - PRDC, ``vendi``, ``vendi_reference`` and ``grid_coverage``: the larger side is
       subsampled to the size of the smaller; ``c2st_auc`` balances its classes the same way.
+      ``c2st_floor``: the C2ST of B against A of the first split.
+    - ``road`` and ``traffic``: realism in two parts. ``road``: ``c2st_auc`` on the road's
+      descriptors (``ROAD_FEATURES``) alone. ``traffic``: ``c2st_auc`` and PRDC on the other
+      descriptors (``TRAFFIC_FEATURES``), and their floors (B against A), so that a
+      generator is judged on the traffic it puts on roads, not on whether its roads are the
+      reference's roads (with few recorded roads the road alone tells two sets apart).
     - ``ks``, ``wasserstein``, ``mean_pairwise_distance`` (up to 2000 scenes), ``validity_rate``
       and ``duplicate_rate`` use every scene.
 
@@ -561,29 +576,40 @@ def evaluate(
             features). The other metrics do not depend on it.
 
     Returns:
-        A JSON-ready dict: ``scenes``, ``reference_scenes`` (counts), ``validity_rate``,
-        ``c2st_auc``, ``mmd2``, ``mmd2_floor``, ``precision``, ``recall``, ``density``,
+        A JSON-ready dict: ``scenes``, ``reference_scenes``, ``recordings``,
+        ``reference_recordings`` (counts), ``floor_split``, ``validity_rate``, ``c2st_auc``,
+        ``c2st_floor``, ``mmd2``, ``mmd2_floor``, ``precision``, ``recall``, ``density``,
         ``coverage``, ``vendi``, ``vendi_reference``, ``grid_coverage``,
-        ``mean_pairwise_distance``, ``duplicate_rate`` (floats; counts as ints), and ``ks``
-        and ``wasserstein`` (``{feature: float}`` over ``VEHICLE_FEATURES``).
+        ``mean_pairwise_distance``, ``duplicate_rate`` (floats; counts as ints), ``road`` and
+        ``traffic`` (dicts of floats, see above), and ``ks`` and ``wasserstein``
+        (``{feature: float}`` over ``VEHICLE_FEATURES``).
     """
     scenes = as_scenes("scenes", scenes, min_count=C2ST_MIN_ROWS)
     reference = as_scenes("reference", reference, min_count=C2ST_MIN_ROWS)
     rng = rng_from(seed)
+    halves = _ReferenceHalves(reference)
 
     x_vehicles, y_vehicles = vehicle_features(scenes), vehicle_features(reference)
-    generated_mmd2, floor_mmd2 = _split_mmd2(scenes, reference, x_vehicles, y_vehicles, rng, seed)
+    generated_mmd2, floor_mmd2 = _split_mmd2(
+        scenes, reference, halves, (x_vehicles, y_vehicles), rng, seed
+    )
 
     scene_level = _scene_metrics(scenes, reference, rng, seed)
+    parts = _parts(scenes, reference, halves, seed)
     result = {
         "scenes": len(scenes),
         "reference_scenes": len(reference),
+        "recordings": len(group_codes(scenes)[1]),
+        "reference_recordings": halves.count,
+        "floor_split": halves.unit,
         "validity_rate": float(np.mean(violation_counts_many(scenes).sum(axis=1) == 0)),
         "c2st_auc": scene_level.pop("c2st_auc"),
+        "c2st_floor": parts.pop("c2st_floor"),
         "mmd2": generated_mmd2,
         "mmd2_floor": floor_mmd2,
         **scene_level,
         "duplicate_rate": duplicate_rate(scenes),
+        **parts,
         "ks": ks_statistics(x_vehicles, y_vehicles, VEHICLE_FEATURES),
         "wasserstein": wasserstein(x_vehicles, y_vehicles, VEHICLE_FEATURES),
     }
@@ -594,32 +620,51 @@ def evaluate(
     return result
 
 
+class _ReferenceHalves:
+    """Random splits of the reference into two halves that keep recordings whole (by scene
+    when it holds fewer than 2 recordings)."""
+
+    def __init__(self, reference: list[Scene]) -> None:
+        codes, names = group_codes(reference)
+        self.count = len(names)
+        self.unit = "recording" if self.count >= 2 else "scene"
+        self.scene_group = codes if self.count >= 2 else np.arange(len(reference))
+        self.groups = int(self.scene_group.max()) + 1
+
+    def split(self, rng: np.random.Generator) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        """Scene masks of halves A and B (an odd group out is left out)."""
+        ids = self.scene_group
+        return split_halves(rng, np.arange(self.groups), ids, self.groups // 2)
+
+
 def _split_mmd2(
     scenes: list[Scene],
     reference: list[Scene],
-    x_vehicles: NDArray[np.float64],
-    y_vehicles: NDArray[np.float64],
+    halves: _ReferenceHalves,
+    vehicle_rows: tuple[NDArray[np.float64], NDArray[np.float64]],
     rng: np.random.Generator,
     seed: int,
 ) -> tuple[float, float]:
     """``evaluate``'s ``mmd2`` and ``mmd2_floor``: vehicle features pooled over scenes, the
-    reference split by scene into halves A and B, 5 times."""
+    reference split into halves A and B (``halves``), 5 times."""
+    x_vehicles, y_vehicles = vehicle_rows
     for name, rows in (("scenes", x_vehicles), ("reference", y_vehicles)):
         if len(rows) < 2:
             raise ValueError(f"{name} must hold at least 2 vehicles in all, got {len(rows)}")
     x_groups = np.repeat(np.arange(len(scenes)), [len(s.vehicles) for s in scenes])
-    y_groups = np.repeat(np.arange(len(reference)), [len(s.vehicles) for s in reference])
+    y_scene = np.repeat(np.arange(len(reference)), [len(s.vehicles) for s in reference])
     vehicle_scaler = Standardiser.fit(y_vehicles)
     x_standard, y_standard = (
         vehicle_scaler.transform(x_vehicles),
         vehicle_scaler.transform(y_vehicles),
     )
     vehicle_bandwidth = median_bandwidth(y_standard, seed=seed)
-    half = min(len(scenes), len(reference) // 2)
     generated_values, floor_values = [], []
     for _ in range(5):
-        in_a, in_b = split_halves(rng, np.arange(len(reference)), y_groups, half)
-        in_g = np.isin(x_groups, rng.choice(len(scenes), size=half, replace=False))
+        scenes_a, scenes_b = halves.split(rng)
+        in_a, in_b = scenes_a[y_scene], scenes_b[y_scene]
+        drawn = min(len(scenes), max(1, int(scenes_a.sum())))
+        in_g = np.isin(x_groups, rng.choice(len(scenes), size=drawn, replace=False))
         size = min(int(in_a.sum()), int(in_b.sum()), int(in_g.sum()), 2000)
         if size < 2:
             continue  # a split whose scenes hold fewer than 2 vehicles says nothing
@@ -634,6 +679,35 @@ def _split_mmd2(
             "the generated scenes (fewer than 2 vehicles per side)"
         )
     return float(np.mean(generated_values)), float(np.mean(floor_values))
+
+
+def _parts(
+    scenes: list[Scene], reference: list[Scene], halves: _ReferenceHalves, seed: int
+) -> dict[str, Any]:
+    """``evaluate``'s ``c2st_floor`` and its ``road`` and ``traffic`` parts."""
+    x, y = scene_features(scenes), scene_features(reference)
+    road = [SCENE_FEATURES.index(name) for name in ROAD_FEATURES]
+    traffic = [SCENE_FEATURES.index(name) for name in TRAFFIC_FEATURES]
+    rng = rng_from(seed)
+    in_a, in_b = halves.split(rng)
+    a, b = y[in_a], y[in_b]
+    floor_ok = min(len(a), len(b)) >= C2ST_MIN_ROWS
+    size = min(len(x), len(y))
+    quality = prdc(subsample(rng, x[:, traffic], size), subsample(rng, y[:, traffic], size))
+    parts: dict[str, Any] = {
+        "c2st_floor": c2st_auc(b, a, seed=seed) if floor_ok else None,
+        "road": {"c2st_auc": c2st_auc(x[:, road], y[:, road], seed=seed)},
+        "traffic": {
+            "c2st_auc": c2st_auc(x[:, traffic], y[:, traffic], seed=seed),
+            "c2st_floor": c2st_auc(b[:, traffic], a[:, traffic], seed=seed) if floor_ok else None,
+            **quality,
+        },
+    }
+    if floor_ok:
+        size = min(len(a), len(b))
+        floor = prdc(subsample(rng, b[:, traffic], size), subsample(rng, a[:, traffic], size))
+        parts["traffic"].update({f"{key}_floor": value for key, value in floor.items()})
+    return parts
 
 
 def _scene_metrics(

@@ -26,6 +26,14 @@ MIN_SCENES = 10
 TABLE_KEYS: tuple[tuple[str, str, str], ...] = (
     ("validity_rate", "validity rate", "1 is ideal"),
     ("c2st_auc", "C2ST AUC", "0.5 is ideal"),
+    ("c2st_floor", "C2ST AUC floor", "reference vs reference"),
+    ("road.c2st_auc", "road: C2ST AUC", "0.5 is ideal"),
+    ("traffic.c2st_auc", "traffic: C2ST AUC", "floor is ideal"),
+    ("traffic.c2st_floor", "traffic: C2ST AUC floor", "reference vs reference"),
+    ("traffic.precision", "traffic: precision", "floor is typical"),
+    ("traffic.precision_floor", "traffic: precision floor", "reference vs reference"),
+    ("traffic.coverage", "traffic: coverage", "floor is typical"),
+    ("traffic.coverage_floor", "traffic: coverage floor", "reference vs reference"),
     ("mmd2", "MMD²", "floor is ideal"),
     ("mmd2_floor", "MMD² floor", "reference vs reference"),
     ("fsd", "Fréchet Scene Distance", "floor is ideal"),
@@ -40,7 +48,8 @@ TABLE_KEYS: tuple[tuple[str, str, str], ...] = (
     ("mean_pairwise_distance", "mean pairwise distance", "higher is more diverse"),
     ("duplicate_rate", "duplicate rate", "0 is ideal"),
 )
-"""Rows of the report's summary table: metric key, label, what is ideal."""
+"""Rows of the report's summary table: metric key (``part.key`` inside a part), label, what
+is ideal."""
 
 
 def evaluate_to_folder(
@@ -148,20 +157,23 @@ def _markdown(
     results: Mapping[str, Mapping[str, Any]], figures: Mapping[str, str], reference: str, seed: int
 ) -> str:
     names = list(results)
+    first = next(iter(results.values()))
     lines = [
         "# scenegym evaluation",
         "",
-        f"Reference: {reference} ({next(iter(results.values()))['reference_scenes']} scenes); "
-        f"seed {seed}. Metric definitions: docs/metrics.md.",
+        f"Reference: {reference} ({first['reference_scenes']} scenes from "
+        f"{first['reference_recordings']} recording(s); floors compare halves split by "
+        f"{first['floor_split']}); seed {seed}. Metric definitions: docs/metrics.md.",
         "",
         "| metric | " + " | ".join(names) + " | ideal |",
         "| --- | " + " | ".join("---" for _ in names) + " | --- |",
         "| scenes | " + " | ".join(str(results[n]["scenes"]) for n in names) + " | |",
     ]
     for key, label, ideal in TABLE_KEYS:
-        if all(results[n].get(key) is None for n in names):
+        values = [_value(results[n], key) for n in names]
+        if all(value is None for value in values):
             continue  # a metric none of the sets has (the FSD without a prior)
-        cells = " | ".join(_number(results[n].get(key)) for n in names)
+        cells = " | ".join(_number(value) for value in values)
         lines.append(f"| {label} | {cells} | {ideal} |")
     lines += ["", "## Per-feature KS statistic (0 is ideal)", ""]
     features = list(next(iter(results.values()))["ks"])
@@ -186,6 +198,11 @@ def _markdown(
         if key.startswith("contact:"):
             lines += [f"### {key[len('contact:') :]}: first scenes", "", f"![contact]({path})", ""]
     return "\n".join(lines) + "\n"
+
+
+def _value(result: Mapping[str, Any], key: str) -> Any:
+    part, _, name = key.rpartition(".")
+    return (result.get(part) or {}).get(name) if part else result.get(key)
 
 
 def _number(value: Any) -> str:

@@ -17,7 +17,9 @@ from scenegym.scene.descriptors import DESCRIPTORS
 from scenegym.scene.scene import Scene
 
 __all__ = [
+    "ROAD_FEATURES",
     "SCENE_FEATURES",
+    "TRAFFIC_FEATURES",
     "VEHICLE_FEATURES",
     "as_scenes",
     "scene_features",
@@ -41,6 +43,12 @@ length (m), width (m)."""
 
 SCENE_FEATURES: tuple[str, ...] = tuple(DESCRIPTORS)
 """Columns of ``scene_features``: the descriptors, in ``DESCRIPTORS`` order."""
+
+ROAD_FEATURES: tuple[str, ...] = ("max_curvature", "lane_count")
+"""The scene features that describe the road alone."""
+
+TRAFFIC_FEATURES: tuple[str, ...] = tuple(f for f in SCENE_FEATURES if f not in ROAD_FEATURES)
+"""The scene features that describe the traffic on the road (every other descriptor)."""
 
 
 def as_scenes(name: str, scenes: Any, *, min_count: int = 0) -> list[Scene]:

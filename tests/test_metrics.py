@@ -421,8 +421,14 @@ def test_duplicate_rate_of_distinct_scenes_is_zero(scenes):
 KEYS = {
     "scenes",
     "reference_scenes",
+    "recordings",
+    "reference_recordings",
+    "floor_split",
     "validity_rate",
     "c2st_auc",
+    "c2st_floor",
+    "road",
+    "traffic",
     "mmd2",
     "mmd2_floor",
     "precision",
@@ -446,6 +452,12 @@ def report(scenes) -> dict:
 
 def test_evaluate_returns_every_metric_as_json(report):
     assert set(report) == KEYS
+    assert set(report["road"]) == {"c2st_auc"}
+    assert set(report["traffic"]) == {"c2st_auc", "c2st_floor"} | {
+        f"{name}{suffix}"
+        for name in ("precision", "recall", "density", "coverage")
+        for suffix in ("", "_floor")
+    }
     assert set(report["ks"]) == set(report["wasserstein"]) == set(VEHICLE_FEATURES)
     assert json.loads(json.dumps(report, allow_nan=False)) == report
 

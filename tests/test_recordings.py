@@ -104,3 +104,116 @@ def test_scenes_without_a_recording_are_each_their_own_group():
     scenes = [Scene(Road.straight(length=100.0 + k, lanes=2), Vehicles.empty()) for k in range(4)]
     fit, held = grouped_split(scenes, 0.5, seed=0)
     assert (len(fit), len(held)) == (2, 2)
+
+
+# ---------------------------------------------------------------- floors by recording
+def _traffic_by_recording(recordings: int, per_recording: int, *, named: bool) -> list[Scene]:
+    """Scenes of ``recordings`` recordings, each with its own speed level (as one stretch of
+    road at one time of day has): scenes of one recording resemble each other."""
+    rng = np.random.default_rng(3)
+    road = Road.straight(length=300.0, lanes=3)
+    scenes = []
+    for r in range(recordings):
+        level = rng.uniform(5.0, 30.0)
+        for t in range(per_recording):
+            n = 9
+            vehicles = Vehicles.from_columns(
+                lane=np.arange(n) % 3,
+                s=20.0 + 30.0 * np.arange(n) + rng.uniform(0, 5, n),
+                speed=level + rng.normal(0.0, 1.0, n),
+            )
+            context = {"recording": f"rec{r}", "time": float(t)} if named else {"time": float(t)}
+            scenes.append(Scene(road, vehicles, context=context))
+    return scenes
+
+
+def test_evaluate_floors_keep_recordings_whole():
+    from scenegym.evaluation import evaluate
+
+    named = _traffic_by_recording(12, 8, named=True)
+    anonymous = _traffic_by_recording(12, 8, named=False)
+    generated = _traffic_by_recording(12, 2, named=False)
+    grouped = evaluate(generated, named, seed=0)
+    by_scene = evaluate(generated, anonymous, seed=0)
+    assert (grouped["floor_split"], grouped["reference_recordings"]) == ("recording", 12)
+    assert by_scene["reference_recordings"] == 96  # a scene naming no recording: its own
+    assert grouped["recordings"] == 24  # generated scenes name no recording: each its own
+    # Halves of whole recordings differ as other traffic does; halves that split recordings
+    # share them, and their floor is near zero.
+    assert grouped["mmd2_floor"] > 5 * by_scene["mmd2_floor"]
+    assert grouped["traffic"]["c2st_floor"] > by_scene["traffic"]["c2st_floor"] + 0.1
+    # One road on both sides: the road part cannot tell them apart.
+    assert grouped["road"]["c2st_auc"] <= 0.6
+
+
+# ---------------------------------------------------------------- traffic on given roads
+def _given_roads() -> list[Road]:
+    ramp = Road(
+        segment_lengths=[120.0, 90.0],
+        segment_curvatures=[0.0, 0.003],
+        lane_widths=[3.5, 3.6, 3.4, 3.7],
+        lane_starts=[0.0, 0.0, 0.0, 40.0],
+        lane_ends=[210.0, 210.0, 210.0, 150.0],
+        speed_limit=29.0,
+        origin=(12.5, -3.0, 0.7),
+    )
+    return [ramp, Road.straight(length=180.0, lanes=2)]
+
+
+def test_sample_on_given_roads_keeps_each_road_bit_for_bit(tiny_run):
+    from scenegym.agents import GenerationPolicy
+
+    roads = _given_roads()
+    with GenerationPolicy.load(tiny_run) as policy:
+        sample = policy.sample(6, seed=3, roads=roads)
+        again = policy.sample(6, seed=3, roads=roads)
+    assert [scene.road for scene in sample.scenes] == [roads[i % 2] for i in range(6)]
+    assert sample.scenes[0].road.to_dict() == roads[0].to_dict()
+    assert all(len(scene.vehicles) > 0 for scene in sample.scenes)
+    assert [s.id for s in again.scenes] == [s.id for s in sample.scenes]
+
+
+def test_generate_roads_from_a_scenes_file_and_from_commonroad(tiny_run, tmp_path):
+    from scenegym.cli import main
+    from scenegym.scene import read_scenes, write_scenes
+
+    roads = _given_roads()
+    write_scenes(tmp_path / "roads.jsonl", [Scene(road, Vehicles.empty()) for road in roads])
+    assert (
+        main([*_generate(tiny_run, tmp_path / "a.jsonl"), "--roads", str(tmp_path / "roads.jsonl")])
+        == 0
+    )
+    scenes = read_scenes(tmp_path / "a.jsonl")
+    assert [scene.road for scene in scenes] == [roads[i % 2] for i in range(4)]
+
+    # A CommonRoad map: the road scenegym reads from it, whatever the file's vehicles.
+    _all_cars_recording(tmp_path / "map.xml")
+    (scene,) = import_commonroad(tmp_path / "map.xml")[0]
+    expected = scene.road
+    assert (
+        main([*_generate(tiny_run, tmp_path / "b.jsonl"), "--roads", str(tmp_path / "map.xml")])
+        == 0
+    )
+    assert all(scene.road == expected for scene in read_scenes(tmp_path / "b.jsonl"))
+
+
+def _generate(run, out) -> list[str]:
+    return ["generate", str(run), "--n", "4", "--seed", "1", "--out", str(out)]
+
+
+def test_a_road_the_run_cannot_hold_is_one_clear_line(tiny_run, tmp_path, capsys):
+    from scenegym.cli import main
+    from scenegym.scene import write_scenes
+
+    wide = Road.straight(length=150.0, lanes=9)
+    write_scenes(tmp_path / "wide.jsonl", [Scene(wide, Vehicles.empty())])
+    assert (
+        main(
+            [*_generate(tiny_run, tmp_path / "out.jsonl"), "--roads", str(tmp_path / "wide.jsonl")]
+        )
+        != 0
+    )
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "roads[0]: a road of 9 lanes and 150 m does not fit" in error
+    assert not (tmp_path / "out.jsonl").exists()

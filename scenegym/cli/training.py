@@ -18,6 +18,7 @@ from scenegym.agents import (
 
 # The function, not the module of the same name that importing it sets on scenegym.agents.
 from scenegym.agents.training import run_finished, train
+from scenegym.bridges import load_roads
 from scenegym.cli._common import (
     Commands,
     add_config_options,
@@ -104,6 +105,16 @@ def add_generate(commands: Commands) -> None:
         "--target values replace theirs",
     )
     parser.add_argument(
+        "--roads",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="PATH",
+        help="populate these roads with traffic: a scenes .jsonl file (its scenes' roads) or "
+        "CommonRoad .xml files and folders (their carriageways); rollout i drives on road "
+        "i mod the number of roads, which its scene keeps unchanged",
+    )
+    parser.add_argument(
         "--invalid",
         choices=("report", "resample", "repair", "drop"),
         default="report",
@@ -138,6 +149,7 @@ def _generate(args: argparse.Namespace) -> int:
     wanted: Any = targets or None
     if args.like is not None:
         wanted = targets_like(policy, args.like, args.n, given=targets, name="--like")
+    roads = None if args.roads is None else load_roads(args.roads, name="--roads")
     with policy:
         sample = policy.sample(
             args.n,
@@ -146,6 +158,7 @@ def _generate(args: argparse.Namespace) -> int:
             invalid=args.invalid,
             attempts=args.attempts,
             workers=args.workers,
+            roads=roads,
         )
     write_scenes(args.out, sample.scenes)
     print(
