@@ -114,8 +114,10 @@ class HeldOutCallback(BaseCallback):
         logged["validity_rate"] = float(np.mean(terms["validity"] == 1.0))
         if self.reference is not None:
             metrics = evaluate(sample.scenes, self.reference, seed=self.config.seed)
-            for name in ("c2st_auc", "mmd2", "coverage", "vendi"):
-                logged[name] = float(metrics[name])
+            values = {**metrics, "traffic_c2st_auc": metrics["traffic"]["c2st_auc"]}
+            for name in ("c2st_auc", "traffic_c2st_auc", "mmd2", "coverage", "vendi"):
+                if values[name] is not None:  # None: too few recordings to measure it
+                    logged[name] = float(values[name])
         for name, value in logged.items():
             self.logger.record(f"eval/{name}", value)
         return logged

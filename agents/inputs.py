@@ -18,10 +18,11 @@ _MODEL_KEYS = ("realism", "scene_realism", "prior", "decoder")
 def bring_inputs(config: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
     """A new run reads its inputs' relative paths inside the run folder, which starts empty.
 
-    The reference files ``config`` names relative to the working directory (``reference`` and
-    a goal's ``reference``) are read, to be copied into the run as ``reference.jsonl`` and
-    ``goal-reference.jsonl``; the model files and folders of ``env_kwargs`` (``realism``,
-    ``scene_realism``, ``prior``, ``decoder``) are named by their absolute paths instead.
+    The scenes files ``config`` names relative to the working directory (``reference``, a
+    goal's ``reference`` and the ``roads`` of ``env_kwargs``) are read, to be copied into the
+    run as ``reference.jsonl``, ``goal-reference.jsonl`` and ``roads.jsonl``; the model files
+    and folders of ``env_kwargs`` (``realism``, ``scene_realism``, ``prior``, ``decoder``) are
+    named by their absolute paths instead.
 
     Returns:
         The config naming the inputs where the run finds them, and the files to write into
@@ -37,6 +38,9 @@ def bring_inputs(config: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
         return path
 
     reference = bring(config.reference, "reference.jsonl")
+    kwargs["roads"] = bring(kwargs.get("roads"), "roads.jsonl")
+    if kwargs["roads"] is None:
+        del kwargs["roads"]
     goal = kwargs.get("goal")
     if isinstance(goal, dict) and "reference" in goal:
         kwargs["goal"] = {**goal, "reference": bring(goal["reference"], "goal-reference.jsonl")}

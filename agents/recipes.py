@@ -38,6 +38,7 @@ from scenegym.evaluation.summary import summarise
 from scenegym.generators.prior import PriorConfig, ScenePrior, cached_prior
 from scenegym.rewards.realism import VehicleRealism
 from scenegym.scene.descriptors import describe_many
+from scenegym.scene.groups import grouped_split
 from scenegym.scene.scene import Scene, read_scenes, write_scenes
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
 
@@ -49,8 +50,9 @@ __all__ = [
     "quickstart",
 ]
 
-QUICKSTART_MIN_REFERENCE = 20
-"""Fewest reference scenes of ``quickstart``: half fits the generator, half is held out."""
+QUICKSTART_MIN_REFERENCE = 40
+"""Fewest reference scenes of ``quickstart``: 5 simulated runs, split by run into the part
+that fits the generator and the part held out (at least 10 scenes each)."""
 
 
 def _ignore(steps: int = 1) -> None:
@@ -102,6 +104,7 @@ def _generator_config(
     train_steps: int,
     seed: int,
     held_out: bool,
+    own_roads: bool = False,
 ) -> dict[str, Any]:
     """The ``TrainConfig`` (as a mapping) of a generator of scenes like ``reference``."""
     # Goal targets drawn from the reference's scenes: asked for what the reference holds, the
@@ -124,7 +127,7 @@ def _generator_config(
         "vehicles": [int(counts.min()), most],
     }
     config = {
-        "env": "scenegym/DrivingLayout-edit-v5",
+        "env": "scenegym/DrivingLayout-edit-v6",
         "env_kwargs": {
             "space": start_space,
             "max_vehicles": most,
@@ -148,6 +151,8 @@ def _generator_config(
     }
     if not held_out:
         del config["reference"]
+    if own_roads:
+        config["env_kwargs"]["roads"] = "reference_fit.jsonl"
     return config
 
 
@@ -160,17 +165,19 @@ def fit_generator(
     space: HighwaySceneSpace | HighwaySpaceConfig | None = None,
     held_out: Sequence[Scene] | None = None,
     progress: RecipeProgress | None = None,
+    own_roads: bool = False,
 ) -> Path:
     """Learn a generation policy of scenes like ``reference`` into the new run folder ``run``.
 
     The training configuration is the quickstart's, taken from the reference: a vehicle
     realism model fitted on its vehicles (``run/realism.json``), goals asking for all the
     descriptors of one of its scenes per episode (ranges from their 1st to 99th percentiles;
-    ``run/reference_fit.jsonl``), episodes of scenegym/DrivingLayout-edit-v5 starting from the
+    ``run/reference_fit.jsonl``), episodes of scenegym/DrivingLayout-edit-v6 starting from the
     nearest to the goal of 16 scenes of ``space`` (default ``HighwaySceneSpace()``) with
-    vehicles evenly spaced, from as few as a reference scene holds to 40 or as many as one
-    holds, whichever is more; reward weights validity 1, realism 0.5, goal 2; PPO with 16
-    environments.
+    vehicles evenly spaced (offsets, headings, sizes and kinds drawn from ``space``, which
+    realigned and added vehicles draw from too), from as few as a reference scene holds to
+    40 or as many as one holds, whichever is more; reward weights validity 1, realism 0.5,
+    goal 2; PPO with 16 environments.
 
     Args:
         reference: the scenes to learn from (at least 1; a few hundred give a useful
@@ -183,6 +190,10 @@ def fit_generator(
             evaluations also measure C2ST AUC, MMD², coverage and Vendi against them
             (``run/reference_held_out.jsonl``).
         progress: what is reported while it runs.
+        own_roads: episodes drive on the reference's own roads (each a road of one of its
+            scenes, drawn at random; its lane count and curvature are the targets of those
+            descriptors) instead of roads of ``space``: a generator of traffic on given
+            roads, as ``fit_reference`` trains.
 
     Returns:
         The path of the final model, ``run/model.zip`` (load it with
@@ -201,7 +212,12 @@ def fit_generator(
     components = max(1, min(8, vehicles // 20))  # a small reference gets a simpler model
     realism = json.dumps(VehicleRealism.fit(reference, components=components, seed=0).to_dict())
     config = _generator_config(
-        reference, space, train_steps=train_steps, seed=seed, held_out=held_out is not None
+        reference,
+        space,
+        train_steps=train_steps,
+        seed=seed,
+        held_out=held_out is not None,
+        own_roads=own_roads,
     )
     files = {"realism.json": realism, "reference_fit.jsonl": _scenes_text(reference)}
     if held_out is not None:
@@ -272,16 +288,17 @@ def _random_scenes(
 def _reference_halves(
     out: Path, n: int, progress: RecipeProgress
 ) -> tuple[list[Scene], list[Scene]]:
-    """Simulate ``n`` reference scenes (seed 0, cached) and split them: a random half to fit
-    on and the other half, held out. All three are written into ``out``."""
+    """Simulate ``n`` reference scenes (seed 0, cached) and split them by simulated run: the
+    scenes of a random half of the runs to fit on, those of the other half held out. All
+    three are written into ``out``."""
     with progress.stage("simulating reference", n) as advance:
         reference = naturalistic_reference(n, 0, on_scene=advance)
     write_scenes(out / "reference.jsonl", reference)
-    # The reference comes in simulation order; a random half fits the realism model and the
-    # goal targets, the other half is held out for the evaluation.
-    order = np.random.default_rng(0).permutation(len(reference))
-    fit_on = [reference[i] for i in order[: len(order) // 2]]
-    held_out = [reference[i] for i in order[len(order) // 2 :]]
+    # Scenes of one run share its road and traffic: the held-out half holds other runs, as
+    # traffic the generator never saw would be.
+    fit_index, held_index = grouped_split(reference, 0.5, seed=0)
+    fit_on = [reference[i] for i in fit_index]
+    held_out = [reference[i] for i in held_index]
     write_scenes(out / "reference_fit.jsonl", fit_on)
     write_scenes(out / "reference_held_out.jsonl", held_out)
     return fit_on, held_out
@@ -348,7 +365,8 @@ def quickstart(
     if reference_n < QUICKSTART_MIN_REFERENCE:
         raise ValueError(
             f"reference_n must be at least {QUICKSTART_MIN_REFERENCE}, got {reference_n}: "
-            "half of the reference trains, half is held out to evaluate"
+            "the reference is split by simulated run (8 scenes a run) into a part to "
+            "train on and one held out to evaluate, each of at least 10 scenes"
         )
     progress = RecipeProgress() if progress is None else progress
     space, out = _as_space(space), _output_folder(out)

@@ -149,12 +149,12 @@ def _check_env_kwargs(env: str, kwargs: dict[str, Any]) -> None:
 
 
 def env_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, Any]:
-    """The environment's keyword arguments, with relative paths of the realism models and
-    of the goal reference taken relative to the run folder (so a run folder can be moved)."""
+    """The environment's keyword arguments, with relative paths of the realism models, the
+    roads and the goal reference taken relative to the run folder (so a run folder can be moved)."""
     kwargs = dict(config.env_kwargs)
     if run is None:
         return kwargs
-    for key in ("realism", "scene_realism", "prior", "decoder"):
+    for key in ("realism", "scene_realism", "prior", "decoder", "roads"):
         if isinstance(kwargs.get(key), str):
             kwargs[key] = str(run_path(run, kwargs[key]))
     goal = kwargs.get("goal")

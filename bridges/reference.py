@@ -4,12 +4,15 @@ This reference is a *traffic model*, not a recording. Each run simulates highway
 ``IDMVehicle`` (Intelligent Driver Model for following, MOBIL for lane changes) on a long
 multi-lane road of its own (2-5 lanes, gentle curves, a random speed limit, traffic from free
 flow to stop-and-go, a share of trucks and some motorcycles), with vehicles entering at the
-start and leaving at the end. After a warm-up, snapshots are taken at a fixed interval, and from
-each snapshot a few windows of 200-320 m in the middle of the road become ``Scene``s, each
-naming its run in ``context["recording"]`` (scenes of one run share a road and its traffic:
-splits and floors keep them on one side).
-Following gaps are measured bumper to bumper, so trucks keep a real jam gap. Windows that break
-a validity rule (rare: a vehicle swerving at a steep angle) are left out.
+start and leaving at the end. Each driver keeps to a place of their own in the lane (an
+offset from the centre, ``lateral_std``) and wanders in heading (``heading_std``), which
+IDM/MOBIL vehicles, following the lane centre, do not. After a warm-up, a few snapshots are
+taken at a fixed interval, and from each snapshot a few windows of 200-320 m in the middle of
+the road become ``Scene``s, each naming its run in ``context["recording"]`` (scenes of one run
+share a road and its traffic: splits and floors keep them on one side); a run gives few
+scenes (8 by default), so a sample of scenes holds many independent roads. Following gaps
+are measured bumper to bumper, so trucks keep a real jam gap. Windows that break a validity
+rule (rare: a vehicle swerving at a steep angle) are left out.
 
 Results are deterministic per ``(seed, config)`` and cached on disk under a key that includes
 the generator version, the config, the seed, the count and the highway-env version
@@ -37,7 +40,7 @@ from scenegym.config import check_config, option
 from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene, iter_scenes, read_scenes
 from scenegym.scene.validity import is_valid
-from scenegym.scene.vehicles import kind_code
+from scenegym.scene.vehicles import Vehicles, kind_code
 
 __all__ = [
     "NATURALISTIC",
@@ -66,7 +69,7 @@ class ReferenceConfig:
         default=(200.0, 320.0), metadata=option("length of a scene window (m)", 50.0, 1000.0)
     )
     windows_per_snapshot: int = field(
-        default=3, metadata=option("disjoint scenes cut from one snapshot", 1, 20)
+        default=2, metadata=option("disjoint scenes cut from one snapshot", 1, 20)
     )
     max_curvature: float = field(
         default=0.002, metadata=option("largest |curvature| (1/m)", 0.0, 0.02)
@@ -90,10 +93,23 @@ class ReferenceConfig:
     motorcycle_share: float = field(default=0.02, metadata=option("share of motorcycles", 0.0, 0.5))
     warmup: float = field(default=40.0, metadata=option("simulated warm-up (s)", 0.0, 600.0))
     interval: float = field(
-        default=3.0, metadata=option("simulated time between snapshots (s)", 0.2, 60.0)
+        default=5.0, metadata=option("simulated time between snapshots (s)", 0.2, 60.0)
     )
     snapshots_per_run: int = field(
-        default=12, metadata=option("snapshots taken from one run", 1, 1000)
+        default=4, metadata=option("snapshots taken from one run", 1, 1000)
+    )
+    lateral_std: float = field(
+        default=0.4,
+        metadata=option(
+            "spread of where drivers keep to within their lane (m): each vehicle's own offset "
+            "from the lane centre, kept inside the lane",
+            0.0,
+            2.0,
+        ),
+    )
+    heading_std: float = field(
+        default=0.02,
+        metadata=option("spread of the heading to the lane of lane keeping (rad)", 0.0, 0.5),
     )
     step: float = field(default=0.2, metadata=option("simulation step (s)", 0.02, 0.5))
 
@@ -191,7 +207,7 @@ def naturalistic_reference(
 
 # ---------------------------------------------------------------------- simulation
 _SIZES = {  # kind: (mean length, std length, mean width, std width) in m
-    "car": (4.6, 0.35, 1.85, 0.08),
+    "car": (4.7, 0.55, 1.9, 0.14),  # saloons to SUVs, pickups and vans
     "truck": (14.0, 3.0, 2.5, 0.05),
     "motorcycle": (2.2, 0.15, 0.8, 0.05),
 }
@@ -276,6 +292,8 @@ class _Traffic:
         )
         resize(vehicle, length, width)
         vehicle.scenegym_kind = kind_code(kind)
+        # Where in its lane the driver keeps (IDM/MOBIL vehicles follow the lane centre).
+        vehicle.scenegym_lateral = float(rng.normal(0.0, self.config.lateral_std))
         vehicle.jam_gap = float(rng.uniform(1.8, 4.0))
         vehicle.randomize_behavior()
         self.highway.vehicles.append(vehicle)
@@ -315,7 +333,7 @@ class _Traffic:
             highway.refresh()
 
     def snapshot(self, recording: str) -> list[Scene]:
-        vehicles = vehicles_from_highway(self.road, self.highway.vehicles)
+        vehicles = self._lane_keeping(vehicles_from_highway(self.road, self.highway.vehicles))
         scenes = []
         margin_start, margin_end = 120.0, 120.0
         count = self.config.windows_per_snapshot
@@ -335,6 +353,17 @@ class _Traffic:
             if is_valid(scene):
                 scenes.append(scene)
         return scenes
+
+    def _lane_keeping(self, vehicles: Vehicles) -> Vehicles:
+        """The simulated vehicles with their drivers' own place in the lane (kept inside
+        it) and the heading wander of lane keeping."""
+        if not len(vehicles):
+            return vehicles
+        bias = np.array([v.scenegym_lateral for v in self.highway.vehicles])
+        room = np.maximum(self.road.lane_widths[vehicles.lane] - vehicles.width, 0.0) / 2 - 0.1
+        d = vehicles.d + np.clip(bias, -np.maximum(room, 0.0), np.maximum(room, 0.0))
+        wander = self.rng.normal(0.0, self.config.heading_std, len(vehicles))
+        return vehicles.replace(d=d, heading=vehicles.heading + wander)
 
 
 def _run_job(job: tuple[int, int, ReferenceConfig]) -> list[Scene]:
@@ -382,13 +411,16 @@ def load_reference(
     *,
     on_scene: Callable[[], None] | None = None,
     name: str = "reference",
+    interval: float | None = None,
 ) -> LoadedReference:
     """Reference scenes from what a user names: ``["naturalistic"]`` (the embedded reference,
     ``NATURALISTIC_SCENES`` scenes of seed 0, simulated once and cached), one scenes ``.jsonl``
     file, or CommonRoad ``.xml`` files and folders.
 
     ``on_scene`` is called once per simulated scene (for progress bars); ``name`` is what the
-    error messages call ``sources`` (a command line gives its option).
+    error messages call ``sources`` (a command line gives its option); ``interval`` (s) is
+    the time between the snapshots taken of CommonRoad recordings (None: their first time
+    step only; see ``import_commonroad``).
     """
     if [str(source) for source in sources] == [NATURALISTIC]:
         scenes = naturalistic_reference(NATURALISTIC_SCENES, 0, on_scene=on_scene)
@@ -404,7 +436,7 @@ def load_reference(
     if len(paths) == 1 and paths[0].suffix == ".jsonl":
         return LoadedReference(scenes=read_scenes(paths[0]), label=str(paths[0]))
     try:
-        scenes, summary = import_commonroad(paths)
+        scenes, summary = import_commonroad(paths, interval=interval)
     except ValueError as error:
         message = str(error).removeprefix("paths: ")
         raise ValueError(f"{name}: {message}; {remedy}") from None

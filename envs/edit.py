@@ -26,8 +26,9 @@ from scenegym.envs.representation import OBSERVATION_BOUND, VEHICLE_DTYPES, Repr
 from scenegym.scene.batch import COLUMNS, SceneBatch, intersecting_frames, overlapping_frames
 from scenegym.scene.encoding import CHANNELS, LaneGrid
 from scenegym.scene.scene import Scene
+from scenegym.scene.space import HighwaySpaceConfig
 from scenegym.scene.validity import DEFAULT_RULES, RULES
-from scenegym.scene.vehicles import Vehicles
+from scenegym.scene.vehicles import KINDS, Vehicles
 
 __all__ = [
     "COMPACT_ACTIONS",
@@ -77,12 +78,32 @@ _LAST_LANE = np.iinfo(np.int64).max  # after every lane
 _SINGLE_RULES = len(RULES) - 1  # SceneBatch.single_vehicle_checks: all rules but overlap
 
 
-def check_edit_settings(*, select: str, window: Any, realign: Any, compact: Any) -> int:
-    """Raise unless ``select``, ``window``, ``realign`` and ``compact`` are settings the
-    ``edit`` representation allows; returns ``window`` as an int."""
+def vehicle_draws(space: HighwaySpaceConfig) -> dict[str, Any]:
+    """What ``redraw`` draws from, taken from a space's config: per kind (``KINDS`` order)
+    the size distribution ``sizes`` (mean and std of length and width) and the bounds the
+    validity rules allow (``bounds``), the cumulative kind shares (``shares``), and the
+    lateral offset's mean and spread and the heading's spread (``lateral``)."""
+    shares = np.array([space.kind_shares[kind] for kind in KINDS], dtype=np.float64)
+    return {
+        "sizes": np.array([space.sizes[kind] for kind in KINDS], dtype=np.float64),
+        "bounds": DEFAULT_RULES.size_table(),
+        "shares": np.cumsum(shares / shares.sum()),
+        "lateral": np.array([space.lateral_mean, space.lateral_std, space.heading_std]),
+    }
+
+
+def check_edit_settings(
+    *, select: str, window: Any, realign: Any, compact: Any, redraw: Any = False
+) -> int:
+    """Raise unless ``select``, ``window``, ``realign``, ``compact`` and ``redraw`` are
+    settings the ``edit`` representation allows; returns ``window`` as an int."""
     if select not in SELECTIONS:
         raise ValueError(f"select must be one of {', '.join(SELECTIONS)}, got {select!r}")
     window = check_whole("window", window, 2)
+    if redraw is not None and not isinstance(redraw, (bool, dict)):
+        raise TypeError(f"redraw must be True or False, got {redraw!r}")
+    if redraw and not realign:
+        raise ValueError("redraw=True draws what realigning sets: it needs realign=True")
     for name, value in (("realign", realign), ("compact", compact)):
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -121,6 +142,10 @@ class EditRepresentation(Representation):
         realign: operation 5 realigns the vehicle instead of changing its kind.
         compact: the compact cursor view and action set (needs ``select="cursor"`` and
             ``realign``).
+        redraw: None, or what realigning and adding draw from (``vehicle_draws``): an
+            offset, heading and size, and an added vehicle's kind, from the random numbers
+            each episode draws at its start (``draw``) instead of the lane centre, the lane
+            heading, the kind's mean size and a car (needs ``realign``).
     """
 
     name = "edit"
@@ -137,9 +162,12 @@ class EditRepresentation(Representation):
         window: int = 16,
         realign: bool = False,
         compact: bool = False,
+        redraw: dict[str, Any] | None = None,
         rows: int = 1,
     ) -> None:
-        window = check_edit_settings(select=select, window=window, realign=realign, compact=compact)
+        window = check_edit_settings(
+            select=select, window=window, realign=realign, compact=compact, redraw=redraw
+        )
         super().__init__(
             grid=grid,
             max_vehicles=max_vehicles,
@@ -148,6 +176,10 @@ class EditRepresentation(Representation):
             rows=rows,
         )
         self.select, self.window, self.realign, self.compact = select, window, realign, compact
+        self.redraw = redraw or None
+        # Per row and step: 4 standard normals (length, width, offset, heading) and a uniform
+        # (kind) for the edit of that step, drawn at the episode's start.
+        self.noise = np.zeros((rows, edit_budget if redraw else 0, 5))
         box = spaces.Box
         if select == "cursor":
             parts = [len(EDIT_OPERATIONS), LEVELS]
@@ -188,9 +220,42 @@ class EditRepresentation(Representation):
             "window": self.window,
             "realign": self.realign,
             "compact": self.compact,
+            "redraw": self.redraw,
         }
 
     # ------------------------------------------------------------------ state
+    def draw(self, rows: NDArray[np.int64], rngs: Sequence[np.random.Generator]) -> None:
+        if self.redraw is None:
+            return
+        for row, rng in zip(rows.tolist(), rngs):
+            self.noise[row, :, :4] = rng.standard_normal((self.edit_budget, 4))
+            self.noise[row, :, 4] = rng.random(self.edit_budget)
+
+    def _drawn(
+        self, e: NDArray[np.int64], kind: NDArray[np.int64], lane: NDArray[np.int64]
+    ) -> dict[str, NDArray[np.float64]]:
+        """Length, width, offset and heading drawn for vehicles of ``kind`` in ``lane`` of
+        rows ``e``, from the numbers of each row's current step: sizes within the rules'
+        bounds, the footprint inside its lane, the heading within 3 spreads."""
+        z = self.noise[e, np.minimum(self.steps[e], self.edit_budget - 1)]
+        sizes, bounds = self.redraw["sizes"][kind], self.redraw["bounds"][kind]
+        mean, spread, heading_std = self.redraw["lateral"]
+        length = np.clip(sizes[:, 0] + sizes[:, 1] * z[:, 0], bounds[:, 0], bounds[:, 1])
+        width = np.clip(sizes[:, 2] + sizes[:, 3] * z[:, 1], bounds[:, 2], bounds[:, 3])
+        room = np.maximum(self.road_batch.lane_width[e, lane] - width, 0.0) / 2.0
+        return {
+            "length": length,
+            "width": width,
+            "d": np.clip(mean + spread * z[:, 2], -room, room),
+            "heading": np.clip(heading_std * z[:, 3], -3 * heading_std, 3 * heading_std),
+        }
+
+    def _drawn_kind(self, e: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The kind of a vehicle added to rows ``e``, drawn from the kind shares."""
+        u = self.noise[e, np.minimum(self.steps[e], self.edit_budget - 1), 4]
+        kind = np.searchsorted(self.redraw["shares"], u, side="right")
+        return np.minimum(kind, len(KINDS) - 1)
+
     def load(self, rows: NDArray[np.int64], scenes: Sequence[Scene]) -> None:
         for row, scene in zip(rows.tolist(), scenes):
             vehicles = scene.vehicles
@@ -326,6 +391,10 @@ class EditRepresentation(Representation):
             c["d"][e, v] = (level - 5) / 5.0
         elif code == _HEADING:
             c["heading"][e, v] = (level - 5) / 5.0 * 0.15
+        elif self.redraw is not None:
+            # Repaired in place: drawn again from the traffic the space describes.
+            for name, values in self._drawn(e, c["kind"][e, v], c["lane"][e, v]).items():
+                c[name][e, v] = values
         else:
             if self.realign:
                 # Repaired in place: its kind's mean size, on the lane centre, along the lane.
@@ -349,7 +418,8 @@ class EditRepresentation(Representation):
         self._drop(e, i, source)
 
     def _add(self, e: NDArray[np.int64], level: NDArray[np.int64]) -> None:
-        """A car of mean size in rows ``e`` (not full), in lane ``level mod lanes``, in the
+        """A car of mean size (with ``redraw``: a vehicle drawn as ``_drawn`` does) in rows
+        ``e`` (not full), in lane ``level mod lanes``, in the
         middle of that lane's largest free gap (the first of equals), at the scene's mean
         speed (0.8 x the limit in an empty scene)."""
         c, roads = self.columns, self.road_batch
@@ -373,16 +443,11 @@ class EditRepresentation(Representation):
         with np.errstate(invalid="ignore", divide="ignore"):
             speed = np.where(n > 0, total / n, 0.8 * roads.speed_limit[e])
         length, width = self.mean_size[0]
-        for name, value in (
-            ("lane", lane),
-            ("s", s),
-            ("d", 0.0),
-            ("heading", 0.0),
-            ("speed", speed),
-            ("length", length),
-            ("width", width),
-            ("kind", 0),
-        ):
+        added = {"d": 0.0, "heading": 0.0, "length": length, "width": width, "kind": 0}
+        if self.redraw is not None:
+            kind = self._drawn_kind(e)
+            added = {**self._drawn(e, kind, lane), "kind": kind}
+        for name, value in (("lane", lane), ("s", s), ("speed", speed), *added.items()):
             c[name][e, n] = value
         self.count[e] += 1
 

@@ -3,6 +3,8 @@ through a representation (``scenegym.envs.edit``, ``construct``, ``oneshot``, ``
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -15,7 +17,12 @@ from scenegym._checks import check_whole
 from scenegym.config import config_from_mapping
 from scenegym.datasets.render import RenderConfig, render
 from scenegym.envs.construct import ConstructRepresentation
-from scenegym.envs.edit import SELECTIONS, EditRepresentation, check_edit_settings
+from scenegym.envs.edit import (
+    SELECTIONS,
+    EditRepresentation,
+    check_edit_settings,
+    vehicle_draws,
+)
 from scenegym.envs.latent import LatentRepresentation, load_decoder
 from scenegym.envs.oneshot import OneshotRepresentation
 from scenegym.envs.representation import (
@@ -30,7 +37,7 @@ from scenegym.scene.descriptors import describe
 from scenegym.scene.encoding import LaneGrid
 from scenegym.scene.features import ROAD_FEATURES
 from scenegym.scene.road import Road
-from scenegym.scene.scene import Scene
+from scenegym.scene.scene import Scene, iter_scenes
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
 from scenegym.scene.vehicles import KINDS, Vehicles
 
@@ -200,10 +207,23 @@ class DrivingLayoutEnv(gym.Env):
       ``"cursor"``; ``window``, cells of the cursor view (16); ``realign``, operation 5
       realigns the vehicle instead of changing its kind (False; True in v2); ``compact``,
       the compact cursor view and the 32 cursor edits of edit-v5 (False; True in edit-v5;
-      see Action space and Observation space).
+      see Action space and Observation space); ``redraw``, realigning and adding draw a
+      vehicle's offset, heading and size (and an added vehicle's kind) from the space's
+      ``lateral_mean``, ``lateral_std``, ``heading_std``, ``sizes`` and ``kind_shares``
+      instead of setting the lane centre, the lane heading, the kind's mean size and a car
+      (False; True in edit-v6; needs ``realign``).
+    - ``roads``: None, or roads to start on (a scenes file, whose scenes' distinct roads are
+      taken, or a sequence of ``Road``): each episode drives on one of them drawn at random
+      instead of a road of the space (``options["road"]`` still names one); each must lie
+      within the lane grid.
     - ``render_mode``: None or ``"rgb_array"``.
 
     ## Version history
+    - v6 (edit): as v5, with ``redraw=True``: a realigned or added vehicle takes an offset,
+      heading and size drawn from the starting space (an added one a kind drawn from its
+      shares), so scenes hold the spread of offsets, headings, sizes and kinds of the traffic
+      the space was fitted to (``scenegym fit`` fits it to the reference) instead of
+      vehicles on the lane centre at their kind's mean size.
     - v5 (edit): as v4, with ``compact=True``: the policy sees 5 grid channels of 3 lanes
       around the cursor vehicle (79 numbers without a goal instead of 307) and picks one of
       32 edits instead of 88. PPO's update costs 1.1-1.2 times CartPole's instead of
@@ -254,6 +274,8 @@ class DrivingLayoutEnv(gym.Env):
         realign: bool = False,
         flat: bool = False,
         compact: bool = False,
+        redraw: bool = False,
+        roads: Any = None,
         render_mode: str | None = None,
     ) -> None:
         if representation not in REPRESENTATIONS:
@@ -279,6 +301,7 @@ class DrivingLayoutEnv(gym.Env):
             "window": window,
             "realign": realign,
             "compact": compact,
+            "redraw": redraw,
         }
         edit["window"] = check_edit_settings(**edit)  # whatever the representation
         self.start, self.start_candidates = self._checked_start(start, start_candidates)
@@ -305,7 +328,8 @@ class DrivingLayoutEnv(gym.Env):
         self.row = 0  # this environment's row of its representation
         self._rows = np.zeros(1, dtype=np.int64)
         self.targets: dict[str, float] = {}
-        self.given_road: Road | None = None  # options["road"] of the current episode
+        self.given_road: Road | None = None  # the road of the current episode, when given
+        self.road_pool = self._road_pool(roads)
         self._score = 0.0
 
     def _make_representation(
@@ -322,6 +346,7 @@ class DrivingLayoutEnv(gym.Env):
         }
         if name == "edit":
             settings.update(edit)
+            settings["redraw"] = vehicle_draws(space) if edit["redraw"] else None
         elif name == "latent":
             settings["decoder"] = self.decoder
         return _CLASSES[name](**settings)
@@ -575,12 +600,36 @@ class DrivingLayoutEnv(gym.Env):
         self.given_road = self.check_road((options or {}).get("road"))
         if scene is not None and self.given_road is not None:
             raise ValueError("give options['scene'] or options['road'], not both")
+        if scene is None and self.given_road is None and self.road_pool:
+            self.given_road = self.road_pool[int(self.np_random.integers(len(self.road_pool)))]
         # start="goal": the targets come first and shape the starting scene; otherwise the
         # scene is drawn first (the order fixes which scene and targets a seed gives).
         if self.start == "goal" and scene is None:
             self.targets = self._draw_targets(options or {})
             return None, False
         return scene, True
+
+    def _road_pool(self, roads: Any) -> list[Road]:
+        """The ``roads`` argument as a list of roads within the lane grid (empty: none)."""
+        if roads is None:
+            return []
+        if isinstance(roads, (str, os.PathLike)):
+            found: dict[str, Road] = {}
+            for scene in iter_scenes(roads):
+                found.setdefault(json.dumps(scene.road.to_dict(), sort_keys=True), scene.road)
+            roads = list(found.values())
+        if isinstance(roads, Road) or not isinstance(roads, Sequence) or not roads:
+            raise TypeError(
+                "roads must be a scenes file or a non-empty sequence of Road objects, got "
+                f"{type(roads).__name__}"
+            )
+        pool = []
+        for i, road in enumerate(roads):
+            try:
+                pool.append(self.check_road(road))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"roads[{i}]: {error}") from None
+        return pool
 
     def check_road(self, road: Any) -> Road | None:
         """``road`` (``options["road"]`` of a reset), checked to fit this environment's lane
@@ -598,24 +647,29 @@ class DrivingLayoutEnv(gym.Env):
         return road
 
     def _draw_targets(self, options: dict) -> dict[str, float]:
-        """Goal targets drawn from the goal, with those in ``options["targets"]`` replacing
-        theirs; on a given road (``options["road"]``), the road's own descriptors are
-        the targets of its lane count and curvature."""
-        targets = self.goal.sample(self.np_random) if self.goal is not None else {}
-        if self.given_road is not None and targets:
-            road_values = describe(Scene(self.given_road, Vehicles.empty()))
-            targets.update({name: road_values[name] for name in ROAD_FEATURES if name in targets})
+        """Goal targets: those in ``options["targets"]``, and on a given road
+        (``options["road"]``) the road's own lane count and curvature, with the others
+        filled in as the goal's reference does given these (``GoalSpec.sample_given``); with
+        nothing given, drawn from the goal."""
+        given: dict[str, float] = {}
         if "targets" in options:
-            given = dict(options["targets"])
+            given = {name: float(value) for name, value in dict(options["targets"]).items()}
             if self.goal is None or set(given) - set(self.goal.names):
                 allowed = ", ".join(self.goal.names) if self.goal is not None else "none"
                 raise ValueError(
                     f"options['targets'] names {sorted(given)}; this environment's goal "
                     f"descriptors are: {allowed}"
                 )
-            # Descriptors not named keep the targets just drawn.
-            targets.update({name: float(value) for name, value in given.items()})
-        return targets
+        if self.goal is None:
+            return {}
+        if self.given_road is not None:
+            road_values = describe(Scene(self.given_road, Vehicles.empty()))
+            given.update(
+                {name: road_values[name] for name in ROAD_FEATURES if name in self.goal.names}
+            )
+        if not given:
+            return self.goal.sample(self.np_random)
+        return self.goal.sample_given(given, self.np_random)
 
 
 def _check_kind(name: str, value: Any, *kinds: type) -> None:
@@ -676,7 +730,11 @@ def start_episodes(
     representation = envs[0].representation
     if any(env.representation is not representation for env in envs):
         raise ValueError("start_episodes needs environments that share one representation")
-    representation.restart(np.array([env.row for env in envs], dtype=np.int64), scenes)
+    representation.restart(
+        np.array([env.row for env in envs], dtype=np.int64),
+        scenes,
+        [env.np_random for env in envs],
+    )
 
 
 def _draw_starts(envs: Sequence[DrivingLayoutEnv]) -> list[Scene]:

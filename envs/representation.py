@@ -96,8 +96,14 @@ class Representation:
         return type(self)(**self.settings(), rows=rows)
 
     # ------------------------------------------------------------------ episodes
-    def restart(self, rows: NDArray[np.int64], scenes: Sequence[Scene]) -> None:
-        """Start the episodes of ``rows`` from ``scenes``."""
+    def restart(
+        self,
+        rows: NDArray[np.int64],
+        scenes: Sequence[Scene],
+        rngs: Sequence[np.random.Generator] | None = None,
+    ) -> None:
+        """Start the episodes of ``rows`` from ``scenes``; a representation whose edits draw
+        at random draws what the episode needs from ``rngs`` (one per row)."""
         rows = np.asarray(rows, dtype=np.int64)
         for scene in scenes:
             if len(scene.vehicles) > self.max_vehicles:
@@ -110,6 +116,11 @@ class Representation:
         self._update_road_batch(rows)
         self.steps[rows] = 0
         self.load(rows, scenes)
+        if rngs is not None:
+            self.draw(rows, rngs)
+
+    def draw(self, rows: NDArray[np.int64], rngs: Sequence[np.random.Generator]) -> None:
+        """Draw the random numbers the episodes of ``rows`` use (none by default)."""
 
     def _update_road_batch(self, rows: NDArray[np.int64]) -> None:
         """Bring the road tables up to date after the roads of ``rows`` changed: made again

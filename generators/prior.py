@@ -275,14 +275,29 @@ class ScenePrior:
     def _place(
         self, grids: NDArray[np.float32], roads: Sequence[Road], masks: NDArray
     ) -> list[Scene]:
-        """Decoded grids to scenes on ``roads``, with ``masks`` their flattened lane maps."""
-        on_road = masks.reshape(len(grids), self.grid.lanes, self.grid.cells)
+        """Decoded grids to scenes on ``roads``, with ``masks`` their flattened lane maps.
+        Vehicles are kept in every cell a lane covers, in part too: the lane map marks the
+        cells whose centre a lane covers, and a vehicle may stand in the last metres of a
+        road whose end cuts a cell before its centre."""
+        on_road = masks.reshape(len(grids), self.grid.lanes, self.grid.cells) > 0.5
+        on_road |= self._partly_covered(roads)
         occupancy = grids[:, 1] * on_road
         if self.config.kind == "gan":  # what its discriminator judged: a threshold at 0.5
             grids[:, 1] = occupancy > 0.5
         else:
             grids[:, 1] = vehicle_cells(occupancy)
         return [self.grid.decode(grid, road) for grid, road in zip(grids, roads)]
+
+    def _partly_covered(self, roads: Sequence[Road]) -> NDArray[np.bool_]:
+        """``(len(roads), lanes, cells)``: True where a lane covers any part of a cell."""
+        length, cells = self.grid.cell_length, self.grid.cells
+        starts = np.arange(cells) * length
+        covered = np.zeros((len(roads), self.grid.lanes, cells), dtype=bool)
+        for k, road in enumerate(roads):
+            n = min(road.lane_count, self.grid.lanes)
+            first, last = road.lane_starts[:n, None], road.lane_ends[:n, None]
+            covered[k, :n] = (starts < last) & (starts + length > first)
+        return covered
 
     def sample_latents(self, n: int, seed: int = 0) -> NDArray[np.float64]:
         """``n`` latent codes drawn with ``seed`` from the Gaussian fitted to the posterior

@@ -85,6 +85,35 @@ class GoalSpec:
             return {name: float(value) for name, value in zip(self.names, row)}
         return {name: float(rng.uniform(*self.ranges[name])) for name in self.names}
 
+    def sample_given(
+        self, given: Mapping[str, float], rng: np.random.Generator, *, neighbours: int = 5
+    ) -> dict[str, float]:
+        """Targets that keep ``given`` and fill in the others as the reference does *given*
+        them: those of one of the ``neighbours`` reference scenes nearest to ``given``
+        (distances in range widths over the given descriptors; drawn at random among them
+        and among every scene as near as the farthest of them), so a density asked for alone
+        comes with the speeds and headways reference scenes of that density have. Without a
+        reference, the others are drawn from the ranges."""
+        unknown = set(given) - set(self.names)
+        if unknown:
+            raise ValueError(
+                f"targets name {sorted(unknown)}; this goal's descriptors are: "
+                f"{', '.join(self.names) or 'none'}"
+            )
+        if not self.reference or not given:
+            return {**self.sample(rng), **{k: float(v) for k, v in given.items()}}
+        table = _reference_targets(self.reference, self.names)
+        columns = [self.names.index(name) for name in given]
+        width = np.array([self.ranges[name][1] - self.ranges[name][0] for name in given])
+        wanted = np.array([float(given[name]) for name in given])
+        distance = np.abs((table[:, columns] - wanted) / width).sum(axis=1)
+        count = min(len(table), neighbours)
+        farthest = np.partition(distance, count - 1)[count - 1]
+        nearest = np.flatnonzero(distance <= farthest)
+        row = table[nearest[int(rng.integers(nearest.size))]]
+        targets = {name: float(value) for name, value in zip(self.names, row)}
+        return {**targets, **{name: float(value) for name, value in given.items()}}
+
     def sample_many(self, n: int, rng: np.random.Generator) -> list[dict[str, float]]:
         """``n`` target sets. With a reference, its scenes' descriptors in a random order,
         each once before any repeats (a set of generated scenes whose targets repeat holds

@@ -4,7 +4,8 @@ keep each recording whole on one side.
 
 ``recording_of`` names the group of a scene: ``scene.context["recording"]`` where an import
 or the naturalistic simulation wrote it; otherwise the scene stands alone (a generated or
-hand-made scene is its own group).
+hand-made scene is its own group, even where two scenes are equal: a generator that repeats
+one scene has drawn it many times).
 """
 
 from __future__ import annotations
@@ -19,29 +20,33 @@ from scenegym.scene.scene import Scene
 __all__ = ["group_codes", "grouped_split", "recording_of"]
 
 
-def recording_of(scene: Scene) -> str:
-    """The recording (or simulated run) ``scene`` was cut from; ``"scene <id>"`` when its
-    context names none."""
+def recording_of(scene: Scene) -> str | None:
+    """The recording (or simulated run) ``scene`` was cut from; None when its context names
+    none."""
     recording = scene.context.get("recording")
-    return f"scene {scene.id}" if recording is None else str(recording)
+    return None if recording is None else str(recording)
 
 
 def group_codes(scenes: Sequence[Scene]) -> tuple[NDArray[np.int64], list[str]]:
-    """The group index of each scene (in order of first appearance) and the group names."""
+    """The group index of each scene (in order of first appearance) and the group names (a
+    scene without a recording is a group of its own, named ``"scene <index>"``)."""
     names: dict[str, int] = {}
-    codes = np.array(
-        [names.setdefault(recording_of(scene), len(names)) for scene in scenes], dtype=np.int64
-    )
-    return codes, list(names)
+    codes = []
+    for index, scene in enumerate(scenes):
+        recording = recording_of(scene)
+        key = f"scene {index}" if recording is None else f"recording {recording}"
+        codes.append(names.setdefault(key, len(names)))
+    labels = [key.removeprefix("recording ") for key in names]
+    return np.array(codes, dtype=np.int64), labels
 
 
 def grouped_split(
     scenes: Sequence[Scene], held_out: float = 0.5, *, seed: int = 0, name: str = "reference"
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Indices of the scenes to fit on and of the scenes held out, split by recording: a
-    random ``held_out`` share of the recordings (at least one on each side) goes to the held
-    out side, whole. ``ValueError`` when ``scenes`` hold fewer than two recordings (``name``
-    is what the message calls them).
+    random ``held_out`` share of the recordings (rounded down; at least one on each side)
+    goes to the held out side, whole. ``ValueError`` when ``scenes`` hold fewer than two
+    recordings (``name`` is what the message calls them).
 
     >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=100.0, lanes=1)
@@ -63,7 +68,7 @@ def grouped_split(
             "context 'recording')"
         )
     order = np.random.default_rng(seed).permutation(len(names))
-    count = min(len(names) - 1, max(1, round(len(names) * float(held_out))))
+    count = min(len(names) - 1, max(1, int(len(names) * float(held_out))))
     held_groups = np.zeros(len(names), dtype=bool)
     held_groups[order[:count]] = True
     held = held_groups[codes]

@@ -107,6 +107,15 @@ class HighwaySpaceConfig:
     speed_std: float = field(
         default=3.0, metadata=option("speed spread around the flow speed (m/s)", 0.0, 30.0)
     )
+    lateral_mean: float = field(
+        default=0.0,
+        metadata=option(
+            "mean offset from the lane centre (m; recordings whose map and tracks are "
+            "misaligned have one)",
+            -2.0,
+            2.0,
+        ),
+    )
     lateral_std: float = field(
         default=0.3, metadata=option("spread of the offset from the lane centre (m)", 0.0, 2.0)
     )
@@ -365,7 +374,8 @@ class HighwaySceneSpace:
             s = _following_places(extent[of], row, lane, speed, length, phase_u, vehicle_u[:, 4], c)
             s = np.minimum(np.maximum(lane_start + s, lane_start), lane_end)
         half_lane = width[of][row, lane] / 2.0
-        d = np.minimum(np.maximum(c.lateral_std * vehicle_z[:, 3], -half_lane), half_lane)
+        d = c.lateral_mean + c.lateral_std * vehicle_z[:, 3]
+        d = np.minimum(np.maximum(d, -half_lane), half_lane)
         # Columns built here are finite, of one length and of known kinds: the constructor's
         # checks would only cost time.
         return n, {

@@ -54,6 +54,7 @@ def _register_envs() -> None:
         ("v3", {"realign": True, "window": 4}),
         ("v4", {"realign": True, "window": 4, "flat": True}),
         ("v5", {"realign": True, "window": 4, "flat": True, "compact": True}),
+        ("v6", {"realign": True, "window": 4, "flat": True, "compact": True, "redraw": True}),
     )
     for version, extra in versions:
         env_id = f"scenegym/DrivingLayout-edit-{version}"

@@ -231,7 +231,7 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
 ):
     monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "quick"
-    argv = ["quickstart", "--out", out, "--n", 12, "--reference-n", 24, "--train-steps", 64]
+    argv = ["quickstart", "--out", out, "--n", 12, "--reference-n", 40, "--train-steps", 64]
     status, stdout, err = run(argv, capsys)
     assert status == 0, err
     assert len(read_scenes(out / "scenes.jsonl")) == 12
@@ -242,8 +242,8 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert sheet is not None
     assert sheet.ndim == 3
     assert "validity rate" in stdout
-    assert len(read_scenes(out / "reference.jsonl")) == 24
-    assert len(read_scenes(out / "reference_held_out.jsonl")) == 12
+    assert len(read_scenes(out / "reference.jsonl")) == 40
+    assert len(read_scenes(out / "reference_held_out.jsonl")) == 16
     metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert set(metrics["generators"]) == {"generated", "random sampler", "VAE prior"}
     assert metrics["generators"]["generated"]["fsd_floor"] >= 0
@@ -260,7 +260,7 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert (out / "run" / "model.zip").is_file() and (out / "run" / "realism.json").is_file()
     # The policy learns from one half of the reference and is judged against the other.
     config = json.loads((out / "run" / "config.json").read_text())
-    assert config["env"] == "scenegym/DrivingLayout-edit-v5"
+    assert config["env"] == "scenegym/DrivingLayout-edit-v6"
     assert config["env_kwargs"]["start"] == "goal"
     assert config["env_kwargs"]["space"]["placement"] == "even"
     fit = read_scenes(out / "reference_fit.jsonl")
@@ -271,7 +271,7 @@ def test_quickstart_writes_scenes_renderings_summary_and_contact_sheet(
     assert config["env_kwargs"]["max_vehicles"] == max(40, max(counts))
     assert config["env_kwargs"]["start_candidates"] == 16
     assert {s.id for s in fit}.isdisjoint({s.id for s in held_out})
-    assert metrics["generators"]["generated"]["reference_scenes"] == 12
+    assert metrics["generators"]["generated"]["reference_scenes"] == 16
 
 
 # ---------------------------------------------------------------------- the installed script

@@ -49,7 +49,7 @@ def test_metrics_file_has_every_required_key(tmp_path, reference, random_scenes)
 def test_random_sampler_is_told_apart_from_the_reference(tmp_path, reference, random_scenes):
     metrics = evaluate_to_folder({"random": random_scenes}, reference, tmp_path)
     assert metrics["c2st_auc"] > 0.9
-    assert metrics["mmd2"] > 3 * metrics["mmd2_floor"]
+    assert metrics["mmd2"] > 2 * metrics["mmd2_floor"]  # floors keep simulated runs whole
     assert metrics["validity_rate"] < 0.5
 
 

@@ -19,6 +19,7 @@ from scenegym.scene import (
     HighwaySceneSpace,
     HighwaySpaceConfig,
     read_scenes,
+    recording_of,
 )
 
 
@@ -53,7 +54,7 @@ def quick(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SCENEGYM_CACHE", str(folder / "cache"))
         result = quickstart(
-            folder / "quick", n=12, seed=3, train_steps=2048, reference_n=24, progress=progress
+            folder / "quick", n=12, seed=3, train_steps=2048, reference_n=40, progress=progress
         )
     return result, progress
 
@@ -85,7 +86,7 @@ def test_quickstart_returns_the_counts_and_metrics_it_wrote(quick):
     result, _ = quick
     assert isinstance(result, QuickstartResult)
     assert (result.seed, result.train_steps) == (3, 2048)
-    assert (result.random_scenes, result.reference_scenes, result.generated_scenes) == (12, 24, 12)
+    assert (result.random_scenes, result.reference_scenes, result.generated_scenes) == (12, 40, 12)
     assert result.run == result.out / "run"
     assert len(read_scenes(result.out / "generated.jsonl")) == result.generated_scenes
     assert result.summary == json.loads((result.out / "describe.json").read_text())
@@ -95,7 +96,8 @@ def test_quickstart_returns_the_counts_and_metrics_it_wrote(quick):
     for metrics in generators.values():
         assert 0.0 <= metrics["validity_rate"] <= 1.0
         assert 0.0 <= metrics["c2st_auc"] <= 1.0
-        assert metrics["reference_scenes"] == 12  # the held-out half
+        assert metrics["reference_scenes"] == 16  # the held-out runs: 2 of 5
+        assert (metrics["reference_recordings"], metrics["floor_split"]) == (2, "recording")
 
 
 def test_quickstart_reports_its_stages_notes_and_summary(quick):
@@ -103,16 +105,16 @@ def test_quickstart_reports_its_stages_notes_and_summary(quick):
     assert progress.summaries == [result.summary]
     assert progress.notes == ["training a generation policy for 2048 steps ..."]
     assert progress.stages["sampling"] == [12, 12]
-    assert progress.stages["simulating reference"] == [24, 24]
+    assert progress.stages["simulating reference"] == [40, 40]
     assert progress.stages["writing COCO dataset"][0] == 12
 
 
-def test_quickstart_fits_the_generator_on_one_half_and_holds_out_the_other(quick):
+def test_quickstart_fits_the_generator_on_some_runs_and_holds_out_the_others(quick):
     result, _ = quick
     fit = read_scenes(result.out / "reference_fit.jsonl")
     held_out = read_scenes(result.out / "reference_held_out.jsonl")
-    assert len(fit) == len(held_out) == 12
-    assert {s.id for s in fit}.isdisjoint({s.id for s in held_out})
+    assert (len(fit), len(held_out)) == (24, 16)  # 3 and 2 simulated runs of 8 scenes
+    assert {recording_of(s) for s in fit}.isdisjoint({recording_of(s) for s in held_out})
     assert read_scenes(result.run / "reference_fit.jsonl") == fit
     assert read_scenes(result.run / "reference_held_out.jsonl") == held_out
     config = json.loads((result.run / "config.json").read_text())
@@ -121,7 +123,7 @@ def test_quickstart_fits_the_generator_on_one_half_and_holds_out_the_other(quick
 
 
 def test_quickstart_needs_a_reference_large_enough_to_split(tmp_path):
-    with pytest.raises(ValueError, match="reference_n must be at least 20"):
+    with pytest.raises(ValueError, match="reference_n must be at least 40"):
         quickstart(tmp_path / "q", reference_n=10)
     assert not (tmp_path / "q").exists()
 

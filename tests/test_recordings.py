@@ -91,7 +91,7 @@ def test_a_grouped_split_never_puts_one_recording_on_both_sides(seed, held_out):
     assert fit_recordings and held_recordings
     assert not fit_recordings & held_recordings
     assert sorted([*fit, *held]) == list(range(len(scenes)))
-    assert len(held_recordings) == max(1, min(6, round(7 * held_out)))
+    assert len(held_recordings) == max(1, min(6, int(7 * held_out)))
 
 
 def test_a_split_of_one_recording_is_refused_in_one_line():
@@ -141,9 +141,24 @@ def test_evaluate_floors_keep_recordings_whole():
     # Halves of whole recordings differ as other traffic does; halves that split recordings
     # share them, and their floor is near zero.
     assert grouped["mmd2_floor"] > 5 * by_scene["mmd2_floor"]
-    assert grouped["traffic"]["c2st_floor"] > by_scene["traffic"]["c2st_floor"] + 0.1
     # One road on both sides: the road part cannot tell them apart.
     assert grouped["road"]["c2st_auc"] <= 0.6
+
+
+def test_a_grouped_c2st_does_not_tell_recordings_apart_by_memory():
+    from scenegym.evaluation import c2st_auc
+
+    # Two sets of one distribution, each of 8 recordings; rows of a recording share its level.
+    rng = np.random.default_rng(0)
+    levels = rng.normal(0.0, 3.0, (16, 3))
+    rows = np.repeat(levels, 25, axis=0) + rng.normal(0.0, 0.1, (400, 3))
+    groups = np.repeat(np.arange(16), 25)
+    x, y, gx, gy = rows[:200], rows[200:], groups[:200], groups[200:]
+    # Folds that split recordings let the classifier recognise each recording's level.
+    assert c2st_auc(x, y, seed=0) > 0.9
+    assert c2st_auc(x, y, seed=0, groups=(gx, gy)) < 0.75
+    # One recording a side leaves no fold to hold one out: no value, not a wrong one.
+    assert c2st_auc(x[:25], y[:25], seed=0, groups=(gx[:25], gy[:25])) is None
 
 
 # ---------------------------------------------------------------- traffic on given roads

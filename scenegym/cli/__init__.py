@@ -2,7 +2,7 @@
 
 Each module adds the commands of one group, each command parsing its options, calling the
 library and printing what it did: ``scenes`` (sample, reference, import, export, render,
-describe), ``training`` (train, generate), ``priors`` (fit-prior, sample-prior,
+describe), ``training`` (train, generate, fit), ``priors`` (fit-prior, sample-prior,
 fit-appearance), ``datasets`` (dataset), ``evaluate`` and ``quickstart``.
 
 Every error a user can cause (a missing or malformed file, a bad option, an out-of-range value)
@@ -32,6 +32,7 @@ _COMMANDS = (
     scenes.add_export,
     training.add_train,
     training.add_generate,
+    training.add_fit,
     scenes.add_render,
     evaluate.add_evaluate,
     priors.add_sample_prior,

@@ -92,6 +92,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def share(text: str) -> float:
+    """A share strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text}")
+    return value
+
+
 def seed_int(text: str) -> int:
     """A seed: a whole number from 0 to ``MAX_SEED``."""
     value = _whole_number(text)
@@ -176,13 +187,16 @@ def space(args: argparse.Namespace) -> HighwaySceneSpace:
 
 
 # ---------------------------------------------------------------------- files
-def reference_scenes(sources: Sequence[str]) -> tuple[list[Scene], str]:
-    """The scenes and the label of ``--reference SOURCE...`` (``load_reference``); files an
-    import skipped are named on stderr."""
+def reference_scenes(
+    sources: Sequence[str], *, name: str = "--reference", interval: float | None = None
+) -> tuple[list[Scene], str]:
+    """The scenes and the label of ``--reference SOURCE...`` (``load_reference``; ``name``
+    is the option's name, ``interval`` the snapshot interval of recordings); files an import
+    skipped are named on stderr."""
     naturalistic = list(sources) == [NATURALISTIC]
     description = "simulating reference" if naturalistic else "reading reference"
     with progress(description, NATURALISTIC_SCENES if naturalistic else None) as advance:
-        loaded = load_reference(sources, on_scene=advance, name="--reference")
+        loaded = load_reference(sources, on_scene=advance, name=name, interval=interval)
     for skipped in loaded.skipped:
         print(f"skipped {skipped['file']}: {skipped['reason']}", file=sys.stderr)
     return loaded.scenes, loaded.label
@@ -269,6 +283,11 @@ def epoch_progress(advance: Callable[[int], None]) -> Callable[[int, dict], None
 
 
 # ---------------------------------------------------------------------- printing
+def number(value: Any, spec: str) -> str:
+    """``value`` formatted with ``spec``, or "–" for a metric that has no value (None)."""
+    return "–" if value is None else format(value, spec)
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """The descriptor table, validity rate and rule failures of a ``summarise`` result."""
     recordings = summary.get("recordings", summary["scenes"])

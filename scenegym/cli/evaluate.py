@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scenegym.cli._common import Commands, reference_scenes, seed_int
+from scenegym.cli._common import Commands, number, reference_scenes, seed_int
 from scenegym.evaluation import evaluate_to_folder, read_scene_sets
 from scenegym.generators import ScenePrior
 
@@ -50,8 +50,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         if "fsd" in result:
             fsd = f", FSD {result['fsd']:.3g} (floor {result['fsd_floor']:.3g})"
         print(
-            f"{name}: validity {result['validity_rate']:.1%}, C2ST AUC {result['c2st_auc']:.3f}, "
-            f"MMD² {result['mmd2']:.4f} (floor {result['mmd2_floor']:.4f}){fsd}, "
+            f"{name}: validity {result['validity_rate']:.1%}, C2ST AUC "
+            f"{number(result['c2st_auc'], '.3f')} (traffic "
+            f"{number(result['traffic']['c2st_auc'], '.3f')}, floor "
+            f"{number(result['traffic']['c2st_floor'], '.3f')}), "
+            f"MMD² {number(result['mmd2'], '.4f')} (floor {result['mmd2_floor']:.4f}){fsd}, "
             f"coverage {result['coverage']:.3f}, Vendi {result['vendi']:.2f}"
         )
     print(f"wrote {args.out}/metrics.json and {args.out}/report.md")

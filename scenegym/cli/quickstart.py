@@ -16,6 +16,7 @@ from scenegym.cli._common import (
     add_config_options,
     at_least,
     interactive,
+    number,
     positive_int,
     print_summary,
     progress,
@@ -43,7 +44,7 @@ def add_quickstart(commands: Commands) -> None:
     )
     parser.add_argument(
         "--reference-n",
-        type=at_least(QUICKSTART_MIN_REFERENCE, "half trains, half is held out to evaluate"),
+        type=at_least(QUICKSTART_MIN_REFERENCE, "split by simulated run: train on part, hold out"),
         default=2000,
         help="reference scenes to simulate (cached after the first run)",
     )
@@ -125,8 +126,12 @@ def _table(results: dict[str, dict]) -> str:
     rows = [
         ("", lambda r: "", ""),
         ("validity", lambda r: f"{r['validity_rate']:.1%}", ""),
-        ("C2ST AUC", lambda r: f"{r['c2st_auc']:.3f}", "0.5 = indistinguishable"),
-        ("MMD²", lambda r: f"{r['mmd2']:.4f}", f"floor {results['generated']['mmd2_floor']:.4f}"),
+        ("C2ST AUC", lambda r: number(r["c2st_auc"], ".3f"), "0.5 = indistinguishable"),
+        (
+            "MMD²",
+            lambda r: number(r["mmd2"], ".4f"),
+            f"floor {results['generated']['mmd2_floor']:.4f}",
+        ),
         ("FSD", lambda r: f"{r['fsd']:.2f}", _fsd_note(results["generated"])),
     ]
     lines = []

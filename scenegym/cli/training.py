@@ -1,4 +1,4 @@
-"""Commands that train a generation policy and sample from it: train, generate."""
+"""Commands that train a generation policy and sample from it: train, generate, fit."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Any
 
 from scenegym.agents import (
     GenerationPolicy,
+    RecipeProgress,
     TrainConfig,
     bring_inputs,
     check_targets,
     targets_like,
 )
+from scenegym.agents.fitting import fit_reference
 
 # The function, not the module of the same name that importing it sets on scenegym.agents.
 from scenegym.agents.training import run_finished, train
@@ -26,10 +28,14 @@ from scenegym.cli._common import (
     check_out_file,
     config,
     interactive,
+    number,
     overrides,
     parse_targets,
+    positive_float,
     positive_int,
+    reference_scenes,
     seed_int,
+    share,
 )
 from scenegym.scene import DESCRIPTORS, write_scenes
 
@@ -170,4 +176,76 @@ def _generate(args: argparse.Namespace) -> int:
         share = error["range_share"]
         of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
         print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
+    return 0
+
+
+# ---------------------------------------------------------------------- fit
+def add_fit(commands: Commands) -> None:
+    """``scenegym fit``: ``scenegym.agents.fit_reference``."""
+    parser = commands.add_parser(
+        "fit",
+        help="learn a generator of a reference's traffic (recordings or scenes) and evaluate "
+        "it on held-out recordings",
+    )
+    parser.add_argument(
+        "reference",
+        type=str,
+        nargs="+",
+        help="CommonRoad .xml files or folders, a scenes .jsonl file, or 'naturalistic'",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="new run folder")
+    parser.add_argument(
+        "--held-out",
+        type=share,
+        default=0.3,
+        help="share of the recordings held out, whole, to evaluate on (default 0.3)",
+    )
+    parser.add_argument(
+        "--train-steps", type=positive_int, default=250_000, help="training budget (steps)"
+    )
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the split and training")
+    parser.add_argument(
+        "--interval",
+        type=positive_float,
+        default=1.0,
+        help="seconds between the snapshots taken of CommonRoad recordings (default 1)",
+    )
+    parser.set_defaults(handler=_fit)
+
+
+class _Progress(RecipeProgress):
+    training_bar = interactive()
+
+    def note(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    reference, label = reference_scenes(args.reference, name="reference", interval=args.interval)
+    result = fit_reference(
+        reference,
+        args.out,
+        held_out=args.held_out,
+        train_steps=args.train_steps,
+        seed=args.seed,
+        label=label,
+        progress=_Progress(),
+    )
+    m = result.metrics
+    traffic = m["traffic"]
+    worst = max(m["ks"].items(), key=lambda item: -1.0 if item[1] is None else item[1])
+    print(
+        f"fitted {result.run} on {result.recordings['fit']} recording(s) "
+        f"({result.scenes['fit']} scenes); generated on the roads of "
+        f"{result.recordings['held_out']} held-out recording(s) ({result.scenes['held_out']} "
+        "scenes) and compared with the traffic recorded there:\n"
+        f"  validity {m['validity_rate']:.1%}; traffic C2ST AUC "
+        f"{number(traffic['c2st_auc'], '.3f')} (floor {number(traffic['c2st_floor'], '.3f')}); "
+        f"MMD² {number(m['mmd2'], '.4f')} (floor {m['mmd2_floor']:.4f}); traffic coverage "
+        f"{traffic['coverage']:.2f} and precision {traffic['precision']:.2f} (floors "
+        f"{number(traffic.get('coverage_floor'), '.2f')} and "
+        f"{number(traffic.get('precision_floor'), '.2f')}); largest KS {worst[0]} "
+        f"{number(worst[1], '.2f')}\n"
+        f"report: {result.run}/evaluation/report.md"
+    )
     return 0
