@@ -28,7 +28,7 @@ from scenegym.evaluation.report import MIN_SCENES, evaluate_to_folder
 from scenegym.generators.prior import cached_prior
 from scenegym.scene.descriptors import describe_many
 from scenegym.scene.encoding import LaneGrid
-from scenegym.scene.groups import group_codes, grouped_split
+from scenegym.scene.groups import group_codes, grouped_split, recording_of
 from scenegym.scene.scene import Scene, write_scenes
 from scenegym.scene.space import HighwaySpaceConfig
 from scenegym.scene.vehicles import KINDS
@@ -199,6 +199,11 @@ def fit_reference(
         generated = policy.sample(
             len(held), seed=seed + 1, roads=[scene.road for scene in held]
         ).scenes
+    # Traffic on a recording's road goes with that recording in every grouped split.
+    generated = [
+        scene.replace(context={"recording": recording_of(on), "generated": True})
+        for scene, on in zip(generated, held)
+    ]
     write_scenes(run / "generated_held_out_roads.jsonl", generated)
     with progress.stage("evaluating on held-out recordings", None):
         metrics = evaluate_to_folder(

@@ -45,7 +45,7 @@ from scenegym.scene.features import (
     scene_vehicle_features,
     vehicle_features,
 )
-from scenegym.scene.groups import group_codes
+from scenegym.scene.groups import group_codes, group_names
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import violation_counts_many
 
@@ -217,8 +217,9 @@ def c2st_auc(
         seed: seed of the subsample, the folds and the classifier.
         folds: cross-validation folds, 2 to the balanced size (with ``groups``: at most
             the recordings of the side with fewer, and at least 2 of them).
-        groups: None, or ``(groups_x, groups_y)``: one id per row of each (ids of ``x`` and
-            ``y`` are kept apart even where equal).
+        groups: None, or ``(groups_x, groups_y)``: one id per row of each; an id found on
+            both sides is one group (traffic generated on a recording's road goes with the
+            recording, so a fold cannot learn the road of one side and meet it on the other).
 
     Returns:
         None with ``groups`` where a side holds fewer than 2 recordings (no fold could
@@ -252,7 +253,7 @@ def c2st_auc(
     ids = None
     if groups is not None:
         ids = _side_groups(groups, (len(x), len(y)), (kept_x, kept_y))
-        fewest = min(len(np.unique(ids[:n])), len(np.unique(ids[n:])))
+        fewest = min(len(np.unique(ids[:n])), len(np.unique(ids[n:])), len(np.unique(ids)) // 2)
         if fewest < 2:
             return None
         folds = min(folds, fewest)
@@ -288,19 +289,19 @@ def _side_groups(
     sizes: tuple[int, int],
     kept: tuple[NDArray[np.int64], NDArray[np.int64]],
 ) -> NDArray[np.int64]:
-    """One group code per kept row of both sides, codes of the two sides apart."""
+    """One group code per kept row of both sides; an id on both sides is one group."""
     if not isinstance(groups, tuple) or len(groups) != 2:
         raise TypeError("groups must be (groups_x, groups_y), one id per row of each side")
-    coded = []
+    kept_ids = []
     for side, (values, size, index) in enumerate(zip(groups, sizes, kept)):
         values = np.asarray(values)
         if values.shape != (size,):
             raise ValueError(
                 f"groups[{side}] holds {values.size} ids for {size} rows; give one per row"
             )
-        _, codes = np.unique(values, return_inverse=True)
-        coded.append(codes[index] * 2 + side)
-    return np.concatenate(coded)
+        kept_ids.append(values[index].astype(str))
+    _, codes = np.unique(np.concatenate(kept_ids), return_inverse=True)
+    return codes
 
 
 def ks_statistics(x: ArrayLike, y: ArrayLike, names: Sequence[str]) -> dict[str, float]:
@@ -758,7 +759,8 @@ def _parts(
 ) -> dict[str, Any]:
     """``evaluate``'s ``c2st_floor`` and its ``road`` and ``traffic`` parts."""
     x, y = scene_features(scenes), scene_features(reference)
-    gx, gy = group_codes(scenes)[0], group_codes(reference)[0]
+    gx = np.array(group_names(scenes, "generated"))
+    gy = np.array(group_names(reference, "reference"))
     road = [SCENE_FEATURES.index(name) for name in ROAD_FEATURES]
     traffic = [SCENE_FEATURES.index(name) for name in TRAFFIC_FEATURES]
     rng = rng_from(seed)
@@ -793,7 +795,7 @@ def _scene_metrics(
 ) -> dict[str, float]:
     """``evaluate``'s scene-level metrics, with equal sizes for those that depend on them."""
     x_scenes, y_scenes = scene_features(scenes), scene_features(reference)
-    groups = (group_codes(scenes)[0], group_codes(reference)[0])
+    groups = (group_names(scenes, "generated"), group_names(reference, "reference"))
     scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
     size = min(len(scenes), len(reference))
     x_equal, y_equal = subsample(rng, x_scenes, size), subsample(rng, y_scenes, size)

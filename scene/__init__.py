@@ -10,8 +10,8 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
 - Geometry: ``vehicle_poses``, ``vehicle_corners``.
 - Validity: ``validate``, ``is_valid``, ``violation_counts``, ``violation_counts_many``,
   ``repair``, ``Violation``, ``ValidityRules``, ``RULES``, ``DEFAULT_RULES``.
-- Recordings as groups: ``recording_of``, ``group_codes``, ``grouped_split`` (splits that
-  keep each recording whole).
+- Recordings as groups: ``recording_of``, ``group_codes``, ``group_names``,
+  ``grouped_split`` (splits that keep each recording whole).
 - Validity report of a set (a reference's check): ``rule_report``.
 - Descriptors: ``describe``, ``describe_many``, ``DESCRIPTORS`` (names and units),
   ``GAP_CAP``, ``HEADWAY_CAP``.
@@ -33,7 +33,7 @@ from scenegym.scene.features import (
     vehicle_features,
 )
 from scenegym.scene.geometry import vehicle_corners, vehicle_poses
-from scenegym.scene.groups import group_codes, grouped_split, recording_of
+from scenegym.scene.groups import group_codes, group_names, grouped_split, recording_of
 from scenegym.scene.road import Road
 from scenegym.scene.scene import SCENE_FORMAT, Scene, iter_scenes, read_scenes, write_scenes
 from scenegym.scene.semantic import PALETTE, SEMANTIC_CLASSES
@@ -78,6 +78,7 @@ __all__ = [
     "describe",
     "describe_many",
     "group_codes",
+    "group_names",
     "grouped_split",
     "is_valid",
     "iter_scenes",

@@ -3,7 +3,8 @@ and its traffic, so a held-out set, a floor or a split that is to mean "other tr
 keep each recording whole on one side.
 
 ``recording_of`` names the group of a scene: ``scene.context["recording"]`` where an import
-or the naturalistic simulation wrote it; otherwise the scene stands alone (a generated or
+or the naturalistic simulation wrote it (or where traffic generated on a recording's road
+names that recording, as ``scenegym fit`` does); otherwise the scene stands alone (a generated or
 hand-made scene is its own group, even where two scenes are equal: a generator that repeats
 one scene has drawn it many times).
 """
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from scenegym.scene.scene import Scene
 
-__all__ = ["group_codes", "grouped_split", "recording_of"]
+__all__ = ["group_codes", "group_names", "grouped_split", "recording_of"]
 
 
 def recording_of(scene: Scene) -> str | None:
@@ -25,6 +26,17 @@ def recording_of(scene: Scene) -> str | None:
     none."""
     recording = scene.context.get("recording")
     return None if recording is None else str(recording)
+
+
+def group_names(scenes: Sequence[Scene], prefix: str) -> list[str]:
+    """The group of each scene by name: its recording, or ``"PREFIX scene INDEX"`` for a scene
+    without one (names of two sets compare across them: scenes generated on a recording's
+    road and named after it are one group with that recording's scenes)."""
+    names = []
+    for index, scene in enumerate(scenes):
+        recording = recording_of(scene)
+        names.append(f"{prefix} scene {index}" if recording is None else f"recording {recording}")
+    return names
 
 
 def group_codes(scenes: Sequence[Scene]) -> tuple[NDArray[np.int64], list[str]]:
