@@ -207,6 +207,11 @@ class GenerationPolicy:
             # Drawn here rather than at each reset: every reference scene is asked for once
             # before any is asked for again (repeated targets give near-copies).
             wanted = goal.sample_many(n, np.random.default_rng(seed))
+            if roads is not None:  # on given roads the density sets the count
+                wanted = [
+                    {name: v for name, v in want.items() if name != "vehicle_count"}
+                    for want in wanted
+                ]
         on = _per_rollout_roads(roads, n)
         if roads is not None:
             self._check_roads(roads)

@@ -650,7 +650,8 @@ class DrivingLayoutEnv(gym.Env):
         """Goal targets: those in ``options["targets"]``, and on a given road
         (``options["road"]``) the road's own lane count and curvature, with the others
         filled in as the goal's reference does given these (``GoalSpec.sample_given``); with
-        nothing given, drawn from the goal."""
+        nothing given, drawn from the goal. On a given road a vehicle count not asked for is
+        the one the density puts on that road."""
         given: dict[str, float] = {}
         if "targets" in options:
             given = {name: float(value) for name, value in dict(options["targets"]).items()}
@@ -669,7 +670,18 @@ class DrivingLayoutEnv(gym.Env):
             )
         if not given:
             return self.goal.sample(self.np_random)
-        return self.goal.sample_given(given, self.np_random)
+        targets = self.goal.sample_given(given, self.np_random)
+        if (
+            self.given_road is not None
+            and "vehicle_count" not in options.get("targets", {})
+            and {"vehicle_count", "density"} <= set(targets)
+        ):
+            # On a given road a count and a density drawn from a scene of another road
+            # disagree: the count not asked for follows the density.
+            one = Vehicles.from_columns(lane=[0], s=[self.given_road.lane_starts[0] + 0.5])
+            lane_km = 1.0 / describe(Scene(self.given_road, one))["density"]
+            targets["vehicle_count"] = float(round(targets["density"] * lane_km))
+        return targets
 
 
 def _check_kind(name: str, value: Any, *kinds: type) -> None:

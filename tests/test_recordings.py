@@ -4,11 +4,14 @@ scene, and splits that never put one recording on both sides."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from scenegym.bridges import import_commonroad, write_commonroad
 from scenegym.scene import (
+    HighwaySpaceConfig,
     Road,
     Scene,
     Vehicles,
@@ -232,3 +235,145 @@ def test_a_road_the_run_cannot_hold_is_one_clear_line(tiny_run, tmp_path, capsys
     assert error.count("\n") == 0
     assert "roads[0]: a road of 9 lanes and 150 m does not fit" in error
     assert not (tmp_path / "out.jsonl").exists()
+
+
+# ---------------------------------------------------------------- a generator fitted to recordings
+def _recordings_folder(folder, count: int):
+    """``count`` recordings of random highway traffic, each a CommonRoad file of two time
+    steps 0.1 s apart."""
+    from scenegym.scene import HighwaySceneSpace
+
+    folder.mkdir()
+    for k, scene in enumerate(HighwaySceneSpace().sample_many(count, seed=5)):
+        write_commonroad(scene, folder / f"rec{k}.xml", scenario_id=f"DEU_Rec-{k + 1}_1_T-1")
+    return folder
+
+
+def test_fit_runs_end_to_end_from_a_commonroad_folder(tmp_path, monkeypatch, capsys):
+    from scenegym.cli import main
+    from scenegym.scene import read_scenes
+
+    monkeypatch.setenv("SCENEGYM_CACHE", str(tmp_path / "cache"))
+    folder = _recordings_folder(tmp_path / "recordings", 10)
+    run = tmp_path / "run"
+    argv = ["fit", str(folder), "--interval", "0.1", "--held-out", "0.5"]
+    assert main([*argv, "--train-steps", "256", "--out", str(run)]) == 0
+    assert (
+        "generated on the roads of 5 held-out recording(s) (10 scenes)" in capsys.readouterr().out
+    )
+    fit = read_scenes(run / "reference_fit.jsonl")
+    held = read_scenes(run / "reference_held_out.jsonl")
+    assert {recording_of(s) for s in fit}.isdisjoint({recording_of(s) for s in held})
+    generated = read_scenes(run / "generated_held_out_roads.jsonl")
+    assert [s.road for s in generated] == [s.road for s in held]  # the held-out roads, kept
+    summary = json.loads((run / "fit.json").read_text())
+    assert summary["recordings"] == {"fit": 5, "held_out": 5}
+    metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+    assert (metrics["reference_recordings"], metrics["floor_split"]) == (5, "recording")
+    assert (run / "evaluation" / "report.md").is_file() and (run / "prior").is_dir()
+    config = json.loads((run / "config.json").read_text())
+    assert config["env"] == "scenegym/DrivingLayout-edit-v6"
+    assert config["env_kwargs"]["roads"] == "reference_fit.jsonl"
+
+
+def test_fit_refuses_a_reference_of_one_recording_in_one_line(tmp_path, capsys):
+    from scenegym.cli import main
+
+    folder = _recordings_folder(tmp_path / "recordings", 1)
+    argv = ["fit", str(folder), "--train-steps", "256", "--out", str(tmp_path / "run")]
+    assert main(argv) != 0
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "reference holds 1 recording(s); a split that keeps every recording" in error
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_starting_space_is_fitted_to_the_reference():
+    from scenegym.agents.fitting import space_like
+
+    rng = np.random.default_rng(0)
+    road = Road.straight(length=200.0, lanes=3)
+    scenes = []
+    for _ in range(20):
+        n = 12
+        kind = np.where(np.arange(n) < 3, 1, 0)  # a quarter trucks
+        scenes.append(
+            Scene(
+                road,
+                Vehicles.from_columns(
+                    lane=np.arange(n) % 3,
+                    s=10.0 + 15.0 * np.arange(n),
+                    d=rng.normal(-0.3, 0.5, n),
+                    heading=rng.normal(0.0, 0.02, n),
+                    speed=rng.normal(12.0, 2.0, n),
+                    length=np.where(kind == 1, rng.normal(15.0, 2.0, n), rng.normal(5.0, 0.6, n)),
+                    width=np.where(kind == 1, 2.5, rng.normal(2.0, 0.15, n)),
+                    kind=kind,
+                ),
+            )
+        )
+    space = space_like(scenes)
+    assert space.lanes == (3, 3) and space.ramp_probability == 0.0
+    assert space.kind_shares["truck"] / sum(space.kind_shares.values()) == pytest.approx(0.25)
+    assert space.lateral_mean == pytest.approx(-0.3, abs=0.1)
+    assert space.lateral_std == pytest.approx(0.5, abs=0.1)
+    assert space.sizes["truck"][0] == pytest.approx(15.0, abs=1.0)
+    assert space.sizes["car"][1] == pytest.approx(0.6, abs=0.15)
+    assert space.sizes["bus"] == HighwaySpaceConfig().sizes["bus"]  # none: the default
+
+
+def test_edit_v6_draws_what_it_realigns_and_adds_from_the_space():
+    import gymnasium as gym
+
+    import scenegym  # noqa: F401  (registers the environments)
+
+    space = {"lateral_mean": -0.3, "lateral_std": 0.5, "heading_std": 0.02}
+    finals = []
+    for _ in range(2):
+        env = gym.make("scenegym/DrivingLayout-edit-v6", space=space).unwrapped
+        env.reset(seed=4)
+        for _ in range(64):
+            env.step(0)  # realign the vehicle under the cursor, again and again
+        finals.append(env.scene)
+    scene = finals[0]
+    assert scene == finals[1]  # the same seed draws the same
+    d, heading = scene.vehicles.d, scene.vehicles.heading
+    assert abs(d.mean() + 0.3) < 0.25 and 0.2 < d.std() < 0.8
+    assert 0.005 < heading.std() < 0.05
+    assert len(set(np.round(scene.vehicles.length, 3))) > len(scene.vehicles) // 2
+    v5 = gym.make("scenegym/DrivingLayout-edit-v5", space=space).unwrapped
+    v5.reset(seed=4)
+    for _ in range(64):
+        v5.step(0)
+    assert np.all(v5.scene.vehicles.d == 0.0)  # v5 realigns onto the lane centre
+
+
+def test_a_target_given_alone_is_filled_in_as_the_reference_does_given_it(tmp_path):
+    from scenegym.rewards import GoalSpec
+    from scenegym.scene import describe_many, write_scenes
+
+    # Reference traffic whose speed falls as density rises.
+    road = Road.straight(length=300.0, lanes=2)
+    scenes = []
+    for count in range(4, 40, 2):
+        speed = 30.0 - 0.6 * count
+        vehicles = Vehicles.from_columns(
+            lane=np.arange(count) % 2,
+            s=5.0 + np.arange(count) * (290.0 / count),
+            speed=np.full(count, speed),
+        )
+        scenes.append(Scene(road, vehicles))
+    write_scenes(tmp_path / "ref.jsonl", scenes)
+    described = describe_many(scenes)
+    ranges = {
+        name: (float(described[name].min()), float(described[name].max()) + 1.0)
+        for name in ("density", "mean_speed")
+    }
+    goal = GoalSpec(ranges=ranges, reference=str(tmp_path / "ref.jsonl"))
+    rng = np.random.default_rng(0)
+    dense = [goal.sample_given({"density": 60.0}, rng)["mean_speed"] for _ in range(20)]
+    light = [goal.sample_given({"density": 10.0}, rng)["mean_speed"] for _ in range(20)]
+    assert max(dense) < 15.0 < min(light)
+    assert goal.sample_given({"density": 60.0}, rng)["density"] == 60.0
+    with pytest.raises(ValueError, match=r"targets name \['speed'\]"):
+        goal.sample_given({"speed": 3.0}, rng)
