@@ -1,7 +1,8 @@
 """The scene priors: fit time, samples/s, and their samples evaluated beside other generators.
 
 The embedded naturalistic reference (2,000 scenes, seed 0) is split as the quickstart splits it:
-a random half (permutation seed 0) fits the prior, the other half is held out. The prior is
+the scenes of half its simulated runs (``grouped_split``, seed 0) fit the prior, the other
+runs are held out. The prior is
 fitted with the default ``PriorConfig`` (timed), then ``--n`` scenes are sampled from it
 (timed, against the random sampler of the default space in the same run) and evaluated with
 ``scenegym.evaluation.metrics.evaluate`` against the held-out half, with the prior's Fréchet Scene
@@ -63,7 +64,7 @@ def main() -> dict:
     from scenegym.bridges import naturalistic_reference
     from scenegym.evaluation.metrics import evaluate
     from scenegym.generators.prior import fit_prior
-    from scenegym.scene import HighwaySceneSpace, read_scenes
+    from scenegym.scene import HighwaySceneSpace, grouped_split, read_scenes
     from scenegym.scene.validity import RULES, violation_counts_many
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -74,9 +75,9 @@ def main() -> dict:
     args = parser.parse_args()
 
     reference = naturalistic_reference(2000, 0)
-    order = np.random.default_rng(0).permutation(len(reference))
-    fit_on = [reference[i] for i in order[: len(order) // 2]]
-    held_out = [reference[i] for i in order[len(order) // 2 :]]
+    fit_index, held_index = grouped_split(reference, 0.5, seed=0)  # by simulated run
+    fit_on = [reference[i] for i in fit_index]
+    held_out = [reference[i] for i in held_index]
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         prior = fit_prior(fit_on, Path(folder) / "prior", {"seed": args.seed})

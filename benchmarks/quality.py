@@ -5,11 +5,11 @@ Trains one policy with the options given (timed: ``train_s``), samples 1,000 sce
 and 1,000 from the random sampler of the same space (seed 0), and evaluates both with
 ``scenegym.evaluation.metrics.evaluate`` against the naturalistic reference (2,000 scenes, seed
 0). With ``--goals``, goal targets are taken from reference scenes (``GoalSpec.reference``):
-the reference is split at random in halves, targets come from the first, evaluation is
+the reference is split by simulated run in halves, targets come from the first, evaluation is
 against the second, and the policy is also asked for each second-half scene's descriptors
 (goal error per descriptor, as a share of its range); with ``--start goal`` the starting
 scenes alone are measured too. Without goals, the realism model sees the whole reference and
-evaluation is against 1,000 of its scenes drawn at random. One JSON object is printed. These
+evaluation is against the scenes of half its runs. One JSON object is printed. These
 are the runs of the quality tables of docs/BENCHMARKS.md, for example::
 
     G=vehicle_count,density,mean_speed,std_speed,min_time_headway,median_time_headway,\
@@ -60,7 +60,7 @@ def main() -> dict:
     from scenegym.config import config_from_mapping, config_to_dict
     from scenegym.evaluation.metrics import evaluate
     from scenegym.rewards import SceneRealism, VehicleRealism
-    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, write_scenes
+    from scenegym.scene import HighwaySceneSpace, HighwaySpaceConfig, grouped_split, write_scenes
     from scenegym.scene.descriptors import describe_many
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -92,12 +92,10 @@ def main() -> dict:
     space = HighwaySceneSpace(config_from_mapping(HighwaySpaceConfig, options, name="space"))
     reference = naturalistic_reference(2000, 0)
     goals = [name for name in args.goals.split(",") if name]
-    # The reference comes in simulation order (windows of one run side by side), so it is
-    # split at random: its first and second halves differ (C2ST AUC 0.99), random halves do
-    # not (0.48).
-    order = np.random.default_rng(0).permutation(len(reference))
-    shuffled = [reference[i] for i in order]
-    fit_on, test_on = (shuffled[:1000], shuffled[1000:]) if goals else (reference, shuffled[:1000])
+    # Scenes of one simulated run share its road and traffic: the split keeps runs whole.
+    fit_index, test_index = grouped_split(reference, 0.5, seed=0)
+    fit_on = [reference[i] for i in fit_index] if goals else reference
+    test_on = [reference[i] for i in test_index]
     weights = {
         "validity": args.validity,
         "realism": args.realism,

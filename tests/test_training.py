@@ -83,6 +83,10 @@ def test_generate_command_writes_scenes(run, tmp_path, capsys):
     assert (
         f"goal error density: {error:.3g} veh/km ({error / 40.0:.1%} of the goal range)" in printed
     )
+    # Beside the goal error, how valid the targeted scenes are (and how realistic, for a run
+    # with a realism model).
+    valid = np.mean([is_valid(scene) for scene in scenes])
+    assert f"targeted scenes: validity {valid:.1%}" in printed
 
 
 def test_generate_rejects_an_unknown_target(run, tmp_path, capsys):

@@ -176,6 +176,15 @@ def _generate(args: argparse.Namespace) -> int:
         share = error["range_share"]
         of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
         print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
+    if sample.goal_errors and sample.scenes:
+        # Met targets are worth little in unrealistic scenes: say both.
+        _, terms = policy.score(sample.scenes)
+        realism = f", realism {terms['realism'].mean():.3f}" if "realism" in terms else ""
+        print(
+            f"targeted scenes: validity {(terms['validity'] == 1.0).mean():.1%}{realism} "
+            "(the run's realism model: 1 when every vehicle is as likely as the typical 90 % "
+            "of reference vehicles)"
+        )
     return 0
 
 
