@@ -18,9 +18,8 @@ scene. SB3 and torch load on first use of a name below.
   scenes against a shared archive (``scenegym.rewards.Archive``: novelty, coverage).
 - Recipes: ``fit_generator`` (a generator learnt from any reference scenes),
   ``fit_reference`` (split by recording, fit, train on the reference's roads, generate on
-  the held-out roads and evaluate there, returning a ``FitResult``; ``space_like``, the
-  starting space of a reference) and ``quickstart`` (the whole pipeline, returning a
-  ``QuickstartResult``), reporting through a ``RecipeProgress``.
+  the held-out roads and evaluate there, returning a ``FitResult``) and ``quickstart`` (the
+  whole pipeline, returning a ``QuickstartResult``), reporting through a ``RecipeProgress``.
 """
 
 from scenegym._lazy import lazy_exports
@@ -51,7 +50,6 @@ _EXPORTS = {
     "fit_generator": "recipes",
     "FitResult": "fitting",
     "fit_reference": "fitting",
-    "space_like": "fitting",
     "quickstart": "recipes",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

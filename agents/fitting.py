@@ -4,8 +4,8 @@
 CommonRoad folders or scenes files, or the naturalistic default): it splits the reference by
 recording, fits the starting space, the realism model, the goal and a scene prior on the
 training part, trains a policy on the training part's roads, generates traffic on the very
-roads of the held-out recordings, and evaluates it against the traffic recorded there.
-``space_like`` is the starting space it fits.
+roads of the held-out recordings, and evaluates it against the traffic recorded there,
+with the starting space that ``scenegym.scene.space_like`` fits.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from scenegym._checks import check_seed, check_whole
 from scenegym._io import atomic_write_text
 from scenegym.agents.policy import GenerationPolicy
@@ -26,14 +24,12 @@ from scenegym.agents.recipes import RecipeProgress, fit_generator
 from scenegym.config import config_to_dict
 from scenegym.evaluation.report import MIN_SCENES, evaluate_to_folder
 from scenegym.generators.prior import cached_prior
-from scenegym.scene.descriptors import describe_many
 from scenegym.scene.encoding import LaneGrid
+from scenegym.scene.fitted import space_like
 from scenegym.scene.groups import group_codes, grouped_split, recording_of
 from scenegym.scene.scene import Scene, write_scenes
-from scenegym.scene.space import HighwaySpaceConfig
-from scenegym.scene.vehicles import KINDS
 
-__all__ = ["FitResult", "fit_reference", "space_like"]
+__all__ = ["FitResult", "fit_reference"]
 
 GENERATED = "generated on held-out roads"
 """The name of the generated scenes in ``fit_reference``'s evaluation."""
@@ -54,69 +50,18 @@ class FitResult:
     recorded there (``run/evaluation/metrics.json``)."""
 
 
-def _spread(values: np.ndarray, low: float, high: float) -> tuple[float, float]:
-    """``(min, max)`` of ``values`` clipped into ``[low, high]``."""
-    return float(np.clip(values.min(), low, high)), float(np.clip(values.max(), low, high))
-
-
-def space_like(reference: Sequence[Scene], grid: LaneGrid | None = None) -> HighwaySpaceConfig:
-    """The starting space of scenes like ``reference``: its roads' lanes, lengths (within
-    ``grid``, default ``LaneGrid()``), lane widths, curvature and speed limits; its vehicle
-    counts, flow speeds (mean speed as a share of the limit) and speed spread; its vehicles'
-    offsets from the lane centre (mean and spread), heading spread, kind shares and the size
-    of each kind (mean and spread; published defaults for a kind it lacks). Vehicles are
-    placed ``"following"``: faster ones keep longer gaps."""
-    reference = list(reference)
-    if not reference:
-        raise ValueError("space_like needs at least one reference scene")
-    grid = LaneGrid() if grid is None else grid
-    roads = [scene.road for scene in reference]
-    described = describe_many(reference)
-    columns = {
-        name: np.concatenate([getattr(scene.vehicles, name) for scene in reference])
-        for name in ("d", "heading", "length", "width", "kind")
-    }
-    default = HighwaySpaceConfig()
-    counts = np.bincount(columns["kind"].astype(np.int64), minlength=len(KINDS))
-    sizes = {}
-    for code, kind in enumerate(KINDS):
-        mine = columns["kind"] == code
-        if mine.sum() < 2:
-            sizes[kind] = default.sizes[kind]
-            continue
-        length, width = columns["length"][mine], columns["width"][mine]
-        sizes[kind] = (
-            float(length.mean()),
-            max(float(length.std()), 0.01),
-            float(width.mean()),
-            max(float(width.std()), 0.01),
+def _split(reference: list[Scene], held_out: float, seed: int) -> tuple[list[Scene], list[Scene]]:
+    """The scenes to fit on and those held out, split by recording; one clear line for a
+    held-out part too small to evaluate on, or for roads the lane grid cannot hold."""
+    fit_index, held_index = grouped_split(reference, held_out, seed=seed)
+    held = [reference[i] for i in held_index]
+    if len(held) < MIN_SCENES:
+        raise ValueError(
+            f"the held-out recordings hold {len(held)} scenes; the evaluation needs at least "
+            f"{MIN_SCENES}: raise held_out, or import the recordings with a shorter interval"
         )
-    limits = np.array([road.speed_limit for road in roads])
-    moving = described["vehicle_count"] > 0
-    flow = described["mean_speed"][moving] / limits[moving]
-    widths = np.concatenate([road.lane_widths for road in roads])
-    vehicles = described["vehicle_count"].astype(np.int64)
-    lanes = np.array([road.lane_count for road in roads])
-    lengths = np.array([road.length for road in roads])
-    return HighwaySpaceConfig(
-        lanes=(int(min(lanes.min(), grid.lanes)), int(min(lanes.max(), grid.lanes))),
-        length=_spread(lengths, 20.0, grid.length),
-        max_curvature=float(np.clip(described["max_curvature"].max(), 0.0, 0.2)),
-        lane_width=_spread(widths, 1.0, 8.0),
-        ramp_probability=0.0,
-        speed_limit=_spread(limits, 1.0, 60.0),
-        vehicles=(int(vehicles.min()), int(vehicles.max())),
-        placement="following",
-        flow_speed=_spread(flow if flow.size else np.array([0.2, 1.1]), 0.0, 2.0),
-        speed_std=float(np.clip(np.median(described["std_speed"]), 0.0, 30.0)),
-        lateral_mean=float(np.clip(columns["d"].mean(), -2.0, 2.0)) if counts.sum() else 0.0,
-        lateral_std=float(np.clip(columns["d"].std(), 0.0, 2.0)) if counts.sum() else 0.3,
-        heading_std=float(np.clip(columns["heading"].std(), 0.0, 1.0)) if counts.sum() else 0.03,
-        kind_shares={kind: float(n) for kind, n in zip(KINDS, counts)}
-        if counts.sum()
-        else default.kind_shares,
-        sizes=sizes,
-    )
+    _check_roads(reference, LaneGrid())
+    return [reference[i] for i in fit_index], held
 
 
 def _check_roads(scenes: Sequence[Scene], grid: LaneGrid) -> None:
@@ -171,15 +116,7 @@ def fit_reference(
             raise TypeError(f"reference[{i}] must be a Scene, got {type(scene).__name__}")
     train_steps, seed = check_whole("train_steps", train_steps, 1), check_seed(seed)
     progress = RecipeProgress() if progress is None else progress
-    fit_index, held_index = grouped_split(reference, held_out, seed=seed)
-    fit_on = [reference[i] for i in fit_index]
-    held = [reference[i] for i in held_index]
-    if len(held) < MIN_SCENES:
-        raise ValueError(
-            f"the held-out recordings hold {len(held)} scenes; the evaluation needs at least "
-            f"{MIN_SCENES}: raise held_out, or import the recordings with a shorter interval"
-        )
-    _check_roads(reference, LaneGrid())
+    fit_on, held = _split(reference, held_out, seed)
     space = space_like(fit_on)
     run = Path(run)
     fit_generator(
@@ -195,16 +132,7 @@ def fit_reference(
     with progress.stage("fitting scene prior", None):
         prior, _ = cached_prior(fit_on)
     prior.save(run / "prior")
-    with GenerationPolicy.load(run) as policy:
-        generated = policy.sample(
-            len(held), seed=seed + 1, roads=[scene.road for scene in held]
-        ).scenes
-    # Traffic on a recording's road goes with that recording in every grouped split.
-    generated = [
-        scene.replace(context={"recording": recording_of(on), "generated": True})
-        for scene, on in zip(generated, held)
-    ]
-    write_scenes(run / "generated_held_out_roads.jsonl", generated)
+    generated = _generate_on(run, held, seed + 1)
     with progress.stage("evaluating on held-out recordings", None):
         metrics = evaluate_to_folder(
             {GENERATED: generated},
@@ -216,14 +144,22 @@ def fit_reference(
         )
     counts = {"fit": len(group_codes(fit_on)[1]), "held_out": len(group_codes(held)[1])}
     scenes = {"fit": len(fit_on), "held_out": len(held)}
-    summary = {
-        "reference": label,
-        "recordings": counts,
-        "scenes": scenes,
-        "held_out_share": held_out,
-        "train_steps": train_steps,
-        "seed": seed,
-        "space": config_to_dict(space),
-    }
+    summary = {"reference": label, "recordings": counts, "scenes": scenes}
+    summary |= {"held_out_share": held_out, "train_steps": train_steps, "seed": seed}
+    summary["space"] = config_to_dict(space)
     atomic_write_text(run / "fit.json", json.dumps(summary, indent=2) + "\n")
     return FitResult(run=run, recordings=counts, scenes=scenes, metrics=metrics)
+
+
+def _generate_on(run: Path, held: list[Scene], seed: int) -> list[Scene]:
+    """One scene of ``run`` on the road of each scene of ``held``, each naming the recording
+    of its road (so grouped splits keep it with that recording), written to
+    ``run/generated_held_out_roads.jsonl``."""
+    with GenerationPolicy.load(run) as policy:
+        generated = policy.sample(len(held), seed=seed, roads=[s.road for s in held]).scenes
+    generated = [
+        scene.replace(context={"recording": recording_of(on), "generated": True})
+        for scene, on in zip(generated, held)
+    ]
+    write_scenes(run / "generated_held_out_roads.jsonl", generated)
+    return generated

@@ -202,16 +202,8 @@ class GenerationPolicy:
         start, stop = (0, n) if part is None else _check_part(part, n, invalid)
         wanted = _per_rollout(targets, n)
         asked = any(want is not None for want in wanted)
-        goal = None if asked else self._goal()
-        if goal is not None and goal.reference:
-            # Drawn here rather than at each reset: every reference scene is asked for once
-            # before any is asked for again (repeated targets give near-copies).
-            wanted = goal.sample_many(n, np.random.default_rng(seed))
-            if roads is not None:  # on given roads the density sets the count
-                wanted = [
-                    {name: v for name, v in want.items() if name != "vehicle_count"}
-                    for want in wanted
-                ]
+        if not asked:
+            wanted = self._reference_targets(n, seed, on_roads=roads is not None) or wanted
         on = _per_rollout_roads(roads, n)
         if roads is not None:
             self._check_roads(roads)
@@ -231,6 +223,19 @@ class GenerationPolicy:
         if asked:
             sample.goal_errors = self._goal_errors(sample.scenes, kept_targets)
         return sample
+
+    def _reference_targets(self, n: int, seed: int, *, on_roads: bool) -> list[dict] | None:
+        """Targets of ``n`` rollouts of a goal that takes them from reference scenes, drawn
+        here rather than at each reset: every reference scene is asked for once before any
+        is asked for again (repeated targets give near-copies). On given roads the vehicle
+        count is left to the density. None for other goals."""
+        goal = self._goal()
+        if goal is None or not goal.reference:
+            return None
+        wanted = goal.sample_many(n, np.random.default_rng(seed))
+        if on_roads:
+            wanted = [{k: v for k, v in want.items() if k != "vehicle_count"} for want in wanted]
+        return wanted
 
     def _check_roads(self, roads: Sequence[Road]) -> None:
         """A clear error, before any rollout, for a road the run's environment cannot hold."""

@@ -38,6 +38,7 @@ from scenegym.evaluation.summary import summarise
 from scenegym.generators.prior import PriorConfig, ScenePrior, cached_prior
 from scenegym.rewards.realism import VehicleRealism
 from scenegym.scene.descriptors import describe_many
+from scenegym.scene.fitted import vehicles_like
 from scenegym.scene.groups import grouped_split
 from scenegym.scene.scene import Scene, read_scenes, write_scenes
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
@@ -375,12 +376,14 @@ def quickstart(
     run = out / "run"
     if run.exists():
         shutil.rmtree(run)  # quickstart's own output from an earlier call
+    # Starting scenes on the space's roads with the reference's vehicles: what edit-v6
+    # draws when it realigns or adds a vehicle (offsets, headings, kinds, sizes).
     fit_generator(
         fit_on,
         run,
         train_steps=train_steps,
         seed=seed,
-        space=space,
+        space=HighwaySceneSpace(vehicles_like(space.config, fit_on)),
         held_out=held_out,
         progress=progress,
     )

@@ -34,7 +34,7 @@ class TrainConfig:
     """Settings of a training run (every field is a key of the YAML/TOML config)."""
 
     env: str = field(
-        default="scenegym/DrivingLayout-edit-v5", metadata=option("registered environment id")
+        default="scenegym/DrivingLayout-edit-v6", metadata=option("registered environment id")
     )
     env_kwargs: dict[str, Any] = field(
         default_factory=dict, metadata=option("keyword arguments of the environment")

@@ -26,8 +26,10 @@ __all__ = [
     "mmd2_unbiased",
     "rbf_kernel",
     "rng_from",
+    "side_groups",
     "split_halves",
     "subsample",
+    "subsample_index",
 ]
 
 
@@ -243,3 +245,30 @@ def split_halves(
     group of each row)."""
     order = rng.permutation(groups)
     return np.isin(ids, order[:count]), np.isin(ids, order[count : 2 * count])
+
+
+def subsample_index(rng: np.random.Generator, length: int, size: int) -> NDArray[np.int64]:
+    """The rows ``subsample`` keeps of ``length`` rows (the same draws)."""
+    if length <= size:
+        return np.arange(length)
+    return np.sort(rng.choice(length, size=size, replace=False))
+
+
+def side_groups(
+    groups: tuple[ArrayLike, ArrayLike],
+    sizes: tuple[int, int],
+    kept: tuple[NDArray[np.int64], NDArray[np.int64]],
+) -> NDArray[np.int64]:
+    """One group code per kept row of both sides; an id on both sides is one group."""
+    if not isinstance(groups, tuple) or len(groups) != 2:
+        raise TypeError("groups must be (groups_x, groups_y), one id per row of each side")
+    kept_ids = []
+    for side, (values, size, index) in enumerate(zip(groups, sizes, kept)):
+        values = np.asarray(values)
+        if values.shape != (size,):
+            raise ValueError(
+                f"groups[{side}] holds {values.size} ids for {size} rows; give one per row"
+            )
+        kept_ids.append(values[index].astype(str))
+    _, codes = np.unique(np.concatenate(kept_ids), return_inverse=True)
+    return codes

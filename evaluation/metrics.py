@@ -32,8 +32,10 @@ from scenegym.evaluation.kernels import (
     mmd2_unbiased,
     rbf_kernel,
     rng_from,
+    side_groups,
     split_halves,
     subsample,
+    subsample_index,
 )
 from scenegym.scene.features import (
     ROAD_FEATURES,
@@ -198,18 +200,14 @@ def c2st_auc(
     """Classifier two-sample test: how well a classifier tells generated rows from reference.
 
     The larger side is subsampled to the size of the smaller (balanced classes), both are
-    standardised with ``y``'s statistics, and a small gradient-boosted tree ensemble
-    (scikit-learn's ``HistGradientBoostingClassifier``, 100 iterations) is scored by
-    ``folds``-fold stratified cross-validated ROC AUC (mean over folds). Trees see
-    non-linear differences that a linear classifier misses (a narrower spread, a missing mode);
-    the leaf size shrinks with the sample (at most 20 rows, at least 2) so small samples can
-    still be split.
+    standardised with ``y``'s statistics, and a gradient-boosted tree ensemble (scikit-learn's
+    ``HistGradientBoostingClassifier``, 100 iterations; it sees non-linear differences such
+    as a narrower spread or a missing mode) is scored by ``folds``-fold stratified
+    cross-validated ROC AUC (mean over folds); the leaf size shrinks with the sample (20 to
+    2 rows) so small samples can still be split.
 
-    With ``groups`` (the recording of each row of ``x`` and of ``y``) the folds keep each
-    recording whole (``StratifiedGroupKFold``): rows of one recording share its road and
-    traffic, and a classifier that saw some of them tells the rest apart by memory, not by
-    a difference between the two sets (two draws of one simulation, 8 scenes a run: AUC
-    0.87 with row folds, near 0.5 with grouped ones).
+    With ``groups`` the folds keep each recording whole (``StratifiedGroupKFold``): else a
+    classifier tells recordings apart by memory (docs/metrics.md).
 
     Args:
         x: ``(n, n_features)`` generated scene features, n >= ``C2ST_MIN_ROWS``.
@@ -217,18 +215,15 @@ def c2st_auc(
         seed: seed of the subsample, the folds and the classifier.
         folds: cross-validation folds, 2 to the balanced size (with ``groups``: at most
             the recordings of the side with fewer, and at least 2 of them).
-        groups: None, or ``(groups_x, groups_y)``: one id per row of each; an id found on
-            both sides is one group (traffic generated on a recording's road goes with the
-            recording, so a fold cannot learn the road of one side and meet it on the other).
+        groups: None, or ``(groups_x, groups_y)``: one id per row of each; an id on both
+            sides is one group (traffic generated on a recording's road goes with it).
 
     Returns:
-        None with ``groups`` where a side holds fewer than 2 recordings (no fold could
-        hold out a recording of each side); else the ROC AUC in [0, 1]. Ideal 0.5
-        (indistinguishable); 1.0 means perfectly separable; values below 0.5 are noise. For
-        two samples of one distribution the AUC spreads by about 0.04 over seeds at 200 rows
-        per side and 0.03 at 400. Sensitive to any difference a classifier can learn from
-        the rows, including joint (multi-column) ones; insensitive to a generator that
-        copies reference scenes.
+        None with ``groups`` where a side holds fewer than 2 recordings; else the ROC AUC in
+        [0, 1]. Ideal 0.5 (indistinguishable), 1.0 perfectly separable, below 0.5 noise (two
+        samples of one distribution spread by about 0.04 over seeds at 200 rows per side,
+        0.03 at 400). Sensitive to any difference a classifier can learn, joint ones
+        included; insensitive to a generator that copies reference scenes.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_score
@@ -247,15 +242,14 @@ def c2st_auc(
         raise ValueError(f"folds must be at most {n} (the balanced size), got {folds}")
     rng = rng_from(seed)
     scaler = Standardiser.fit(y)
-    kept_x, kept_y = _subsample_index(rng, len(x), n), _subsample_index(rng, len(y), n)
+    kept_x, kept_y = subsample_index(rng, len(x), n), subsample_index(rng, len(y), n)
     features = scaler.transform(np.vstack([x[kept_x], y[kept_y]]))
     labels = np.repeat([1, 0], n)
-    ids = None
-    if groups is not None:
-        ids = _side_groups(groups, (len(x), len(y)), (kept_x, kept_y))
-        fewest = min(len(np.unique(ids[:n])), len(np.unique(ids[n:])), len(np.unique(ids)) // 2)
+    ids = None if groups is None else side_groups(groups, (len(x), len(y)), (kept_x, kept_y))
+    if ids is not None:
+        fewest = min(len(np.unique(ids[:n])), len(np.unique(ids[n:])))
         if fewest < 2:
-            return None
+            return None  # no fold could hold out a recording of each side
         folds = min(folds, fewest)
     train_rows = 2 * n * (folds - 1) // folds
     classifier = HistGradientBoostingClassifier(
@@ -275,33 +269,6 @@ def c2st_auc(
             classifier, features, labels, groups=ids, cv=splitter, scoring="roc_auc"
         )
     return float(np.mean(scores))
-
-
-def _subsample_index(rng: np.random.Generator, length: int, size: int) -> NDArray[np.int64]:
-    """The rows ``subsample`` keeps of ``length`` rows (the same draws)."""
-    if length <= size:
-        return np.arange(length)
-    return np.sort(rng.choice(length, size=size, replace=False))
-
-
-def _side_groups(
-    groups: tuple[ArrayLike, ArrayLike],
-    sizes: tuple[int, int],
-    kept: tuple[NDArray[np.int64], NDArray[np.int64]],
-) -> NDArray[np.int64]:
-    """One group code per kept row of both sides; an id on both sides is one group."""
-    if not isinstance(groups, tuple) or len(groups) != 2:
-        raise TypeError("groups must be (groups_x, groups_y), one id per row of each side")
-    kept_ids = []
-    for side, (values, size, index) in enumerate(zip(groups, sizes, kept)):
-        values = np.asarray(values)
-        if values.shape != (size,):
-            raise ValueError(
-                f"groups[{side}] holds {values.size} ids for {size} rows; give one per row"
-            )
-        kept_ids.append(values[index].astype(str))
-    _, codes = np.unique(np.concatenate(kept_ids), return_inverse=True)
-    return codes
 
 
 def ks_statistics(x: ArrayLike, y: ArrayLike, names: Sequence[str]) -> dict[str, float]:
@@ -597,19 +564,16 @@ def evaluate(
 ) -> dict[str, Any]:
     """Every metric of generated ``scenes`` against ``reference`` scenes, as plain floats.
 
-    Vehicle features (``VEHICLE_FEATURES``) feed ``mmd2``, ``mmd2_floor``, ``ks`` and
-    ``wasserstein``; scene features (``SCENE_FEATURES``) feed ``c2st_auc``, PRDC, Vendi, the
-    grid coverage and the mean pairwise distance. Features are standardised with the
-    reference's statistics and kernels use the reference's median-heuristic bandwidth, so
-    results of different generators against one reference are comparable.
+    Vehicle features (``VEHICLE_FEATURES``) feed ``mmd2``, ``ks`` and ``wasserstein``; scene
+    features (``SCENE_FEATURES``) the rest. Features are standardised with the reference's
+    statistics and kernels use its median-heuristic bandwidth, so results of different
+    generators against one reference are comparable.
 
     Equal sizes where a metric depends on them, and floors that keep recordings whole:
 
-    - The reference is split into halves A and B by recording (``recording_of``: scenes cut
-      from one recording or one simulated run share a road and its traffic, so a floor that
-      splits them would compare a recording with itself); with fewer than 2 recordings, by
-      scene. ``floor_split`` says which, ``reference_recordings`` how many recordings the
-      reference holds, ``recordings`` how many the generated scenes come from.
+    - The reference is split into halves A and B by recording (``recording_of``; by scene
+      with fewer than 2 recordings: ``floor_split`` says which); ``reference_recordings`` and
+      ``recordings`` count the recordings of each side.
     - ``mmd2`` and ``mmd2_floor``: in each of 5 random splits, ``h`` generated scenes G are
       drawn (``h``: as many as A holds, at most all of them); all three are cut to one
       vehicle count (at most 2000); ``mmd2`` is the mean of MMD²(G, A), ``mmd2_floor`` the
@@ -617,11 +581,9 @@ def evaluate(
     - PRDC, ``vendi``, ``vendi_reference`` and ``grid_coverage``: the larger side is
       subsampled to the size of the smaller; ``c2st_auc`` balances its classes the same way.
       ``c2st_floor``: the C2ST of B against A of the first split.
-    - ``road`` and ``traffic``: realism in two parts. ``road``: ``c2st_auc`` on the road's
-      descriptors (``ROAD_FEATURES``) alone. ``traffic``: ``c2st_auc`` and PRDC on the other
-      descriptors (``TRAFFIC_FEATURES``), and their floors (B against A), so that a
-      generator is judged on the traffic it puts on roads, not on whether its roads are the
-      reference's roads (with few recorded roads the road alone tells two sets apart).
+    - ``road`` and ``traffic``: realism in two parts: ``c2st_auc`` on the road's descriptors
+      (``ROAD_FEATURES``) alone, and ``c2st_auc`` and PRDC on the others
+      (``TRAFFIC_FEATURES``) with their floors (B against A): the traffic put on the roads.
     - ``ks``, ``wasserstein``, ``mean_pairwise_distance`` (up to 2000 scenes), ``validity_rate``
       and ``duplicate_rate`` use every scene.
 

@@ -18,7 +18,9 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
 - Features shared by realism rewards and metrics: ``vehicle_features``, ``scene_features``,
   ``scene_vehicle_features``, ``VEHICLE_FEATURES``, ``SCENE_FEATURES``.
 - Encoding: ``LaneGrid`` (scenes as channels x lanes x cells tensors) and its ``CHANNELS``.
-- Scene spaces: ``HighwaySceneSpace`` with its ``HighwaySpaceConfig``.
+- Scene spaces: ``HighwaySceneSpace`` with its ``HighwaySpaceConfig``; spaces fitted to a
+  reference: ``space_like`` (roads and traffic), ``vehicles_like`` (a space's roads, the
+  reference's vehicles).
 - Picture classes: ``SEMANTIC_CLASSES`` and their colours ``PALETTE``.
 """
 
@@ -32,6 +34,7 @@ from scenegym.scene.features import (
     scene_vehicle_features,
     vehicle_features,
 )
+from scenegym.scene.fitted import space_like, vehicles_like
 from scenegym.scene.geometry import vehicle_corners, vehicle_poses
 from scenegym.scene.groups import group_codes, group_names, grouped_split, recording_of
 from scenegym.scene.road import Road
@@ -89,10 +92,12 @@ __all__ = [
     "rule_report",
     "scene_features",
     "scene_vehicle_features",
+    "space_like",
     "validate",
     "vehicle_corners",
     "vehicle_features",
     "vehicle_poses",
+    "vehicles_like",
     "violation_counts",
     "violation_counts_many",
     "write_scenes",

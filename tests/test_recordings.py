@@ -289,7 +289,7 @@ def test_fit_refuses_a_reference_of_one_recording_in_one_line(tmp_path, capsys):
 
 
 def test_the_starting_space_is_fitted_to_the_reference():
-    from scenegym.agents.fitting import space_like
+    from scenegym.scene import space_like
 
     rng = np.random.default_rng(0)
     road = Road.straight(length=200.0, lanes=3)

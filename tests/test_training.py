@@ -176,7 +176,7 @@ def test_bad_training_config_names_the_key(tmp_path):
     with pytest.raises(ValueError, match="MaskablePPO needs action masks"):
         train({**TINY, "algorithm": "MaskablePPO"}, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
-    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v5"
+    assert TrainConfig().env == "scenegym/DrivingLayout-edit-v6"
 
 
 def test_a_run_whose_config_no_longer_fits_its_model_is_a_clear_error(run, tmp_path):
@@ -312,7 +312,7 @@ def test_a_short_training_run_raises_validity_above_the_random_start(tmp_path, e
 
     space = {"vehicles": [6, 12], "lanes": [3, 4], "length": [200.0, 300.0]}
     config = {
-        **({"env": env} if env else {}),  # the default (edit-v5), or an earlier version
+        **({"env": env} if env else {}),  # the default (edit-v6), or an earlier version
         "env_kwargs": {
             "edit_budget": 16,
             "reward": {"weights": {"validity": 1.0, "goal": 0.0, "realism": 0.0}},
