@@ -2,17 +2,20 @@
 
 This reference is a *traffic model*, not a recording. Each run simulates highway-env's
 ``IDMVehicle`` (Intelligent Driver Model for following, MOBIL for lane changes) on a long
-multi-lane road of its own (2-5 lanes, gentle curves, a random speed limit, traffic from free
+multi-lane road of its own (2-6 lanes, gentle curves, a random speed limit, traffic from free
 flow to stop-and-go, a share of trucks and some motorcycles), with vehicles entering at the
-start and leaving at the end. Each driver keeps to a place of their own in the lane (an
-offset from the centre, ``lateral_std``) and wanders in heading (``heading_std``), which
-IDM/MOBIL vehicles, following the lane centre, do not. After a warm-up, a few snapshots are
-taken at a fixed interval, and from each snapshot a few windows of 200-320 m in the middle of
-the road become ``Scene``s, each naming its run in ``context["recording"]`` (scenes of one run
-share a road and its traffic: splits and floors keep them on one side); a run gives few
-scenes (8 by default), so a sample of scenes holds many independent roads. Following gaps
-are measured bumper to bumper, so trucks keep a real jam gap. Windows that break a validity
-rule (rare: a vehicle swerving at a steep angle) are left out.
+start and leaving at the end. Most runs end in a slow stretch (road works, a lane drop or a
+busy exit ahead) that slows some or all lanes, and start in the middle of a rush, with a
+queue of random length already standing before it in those lanes. Each driver keeps to a
+place of their own in the lane (an offset from the centre, ``lateral_std``) and wanders in
+heading (``heading_std``), which IDM/MOBIL vehicles, following the lane centre, do not.
+After a warm-up, a few snapshots are taken at a fixed interval, and from each snapshot a few
+windows of 120-320 m along the road (the slow stretch included) become ``Scene``s, each
+naming its run in ``context["recording"]`` (scenes of one run share a road and its traffic:
+splits and floors keep them on one side); a run gives few scenes (8 by default), so a sample
+of scenes holds many independent roads. Following gaps are measured bumper to bumper, so
+trucks keep a real jam gap. Windows that break a validity rule (rare: a vehicle swerving at a
+steep angle) are left out.
 
 Results are deterministic per ``(seed, config)`` and cached on disk under a key that includes
 the generator version, the config, the seed, the count and the highway-env version
@@ -61,12 +64,12 @@ REFERENCE_VERSION = 3
 class ReferenceConfig:
     """How the naturalistic reference is simulated. Ranges are ``[min, max]`` per run."""
 
-    lanes: tuple[int, int] = field(default=(2, 5), metadata=option("lanes", 1, 8))
+    lanes: tuple[int, int] = field(default=(2, 6), metadata=option("lanes", 1, 8))
     road_length: float = field(
         default=1200.0, metadata=option("simulated road length (m)", 600.0, 5000.0)
     )
     window: tuple[float, float] = field(
-        default=(200.0, 320.0), metadata=option("length of a scene window (m)", 50.0, 1000.0)
+        default=(120.0, 320.0), metadata=option("length of a scene window (m)", 50.0, 1000.0)
     )
     windows_per_snapshot: int = field(
         default=2, metadata=option("disjoint scenes cut from one snapshot", 1, 20)
@@ -78,14 +81,29 @@ class ReferenceConfig:
         default=(22.2, 36.1), metadata=option("speed limit (m/s)", 5.0, 60.0)
     )
     demand: tuple[float, float] = field(
-        default=(0.15, 0.6), metadata=option("vehicles entering per second per lane", 0.01, 1.0)
+        default=(0.15, 0.8), metadata=option("vehicles entering per second per lane", 0.01, 1.0)
     )
     bottleneck_probability: float = field(
-        default=0.4,
+        default=0.6,
         metadata=option("chance that the road ends in a slow stretch that makes queues", 0, 1),
     )
+    bottleneck_lanes: tuple[int, int] = field(
+        default=(1, 8),
+        metadata=option(
+            "lanes the slow stretch slows, counted from the right (a lane drop or a busy "
+            "exit slows some lanes, road works all): drawn in [min, max], at most all",
+            1,
+            8,
+        ),
+    )
+    queue_length: float = field(
+        default=600.0,
+        metadata=option(
+            "longest queue standing before the slow stretch when a run starts (m)", 0.0, 5000.0
+        ),
+    )
     bottleneck_speed: tuple[float, float] = field(
-        default=(3.0, 9.0), metadata=option("speed limit of the slow stretch (m/s)", 1.0, 30.0)
+        default=(2.0, 9.0), metadata=option("speed limit of the slow stretch (m/s)", 1.0, 30.0)
     )
     truck_share: tuple[float, float] = field(
         default=(0.0, 0.25), metadata=option("share of trucks", 0.0, 1.0)
@@ -239,12 +257,20 @@ class _Traffic:
         bottleneck = self.road.length - 200.0
         slow = rng.random() < config.bottleneck_probability
         self.built = highway_network(self.road, splits=(bottleneck,) if slow else ())
+        queue = (0.0, 0.0, 0)  # from station, queue speed (m/s), slowed lanes
         if slow:
             speed = float(rng.uniform(*config.bottleneck_speed))
+            low, high = config.bottleneck_lanes
+            lanes = self.road.lane_count
+            slowed = int(rng.integers(min(low, lanes), min(high, lanes) + 1))
             for i, start in enumerate(self.built.stations[:-1]):
                 if start >= bottleneck - 1e-6:
-                    for lane_object in self.built.network.graph[f"s{i}"][f"s{i + 1}"]:
+                    for lane_object in self.built.network.graph[f"s{i}"][f"s{i + 1}"][-slowed:]:
                         lane_object.speed_limit = speed
+            # The run starts in the middle of a rush: a queue of random length already
+            # stands before the slow stretch in the lanes it slows.
+            reach = float(rng.uniform(0.0, config.queue_length))
+            queue = (max(10.0, bottleneck - reach), speed, slowed)
         from scenegym.bridges.traffic import IndexedRoad, SizedIDMVehicle  # imports highway-env
 
         self.vehicle_class = SizedIDMVehicle
@@ -258,12 +284,19 @@ class _Traffic:
         # Start near the free-flow equilibrium of that demand; queues form during warm-up.
         self.flow_speed = float(self.road.speed_limit * rng.uniform(0.8, 1.0))
         density = self.demand / self.flow_speed * 1000.0  # vehicles per lane-km
+        start, queue_speed, slowed = queue
         for lane in range(self.road.lane_count):
-            count = int(density * self.road.length / 1000.0)
+            queued = lane >= self.road.lane_count - slowed
+            end = start if queued else self.road.length - 10.0
+            count = int(density * (end - 10.0) / 1000.0)
             gaps = rng.exponential(1.0, count + 1)
-            stations = np.cumsum(gaps)[:-1] / gaps.sum() * (self.road.length - 20.0) + 10.0
+            stations = np.cumsum(gaps)[:-1] / gaps.sum() * (end - 10.0) + 10.0
             for s in stations:
                 self._spawn(lane, float(s), self.flow_speed * float(rng.uniform(0.9, 1.1)))
+            if queued:  # queued vehicles a jam gap, a car and a headway at its speed apart
+                spacing = 2.5 + 4.7 + 1.5 * queue_speed
+                for s in np.arange(start + spacing / 2, self.road.length - 10.0, spacing):
+                    self._spawn(lane, float(s), queue_speed * float(rng.uniform(0.5, 1.0)))
         self.highway.attach(self.built)
 
     def _spawn(self, lane: int, s: float, speed: float) -> None:
@@ -335,7 +368,7 @@ class _Traffic:
     def snapshot(self, recording: str) -> list[Scene]:
         vehicles = self._lane_keeping(vehicles_from_highway(self.road, self.highway.vehicles))
         scenes = []
-        margin_start, margin_end = 120.0, 120.0
+        margin_start, margin_end = 120.0, 30.0
         count = self.config.windows_per_snapshot
         slot = (self.road.length - margin_start - margin_end) / count
         for k in range(count):
