@@ -25,14 +25,21 @@ def reference(tmp_path_factory):
     old = os.environ.get("SCENEGYM_CACHE")
     os.environ["SCENEGYM_CACHE"] = str(cache)
     try:
-        # Few long runs (36 scenes each) of lane-centred traffic, as IDM/MOBIL drives it:
-        # traffic of 4 roads, which the small priors of these tests learn in seconds.
+        # Few long runs (36 scenes each) of lane-centred, mostly free-flowing traffic on
+        # 2-5 lanes, as the reference simulated before its congested runs: traffic of 4
+        # roads, which the small priors of these tests learn in seconds.
         dense = ReferenceConfig(
             windows_per_snapshot=3,
             snapshots_per_run=12,
             interval=3.0,
             lateral_std=0.0,
             heading_std=0.0,
+            lanes=(2, 5),
+            window=(200.0, 320.0),
+            demand=(0.15, 0.6),
+            bottleneck_probability=0.4,
+            bottleneck_speed=(3.0, 9.0),
+            queue_length=0.0,
         )
         scenes = naturalistic_reference(120, 0, config=dense)
     finally:
