@@ -1,12 +1,12 @@
 """Training throughput: SB3 PPO on the edit environment against SB3 PPO on CartPole-v1.
 
 Both train for ``--steps`` environment steps (default 32,768) with the same PPO settings
-(``--n-envs`` environments, default 64: scenegym's batched ``DrivingLayoutVecEnv`` of
-edit-v5, the default environment of ``scenegym train`` and the quickstart, and SB3's
-``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64 network) on
-the CPU, in the same run; the JSON gives steps/s of each and their ratio (target: scenegym at
-least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v4`` measures edit-v4 (every
-lane of the cursor view and 88 edits) instead, ``--env scenegym/DrivingLayout-edit-v3``
+(``--n-envs`` environments, default 64: scenegym's batched ``DrivingLayoutVecEnv`` of edit-v5
+(the default of ``scenegym train`` and the quickstart until edit-v6, which has its spaces), and
+SB3's ``DummyVecEnv`` of CartPole; 256 steps per rollout, batch 256, 10 epochs, a 64x64
+network) on the CPU, in the same run; the JSON gives steps/s of each and their ratio (target:
+scenegym at least 70 % of CartPole). ``--env scenegym/DrivingLayout-edit-v4`` measures edit-v4
+(every lane of the cursor view and 88 edits) instead, ``--env scenegym/DrivingLayout-edit-v3``
 edit-v3 (the same as a ``Dict`` observation and a ``MultiDiscrete`` action). ``--window N``
 gives the edit environment a cursor view of N cells instead of its own.
 
