@@ -68,7 +68,7 @@ def _check_roads(scenes: Sequence[Scene], grid: LaneGrid) -> None:
     """One clear line for a reference road the lane grid cannot hold."""
     for scene in scenes:
         road = scene.road
-        if road.lane_count > grid.lanes or road.length > grid.length:
+        if not grid.holds(road):
             where = scene.context.get("recording", scene.id)
             raise ValueError(
                 f"reference road of {where} has {road.lane_count} lanes and is "

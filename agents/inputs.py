@@ -38,9 +38,8 @@ def bring_inputs(config: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
         return path
 
     reference = bring(config.reference, "reference.jsonl")
-    kwargs["roads"] = bring(kwargs.get("roads"), "roads.jsonl")
-    if kwargs["roads"] is None:
-        del kwargs["roads"]
+    if "roads" in kwargs:
+        kwargs["roads"] = bring(kwargs["roads"], "roads.jsonl")
     goal = kwargs.get("goal")
     if isinstance(goal, dict) and "reference" in goal:
         kwargs["goal"] = {**goal, "reference": bring(goal["reference"], "goal-reference.jsonl")}

@@ -41,7 +41,7 @@ from scenegym.bridges.commonroad import import_commonroad
 from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
 from scenegym.config import check_config, option
 from scenegym.scene.road import Road
-from scenegym.scene.scene import Scene, iter_scenes, read_scenes
+from scenegym.scene.scene import Scene, distinct_roads, iter_scenes, read_scenes
 from scenegym.scene.validity import is_valid
 from scenegym.scene.vehicles import Vehicles, kind_code
 
@@ -485,10 +485,7 @@ def load_roads(sources: Sequence[str | os.PathLike], *, name: str = "roads") -> 
     scenes ``.jsonl`` file, or the carriageways of CommonRoad ``.xml`` files and folders (as
     ``load_reference`` reads them; a road seen again at a later time of a recording counts
     once). ``name`` is what error messages call ``sources``."""
-    scenes = load_reference(sources, name=name).scenes
-    roads: dict[str, Road] = {}
-    for scene in scenes:
-        roads.setdefault(json.dumps(scene.road.to_dict(), sort_keys=True), scene.road)
+    roads = distinct_roads(load_reference(sources, name=name).scenes)
     if not roads:
         raise ValueError(f"{name}: no road found in {', '.join(map(str, sources))}")
-    return list(roads.values())
+    return roads

@@ -231,13 +231,17 @@ class EditRepresentation(Representation):
             self.noise[row, :, :4] = rng.standard_normal((self.edit_budget, 4))
             self.noise[row, :, 4] = rng.random(self.edit_budget)
 
+    def _step_noise(self, e: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``(len(e), 5)``: the numbers drawn for the current step of rows ``e``."""
+        return self.noise[e, np.minimum(self.steps[e], self.edit_budget - 1)]
+
     def _drawn(
         self, e: NDArray[np.int64], kind: NDArray[np.int64], lane: NDArray[np.int64]
     ) -> dict[str, NDArray[np.float64]]:
         """Length, width, offset and heading drawn for vehicles of ``kind`` in ``lane`` of
         rows ``e``, from the numbers of each row's current step: sizes within the rules'
         bounds, the footprint inside its lane, the heading within 3 spreads."""
-        z = self.noise[e, np.minimum(self.steps[e], self.edit_budget - 1)]
+        z = self._step_noise(e)
         sizes, bounds = self.redraw["sizes"][kind], self.redraw["bounds"][kind]
         mean, spread, heading_std = self.redraw["lateral"]
         length = np.clip(sizes[:, 0] + sizes[:, 1] * z[:, 0], bounds[:, 0], bounds[:, 1])
@@ -252,7 +256,7 @@ class EditRepresentation(Representation):
 
     def _drawn_kind(self, e: NDArray[np.int64]) -> NDArray[np.int64]:
         """The kind of a vehicle added to rows ``e``, drawn from the kind shares."""
-        u = self.noise[e, np.minimum(self.steps[e], self.edit_budget - 1), 4]
+        u = self._step_noise(e)[:, 4]
         kind = np.searchsorted(self.redraw["shares"], u, side="right")
         return np.minimum(kind, len(KINDS) - 1)
 

@@ -3,7 +3,6 @@ through a representation (``scenegym.envs.edit``, ``construct``, ``oneshot``, ``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -37,7 +36,7 @@ from scenegym.scene.descriptors import describe
 from scenegym.scene.encoding import LaneGrid
 from scenegym.scene.features import ROAD_FEATURES
 from scenegym.scene.road import Road
-from scenegym.scene.scene import Scene, iter_scenes
+from scenegym.scene.scene import Scene, distinct_roads, iter_scenes
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
 from scenegym.scene.vehicles import KINDS, Vehicles
 
@@ -614,10 +613,7 @@ class DrivingLayoutEnv(gym.Env):
         if roads is None:
             return []
         if isinstance(roads, (str, os.PathLike)):
-            found: dict[str, Road] = {}
-            for scene in iter_scenes(roads):
-                found.setdefault(json.dumps(scene.road.to_dict(), sort_keys=True), scene.road)
-            roads = list(found.values())
+            roads = distinct_roads(iter_scenes(roads))
         if isinstance(roads, Road) or not isinstance(roads, Sequence) or not roads:
             raise TypeError(
                 "roads must be a scenes file or a non-empty sequence of Road objects, got "
@@ -638,7 +634,7 @@ class DrivingLayoutEnv(gym.Env):
             return None
         if not isinstance(road, Road):
             raise TypeError(f"options['road'] must be a Road, got {type(road).__name__}")
-        if road.lane_count > self.grid.lanes or road.length > self.grid.length:
+        if not self.grid.holds(road):
             raise ValueError(
                 f"a road of {road.lane_count} lanes and {road.length:.0f} m does not fit this "
                 f"environment's lane grid ({self.grid.lanes} lanes, {self.grid.length:g} m); "
@@ -678,8 +674,7 @@ class DrivingLayoutEnv(gym.Env):
         ):
             # On a given road a count and a density drawn from a scene of another road
             # disagree: the count not asked for follows the density.
-            one = Vehicles.from_columns(lane=[0], s=[self.given_road.lane_starts[0] + 0.5])
-            lane_km = 1.0 / describe(Scene(self.given_road, one))["density"]
+            lane_km = self.given_road.lane_lengths.sum() / 1000.0  # as ``density`` counts
             targets["vehicle_count"] = float(round(targets["density"] * lane_km))
         return targets
 

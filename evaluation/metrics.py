@@ -592,18 +592,16 @@ def evaluate(
         reference: reference scenes, at least ``C2ST_MIN_ROWS``.
         seed: seed of every subsample, split and classifier; the same seed and inputs give
             the same result.
-        prior: a ``ScenePrior`` (``scenegym.generators.prior``); when given, the result also
-            holds ``fsd`` and ``fsd_floor`` (``frechet_scene_distance`` in its ``encode``
-            features). The other metrics do not depend on it.
+        prior: a ``ScenePrior``: adds ``fsd`` and ``fsd_floor`` (``frechet_scene_distance``
+            in its ``encode`` features); the other metrics do not depend on it.
 
     Returns:
         A JSON-ready dict: ``scenes``, ``reference_scenes``, ``recordings``,
         ``reference_recordings`` (counts), ``floor_split``, ``validity_rate``, ``c2st_auc``,
         ``c2st_floor``, ``mmd2``, ``mmd2_floor``, ``precision``, ``recall``, ``density``,
         ``coverage``, ``vendi``, ``vendi_reference``, ``grid_coverage``,
-        ``mean_pairwise_distance``, ``duplicate_rate`` (floats; counts as ints), ``road`` and
-        ``traffic`` (dicts of floats, see above), and ``ks`` and ``wasserstein``
-        (``{feature: float}`` over ``VEHICLE_FEATURES``).
+        ``mean_pairwise_distance``, ``duplicate_rate`` (floats; counts as ints), ``road``,
+        ``traffic``, ``ks`` and ``wasserstein`` (``{name: float}``; see above).
     """
     scenes = as_scenes("scenes", scenes, min_count=C2ST_MIN_ROWS)
     reference = as_scenes("reference", reference, min_count=C2ST_MIN_ROWS)
@@ -615,8 +613,10 @@ def evaluate(
         scenes, reference, halves, (x_vehicles, y_vehicles), rng, seed
     )
 
-    scene_level = _scene_metrics(scenes, reference, rng, seed)
-    parts = _parts(scenes, reference, halves, seed)
+    rows = (scene_features(scenes), scene_features(reference))
+    groups = (group_names(scenes, "generated"), group_names(reference, "reference"))
+    scene_level = _scene_metrics(rows, groups, rng, seed)
+    parts = _parts(rows, groups, halves, seed)
     result = {
         "scenes": len(scenes),
         "reference_scenes": len(reference),
@@ -717,12 +717,15 @@ def _split_mmd2(
 
 
 def _parts(
-    scenes: list[Scene], reference: list[Scene], halves: _ReferenceHalves, seed: int
+    rows: tuple[NDArray[np.float64], NDArray[np.float64]],
+    groups: tuple[list[str], list[str]],
+    halves: _ReferenceHalves,
+    seed: int,
 ) -> dict[str, Any]:
-    """``evaluate``'s ``c2st_floor`` and its ``road`` and ``traffic`` parts."""
-    x, y = scene_features(scenes), scene_features(reference)
-    gx = np.array(group_names(scenes, "generated"))
-    gy = np.array(group_names(reference, "reference"))
+    """``evaluate``'s ``c2st_floor`` and its ``road`` and ``traffic`` parts, from the scene
+    features and groups of the generated and the reference scenes."""
+    x, y = rows
+    gx, gy = np.array(groups[0]), np.array(groups[1])
     road = [SCENE_FEATURES.index(name) for name in ROAD_FEATURES]
     traffic = [SCENE_FEATURES.index(name) for name in TRAFFIC_FEATURES]
     rng = rng_from(seed)
@@ -753,13 +756,16 @@ def _parts(
 
 
 def _scene_metrics(
-    scenes: list[Scene], reference: list[Scene], rng: np.random.Generator, seed: int
+    rows: tuple[NDArray[np.float64], NDArray[np.float64]],
+    groups: tuple[list[str], list[str]],
+    rng: np.random.Generator,
+    seed: int,
 ) -> dict[str, float]:
-    """``evaluate``'s scene-level metrics, with equal sizes for those that depend on them."""
-    x_scenes, y_scenes = scene_features(scenes), scene_features(reference)
-    groups = (group_names(scenes, "generated"), group_names(reference, "reference"))
+    """``evaluate``'s scene-level metrics from the scene features (and groups) of the
+    generated and the reference scenes, with equal sizes for those that depend on them."""
+    x_scenes, y_scenes = rows
     scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
-    size = min(len(scenes), len(reference))
+    size = min(len(x_scenes), len(y_scenes))
     x_equal, y_equal = subsample(rng, x_scenes, size), subsample(rng, y_scenes, size)
     scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
     quality = prdc(x_equal, y_equal, k=5, seed=seed)

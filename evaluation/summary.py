@@ -48,7 +48,7 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
     batch = SceneBatch.of(scenes)
     described = batch.describe()
     values = np.column_stack([described[name] for name in DESCRIPTORS])
-    report = rule_report(scenes, rules)
+    report = rule_report(scenes, rules, batch=batch)
     return {
         "scenes": len(scenes),
         "recordings": len(group_codes(scenes)[1]),

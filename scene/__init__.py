@@ -5,7 +5,7 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
 
 - Scene model: ``Road`` (lanes along a reference line, Frenet frame), ``Vehicles`` (columns,
   ``KINDS``, ``kind_code``), ``Scene``; JSON Lines files with ``write_scenes``,
-  ``read_scenes``, ``iter_scenes`` (format ``SCENE_FORMAT``).
+  ``read_scenes``, ``iter_scenes`` (format ``SCENE_FORMAT``); ``distinct_roads``.
 - Many scenes at once: ``SceneBatch``, ``RoadBatch``.
 - Geometry: ``vehicle_poses``, ``vehicle_corners``.
 - Validity: ``validate``, ``is_valid``, ``violation_counts``, ``violation_counts_many``,
@@ -38,7 +38,14 @@ from scenegym.scene.fitted import space_like, vehicles_like
 from scenegym.scene.geometry import vehicle_corners, vehicle_poses
 from scenegym.scene.groups import group_codes, group_names, grouped_split, recording_of
 from scenegym.scene.road import Road
-from scenegym.scene.scene import SCENE_FORMAT, Scene, iter_scenes, read_scenes, write_scenes
+from scenegym.scene.scene import (
+    SCENE_FORMAT,
+    Scene,
+    distinct_roads,
+    iter_scenes,
+    read_scenes,
+    write_scenes,
+)
 from scenegym.scene.semantic import PALETTE, SEMANTIC_CLASSES
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
 from scenegym.scene.validity import (
@@ -80,6 +87,7 @@ __all__ = [
     "Violation",
     "describe",
     "describe_many",
+    "distinct_roads",
     "group_codes",
     "group_names",
     "grouped_split",

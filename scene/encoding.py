@@ -137,6 +137,10 @@ class LaneGrid:
         """Station length the grid covers from the road start (m)."""
         return self.cells * self.cell_length
 
+    def holds(self, road: Road) -> bool:
+        """Whether every lane of ``road`` has a row and its whole length lies in the grid."""
+        return road.lane_count <= self.lanes and road.length <= self.length
+
     @cached_property
     def _centres(self) -> NDArray[np.float64]:
         """Station of every cell centre (m)."""

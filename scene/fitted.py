@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,25 +43,6 @@ def space_like(reference: Sequence[Scene], grid: LaneGrid | None = None) -> High
     grid = LaneGrid() if grid is None else grid
     roads = [scene.road for scene in reference]
     described = describe_many(reference)
-    columns = {
-        name: np.concatenate([getattr(scene.vehicles, name) for scene in reference])
-        for name in ("d", "heading", "length", "width", "kind")
-    }
-    default = HighwaySpaceConfig()
-    counts = np.bincount(columns["kind"].astype(np.int64), minlength=len(KINDS))
-    sizes = {}
-    for code, kind in enumerate(KINDS):
-        mine = columns["kind"] == code
-        if mine.sum() < 2:
-            sizes[kind] = default.sizes[kind]
-            continue
-        length, width = columns["length"][mine], columns["width"][mine]
-        sizes[kind] = (
-            float(length.mean()),
-            max(float(length.std()), 0.01),
-            float(width.mean()),
-            max(float(width.std()), 0.01),
-        )
     limits = np.array([road.speed_limit for road in roads])
     moving = described["vehicle_count"] > 0
     flow = described["mean_speed"][moving] / limits[moving]
@@ -77,21 +59,50 @@ def space_like(reference: Sequence[Scene], grid: LaneGrid | None = None) -> High
         speed_limit=_spread(limits, 1.0, 60.0),
         vehicles=(int(vehicles.min()), int(vehicles.max())),
         placement="following",
-        flow_speed=_spread(flow if flow.size else np.array([0.2, 1.1]), 0.0, 2.0),
+        flow_speed=_spread(flow, 0.0, 2.0) if flow.size else HighwaySpaceConfig().flow_speed,
         speed_std=float(np.clip(np.median(described["std_speed"]), 0.0, 30.0)),
-        lateral_mean=float(np.clip(columns["d"].mean(), -2.0, 2.0)) if counts.sum() else 0.0,
-        lateral_std=float(np.clip(columns["d"].std(), 0.0, 2.0)) if counts.sum() else 0.3,
-        heading_std=float(np.clip(columns["heading"].std(), 0.0, 1.0)) if counts.sum() else 0.03,
-        kind_shares={kind: float(n) for kind, n in zip(KINDS, counts)}
-        if counts.sum()
-        else default.kind_shares,
-        sizes=sizes,
+        **_vehicle_fields(reference),
     )
+
+
+def _vehicle_fields(reference: list[Scene]) -> dict[str, Any]:
+    """The ``_VEHICLE_FIELDS`` of a space like ``reference`` (a reference without vehicles
+    keeps the defaults)."""
+    default = HighwaySpaceConfig()
+    columns = {
+        name: np.concatenate([getattr(scene.vehicles, name) for scene in reference])
+        for name in ("d", "heading", "length", "width", "kind")
+    }
+    if not columns["kind"].size:
+        return {name: getattr(default, name) for name in _VEHICLE_FIELDS}
+    counts = np.bincount(columns["kind"].astype(np.int64), minlength=len(KINDS))
+    sizes = {}
+    for code, kind in enumerate(KINDS):
+        mine = columns["kind"] == code
+        if mine.sum() < 2:
+            sizes[kind] = default.sizes[kind]
+            continue
+        length, width = columns["length"][mine], columns["width"][mine]
+        sizes[kind] = (
+            float(length.mean()),
+            max(float(length.std()), 0.01),
+            float(width.mean()),
+            max(float(width.std()), 0.01),
+        )
+    return {
+        "lateral_mean": float(np.clip(columns["d"].mean(), -2.0, 2.0)),
+        "lateral_std": float(np.clip(columns["d"].std(), 0.0, 2.0)),
+        "heading_std": float(np.clip(columns["heading"].std(), 0.0, 1.0)),
+        "kind_shares": {kind: float(n) for kind, n in zip(KINDS, counts)},
+        "sizes": sizes,
+    }
 
 
 def vehicles_like(config: HighwaySpaceConfig, reference: Sequence[Scene]) -> HighwaySpaceConfig:
     """``config`` with the vehicles of ``reference``: its offsets from the lane centre (mean
     and spread), heading spread, kind shares and each kind's sizes (``space_like``); the
     roads, counts and speeds stay ``config``'s."""
-    fitted = space_like(reference)
-    return dataclasses.replace(config, **{name: getattr(fitted, name) for name in _VEHICLE_FIELDS})
+    reference = list(reference)
+    if not reference:
+        raise ValueError("vehicles_like needs at least one reference scene")
+    return dataclasses.replace(config, **_vehicle_fields(reference))

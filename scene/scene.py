@@ -18,7 +18,7 @@ from scenegym._io import atomic_open
 from scenegym.scene.road import Road
 from scenegym.scene.vehicles import Vehicles
 
-__all__ = ["SCENE_FORMAT", "Scene", "iter_scenes", "read_scenes", "write_scenes"]
+__all__ = ["SCENE_FORMAT", "Scene", "distinct_roads", "iter_scenes", "read_scenes", "write_scenes"]
 
 SCENE_FORMAT = "scenegym.scene/1"
 """Tag written into every serialised scene; bumped when the layout changes."""
@@ -141,6 +141,14 @@ class Scene:
             f"Scene(id={self.id!r}, lanes={self.road.lane_count}, "
             f"length={self.road.length:.0f} m, vehicles={len(self.vehicles)})"
         )
+
+
+def distinct_roads(scenes: Iterable[Scene]) -> list[Road]:
+    """The distinct roads of ``scenes``, in order of first appearance (equal roads once)."""
+    roads: dict[str, Road] = {}
+    for scene in scenes:
+        roads.setdefault(json.dumps(scene.road.to_dict(), sort_keys=True), scene.road)
+    return list(roads.values())
 
 
 def write_scenes(path: str | os.PathLike, scenes: Iterable[Scene]) -> int:

@@ -224,7 +224,11 @@ def repair(scene: Scene, rules: ValidityRules = DEFAULT_RULES) -> tuple[Scene, i
 
 
 def rule_report(
-    scenes: Sequence[Scene], rules: ValidityRules = DEFAULT_RULES, *, examples: int = 5
+    scenes: Sequence[Scene],
+    rules: ValidityRules = DEFAULT_RULES,
+    *,
+    examples: int = 5,
+    batch: SceneBatch | None = None,
 ) -> dict:
     """How often ``scenes`` break each rule, counted by vehicle and by scene: the check of
     a reference (recorded traffic should pass the rules; what it breaks is named here).
@@ -233,6 +237,7 @@ def rule_report(
     ``valid_vehicle_share`` (vehicles named in no violation), ``rules`` (per rule:
     ``vehicles`` and ``scenes`` breaking it and their shares) and ``examples``, the
     violations of the first ``examples`` scenes that break a rule, as readable lines.
+    ``batch``: ``SceneBatch.of(scenes)`` where the caller has built it already.
 
     >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=100.0, lanes=1)
@@ -244,7 +249,7 @@ def rule_report(
     scenes = list(scenes)
     if not scenes:
         raise ValueError("rule_report needs at least one scene")
-    batch = SceneBatch.of(scenes)
+    batch = SceneBatch.of(scenes) if batch is None else batch
     masks = dict(batch.single_vehicle_checks(rules))
     overlap = np.zeros(batch.lane.size, dtype=bool)
     overlap[batch.overlapping_pairs().ravel()] = True
