@@ -8,6 +8,7 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
   ``read_scenes``, ``iter_scenes`` (format ``SCENE_FORMAT``); ``distinct_roads``.
 - Many scenes at once: ``SceneBatch``, ``RoadBatch``.
 - Geometry: ``vehicle_poses``, ``vehicle_corners``.
+- Braking needed: ``drac`` (deceleration rate to avoid a crash, per vehicle).
 - Validity: ``validate``, ``is_valid``, ``violation_counts``, ``violation_counts_many``,
   ``repair``, ``Violation``, ``ValidityRules``, ``RULES``, ``DEFAULT_RULES``.
 - Recordings as groups: ``recording_of``, ``group_codes``, ``group_names``,
@@ -38,6 +39,7 @@ from scenegym.scene.fitted import space_like, vehicles_like
 from scenegym.scene.geometry import vehicle_corners, vehicle_poses
 from scenegym.scene.groups import group_codes, group_names, grouped_split, recording_of
 from scenegym.scene.road import Road
+from scenegym.scene.safety import drac
 from scenegym.scene.scene import (
     SCENE_FORMAT,
     Scene,
@@ -88,6 +90,7 @@ __all__ = [
     "describe",
     "describe_many",
     "distinct_roads",
+    "drac",
     "group_codes",
     "group_names",
     "grouped_split",

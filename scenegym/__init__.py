@@ -39,7 +39,13 @@ def _register_envs() -> None:
     import gymnasium
 
     if "scenegym/Drive-v0" not in gymnasium.registry:
-        gymnasium.register(id="scenegym/Drive-v0", entry_point="scenegym.envs.drive:DriveEnv")
+        gymnasium.register(
+            id="scenegym/Drive-v0",
+            entry_point="scenegym.envs.drive:DriveEnv",
+            kwargs={"version": 0},
+        )
+    if "scenegym/Drive-v1" not in gymnasium.registry:
+        gymnasium.register(id="scenegym/Drive-v1", entry_point="scenegym.envs.drive:DriveEnv")
     for representation in ("edit", "construct", "oneshot", "latent"):
         env_id = f"scenegym/DrivingLayout-{representation}-v0"
         if env_id not in gymnasium.registry:

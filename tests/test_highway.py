@@ -145,7 +145,7 @@ def test_drive_env_starts_in_the_given_scene(congested):
     assert unwrapped.vehicle.speed == pytest.approx(congested.vehicles.speed[4])
     back = from_highway(unwrapped.scene.road, unwrapped.road)
     assert np.allclose(back.vehicles.s, congested.vehicles.s)
-    assert info["scene"] == unwrapped.scene.id
+    assert info["scene"] == congested.id
 
 
 def test_drive_env_cycles_through_its_scenes(congested, free_flow):
@@ -177,3 +177,88 @@ def test_drive_env_without_scenes_explains_itself():
     empty = Scene(Road.straight(length=100.0, lanes=2), Vehicles.empty())
     with pytest.raises(ValueError, match="at least one vehicle"):
         env.reset(options={"scene": empty})
+
+
+def _episode(env, action, scene):
+    _, info = env.reset(seed=0, options={"scene": scene})
+    rewards, progress, done = [], [], False
+    while not done:
+        _, reward, terminated, truncated, info = env.step(action)
+        rewards.append(reward)
+        progress.append(info["rewards"]["progress_reward"])
+        done = terminated or truncated
+    return rewards, progress, info
+
+
+def _free_road(speed: float = 25.0) -> Scene:
+    return Scene(
+        Road.straight(length=200.0, lanes=2),
+        Vehicles.from_columns(lane=[1], s=[20.0], speed=[speed]),
+    )
+
+
+def test_drive_v1_progress_sums_to_one_on_arrival_and_crawling_earns_less():
+    env = gym.make("scenegym/Drive-v1")
+    rewards, progress, info = _episode(env, 1, _free_road())  # idle at 25 m/s
+    assert info["arrived"] and not info["crashed"]
+    assert sum(progress) == pytest.approx(1.0)
+    assert sum(rewards) == pytest.approx(1.0)
+    assert info["distance"] >= 180.0
+    crawl, crawl_progress, crawl_info = _episode(env, 4, _free_road())  # slower, every step
+    assert not crawl_info["arrived"] and env.unwrapped.time >= 40  # truncated
+    assert 0.0 < sum(crawl) < sum(rewards)
+    assert sum(crawl_progress) == pytest.approx(crawl_info["distance"] / 180.0, rel=0.05)
+
+
+def test_drive_v1_charges_a_crash():
+    stopped = Scene(
+        Road.straight(length=300.0, lanes=1),
+        Vehicles.from_columns(lane=[0, 0], s=[20.0, 60.0], speed=[30.0, 0.0]),
+    )
+    env = gym.make("scenegym/Drive-v1")
+    rewards, progress, info = _episode(env, 3, stopped)  # faster into a stopped car
+    assert info["crashed"] and not info["arrived"]
+    assert rewards[-1] == pytest.approx(-1.0 + progress[-1])
+
+
+def test_drive_v0_keeps_highway_envs_normalised_rewards():
+    env = gym.make("scenegym/Drive-v0")
+    rewards, _, info = _episode(env, 4, _free_road())
+    assert all(0.0 <= reward <= 1.0 for reward in rewards)
+    assert len(rewards) == 40 and not info["arrived"]
+
+
+def test_drive_reports_starts_its_drivers_cannot_handle():
+    road = Road.straight(length=300.0, lanes=2)
+    # A follower closing at 20 m/s over a 10 m gap needs 20 m/s²; highway-env's IDM brakes 6.
+    closing = Scene(
+        road, Vehicles.from_columns(lane=[1, 0, 0], s=[5.0, 50.0, 64.5], speed=[20.0, 30.0, 10.0])
+    )
+    env = gym.make("scenegym/Drive-v1")
+    _, info = env.reset(options={"scene": closing})
+    assert info["drivable"] is False
+    assert "must brake harder than 6 m/s²" in info["start_issues"][0]
+    ego_closing = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[5.0, 19.5], speed=[30.0, 10.0]))
+    _, info = env.reset(options={"scene": ego_closing})
+    assert not info["drivable"] and "the ego must brake" in info["start_issues"][0]
+    overlap = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[5.0, 7.0], speed=[20.0, 20.0]))
+    _, info = env.reset(options={"scene": overlap})
+    assert not info["drivable"] and info["start_issues"][0].startswith("overlap")
+    _, info = env.reset(options={"scene": _free_road()})
+    assert info["drivable"] and info["start_issues"] == []
+
+
+def test_drive_takes_its_feed_before_its_scenes(congested, free_flow):
+    env = gym.make("scenegym/Drive-v1", scenes=[congested])
+    env.unwrapped.scene_feed.extend([free_flow, free_flow])
+    seen = [env.reset(seed=0)[1]["scene"] for _ in range(3)]
+    assert seen == [free_flow.id, free_flow.id, congested.id]
+
+
+def test_drive_fast_settings_check_collisions_with_the_ego_only(congested):
+    env = gym.make(
+        "scenegym/Drive-v1", config={"simulation_frequency": 5, "traffic_collisions": False}
+    )
+    env.reset(options={"scene": congested})
+    checks = [vehicle.check_collisions for vehicle in env.unwrapped.road.vehicles]
+    assert checks.count(True) == 1 and env.unwrapped.vehicle.check_collisions
