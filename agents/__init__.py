@@ -16,6 +16,13 @@ scene. SB3 and torch load on first use of a name below.
   ``scenegym.datasets.write_dataset``, and ``dataset_source``, the source a path names.
 - Population terms in training: ``PopulationReward``, a VecEnv wrapper that scores finished
   scenes against a shared archive (``scenegym.rewards.Archive``: novelty, coverage).
+- Curricula for driving agents: ``train_curriculum`` trains an SB3 student on
+  ``scenegym/Drive-v1`` with a teacher (``CurriculumConfig``, ``TEACHERS``,
+  ``build_teacher``): ``RandomTeacher`` (domain randomisation), ``ReplayTeacher``,
+  ``GeneratorTeacher``, ``PrioritisedReplay`` (PLR), ``EditedReplay`` (ACCEL) and
+  ``GoalTeacher`` (a learning-progress bandit over descriptor targets), all following
+  ``Teacher`` and learning from ``Episode`` results; ``evaluate_drivers`` judges trained
+  and scripted drivers on test scenes with confidence intervals.
 - Recipes: ``fit_generator`` (a generator learnt from any reference scenes),
   ``fit_reference`` (split by recording, fit, train on the reference's roads, generate on
   the held-out roads and evaluate there, returning a ``FitResult``) and ``quickstart`` (the
@@ -51,6 +58,19 @@ _EXPORTS = {
     "FitResult": "fitting",
     "fit_reference": "fitting",
     "quickstart": "recipes",
+    "CurriculumConfig": "curriculum",
+    "TEACHERS": "curriculum",
+    "build_teacher": "curriculum",
+    "train_curriculum": "student",
+    "Episode": "teachers",
+    "Teacher": "teachers",
+    "RandomTeacher": "teachers",
+    "ReplayTeacher": "teachers",
+    "GeneratorTeacher": "teachers",
+    "PrioritisedReplay": "replay",
+    "EditedReplay": "replay",
+    "GoalTeacher": "bandit",
+    "evaluate_drivers": "driving",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = sorted(_EXPORTS)

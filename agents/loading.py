@@ -30,7 +30,12 @@ _RESET_ON_LEARN = ("_last_obs", "_last_episode_starts", "_last_original_obs")
 _BUFFERS = ("ep_info_buffer", "ep_success_buffer")
 """Episode statistics, made again (empty) when training starts."""
 
-_FROM_PLAIN_VALUES = ("lr_schedule", "rollout_buffer_class")
+_FROM_PLAIN_VALUES = (
+    "lr_schedule",
+    "rollout_buffer_class",
+    "replay_buffer_class",
+    "exploration_schedule",
+)
 """Fields the algorithm's ``_setup_model`` builds from plain ones (the learning rate, the
 observation space) when they are ``None``."""
 
@@ -68,11 +73,15 @@ def load_model(
     observation_space: spaces.Space,
     action_space: spaces.Space,
     env: Any = None,
+    fields: dict[str, Any] | None = None,
 ):
     """The SB3 model saved in ``source`` (a path or the zip's bytes) by a run of ``config``,
     whose environments have ``observation_space`` and ``action_space``; with ``env``, ready
     to train on. Nothing in the file is unpickled: every pickled field is rebuilt from
     ``config`` and the spaces, and a file with any other pickled field is refused.
+    ``config`` is a ``TrainConfig`` or any config naming ``algorithm`` and ``net_arch`` the
+    same way (a curriculum's); ``fields`` adds rebuilt fields of other algorithms (DQN's
+    ``train_freq``).
 
     Raises:
         ValueError: naming the file and what is wrong with it: not an SB3 zip, a pickled
@@ -81,6 +90,7 @@ def load_model(
     name = "the model" if isinstance(source, bytes) else str(source)
     algorithm = algorithm_class(config)
     rebuilt = _rebuilt_fields(config, algorithm, observation_space, action_space)
+    rebuilt |= fields or {}
     data = saved_data(source)
     for what, space in (("observation", observation_space), ("action", action_space)):
         recorded = _recorded_space(data, f"{what}_space", space)
@@ -116,8 +126,9 @@ def _rebuilt_fields(config, algorithm, observation_space, action_space) -> dict[
         "policy_kwargs": {"net_arch": list(config.net_arch)},
         "observation_space": observation_space,
         "action_space": action_space,
-        "clip_range": defaults["clip_range"].default,  # scenegym trains with the default
     }
+    if "clip_range" in defaults:  # scenegym trains PPO with the default
+        fields["clip_range"] = defaults["clip_range"].default
     fields |= dict.fromkeys(_RESET_ON_LEARN + _BUFFERS + _FROM_PLAIN_VALUES)
     return fields
 

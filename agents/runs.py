@@ -182,6 +182,10 @@ def algorithm_class(config: TrainConfig):
         from sb3_contrib import MaskablePPO
 
         return MaskablePPO
+    if name == "DQN":
+        from stable_baselines3 import DQN
+
+        return DQN
     from stable_baselines3 import PPO
 
     return PPO

@@ -7,13 +7,15 @@ May import ``scenegym.scene``, ``scenegym.generators`` and the utilities.
 - Files: ``render_to_folder``, ``write_rendering``, ``contact_sheet``, ``encode_png``.
 - Augmentation: ``augment`` with its ``AugmentConfig``.
 - Datasets: ``write_dataset`` (COCO, YOLO, Parquet in resumable shards) with its
-  ``DatasetConfig``; sources (``sources``) ``ScenesFile`` and ``PriorSource`` (a run's is
-  ``scenegym.agents.PolicySource``).
+  ``DatasetConfig``; sources (``sources``) ``ScenesFile``, ``PriorSource`` and
+  ``CurriculumSource`` (the scenes a curriculum run's student met, with the teacher's record of
+  each; a generation run's is ``scenegym.agents.PolicySource``).
 """
 
 from scenegym.datasets.augment import AugmentConfig, augment
 from scenegym.datasets.dataset import (
     FORMATS,
+    CurriculumSource,
     DatasetConfig,
     PriorSource,
     ScenesFile,
@@ -25,6 +27,7 @@ from scenegym.datasets.render import RenderConfig, Rendering, render, render_man
 __all__ = [
     "FORMATS",
     "AugmentConfig",
+    "CurriculumSource",
     "DatasetConfig",
     "PriorSource",
     "RenderConfig",

@@ -1,13 +1,15 @@
 """Datasets of rendered scenes: COCO, YOLO and Parquet, written in resumable shards.
 
 ``write_dataset(source, out, n, seed, config, workers=...)`` renders ``n`` scenes from a
-source (``ScenesFile``, ``PriorSource`` or ``PolicySource``) into::
+source (``ScenesFile``, ``PriorSource``, ``CurriculumSource`` or ``PolicySource``, or the path
+of a scenes file, prior folder or curriculum run) into::
 
     OUT/images/0000000-road.png     RGB picture of scene 0, whole-road view
     OUT/semantic/0000000-road.png   class ids (``SEMANTIC_CLASSES``)
     OUT/instance/0000000-road.png   16-bit vehicle ids (0: none, i + 1: vehicle i)
     OUT/labels/0000000-road.txt     YOLO boxes: class cx cy w h, normalised
     OUT/scenes/part-00000.parquet   one row per scene: parameters, descriptors, file paths
+                                    (and a curriculum run's record of the scene)
     OUT/annotations.json            COCO: images, boxes, RLE or polygon masks, categories
     OUT/data.yaml, train.txt, val.txt  the YOLO dataset file and its image lists
     OUT/shards/job.json             what is being written (source, n, seed, config)
@@ -66,7 +68,13 @@ from scenegym.datasets.augment import (
 )
 from scenegym.datasets.files import encode_png
 from scenegym.datasets.render import RenderConfig, Rendering, render_many
-from scenegym.datasets.sources import PriorSource, ScenesFile, open_source
+from scenegym.datasets.sources import (
+    CurriculumSource,
+    PriorSource,
+    ScenesFile,
+    open_source,
+    source_at,
+)
 from scenegym.scene.batch import SceneBatch
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import DEFAULT_RULES
@@ -74,6 +82,7 @@ from scenegym.scene.vehicles import KINDS
 
 __all__ = [
     "FORMATS",
+    "CurriculumSource",
     "DatasetConfig",
     "PriorSource",
     "ScenesFile",
@@ -265,7 +274,11 @@ def write_shard(
     source = open_source(job["source"]) if source is None else source
     if appearance is None and job.get("appearance"):
         appearance = _open_appearance(job["appearance"])
-    scenes = source.scenes(start, stop, seed, n)
+    fields = tuple(getattr(source, "fields", ()))  # per-scene records some sources add
+    if fields:
+        scenes, records = source.labelled(start, stop, seed, n)
+    else:
+        scenes, records = source.scenes(start, stop, seed, n), [{}] * (stop - start)
     files: dict[str, bytes] = {}
     batch = SceneBatch.of(scenes)  # descriptors and validity in one vectorised batch
     descriptors = batch.describe()
@@ -278,7 +291,7 @@ def write_shard(
             rgb = photometric(rgb, config.augment, rng)
             samples[k] = (number, view, stem, dataclasses.replace(rendering, rgb=rgb), rng)
     images = [
-        _sample_files(number, view, stem, rendering, config, files)
+        _sample_files(number, view, stem, rendering, config, files, records[number - start])
         for number, view, stem, rendering, _ in samples
     ]
     if "parquet" in config.formats:
@@ -290,6 +303,7 @@ def write_shard(
             ("scene", "string", [scene.to_json() for scene in scenes]),
             *((name, "float64", values) for name, values in descriptors.items()),
             *((f"image_{view}", "string", paths[view]) for view in config.views),
+            *_record_columns(fields, records),
         ]
         files[f"scenes/part-{index:05d}.parquet"] = _parquet(columns)
     hashes = {}
@@ -305,6 +319,19 @@ def write_shard(
     }
     _write(out / "shards" / f"{index:05d}.json", json.dumps(record).encode("utf-8"))
     return record
+
+
+def _record_columns(
+    fields: tuple[tuple[str, str], ...], records: list[dict[str, Any]]
+) -> list[tuple[str, str, Any]]:
+    """The Parquet columns of a source's per-scene records (kind ``json``: JSON text)."""
+    columns = []
+    for name, kind in fields:
+        values = [record[name] for record in records]
+        if kind == "json":
+            kind, values = "string", [json.dumps(v, sort_keys=True) for v in values]
+        columns.append((name, kind, values))
+    return columns
 
 
 def _render_views(
@@ -348,9 +375,11 @@ def _augmented(
 
 
 def _sample_files(
-    number: int, view: str, stem: str, rendering: Rendering, config: DatasetConfig, files: dict
-) -> dict[str, Any]:
-    """Add one sample's pictures and labels to ``files``; returns its image record."""
+    number: int, view: str, stem: str, rendering: Rendering, config: DatasetConfig, files: dict,
+    record: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """Add one sample's pictures and labels to ``files``; returns its image record (with
+    ``record``, the source's record of the scene, as fields of its COCO image)."""
     count = len(rendering.kinds)
     pixel_rows, pixel_cols, owners = vehicle_pixels(rendering.instance)
     boxes, visible = pixel_boxes(pixel_rows, pixel_cols, owners, count)
@@ -373,6 +402,7 @@ def _sample_files(
         "height": config.height,
         "scene": number,
         "view": view,
+        **record,
     }
     # The COCO entries as JSON text without their ids (counted over all shards when the
     # COCO file is assembled), so the assembly only joins text.
@@ -419,7 +449,7 @@ def _coco_annotations(kinds, ids, masks, areas, b: NDArray, rendering: Rendering
 
 def _parquet(columns: list[tuple[str, str, Any]]) -> bytes:
     """A Parquet file of ``(name, type, values)`` columns (types ``int64``, ``float64``,
-    ``bool`` and ``string``, whose values may be ``None``).
+    ``bool`` and ``string``; a list of values may hold ``None``s, nulls in Parquet).
 
     Every shard's part has the same schema, whatever its values: a column of only ``None``s
     inferred by ``pa.array`` would be typed ``null`` and the parts could not be read as one
@@ -466,11 +496,17 @@ def _arrow_array(kind: str, values: Any) -> Any:
         nulls = None if all(present) else pa.py_buffer(np.packbits(present, bitorder="little"))
         buffers = [nulls, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
         return pa.Array.from_buffers(_arrow_type(kind), n, buffers, null_count=present.count(False))
+    nulls, missing = None, 0
+    if isinstance(values, list) and any(value is None for value in values):
+        present = [value is not None for value in values]
+        nulls = pa.py_buffer(np.packbits(present, bitorder="little"))
+        missing = present.count(False)
+        values = [0 if value is None else value for value in values]
     if kind == "bool":
         bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
-        return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+        return pa.Array.from_buffers(pa.bool_(), n, [nulls, pa.py_buffer(bits)], missing)
     data = np.ascontiguousarray(values, dtype=kind)
-    return pa.Array.from_buffers(_arrow_type(kind), n, [None, pa.py_buffer(data)])
+    return pa.Array.from_buffers(_arrow_type(kind), n, [nulls, pa.py_buffer(data)], missing)
 
 
 # ------------------------------------------------------------------------------ the job
@@ -497,7 +533,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _uses_torch(job: dict[str, Any]) -> bool:
-    return job["source"]["kind"] != "scenes" or bool(job.get("appearance"))
+    return job["source"]["kind"] not in ("scenes", "curriculum") or bool(job.get("appearance"))
 
 
 @contextlib.contextmanager
@@ -545,12 +581,16 @@ def write_dataset(
     on_scenes: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Write (or finish writing) a dataset of ``n`` scenes into ``out``; returns the
-    manifest. A folder holding the same job (source, n, seed, config, appearance model) is
-    resumed; a folder holding anything else is refused unless ``overwrite``. With
+    manifest. ``source`` is an opened source or the path of one (``sources.source_at``: a
+    curriculum run folder, a prior folder or a scenes file). A folder holding the same job
+    (source, n, seed, config, appearance model) is resumed; a folder holding anything else is
+    refused unless ``overwrite``. With
     ``appearance`` (a folder written by ``fit_appearance``) the RGB pictures are painted from
     the semantic maps by that model instead of in the renderer's flat colours."""
     config = DatasetConfig() if config is None else config
     out = Path(out)
+    if isinstance(source, (str, os.PathLike)):
+        source = source_at(source)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:

@@ -2,8 +2,9 @@
 
 Each module adds the commands of one group, each command parsing its options, calling the
 library and printing what it did: ``scenes`` (sample, reference, import, export, render,
-describe), ``training`` (train, generate, fit), ``priors`` (fit-prior, sample-prior,
-fit-appearance), ``datasets`` (dataset), ``evaluate`` and ``quickstart``.
+describe), ``training`` (train, generate, fit), ``driving`` (curriculum, evaluate-driver),
+``priors`` (fit-prior, sample-prior, fit-appearance), ``datasets`` (dataset), ``evaluate``
+and ``quickstart``.
 
 Every error a user can cause (a missing or malformed file, a bad option, an out-of-range value)
 ends as one line ``scenegym: error: ...`` on stderr and exit status 2.
@@ -20,7 +21,7 @@ from pathlib import Path
 from scenegym._io import check_outputs_spare_inputs, output_locks
 from scenegym._versions import SCENEGYM_VERSION
 from scenegym.bridges.commonroad import commonroad_files
-from scenegym.cli import datasets, evaluate, priors, quickstart, scenes, training
+from scenegym.cli import datasets, driving, evaluate, priors, quickstart, scenes, training
 from scenegym.cli._common import EXIT_USAGE, Parser
 
 __all__ = ["build_parser", "main"]
@@ -33,6 +34,8 @@ _COMMANDS = (
     training.add_train,
     training.add_generate,
     training.add_fit,
+    driving.add_curriculum,
+    driving.add_evaluate_driver,
     scenes.add_render,
     evaluate.add_evaluate,
     priors.add_sample_prior,

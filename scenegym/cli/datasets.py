@@ -1,4 +1,5 @@
-"""The dataset command: scenes of a run, a prior or a file rendered into a dataset."""
+"""The dataset command: scenes of a run, a curriculum run, a prior or a file rendered into a
+dataset."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ from scenegym.cli._common import (
     progress,
     seed_int,
 )
-from scenegym.datasets import FORMATS, DatasetConfig, write_dataset
+from scenegym.datasets import FORMATS, CurriculumSource, DatasetConfig, write_dataset
 
 
 def add_dataset(commands: Commands) -> None:
-    """``scenegym dataset``: scenes of a run, a prior or a file as a dataset."""
+    """``scenegym dataset``: scenes of a run, a curriculum run, a prior or a file as a dataset."""
     parser = commands.add_parser(
         "dataset", help="render scenes into a COCO / YOLO / Parquet dataset (resumable shards)"
     )
     parser.add_argument(
-        "source", type=Path, help="a run folder (scenegym train), a prior folder or a .jsonl file"
+        "source",
+        type=Path,
+        help="a run folder (scenegym train), a curriculum run folder (its scenes in the order "
+        "the student met them), a prior folder or a .jsonl file",
     )
     parser.add_argument("--n", type=positive_int, required=True, help="number of scenes")
     parser.add_argument(
@@ -58,7 +62,7 @@ def add_dataset(commands: Commands) -> None:
 
 
 def _dataset(args: argparse.Namespace) -> int:
-    source = dataset_source(args.source, parse_targets(args.target), name="--target")
+    source = _source(args.source, parse_targets(args.target))
     # In FORMATS' order, whatever the order given: the same dataset resumes.
     formats = tuple(f for f in FORMATS if "all" in args.format or f in args.format)
     dataset_config = dataclasses.replace(config(DatasetConfig, args), formats=formats)
@@ -82,3 +86,22 @@ def _dataset(args: argparse.Namespace) -> int:
     if "coco" in formats:
         print(f"load it: from pycocotools.coco import COCO; COCO('{args.out}/annotations.json')")
     return 0
+
+
+def _source(path: Path, targets: dict[str, float]):
+    """The source ``path`` names: a curriculum run folder (``curriculum.json``) or what
+    ``dataset_source`` opens."""
+    if (path / "curriculum.json").is_file():
+        if targets:
+            raise ValueError(
+                "--target is for a generation run; a curriculum run's scenes are written as "
+                "its student met them"
+            )
+        return CurriculumSource(path)
+    markers = ("config.json", "prior.json")
+    if not path.exists() or (path.is_dir() and not any((path / m).is_file() for m in markers)):
+        raise ValueError(
+            f"{path} is not a run folder (config.json), a curriculum run folder "
+            "(curriculum.json), a prior folder (prior.json) or a scenes .jsonl file"
+        )
+    return dataset_source(path, targets, name="--target")

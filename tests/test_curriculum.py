@@ -1,0 +1,344 @@
+"""Curriculum teachers, the curriculum trainer and driving agents judged on test scenes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scenegym.agents.bandit import GoalTeacher, arms_from_grid, learning_progress
+from scenegym.agents.curriculum import CurriculumConfig, build_teacher, curriculum_checkpoint
+from scenegym.agents.driving import (
+    drivable_tests,
+    drive_episodes,
+    load_driver,
+    summarise_driver,
+)
+from scenegym.agents.replay import EditedReplay, PrioritisedReplay, edit_scene, replay_weights
+from scenegym.agents.student import train_curriculum
+from scenegym.agents.teachers import (
+    Episode,
+    RandomTeacher,
+    ReplayTeacher,
+    curriculum_info,
+    drivable,
+)
+from scenegym.scene import HighwaySceneSpace, Road, Scene, Vehicles, read_scenes, write_scenes
+from tests.test_cli import assert_usage_error, run
+
+TINY = {"total_steps": 64, "n_envs": 1, "n_steps": 32, "batch_size": 32, "net_arch": [8]}
+TINY["checkpoint_every"] = 32
+
+
+@pytest.fixture(scope="module")
+def scenes_file(tmp_path_factory) -> Path:
+    """Drivable scenes of the random space, for replay and test sets."""
+    scenes = [s for s in map(drivable, HighwaySceneSpace().sample_many(40, 3)) if s is not None]
+    path = tmp_path_factory.mktemp("scenes") / "scenes.jsonl"
+    write_scenes(path, scenes)
+    return path
+
+
+def _teachers(scenes_file):
+    return {
+        "random": lambda: RandomTeacher(seed=4),
+        "replay": lambda: ReplayTeacher(scenes_file, seed=4),
+        "plr": lambda: PrioritisedReplay(RandomTeacher(seed=5), seed=4, min_fill=2),
+        "accel": lambda: EditedReplay(RandomTeacher(seed=5), seed=4, min_fill=2),
+        "goal": lambda: GoalTeacher(
+            [RandomTeacher(seed=5 + k, targets={"density": d}) for k, d in enumerate([10, 40])],
+            [{"density": 10.0}, {"density": 40.0}],
+            seed=4,
+            min_tries=1,
+        ),
+    }
+
+
+def _play(teacher, rounds: int, offset: int = 0) -> list[str]:
+    """Propose and answer ``rounds`` scenes with a made-up student; the proposed ids."""
+    ids = []
+    for k in range(rounds):
+        scene = teacher.propose()
+        ids.append(scene.id)
+        ret = ((k + offset) % 5) / 5.0
+        teacher.update([Episode(scene=scene.id, ret=ret, crashed=ret < 0.3, arrived=ret > 0.7)])
+    return ids
+
+
+@pytest.mark.parametrize("name", ["random", "replay", "plr", "accel", "goal"])
+def test_a_teacher_repeats_its_curriculum_and_round_trips_its_state(name, scenes_file):
+    make = _teachers(scenes_file)[name]
+    first, second = make(), make()
+    assert _play(first, 12) == _play(second, 12)  # same seed, same scene sequence
+    saved = json.loads(json.dumps(first.state()))  # plain JSON
+    resumed = make()
+    resumed.load_state(saved)
+    assert _play(resumed, 10, offset=12) == _play(first, 10, offset=12)
+
+
+def test_proposed_scenes_are_drivable_and_say_where_they_came_from(scenes_file):
+    teacher = _teachers(scenes_file)["goal"]()
+    for _ in range(4):
+        scene = teacher.propose()
+        assert drivable(scene) is not None
+        info = curriculum_info(scene)
+        assert info["teacher"] == "goal" and info["targets"] in (
+            {"density": 10.0},
+            {"density": 40.0},
+        )
+        assert info["stage"] == [{"density": 10.0}, {"density": 40.0}].index(info["targets"])
+
+
+def test_plr_replays_by_rank_and_staleness():
+    by_score = replay_weights([0.1, 0.9, 0.5], [5, 5, 5], 5, temperature=0.3, staleness=0.0)
+    assert by_score.argmax() == 1 and by_score.argmin() == 0
+    assert by_score.sum() == pytest.approx(1.0)
+    by_age = replay_weights([0.5, 0.5, 0.5], [0, 9, 5], 10, temperature=0.3, staleness=1.0)
+    assert by_age.tolist() == pytest.approx([10 / 16, 1 / 16, 5 / 16])
+
+
+def test_plr_keeps_the_highest_regret_scenes_when_full():
+    teacher = PrioritisedReplay(RandomTeacher(seed=1), seed=0, buffer_size=3, min_fill=99)
+    returns = [0.9, 0.1, 0.5, 0.8, -1.0]  # regrets 0.1, 0.9, 0.5, 0.2, 2.0
+    for ret in returns:
+        scene = teacher.propose()
+        teacher.update([Episode(scene=scene.id, ret=ret, crashed=ret < 0, arrived=ret > 0.7)])
+    assert sorted(entry["score"] for entry in teacher.buffer) == pytest.approx([0.5, 0.9, 2.0])
+
+
+def test_plr_replays_from_its_buffer_once_filled():
+    teacher = PrioritisedReplay(RandomTeacher(seed=1), seed=0, min_fill=2, replay_share=1.0)
+    _play(teacher, 2)
+    replayed = teacher.propose()
+    assert curriculum_info(replayed)["replay"] is True
+    assert curriculum_info(replayed)["difficulty"] in [e["score"] for e in teacher.buffer]
+
+
+def test_accel_edits_keep_scenes_drivable_and_count_generations():
+    scene = drivable(HighwaySceneSpace().sample(np.random.default_rng(2)))
+    edited = edit_scene(scene, np.random.default_rng(0), edits=6)
+    assert edited != scene
+    teacher = EditedReplay(RandomTeacher(seed=1), seed=0, min_fill=99, edit_share=1.0)
+    _play(teacher, 1)
+    child = teacher.propose()
+    assert curriculum_info(child)["stage"] == 1 and drivable(child) is not None
+
+
+def test_the_bandit_picks_the_target_with_the_most_learning_progress():
+    arms = arms_from_grid({"density": [10, 25, 40]})
+    assert arms == [{"density": 10.0}, {"density": 25.0}, {"density": 40.0}]
+    streams = [RandomTeacher(seed=k, targets=arm) for k, arm in enumerate(arms)]
+    teacher = GoalTeacher(streams, arms, seed=0, window=10, explore=0.1, min_tries=2)
+    skill = [0.0, 0.0, 0.0]
+    for _ in range(60):
+        scene = teacher.propose()
+        arm = curriculum_info(scene)["stage"]
+        if arm == 1:  # a synthetic student that learns on the middle arm only
+            skill[1] = min(1.0, skill[1] + 0.05)
+        teacher.update([Episode(scene=scene.id, ret=skill[arm], crashed=False, arrived=False)])
+    assert teacher.picks[1] > teacher.picks[0] + teacher.picks[2]
+    assert learning_progress([0, 0, 1, 1], 4) == 1.0 and learning_progress([1], 4) == 0.0
+
+
+def _tiny_run(tmp_path: Path, name: str, **config) -> Path:
+    run = tmp_path / name
+    train_curriculum({**TINY, "vec_env": "dummy", **config}, run)
+    return run
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"teacher": "random"},
+        {"teacher": "replay"},
+        {"teacher": "plr", "score": "value_loss", "teacher_options": {"min_fill": 2}},
+        {"teacher": "accel", "teacher_options": {"min_fill": 2}},
+        {"teacher": "goal", "targets": {"density": [10, 30]}},
+        {"teacher": "random", "algorithm": "DQN", "train_freq": 1},
+    ],
+    ids=lambda c: c["teacher"] + ("-dqn" if "algorithm" in c else ""),
+)
+def test_every_teacher_trains_a_student_end_to_end(config, tmp_path, scenes_file):
+    if config["teacher"] == "replay":
+        config = {**config, "scenes": str(scenes_file)}
+    run = _tiny_run(tmp_path, "run", **config)
+    met = read_scenes(run / "scenes.jsonl")
+    assert [curriculum_info(s)["order"] for s in met] == list(range(len(met)))
+    assert {curriculum_info(s)["teacher"] for s in met} == {config["teacher"]}
+    with open(run / "episodes.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {int(r["order"]) for r in rows} <= set(range(len(met)))
+    assert all(float(r["return"]) <= 1.0 + 1e-9 for r in rows)
+    assert (run / "model.zip").is_file() and curriculum_checkpoint(run) is not None
+    driver = load_driver(run)  # loads without unpickling
+    assert driver.name == config["teacher"]
+    assert len(drive_episodes(driver, met[:2])) == 2
+
+
+def test_the_generator_teacher_trains_on_a_generation_runs_scenes(tmp_path, tiny_run):
+    run = _tiny_run(tmp_path, "run", teacher="generator", generator=str(tiny_run))
+    assert read_scenes(run / "scenes.jsonl")
+
+
+def test_a_killed_run_resumes_the_same_curriculum(tmp_path):
+    run = tmp_path / "run"
+    config = {**TINY, "vec_env": "dummy", "total_steps": 1000, "checkpoint_every": 64}
+    config["teacher"] = "plr"
+    config["teacher_options"] = {"min_fill": 2}
+    code = (
+        "import json, sys\n"
+        "from scenegym.agents.student import train_curriculum\n"
+        "train_curriculum(json.loads(sys.argv[1]), sys.argv[2])\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, json.dumps(config), str(run)])
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and len(list(run.glob("checkpoints/teacher_*.json"))) < 2:
+        time.sleep(0.2)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    steps, _, teacher_file = curriculum_checkpoint(run)
+    saved = json.loads(teacher_file.read_text())
+    # What the teacher, continued from the checkpoint, proposes next is what the resumed run
+    # feeds: the student met those scenes right after the cut.
+    teacher = build_teacher(CurriculumConfig.from_mapping(config))
+    teacher.load_state(saved["teacher"])
+    expected = [teacher.propose().id for _ in range(2)]
+    train_curriculum(None, run, resume=True)
+    met = read_scenes(run / "scenes.jsonl")
+    orders = [curriculum_info(s)["order"] for s in met]
+    assert orders == list(range(len(met)))
+    after = [_as_fed(scene).id for scene in met[saved["order"] : saved["order"] + 2]]
+    assert after == expected
+    assert (run / "model.zip").is_file()
+    with open(run / "episodes.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert max(int(r["env_step"]) for r in rows) >= steps
+
+
+def _as_fed(scene: Scene) -> Scene:
+    """A met scene as the teacher proposed it (without the trainer's order and step)."""
+    dropped = ("curriculum_order", "curriculum_step")
+    return scene.replace(context={k: v for k, v in scene.context.items() if k not in dropped})
+
+
+def test_scripted_drivers_and_their_intervals():
+    road = Road.straight(length=200.0, lanes=1)
+    free = Scene(road, Vehicles.from_columns(lane=[0], s=[20.0], speed=[25.0]))
+    stopped = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[20.0, 90.0], speed=[25.0, 0.0]))
+    idle, faster = load_driver("idle"), load_driver("faster")
+    assert [row["success"] for row in drive_episodes(idle, [free])] == [1.0]
+    assert [row["crash"] for row in drive_episodes(faster, [stopped])] == [1.0]
+    summary = summarise_driver(
+        "x",
+        {
+            0: [{"success": 1.0, "crash": 0.0, "speed": 20.0, "distance": 180.0}] * 8
+            + [{"success": 0.0, "crash": 1.0, "speed": 10.0, "distance": 40.0}] * 2
+        },
+    )
+    assert summary.values["success"] == pytest.approx(0.8)
+    assert summary.intervals["success"] == pytest.approx((0.490, 0.943), abs=1e-3)
+    seeds = summarise_driver(
+        "x",
+        {
+            0: [{"success": 1.0, "crash": 0.0, "speed": 20.0, "distance": 1.0}],
+            1: [{"success": 0.0, "crash": 1.0, "speed": 10.0, "distance": 1.0}],
+        },
+    )
+    assert (
+        seeds.seeds == 2
+        and seeds.intervals["success"][0] < 0.0 < 1.0 < seeds.intervals["success"][1]
+    )
+    overlap = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[20.0, 22.0], speed=[20.0, 20.0]))
+    kept, reasons = drivable_tests([free, overlap])
+    assert kept == [free] and reasons[0].startswith("overlap")
+
+
+def test_evaluate_driver_compares_trained_and_scripted_drivers(tmp_path, capsys, scenes_file):
+    trained = _tiny_run(tmp_path, "random")
+    out = tmp_path / "drivers.json"
+    status, printed, _ = run(
+        [
+            "evaluate-driver",
+            trained,
+            "idle",
+            "slower",
+            "--scenes",
+            scenes_file,
+            "--n",
+            "3",
+            "--json",
+            out,
+        ],
+        capsys,
+    )
+    assert status == 0, printed
+    results = json.loads(out.read_text())["test_sets"][str(scenes_file)]
+    assert results["scenes"] == 3
+    assert [row["driver"] for row in results["drivers"]] == ["random", "idle", "slower"]
+    assert all(row["episodes"] == 3 for row in results["drivers"])
+    assert "success" in printed and "crash" in printed
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["curriculum", "--set", "teacher=teacher", "--out", "R"], "teacher"),
+        (
+            [
+                "curriculum",
+                "--set",
+                "teacher=generator",
+                "--set",
+                "generator=missing",
+                "--out",
+                "R",
+            ],
+            "missing",
+        ),
+        (
+            ["curriculum", "--set", "teacher=replay", "--set", "scenes=EMPTY", "--out", "R"],
+            "empty.jsonl",
+        ),
+        (
+            [
+                "curriculum",
+                "--set",
+                "teacher=plr",
+                "--set",
+                "teacher_options={edits: 2}",
+                "--out",
+                "R",
+            ],
+            "edits",
+        ),
+        (
+            ["curriculum", "--set", "algorithm=DQN", "--set", "score=value_loss", "--out", "R"],
+            "value_loss",
+        ),
+        (["curriculum", "--resume", "NOWHERE"], "nowhere"),
+        (["evaluate-driver", "idle", "--scenes", "EMPTY"], "empty.jsonl"),
+        (["evaluate-driver", "nobody", "--scenes", "SCENES"], "nobody"),
+    ],
+    ids=["teacher", "generator", "no-scenes", "option", "dqn-values", "resume", "tests", "driver"],
+)
+def test_bad_curriculum_input_gets_one_clear_line(argv, message, tmp_path, capsys, scenes_file):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    names = {
+        "EMPTY": empty,
+        "R": tmp_path / "R",
+        "NOWHERE": tmp_path / "nowhere",
+        "SCENES": scenes_file,
+    }
+    status, _, err = run([str(names.get(a, a)).replace("EMPTY", str(empty)) for a in argv], capsys)
+    line = assert_usage_error(status, err)
+    assert message in line
+    assert not (tmp_path / "R").exists()  # nothing left behind
