@@ -25,6 +25,8 @@ A run folder holds:
   state and how much of ``scenes.jsonl`` and ``episodes.csv`` belongs to that point): a
   resumed run continues from the newest complete pair, cuts both files back to it and goes
   on with the same curriculum;
+- ``timing.json``: per training session the student steps, the wall time and the time the
+  teacher took (proposing and updating) with its share;
 - ``logs/NNN/``: SB3's CSV and TensorBoard logs of each session (``teacher/*`` and
   ``student/*`` keys per rollout).
 """

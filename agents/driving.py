@@ -69,9 +69,10 @@ class Driver:
         return int(action)
 
 
-def load_driver(source: str | os.PathLike) -> Driver:
+def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = None) -> Driver:
     """The driver ``source`` names: a scripted name or a curriculum run folder (its final
-    ``model.zip``, loaded without unpickling anything)."""
+    ``model.zip``, or ``model``: one of its checkpoints; loaded without unpickling
+    anything)."""
     if str(source) in SCRIPTED:
         return Driver(
             name=str(source), seed=0, drive=dict(FAST_DRIVE), action=SCRIPTED[str(source)]
@@ -81,7 +82,8 @@ def load_driver(source: str | os.PathLike) -> Driver:
         names = ", ".join(SCRIPTED)
         raise ValueError(f"driver {source}: not a curriculum run folder nor one of {names}")
     config = read_run_config(run)
-    if not (run / "model.zip").is_file():
+    weights = run / "model.zip" if model is None else Path(model)
+    if not weights.is_file():
         raise ValueError(
             f"driver {run} has no model.zip: the run has not finished (resume it with "
             f"scenegym curriculum --resume {run})"
@@ -93,16 +95,20 @@ def load_driver(source: str | os.PathLike) -> Driver:
 
     env = gym.make("scenegym/Drive-v1", config=dict(config.drive))
     fields = {"train_freq": (config.train_freq, "step")} if config.algorithm == "DQN" else {}
-    model = load_model(
+    student = load_model(
         config,
-        run / "model.zip",
+        weights,
         observation_space=env.observation_space,
         action_space=env.action_space,
         fields=fields,
     )
     env.close()
     return Driver(
-        name=config.teacher, seed=config.seed, drive=dict(config.drive), model=model, path=str(run)
+        name=config.teacher,
+        seed=config.seed,
+        drive=dict(config.drive),
+        model=student,
+        path=str(run),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from scenegym._io import file_sha256
 from scenegym.agents.policy import GenerationPolicy
 from scenegym.agents.runs import latest_checkpoint
-from scenegym.datasets.sources import PriorSource, ScenesFile
+from scenegym.datasets.sources import CurriculumSource, PriorSource, ScenesFile
 from scenegym.scene.scene import Scene
 
 __all__ = ["PolicySource", "dataset_source"]
@@ -77,24 +77,32 @@ def dataset_source(
     targets: dict[str, float] | None = None,
     *,
     name: str = "targets",
-) -> PolicySource | PriorSource | ScenesFile:
+) -> PolicySource | PriorSource | ScenesFile | CurriculumSource:
     """The source of ``write_dataset`` that ``path`` names: a run folder (it holds
-    ``config.json``: its policy's rollouts, asked for ``targets``), a prior folder (it holds
-    ``prior.json``: the prior's samples) or a scenes ``.jsonl`` file. ``name`` is what the
-    messages call ``targets``, which only a run takes."""
+    ``config.json``: its policy's rollouts, asked for ``targets``), a curriculum run folder
+    (``curriculum.json``: the scenes its student met, in that order), a prior folder (it
+    holds ``prior.json``: the prior's samples) or a scenes ``.jsonl`` file. ``name`` is what
+    the messages call ``targets``, which only a run takes."""
     path = Path(path)
     if path.is_dir() and (path / "config.json").is_file():
         return PolicySource(path, targets=targets)
-    if path.is_dir() and (path / "prior.json").is_file():
-        source: PriorSource | ScenesFile = PriorSource(path)
+    if path.is_dir() and (path / "curriculum.json").is_file():
+        source: PriorSource | ScenesFile | CurriculumSource = CurriculumSource(path)
+    elif path.is_dir() and (path / "prior.json").is_file():
+        source = PriorSource(path)
     elif path.is_file():
         source = ScenesFile(path)
     else:
         raise ValueError(
-            f"{path} is not a run folder (config.json), a prior folder (prior.json) or a "
-            "scenes .jsonl file"
+            f"{path} is not a run folder (config.json), a curriculum run folder "
+            "(curriculum.json), a prior folder (prior.json) or a scenes .jsonl file"
         )
     if targets:
+        if isinstance(source, CurriculumSource):
+            raise ValueError(
+                f"{name} is for a generation run; a curriculum run's scenes are written as "
+                "its student met them"
+            )
         raise ValueError(f"{name} needs a run folder as the source")
     return source
 

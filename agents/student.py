@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,7 @@ class CurriculumCallback(BaseCallback):
         self.current: list[Scene] = []
         self.finished: list[tuple[int, int, Episode, Scene]] = []
         self.advantage: dict[tuple[int, int], list[float]] = {}
+        self.teacher_seconds = 0.0  # spent proposing and updating
 
     # ---------------------------------------------------------------- scenes in and out
     def prime(self, vec_env) -> None:
@@ -151,7 +153,9 @@ class CurriculumCallback(BaseCallback):
         self.steps: list[np.ndarray] = []
 
     def _feed(self, vec_env, i: int) -> None:
+        began = time.perf_counter()
         scene = self.teacher.propose()
+        self.teacher_seconds += time.perf_counter() - began
         self.queued[i].append(scene)
         vec_env.env_method("feed", [scene], indices=[i])
 
@@ -228,7 +232,9 @@ class CurriculumCallback(BaseCallback):
             info = curriculum_info(scene)
             logged = {name: descriptors[name] for name in LOGGED_DESCRIPTORS}
             rows.append({"env_step": int(self.num_timesteps)} | episode_row(episode, info, logged))
+        began = time.perf_counter()
         self.teacher.update(episodes)
+        self.teacher_seconds += time.perf_counter() - began
         append_csv(self.run / "episodes.csv", rows)
         self._log(episodes)
         self.finished, self.steps = [], []
@@ -237,6 +243,7 @@ class CurriculumCallback(BaseCallback):
             self.next_checkpoint = self.num_timesteps + self.config.checkpoint_every
 
     def _log(self, episodes: list[Episode]) -> None:
+        self.logger.record("teacher/seconds", self.teacher_seconds)
         self.logger.record("student/episodes", len(episodes))
         self.logger.record("student/return", mean_or_nan([e.ret for e in episodes]))
         self.logger.record("student/crash_rate", mean_or_nan([e.crashed for e in episodes]))
@@ -268,6 +275,21 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
+def _record_timing(run: Path, steps: int, wall: float, teacher: float) -> None:
+    """Append this session's student steps, wall time and teacher time to ``timing.json``."""
+    path = run / "timing.json"
+    sessions = json.loads(path.read_text()) if path.is_file() else []
+    sessions.append(
+        {
+            "steps": int(steps),
+            "wall_seconds": round(wall, 3),
+            "teacher_seconds": round(teacher, 3),
+            "teacher_share": round(teacher / wall, 4) if wall > 0 else None,
+        }
+    )
+    atomic_write_text(path, json.dumps(sessions, indent=2))
+
+
 def run_student(
     config: CurriculumConfig,
     run: Path,
@@ -293,6 +315,7 @@ def run_student(
         session = len(list(logs.glob("*"))) if logs.is_dir() else 0
         model.set_logger(configure(str(logs / f"{session:03d}"), ["csv", "tensorboard"]))
         remaining = config.total_steps - model.num_timesteps
+        began, steps_before = time.perf_counter(), model.num_timesteps
         if remaining > 0:
             with torch_threads(config.torch_threads):
                 model.learn(
@@ -302,6 +325,12 @@ def run_student(
                     progress_bar=progress_bar,
                 )
         atomic_write_text(run / "teacher.json", json.dumps(teacher.state()))
+        _record_timing(
+            run,
+            model.num_timesteps - steps_before,
+            time.perf_counter() - began,
+            callback.teacher_seconds,
+        )
         model.save(run / "model.tmp.zip")
         os.replace(run / "model.tmp.zip", run / "model.zip")
     finally:

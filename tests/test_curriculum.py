@@ -342,3 +342,29 @@ def test_bad_curriculum_input_gets_one_clear_line(argv, message, tmp_path, capsy
     line = assert_usage_error(status, err)
     assert message in line
     assert not (tmp_path / "R").exists()  # nothing left behind
+
+
+def test_a_trained_curriculum_run_is_a_dataset_in_the_order_met(tmp_path):
+    import pyarrow.parquet as pq
+
+    from scenegym.datasets import DatasetConfig, write_dataset
+
+    run = _tiny_run(tmp_path, "run", teacher="plr", teacher_options={"min_fill": 2})
+    met = read_scenes(run / "scenes.jsonl")
+    config = DatasetConfig(width=64, height=32, shard_size=4, formats=("parquet",))
+    write_dataset(run, tmp_path / "data", min(len(met), 6), 0, config)
+    table = pq.read_table(sorted((tmp_path / "data").rglob("*.parquet"))[0]).to_pandas()
+    assert table["order"].tolist() == sorted(table["order"].tolist())
+    assert set(table["teacher"]) == {"plr"} and "difficulty" in table and "stage" in table
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parent.parent / "configs").glob("curriculum-*.yaml")),
+    ids=lambda p: p.stem,
+)
+def test_every_example_config_is_a_valid_curriculum_config(path):
+    from scenegym.config import load_config
+
+    config = load_config(CurriculumConfig, path)
+    assert config.teacher == path.stem.removeprefix("curriculum-")

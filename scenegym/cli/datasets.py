@@ -18,7 +18,7 @@ from scenegym.cli._common import (
     progress,
     seed_int,
 )
-from scenegym.datasets import FORMATS, CurriculumSource, DatasetConfig, write_dataset
+from scenegym.datasets import FORMATS, DatasetConfig, write_dataset
 
 
 def add_dataset(commands: Commands) -> None:
@@ -62,7 +62,7 @@ def add_dataset(commands: Commands) -> None:
 
 
 def _dataset(args: argparse.Namespace) -> int:
-    source = _source(args.source, parse_targets(args.target))
+    source = dataset_source(args.source, parse_targets(args.target), name="--target")
     # In FORMATS' order, whatever the order given: the same dataset resumes.
     formats = tuple(f for f in FORMATS if "all" in args.format or f in args.format)
     dataset_config = dataclasses.replace(config(DatasetConfig, args), formats=formats)
@@ -86,22 +86,3 @@ def _dataset(args: argparse.Namespace) -> int:
     if "coco" in formats:
         print(f"load it: from pycocotools.coco import COCO; COCO('{args.out}/annotations.json')")
     return 0
-
-
-def _source(path: Path, targets: dict[str, float]):
-    """The source ``path`` names: a curriculum run folder (``curriculum.json``) or what
-    ``dataset_source`` opens."""
-    if (path / "curriculum.json").is_file():
-        if targets:
-            raise ValueError(
-                "--target is for a generation run; a curriculum run's scenes are written as "
-                "its student met them"
-            )
-        return CurriculumSource(path)
-    markers = ("config.json", "prior.json")
-    if not path.exists() or (path.is_dir() and not any((path / m).is_file() for m in markers)):
-        raise ValueError(
-            f"{path} is not a run folder (config.json), a curriculum run folder "
-            "(curriculum.json), a prior folder (prior.json) or a scenes .jsonl file"
-        )
-    return dataset_source(path, targets, name="--target")
