@@ -102,9 +102,10 @@ class CurriculumConfig:
     teacher_options: dict[str, Any] = field(
         default_factory=dict,
         metadata=option(
-            "teacher settings: buffer_size, replay_share, min_fill, temperature, staleness "
-            "(plr, accel), edit_share, edits (accel), window, explore, min_tries (goal), "
-            "batch (generator scenes per call)"
+            "teacher settings: mix (replay: share of generated or random scenes), "
+            "buffer_size, replay_share, min_fill, temperature, staleness (plr, accel), "
+            "edit_share, edits (accel), window, explore, min_tries (goal), batch (generator "
+            "scenes per call)"
         ),
     )
     score: str = field(
@@ -167,7 +168,7 @@ class CurriculumConfig:
 _PLR_OPTIONS = ("buffer_size", "replay_share", "min_fill", "temperature", "staleness")
 _OPTIONS = {
     "random": (),
-    "replay": (),
+    "replay": ("batch", "mix"),
     "generator": ("batch",),
     "plr": ("batch", *_PLR_OPTIONS),
     "accel": ("batch", *_PLR_OPTIONS, "edit_share", "edits"),
@@ -200,7 +201,9 @@ def build_teacher(config: CurriculumConfig) -> Teacher:
     if config.teacher == "random":
         return RandomTeacher(config.space or None, seed=seed)
     if config.teacher == "replay":
-        return ReplayTeacher(config.scenes, seed=seed)
+        mix = float(options.pop("mix", 0.0))
+        fresh = _fresh(config, seed + 1, batch=batch) if mix else None
+        return ReplayTeacher(config.scenes, seed=seed, mix=mix, fresh=fresh)
     if config.teacher == "generator":
         return GeneratorTeacher(config.generator, seed=seed, batch=batch)
     if config.teacher in ("plr", "accel"):

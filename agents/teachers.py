@@ -252,30 +252,50 @@ def reference_scenes(scenes: Sequence[Scene] | str | os.PathLike, name: str) -> 
 
 class ReplayTeacher(Teacher):
     """The scenes of a reference (naturalistic or recordings), in random order: each pass
-    over them is a new permutation.
+    over them is a new permutation. With ``mix`` and a ``fresh`` teacher, that share of the
+    proposals are the fresh teacher's (generated or random scenes mixed into recordings; their
+    ``stage`` is 1).
 
     Args:
         scenes: the scenes or a scenes file; only drivable ones are kept.
+        mix: share of proposals taken from ``fresh``.
+        fresh: the teacher of the mixed-in scenes.
     """
 
     name = "replay"
 
-    def __init__(self, scenes: Sequence[Scene] | str | os.PathLike, *, seed: int = 0):
+    def __init__(
+        self,
+        scenes: Sequence[Scene] | str | os.PathLike,
+        *,
+        seed: int = 0,
+        mix: float = 0.0,
+        fresh: Teacher | None = None,
+    ):
         super().__init__(seed=seed)
         self.scenes = reference_scenes(scenes, "the replay teacher's scenes")
         self._order: list[int] = []
+        if mix and fresh is None:
+            raise ValueError("a replay teacher with mix needs a fresh teacher")
+        self.mix, self.fresh = float(mix), fresh
 
     def _next(self) -> Scene:
+        if self.mix and self.rng.random() < self.mix:
+            scene = without_curriculum(self.fresh.propose())
+            return with_curriculum(scene, teacher=self.name, stage=1)
         if not self._order:
             self._order = self.rng.permutation(len(self.scenes)).tolist()
         return with_curriculum(self.scenes[self._order.pop()], teacher=self.name)
 
     def state(self) -> dict[str, Any]:
-        return super().state() | {"order": list(self._order)}
+        fresh = self.fresh.state() if self.fresh is not None else None
+        return super().state() | {"order": list(self._order), "fresh": fresh}
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         super().load_state(state)
         self._order = [int(i) for i in state["order"]]
+        if self.fresh is not None:
+            self.fresh.load_state(state["fresh"])
 
 
 class GeneratorTeacher(Teacher):

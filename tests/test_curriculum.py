@@ -51,6 +51,7 @@ def _teachers(scenes_file):
     return {
         "random": lambda: RandomTeacher(seed=4),
         "replay": lambda: ReplayTeacher(scenes_file, seed=4),
+        "mix": lambda: ReplayTeacher(scenes_file, seed=4, mix=0.5, fresh=RandomTeacher(seed=5)),
         "plr": lambda: PrioritisedReplay(RandomTeacher(seed=5), seed=4, min_fill=2),
         "accel": lambda: EditedReplay(RandomTeacher(seed=5), seed=4, min_fill=2),
         "goal": lambda: GoalTeacher(
@@ -73,7 +74,7 @@ def _play(teacher, rounds: int, offset: int = 0) -> list[str]:
     return ids
 
 
-@pytest.mark.parametrize("name", ["random", "replay", "plr", "accel", "goal"])
+@pytest.mark.parametrize("name", ["random", "replay", "mix", "plr", "accel", "goal"])
 def test_a_teacher_repeats_its_curriculum_and_round_trips_its_state(name, scenes_file):
     make = _teachers(scenes_file)[name]
     first, second = make(), make()
@@ -368,3 +369,14 @@ def test_every_example_config_is_a_valid_curriculum_config(path):
 
     config = load_config(CurriculumConfig, path)
     assert config.teacher == path.stem.removeprefix("curriculum-")
+
+
+def test_replay_mixes_in_the_share_of_fresh_scenes_it_is_asked_for(scenes_file):
+    teacher = ReplayTeacher(scenes_file, seed=0, mix=0.5, fresh=RandomTeacher(seed=1))
+    stages = [curriculum_info(teacher.propose())["stage"] for _ in range(200)]
+    assert 0.4 < np.mean(stages) < 0.6
+    replayed = {s.id for s in read_scenes(scenes_file)}
+    pure = ReplayTeacher(scenes_file, seed=0)
+    from scenegym.agents.teachers import without_curriculum
+
+    assert all(without_curriculum(pure.propose()).id in replayed for _ in range(10))
