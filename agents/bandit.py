@@ -30,8 +30,14 @@ def arms_from_grid(grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]
         raise ValueError("the goal teacher needs targets: descriptor names with their values")
     names = list(grid)
     for name in names:
-        if not isinstance(grid[name], Sequence) or not grid[name]:
-            raise ValueError(f"targets.{name} must be a non-empty list of values")
+        values = grid[name]
+        if (
+            isinstance(values, (str, bytes))
+            or not isinstance(values, Sequence)
+            or not values
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        ):
+            raise ValueError(f"targets.{name} must be a non-empty list of numbers, got {values!r}")
     return [
         dict(zip(names, map(float, values)))
         for values in itertools.product(*(grid[name] for name in names))
@@ -99,7 +105,9 @@ class GoalTeacher(Teacher):
         arm = self.choose()
         self.picks[arm] += 1
         scene = without_curriculum(self.streams[arm].propose())
-        proposed = with_curriculum(scene, teacher=self.name, stage=arm, targets=self.arms[arm])
+        proposed = with_curriculum(
+            scene, teacher=self.name, proposal=self.proposed, stage=arm, targets=self.arms[arm]
+        )
         self._pending[proposed.id] = arm
         return proposed
 
@@ -107,7 +115,10 @@ class GoalTeacher(Teacher):
         for episode in episodes:
             arm = self._pending.pop(episode.scene, None)
             if arm is not None:
-                self.returns[arm].append(float(episode.ret))
+                self.returns[arm] = [*self.returns[arm], float(episode.ret)][-self.window :]
+
+    def discard_pending(self) -> None:
+        self._pending = {}
 
     def stats(self) -> dict[str, float]:
         stats = super().stats()

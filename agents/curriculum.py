@@ -4,9 +4,8 @@ teacher it names and its files; ``scenegym.agents.student`` trains (``train_curr
 
 The student's environments run in ``SubprocVecEnv`` processes (or one ``DummyVecEnv``); each
 holds a queue of one scene (``DriveEnv.feed``) that its next reset takes. Whenever an episode
-ends, the trainer hands the teacher the result and feeds that environment the teacher's next
-proposal, so a proposal always sees every result but those of the episodes still running.
-Teachers learn at the end of each rollout (``Teacher.update``), with a regret estimate per
+ends, the trainer feeds that environment the teacher's next proposal. Teachers learn from
+the episodes that ended at the end of each rollout (``Teacher.update``), with a regret estimate per
 episode: the mean positive advantage of its steps under the student's value function
 (``score: value_loss``, PPO) or the return an arrival earns less the episode's return
 (``score: return_gap``).
@@ -61,6 +60,7 @@ __all__ = [
     "build_teacher",
     "curriculum_checkpoint",
     "read_run_config",
+    "run_config_data",
     "run_config_text",
 ]
 
@@ -253,11 +253,16 @@ def read_run_config(run: str | os.PathLike) -> CurriculumConfig:
     return config_from_mapping(CurriculumConfig, data, name="curriculum.json")
 
 
-def run_config_text(config: CurriculumConfig) -> str:
-    """The text of a run's ``curriculum.json``."""
+def run_config_data(config: CurriculumConfig) -> dict[str, Any]:
+    """A config as plain JSON-ready data."""
     data = asdict(config)
     data["net_arch"] = list(config.net_arch)
-    return json.dumps(data, indent=2)
+    return data
+
+
+def run_config_text(config: CurriculumConfig) -> str:
+    """The text of a run's ``curriculum.json``."""
+    return json.dumps(run_config_data(config), indent=2)
 
 
 def cut_file(path: Path, size: int) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from scenegym.agents.curriculum import FAST_DRIVE, read_run_config
+from scenegym.agents.curriculum import FAST_DRIVE, read_run_config, run_config_data
 from scenegym.envs.drive import start_report
 from scenegym.scene.scene import Scene
 
@@ -61,6 +61,7 @@ class Driver:
     model: Any = None
     action: int | None = None
     path: str = ""
+    group: str = ""  # drivers of one group are seeds of one driver: the config but its seed
 
     def act(self, observation: Any) -> int:
         if self.model is None:
@@ -75,7 +76,11 @@ def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = 
     anything)."""
     if str(source) in SCRIPTED:
         return Driver(
-            name=str(source), seed=0, drive=dict(FAST_DRIVE), action=SCRIPTED[str(source)]
+            name=str(source),
+            seed=0,
+            drive=dict(FAST_DRIVE),
+            action=SCRIPTED[str(source)],
+            group=str(source),
         )
     run = Path(source)
     if not run.is_dir():
@@ -109,6 +114,7 @@ def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = 
         drive=dict(config.drive),
         model=student,
         path=str(run),
+        group=json.dumps({**run_config_data(config), "seed": None, "torch_threads": None}),
     )
 
 
@@ -221,7 +227,10 @@ def summarise_driver(name: str, per_seed: Mapping[int, Sequence[Mapping[str, flo
         means = [float(np.mean([row[metric] for row in rows])) for rows in seeds]
         values[metric] = float(np.mean(means)) if means else math.nan
         if len(seeds) > 1:
-            intervals[metric] = t_interval(means)
+            low, high = t_interval(means)
+            if metric in ("success", "crash"):  # a rate stays within [0, 1]
+                low, high = max(low, 0.0), min(high, 1.0)
+            intervals[metric] = (low, high)
         elif metric in ("success", "crash"):
             rows = seeds[0] if seeds else []
             intervals[metric] = wilson(sum(row[metric] for row in rows), len(rows))
@@ -230,6 +239,31 @@ def summarise_driver(name: str, per_seed: Mapping[int, Sequence[Mapping[str, flo
     return DriverSummary(
         name=name, seeds=len(seeds), episodes=episodes, values=values, intervals=intervals
     )
+
+
+def driver_labels(drivers: Sequence[Driver]) -> list[str]:
+    """The label of each driver: runs of one config but their seed share one (the teacher's
+    name, and the first run's folder where two configs share a teacher); the same driver
+    given twice is an error."""
+    first: dict[str, Driver] = {}
+    for driver in drivers:
+        first.setdefault(driver.group, driver)
+    teachers = [d.name for d in first.values()]
+    seen = set()
+    labels = []
+    for driver in drivers:
+        head = first[driver.group]
+        label = head.name
+        if teachers.count(head.name) > 1:
+            label = f"{head.name} ({Path(head.path).name})"
+        if (label, driver.seed) in seen:
+            raise ValueError(
+                f"driver {driver.path or driver.name} is given twice (or two runs share its "
+                f"config and seed {driver.seed})"
+            )
+        seen.add((label, driver.seed))
+        labels.append(label)
+    return labels
 
 
 def same_drive(drivers: Sequence[Driver]) -> dict[str, Any]:
@@ -257,6 +291,7 @@ def evaluate_drivers(
     per test set the scenes driven, those left out (with the first reasons) and a summary per
     driver (``DriverSummary.to_dict``). ``on_episodes(count)`` is called as episodes end."""
     drivers = [load_driver(source) for source in sources]
+    labels = driver_labels(drivers)
     drive = same_drive(drivers)
     for driver in drivers:
         driver.drive = drive
@@ -267,9 +302,9 @@ def evaluate_drivers(
         if not kept:
             raise ValueError(f"test set {name} has no scene with a drivable start")
         per_driver: dict[str, dict[int, list]] = {}
-        for driver in drivers:
+        for driver, label in zip(drivers, labels):
             rows = drive_episodes(driver, kept, seed=seed)
-            per_driver.setdefault(driver.name, {})[driver.seed] = rows
+            per_driver.setdefault(label, {})[driver.seed] = rows
             if on_episodes is not None:
                 on_episodes(len(rows))
         results["test_sets"][name] = {

@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from scenegym.agents.teachers import Episode, Teacher, with_curriculum, without_curriculum
+from scenegym.agents.teachers import (
+    DRAWS,
+    Episode,
+    Teacher,
+    with_curriculum,
+    without_curriculum,
+)
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import Vehicles
 
@@ -38,9 +44,10 @@ def replay_weights(
 ) -> np.ndarray:
     """PLR's replay distribution over buffer entries with ``scores`` last played at proposal
     ``last`` (see the module notes); ``now`` is the current proposal count."""
+    from scipy.stats import rankdata
+
     scores = np.asarray(scores, dtype=np.float64)
-    rank = np.empty(scores.size)
-    rank[np.argsort(-scores, kind="stable")] = np.arange(1, scores.size + 1)
+    rank = rankdata(-scores, method="average")  # equal scores, equal weight
     by_score = rank ** (-1.0 / temperature)
     by_score /= by_score.sum()
     age = np.maximum(now - np.asarray(last, dtype=np.float64), 0.0)
@@ -74,6 +81,16 @@ class PrioritisedReplay(Teacher):
         staleness: float = 0.3,
     ) -> None:
         super().__init__(seed=seed)
+        if not temperature > 0:
+            raise ValueError(f"teacher_options.temperature must be above 0, got {temperature}")
+        if not 1 <= min_fill <= buffer_size:
+            raise ValueError(
+                f"teacher_options.min_fill must be from 1 to buffer_size ({buffer_size}), "
+                f"got {min_fill}"
+            )
+        for name, share in (("replay_share", replay_share), ("staleness", staleness)):
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"teacher_options.{name} must be from 0 to 1, got {share}")
         self.source = source
         self.buffer_size, self.replay_share, self.min_fill = buffer_size, replay_share, min_fill
         self.temperature, self.staleness = temperature, staleness
@@ -109,7 +126,12 @@ class PrioritisedReplay(Teacher):
         self, scene: Scene, stage: int, *, replay: bool, score: float | None, keep: bool = False
     ) -> Scene:
         proposed = with_curriculum(
-            scene, teacher=self.name, stage=stage, difficulty=score, replay=replay
+            scene,
+            teacher=self.name,
+            proposal=self.proposed,
+            stage=stage,
+            difficulty=score,
+            replay=replay,
         )
         self._pending[proposed.id] = [scene.id, stage, scene.to_dict() if keep else None]
         return proposed
@@ -137,6 +159,9 @@ class PrioritisedReplay(Teacher):
                     continue
                 self.buffer[lowest] = entry
             index[key] = entry
+
+    def discard_pending(self) -> None:
+        self._pending = {}
 
     def stats(self) -> dict[str, float]:
         scores = [entry["score"] for entry in self.buffer]
@@ -227,7 +252,10 @@ class EditedReplay(PrioritisedReplay):
             return super()._new()
         entry = self.buffer[self._pick()]
         parent = Scene.from_dict(entry["scene"])
-        child = self._drivable(lambda: edit_scene(parent, self.rng, self.edits))
+        for _ in range(DRAWS):  # an edit the repair undid is drawn again
+            child = self._drivable(lambda: edit_scene(parent, self.rng, self.edits))
+            if child.id != parent.id:
+                break
         self.edited += 1
         return child, int(entry["stage"]) + 1
 

@@ -238,6 +238,10 @@ class CurriculumCallback(BaseCallback):
         append_csv(self.run / "episodes.csv", rows)
         self._log(episodes)
         self.finished, self.steps = [], []
+
+    def _on_rollout_start(self) -> None:
+        # Here, not at the end of a rollout: SB3 trains on a rollout after its end, so a
+        # checkpoint saved then would miss that update.
         if self.num_timesteps >= self.next_checkpoint:
             self.checkpoint()
             self.next_checkpoint = self.num_timesteps + self.config.checkpoint_every
@@ -368,6 +372,7 @@ def train_curriculum(
         if start is not None:
             saved = json.loads(start[2].read_text())
             teacher.load_state(saved["teacher"])
+            teacher.discard_pending()  # the scenes running at the checkpoint are not resumed
             cut_file(run / "scenes.jsonl", saved["files"]["scenes"])
             cut_file(run / "episodes.csv", saved["files"]["episodes"])
             start = (start[0], start[1], saved)

@@ -95,7 +95,8 @@ def drivable(scene: Scene) -> Scene | None:
 CURRICULUM_PREFIX = "curriculum_"
 """Context keys a teacher sets on the scenes it proposes: ``curriculum_teacher``,
 ``curriculum_stage``, ``curriculum_difficulty`` (absent while unscored),
-``curriculum_targets`` (JSON text) and ``curriculum_replay``; the trainer adds
+``curriculum_targets`` (JSON text), ``curriculum_replay`` and ``curriculum_proposal`` (the
+teacher's serial number of the proposal); the trainer adds
 ``curriculum_order`` and ``curriculum_step`` when the student meets the scene."""
 
 
@@ -109,14 +110,17 @@ def with_curriculum(
     scene: Scene,
     *,
     teacher: str,
+    proposal: int,
     stage: int = 0,
     difficulty: float | None = None,
     targets: Mapping[str, float] | None = None,
     replay: bool = False,
 ) -> Scene:
-    """``scene`` with the curriculum's context keys set (see ``CURRICULUM_PREFIX``)."""
+    """``scene`` with the curriculum's context keys set (see ``CURRICULUM_PREFIX``);
+    ``proposal`` (the teacher's count of proposals) tells apart two proposals of one scene."""
     info: dict[str, Any] = {
         "teacher": teacher,
+        "proposal": int(proposal),
         "stage": int(stage),
         "targets": json.dumps(dict(targets or {}), sort_keys=True),
         "replay": bool(replay),
@@ -164,6 +168,10 @@ class Teacher:
 
     def update(self, episodes: Sequence[Episode]) -> None:
         """Learn from the student's results (nothing, for teachers that do not adapt)."""
+
+    def discard_pending(self) -> None:
+        """Forget the proposals whose results will never come (a resumed run's environments
+        start afresh); teachers that track proposals override it."""
 
     def stats(self) -> dict[str, float]:
         """Numbers to log after an update."""
@@ -233,7 +241,7 @@ class RandomTeacher(Teacher):
         return self._drivable(lambda: self.space.sample(self.rng, targets))
 
     def _next(self) -> Scene:
-        return with_curriculum(self.draw(self.targets), teacher=self.name)
+        return with_curriculum(self.draw(self.targets), teacher=self.name, proposal=self.proposed)
 
 
 def reference_scenes(scenes: Sequence[Scene] | str | os.PathLike, name: str) -> list[Scene]:
@@ -282,10 +290,11 @@ class ReplayTeacher(Teacher):
     def _next(self) -> Scene:
         if self.mix and self.rng.random() < self.mix:
             scene = without_curriculum(self.fresh.propose())
-            return with_curriculum(scene, teacher=self.name, stage=1)
+            return with_curriculum(scene, teacher=self.name, stage=1, proposal=self.proposed)
         if not self._order:
             self._order = self.rng.permutation(len(self.scenes)).tolist()
-        return with_curriculum(self.scenes[self._order.pop()], teacher=self.name)
+        scene = self.scenes[self._order.pop()]
+        return with_curriculum(scene, teacher=self.name, proposal=self.proposed)
 
     def state(self) -> dict[str, Any]:
         fresh = self.fresh.state() if self.fresh is not None else None
@@ -340,7 +349,8 @@ class GeneratorTeacher(Teacher):
         return sample.scenes
 
     def _next(self) -> Scene:
-        return with_curriculum(self._drivable(self._generated), teacher=self.name)
+        scene = self._drivable(self._generated)
+        return with_curriculum(scene, teacher=self.name, proposal=self.proposed)
 
     def _generated(self) -> Scene:
         if not self._queue:

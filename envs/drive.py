@@ -1,8 +1,9 @@
-"""``scenegym/Drive-v0``: drive highway-env's ego vehicle through scenegym scenes.
+"""``scenegym/Drive-v1``: drive highway-env's ego vehicle through scenegym scenes.
 
-The environment is highway-env's ``HighwayEnv`` (observation, actions, rewards and traffic
-behaviour unchanged) whose road and traffic come from a ``Scene`` instead of highway-env's own
-random straight road.
+The environment is highway-env's ``HighwayEnv`` (observation, actions and traffic behaviour
+unchanged) whose road and traffic come from a ``Scene`` instead of highway-env's own random
+straight road, and whose task is to reach the end of the scene's road without a crash
+(``scenegym/Drive-v0`` keeps highway-env's rewards).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from scenegym.scene.scene import Scene, read_scenes
 from scenegym.scene.validity import validate
 from scenegym.scene.vehicles import Vehicles
 
-__all__ = ["EGO_BRAKING", "TASKS", "TRAFFIC_BRAKING", "DriveEnv", "start_report"]
+__all__ = [
+    "EGO_BRAKING",
+    "ROAD_AHEAD",
+    "TASKS",
+    "TRAFFIC_BRAKING",
+    "DriveEnv",
+    "start_report",
+]
 
 
 TASKS: dict[int, dict[str, Any]] = {
@@ -51,6 +59,9 @@ EGO_BRAKING = 5.0
 
 TRAFFIC_BRAKING = 6.0
 """Hardest braking (m/s²) of highway-env's traffic (``IDMVehicle.ACC_MAX``)."""
+
+ROAD_AHEAD = 10.0
+"""Least road (m) ahead of the ego's start for an episode to be a drive."""
 
 
 class DriveEnv(HighwayEnv):
@@ -154,8 +165,8 @@ class DriveEnv(HighwayEnv):
             "type": "DiscreteMetaAction",
             "target_speeds": [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0],
         }
-        # False: traffic vehicles are checked for collisions with the ego only, as in
-        # highway-env's highway-fast-v0 (about a fifth of a step's time in dense scenes).
+        # Set False to check traffic vehicles for collisions with the ego only, as
+        # highway-env's highway-fast-v0 does (about a fifth of a step's time in dense scenes).
         config["traffic_collisions"] = True
         return config
 
@@ -297,6 +308,12 @@ def start_report(scene: Scene, ego: int) -> dict[str, Any]:
         issues.append(
             f"{hard.size} vehicle(s) must brake harder than {TRAFFIC_BRAKING:g} m/s² to avoid "
             f"the vehicle ahead (vehicle {worst}: {needed[worst]:.1f} m/s²)"
+        )
+    ahead = scene.road.length - float(scene.vehicles.s[ego])
+    if ahead < ROAD_AHEAD:
+        issues.append(
+            f"the ego starts {ahead:.1f} m before the end of the road; an episode needs at "
+            f"least {ROAD_AHEAD:g} m ahead"
         )
     if needed[ego] > EGO_BRAKING:
         issues.append(

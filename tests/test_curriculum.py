@@ -107,7 +107,9 @@ def test_plr_replays_by_rank_and_staleness():
 
 
 def test_plr_keeps_the_highest_regret_scenes_when_full():
-    teacher = PrioritisedReplay(RandomTeacher(seed=1), seed=0, buffer_size=3, min_fill=99)
+    teacher = PrioritisedReplay(
+        RandomTeacher(seed=1), seed=0, buffer_size=3, min_fill=3, replay_share=0.0
+    )
     returns = [0.9, 0.1, 0.5, 0.8, -1.0]  # regrets 0.1, 0.9, 0.5, 0.2, 2.0
     for ret in returns:
         scene = teacher.propose()
@@ -127,7 +129,7 @@ def test_accel_edits_keep_scenes_drivable_and_count_generations():
     scene = drivable(HighwaySceneSpace().sample(np.random.default_rng(2)))
     edited = edit_scene(scene, np.random.default_rng(0), edits=6)
     assert edited != scene
-    teacher = EditedReplay(RandomTeacher(seed=1), seed=0, min_fill=99, edit_share=1.0)
+    teacher = EditedReplay(RandomTeacher(seed=1), seed=0, replay_share=0.0, edit_share=1.0)
     _play(teacher, 1)
     child = teacher.propose()
     assert curriculum_info(child)["stage"] == 1 and drivable(child) is not None
@@ -253,10 +255,8 @@ def test_scripted_drivers_and_their_intervals():
             1: [{"success": 0.0, "crash": 1.0, "speed": 10.0, "distance": 1.0}],
         },
     )
-    assert (
-        seeds.seeds == 2
-        and seeds.intervals["success"][0] < 0.0 < 1.0 < seeds.intervals["success"][1]
-    )
+    assert seeds.seeds == 2 and seeds.intervals["success"] == (0.0, 1.0)  # clipped rates
+    assert seeds.intervals["speed"][0] < 10.0 < 20.0 < seeds.intervals["speed"][1]
     overlap = Scene(road, Vehicles.from_columns(lane=[0, 0], s=[20.0, 22.0], speed=[20.0, 20.0]))
     kept, reasons = drivable_tests([free, overlap])
     assert kept == [free] and reasons[0].startswith("overlap")
@@ -380,3 +380,55 @@ def test_replay_mixes_in_the_share_of_fresh_scenes_it_is_asked_for(scenes_file):
     from scenegym.agents.teachers import without_curriculum
 
     assert all(without_curriculum(pure.propose()).id in replayed for _ in range(10))
+
+
+def test_two_replays_of_one_scene_are_two_proposals_with_their_own_results():
+    teacher = PrioritisedReplay(RandomTeacher(seed=1), seed=0, min_fill=1, replay_share=1.0)
+    _play(teacher, 1)
+    first, second = teacher.propose(), teacher.propose()
+    assert without_curriculum_id(first) == without_curriculum_id(second) and first != second
+    teacher.update([Episode(scene=first.id, ret=1.0, crashed=False, arrived=True)])
+    teacher.update([Episode(scene=second.id, ret=0.2, crashed=False, arrived=False)])
+    assert teacher.buffer[0]["score"] == pytest.approx(0.8)  # the later result counts
+
+
+def without_curriculum_id(scene: Scene) -> str:
+    from scenegym.agents.teachers import without_curriculum
+
+    return without_curriculum(scene).id
+
+
+def test_equal_scores_get_equal_replay_weight_and_bad_settings_are_refused():
+    weights = replay_weights([0.0, 0.0, 0.0], [0, 0, 0], 0, temperature=0.3, staleness=0.3)
+    assert weights.tolist() == pytest.approx([1 / 3] * 3)
+    with pytest.raises(ValueError, match="temperature"):
+        PrioritisedReplay(RandomTeacher(), temperature=0.0)
+    with pytest.raises(ValueError, match="min_fill"):
+        PrioritisedReplay(RandomTeacher(), buffer_size=4, min_fill=8)
+    with pytest.raises(ValueError, match="list of numbers"):
+        arms_from_grid({"density": "40"})
+
+
+def test_drivers_of_one_config_are_seeds_and_others_keep_their_own_label(tmp_path):
+    from scenegym.agents.driving import driver_labels
+
+    a = _tiny_run(tmp_path, "a")
+    b = _tiny_run(tmp_path, "b", seed=1)
+    c = _tiny_run(tmp_path, "c", learning_rate=1e-3)
+    drivers = [load_driver(p) for p in (a, b, c)] + [load_driver("idle")]
+    assert driver_labels(drivers) == ["random (a)", "random (a)", "random (c)", "idle"]
+    with pytest.raises(ValueError, match="given twice"):
+        driver_labels([load_driver(a), load_driver(a)])
+
+
+def test_a_start_at_the_end_of_the_road_is_not_a_drive():
+    from scenegym.envs.drive import start_report
+
+    road = Road.straight(length=100.0, lanes=1)
+    late = Scene(road, Vehicles.from_columns(lane=[0], s=[95.0], speed=[20.0]))
+    report = start_report(late, 0)
+    assert not report["drivable"] and "before the end of the road" in report["start_issues"][0]
+    rates = summarise_driver(
+        "x", {k: [{"success": 1.0, "crash": 0.0, "speed": 1.0, "distance": 1.0}] for k in range(3)}
+    )
+    assert rates.intervals["success"][1] <= 1.0
