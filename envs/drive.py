@@ -106,6 +106,9 @@ class DriveEnv(HighwayEnv):
     ## Speed
     ``config={"simulation_frequency": 5, "traffic_collisions": False}`` are highway-env's
     ``highway-fast-v0`` settings: about three times as many steps a second.
+    ``config={"indexed_road": True}`` drives the traffic on scenegym's Frenet-indexed road
+    (the naturalistic reference's): the same IDM and MOBIL, a neighbour search that sees
+    across section joints, several times faster with many vehicles or on curved roads.
 
     ## Episode end
     Terminated when the ego crashes (``info["crashed"]``) or its centre passes the end of the
@@ -168,6 +171,11 @@ class DriveEnv(HighwayEnv):
         # Set False to check traffic vehicles for collisions with the ego only, as
         # highway-env's highway-fast-v0 does (about a fifth of a step's time in dense scenes).
         config["traffic_collisions"] = True
+        # True: scenegym's Frenet-indexed road (``scenegym.bridges.traffic.IndexedRoad``):
+        # one lane update for all vehicles, binary-search neighbours that see across section
+        # joints, collision checks between close vehicles only; highway-env's IDM and MOBIL
+        # unchanged. Several times faster in dense traffic and on curved roads.
+        config["indexed_road"] = False
         return config
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -204,7 +212,9 @@ class DriveEnv(HighwayEnv):
         scene = self.scene
         built = highway_network(scene.road)
         self.network_map = built
-        self.road = HighwayRoad(
+        indexed = bool(self.config["indexed_road"])
+        road_class = _indexed_road() if indexed else HighwayRoad
+        self.road = road_class(
             network=built.network,
             np_random=self.np_random,
             record_history=self.config["show_trajectories"],
@@ -217,6 +227,8 @@ class DriveEnv(HighwayEnv):
             )
         x, y, heading = vehicle_poses(scene.road, v)
         other_class = class_from_path(self.config["other_vehicles_type"])
+        if indexed:
+            other_class = _lane_updated_by_road(other_class)
         self.controlled_vehicles = []
         for i in range(len(v)):
             position, yaw, speed = (
@@ -235,6 +247,8 @@ class DriveEnv(HighwayEnv):
             resize(vehicle, v.length[i], v.width[i])
             self.road.vehicles.append(vehicle)
         self.ego_index = ego
+        if indexed:
+            self.road.attach(built)
         self._start = start_report(scene, ego)
         start = float(v.s[ego])
         self._progress = (start, start, max(scene.road.length - start, 1.0))
@@ -294,6 +308,30 @@ class DriveEnv(HighwayEnv):
         info["distance"] = self.station() - self._progress[0]
         info["drivable"] = self._start["drivable"]
         return info
+
+
+def _indexed_road():
+    from scenegym.bridges.traffic import IndexedRoad
+
+    return IndexedRoad
+
+
+_LANE_UPDATED: dict[type, type] = {}
+
+
+def _skip_lane_search(vehicle) -> None:
+    """After a step the road updates every vehicle's lane at once (``IndexedRoad.refresh``)."""
+
+
+def _lane_updated_by_road(vehicle_class: type) -> type:
+    """``vehicle_class`` without its own search over every lane after each step."""
+    if vehicle_class not in _LANE_UPDATED:
+        _LANE_UPDATED[vehicle_class] = type(
+            f"Indexed{vehicle_class.__name__}",
+            (vehicle_class,),
+            {"on_state_update": _skip_lane_search},
+        )
+    return _LANE_UPDATED[vehicle_class]
 
 
 def start_report(scene: Scene, ego: int) -> dict[str, Any]:

@@ -262,3 +262,38 @@ def test_drive_fast_settings_check_collisions_with_the_ego_only(congested):
     env.reset(options={"scene": congested})
     checks = [vehicle.check_collisions for vehicle in env.unwrapped.road.vehicles]
     assert checks.count(True) == 1 and env.unwrapped.vehicle.check_collisions
+
+
+def _joint_scene() -> Scene:
+    """A follower 40 m before a section joint (a curve starts at 100 m), its leader 25 m past."""
+    road = Road(
+        segment_lengths=[100.0, 200.0], segment_curvatures=[0.0, 0.002], lane_widths=[3.5, 3.5]
+    )
+    vehicles = Vehicles.from_columns(lane=[0, 1, 1], s=[5.0, 60.0, 125.0], speed=[5.0, 15.0, 3.0])
+    return Scene(road, vehicles)
+
+
+@pytest.mark.parametrize(
+    "config", [{"indexed_road": True}, {"neighbour_vehicles_connected_lanes": True}]
+)
+def test_drive_traffic_sees_its_leader_across_a_section_joint(config):
+    env = gym.make("scenegym/Drive-v1", config=config).unwrapped
+    env.reset(seed=0, options={"scene": _joint_scene()})
+    follower, leader = env.road.vehicles[1], env.road.vehicles[2]
+    assert env.road.neighbour_vehicles(follower)[0] is leader
+
+
+def test_drive_on_the_indexed_road_is_deterministic_and_keeps_the_scene(congested):
+    def rollout():
+        env = gym.make("scenegym/Drive-v1", config={"indexed_road": True})
+        obs, _ = env.reset(seed=3, options={"scene": congested})
+        back = from_highway(env.unwrapped.scene.road, env.unwrapped.road)
+        trace = [obs]
+        for action in [1, 3, 1, 0, 4, 1]:
+            obs, *_ = env.step(action)
+            trace.append(obs)
+        return np.array(trace), back
+
+    (first, back), (second, _) = rollout(), rollout()
+    assert np.array_equal(first, second)
+    assert np.allclose(back.vehicles.s, congested.vehicles.s)
