@@ -96,17 +96,10 @@ def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = 
     import gymnasium as gym
 
     import scenegym  # noqa: F401  registers the environments
-    from scenegym.agents.loading import load_model
+    from scenegym.agents.student import load_student
 
     env = gym.make("scenegym/Drive-v1", config=dict(config.drive))
-    fields = {"train_freq": (config.train_freq, "step")} if config.algorithm == "DQN" else {}
-    student = load_model(
-        config,
-        weights,
-        observation_space=env.observation_space,
-        action_space=env.action_space,
-        fields=fields,
-    )
+    student = load_student(config, weights, spaces=env)
     env.close()
     return Driver(
         name=config.teacher,

@@ -38,6 +38,7 @@ from scenegym.scene.scene import Scene
 
 __all__ = [
     "CurriculumCallback",
+    "load_student",
     "make_drive_env",
     "run_student",
     "student_model",
@@ -79,21 +80,25 @@ def _vec_env(config: CurriculumConfig):
     return DummyVecEnv(factories)
 
 
-def _dqn_fields(config: CurriculumConfig) -> dict[str, Any]:
-    return {"train_freq": (config.train_freq, "step")} if config.algorithm == "DQN" else {}
+def load_student(config: CurriculumConfig, path: Path, *, env=None, spaces=None):
+    """The student saved at ``path`` by a run of ``config`` (nothing in it unpickled): ready
+    to train on the vector environment ``env``, or (``spaces``: an environment) to act."""
+    source = env if env is not None else spaces
+    fields = {"train_freq": (config.train_freq, "step")} if config.algorithm == "DQN" else {}
+    return load_model(
+        config,
+        path,
+        observation_space=source.observation_space,
+        action_space=source.action_space,
+        env=env,
+        fields=fields,
+    )
 
 
 def student_model(config: CurriculumConfig, vec_env, checkpoint: Path | None = None):
     """The student: new, or loaded from ``checkpoint`` (nothing in it unpickled)."""
     if checkpoint is not None:
-        return load_model(
-            config,
-            checkpoint,
-            observation_space=vec_env.observation_space,
-            action_space=vec_env.action_space,
-            env=vec_env,
-            fields=_dqn_fields(config),
-        )
+        return load_student(config, checkpoint, env=vec_env)
     common = {
         "learning_rate": config.learning_rate,
         "gamma": config.gamma,
