@@ -3,7 +3,7 @@ them trained on.
 
 Every teacher (``--teachers``) trains a PPO driver on ``scenegym/Drive-v1`` for ``--budget``
 student steps with each of ``--seeds`` seeds (``scenegym.agents.train_curriculum``, two
-SubprocVecEnv environments, highway-fast settings); the replay teacher replays the recordings
+SubprocVecEnv environments, the curriculum's default Drive-v1 config or ``--drive``); the replay teacher replays the recordings
 (runs) of the reference's training part. The drivers, with the scripted ``idle``, ``slower``
 and ``faster``, then drive one episode from each scene of three test sets:
 
@@ -86,6 +86,8 @@ def train_runs(args, replay: Path) -> dict[str, list[Path]]:
                 "seed": seed,
                 "n_envs": 2,
             }
+            if args.drive is not None:
+                config["drive"] = args.drive
             if teacher == "replay":
                 config["scenes"] = str(replay)
             if teacher in ("generator", "plr", "accel", "goal") and args.generator:
@@ -134,6 +136,9 @@ def main() -> None:
     parser.add_argument("--curve-tests", type=int, default=20)
     parser.add_argument("--seed-tests", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--drive", type=json.loads, default=None, help="Drive-v1 config (JSON) of the students"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--figure", type=Path, default=None)
     args = parser.parse_args()

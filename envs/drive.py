@@ -50,6 +50,9 @@ TASKS: dict[int, dict[str, Any]] = {
         "right_lane_reward": 0.0,
         "high_speed_reward": 0.0,
         "normalize_reward": False,
+        # A scenegym road is split into highway-env sections at curves and lane ends;
+        # without this, traffic does not see a leader a few metres past a joint.
+        "neighbour_vehicles_connected_lanes": True,
     },
 }
 """The reward settings of each version of the task (any of them can be overridden)."""
@@ -124,7 +127,8 @@ class DriveEnv(HighwayEnv):
     - ``version``: the task's reward settings (``TASKS``); ``scenegym/Drive-v0`` is version 0.
 
     ## Version history
-    - v1: progress reward, arrival, drivable starts.
+    - v1: progress reward, arrival, drivable starts, traffic that sees its leader across
+      section joints (highway-env's ``neighbour_vehicles_connected_lanes``).
     - v0: first version (highway-env's rewards).
     """
 
