@@ -3,9 +3,10 @@ them trained on.
 
 Every teacher (``--teachers``) trains a PPO driver on ``scenegym/Drive-v1`` for ``--budget``
 student steps with each of ``--seeds`` seeds (``scenegym.agents.train_curriculum``, two
-SubprocVecEnv environments, the curriculum's default Drive-v1 config or ``--drive``); the replay teacher replays the recordings
-(runs) of the reference's training part. The drivers, with the scripted ``idle``, ``slower``
-and ``faster``, then drive one episode from each scene of three test sets:
+SubprocVecEnv environments, the curriculum's default Drive-v1 config or ``--drive``); the
+replay teacher replays the recordings (runs) of the reference's training part. The drivers,
+with the scripted ``idle``, ``slower`` and ``faster``, then drive one episode from each scene
+of three test sets:
 
 - ``held-out naturalistic``: scenes of the reference's recordings (simulated runs) that no
   teacher replayed, so roads and traffic the drivers never saw;
