@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -148,7 +149,8 @@ def main() -> None:
     runs = train_runs(args, replay)
     drivers = [str(run) for group in runs.values() for run in group] + list(SCRIPTED)
     result = {"budget": args.budget, "seeds": args.seeds, "test_sets": {}, "curve": {}}
-    with ProcessPoolExecutor(args.workers) as pool:
+    # Spawned, not forked: a fork of a process that has run torch's thread pool can hang.
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for name, scenes in sets.items():
             per: dict[str, dict[int, list]] = {}
             for label, seed, rows in pool.map(_drive, [(d, None, scenes) for d in drivers]):
