@@ -104,8 +104,9 @@ def train_runs(args, replay: Path) -> dict[str, list[Path]]:
 
 
 def _drive(job):
-    source, model, scenes = job
+    source, model, scenes, drive = job
     driver = load_driver(source, model=model)
+    driver.drive = drive  # the scripted drivers drive in the students' config
     return driver.name, driver.seed, drive_episodes(driver, scenes)
 
 
@@ -148,12 +149,14 @@ def main() -> None:
     sets, replay = test_sets(args)
     runs = train_runs(args, replay)
     drivers = [str(run) for group in runs.values() for run in group] + list(SCRIPTED)
-    result = {"budget": args.budget, "seeds": args.seeds, "test_sets": {}, "curve": {}}
+    drive = json.loads((runs[args.teachers[0]][0] / "curriculum.json").read_text())["drive"]
+    result = {"budget": args.budget, "seeds": args.seeds, "drive": drive, "test_sets": {}}
+    result["curve"] = {}
     # Spawned, not forked: a fork of a process that has run torch's thread pool can hang.
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         for name, scenes in sets.items():
             per: dict[str, dict[int, list]] = {}
-            for label, seed, rows in pool.map(_drive, [(d, None, scenes) for d in drivers]):
+            for label, seed, rows in pool.map(_drive, [(d, None, scenes, drive) for d in drivers]):
                 per.setdefault(label, {})[seed] = rows
             result["test_sets"][name] = {
                 "scenes": len(scenes),
@@ -166,7 +169,7 @@ def main() -> None:
             for run in group
             for step, path in _checkpoints(run, args.curve)
         ]
-        outcomes = pool.map(_drive, [job[:3] for job in jobs])
+        outcomes = pool.map(_drive, [(*job[:3], drive) for job in jobs])
         for job, (_, _, rows) in zip(jobs, outcomes):
             curve = result["curve"].setdefault(job[3], {})
             curve.setdefault(job[4], []).append(float(np.mean([r["success"] for r in rows])))

@@ -51,6 +51,12 @@ class IndexedRoad(HighwayRoad):
     def attach(self, built) -> None:
         self.built = built
         self.scenegym_road = built.road
+        # A section without lanes (before the first lane starts or after the last one ends,
+        # as on recorded roads) borrows the lanes of the nearest section that has some.
+        has = [k for k, lanes in enumerate(built.lanes) if lanes]
+        self.lane_section = [
+            min(has, key=lambda h: (abs(h - k), -h)) if has else k for k in range(len(built.lanes))
+        ]
         self.refresh()
 
     def refresh(self) -> None:
@@ -78,11 +84,14 @@ class IndexedRoad(HighwayRoad):
             np.searchsorted(built.stations, clipped, side="right") - 1, 0, len(built.lanes) - 1
         )
         for i, vehicle in enumerate(vehicles):
-            lanes = built.lanes[section[i]]
+            section_i = self.lane_section[section[i]]
+            lanes = built.lanes[section_i]
+            if not lanes:  # a road without any lane: keep highway-env's own lane
+                continue
             lane = int(self.lane[i])
             if lane not in lanes:
                 lane = min(lanes, key=lambda k: abs(k - lane))
-            index = (f"s{section[i]}", f"s{section[i] + 1}", lanes.index(lane))
+            index = (f"s{section_i}", f"s{section_i + 1}", lanes.index(lane))
             if vehicle.lane_index != index:
                 vehicle.lane_index = index
                 vehicle.lane = built.network.get_lane(index)

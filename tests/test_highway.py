@@ -297,3 +297,23 @@ def test_drive_on_the_indexed_road_is_deterministic_and_keeps_the_scene(congeste
     (first, back), (second, _) = rollout(), rollout()
     assert np.array_equal(first, second)
     assert np.allclose(back.vehicles.s, congested.vehicles.s)
+
+
+def test_drive_on_the_indexed_road_runs_past_where_every_lane_ends():
+    # Recorded roads can hold sections without lanes: before the first lane starts and after
+    # the last one ends.
+    road = Road(
+        segment_lengths=[300.0],
+        segment_curvatures=[0.0],
+        lane_widths=[3.5, 3.5],
+        lane_starts=[20.0, 20.0],
+        lane_ends=[200.0, 200.0],
+    )
+    cars = Vehicles.from_columns(lane=[0, 1, 1], s=[40.0, 120.0, 180.0], speed=[20.0] * 3)
+    env = gym.make("scenegym/Drive-v1", config={"indexed_road": True})
+    env.reset(seed=0, options={"scene": Scene(road, cars)})
+    for _ in range(6):
+        *_, terminated, truncated, _ = env.step(1)
+        if terminated or truncated:
+            break
+    assert all(vehicle.lane_index for vehicle in env.unwrapped.road.vehicles)
