@@ -84,3 +84,24 @@ def test_contention_trains_each_setting_alone_and_under_load():
     for setting in settings.values():
         assert setting["steps_per_s_alone"] > 0 and setting["steps_per_s_loaded"] > 0
         assert len(setting["rounds"]["alone"]) == len(setting["rounds"]["loaded"]) == 1
+
+
+def test_curriculum_compares_teachers_and_scripted_drivers(tmp_path):
+    from scenegym.agents.teachers import drivable
+    from scenegym.scene import HighwaySceneSpace, write_scenes
+
+    scenes = [s for s in map(drivable, HighwaySceneSpace().sample_many(40, 5)) if s is not None]
+    reference = [
+        s.replace(context={"recording": f"run {i % 4}"}) for i, s in enumerate(scenes[:24])
+    ]
+    write_scenes(tmp_path / "reference.jsonl", reference)
+    result = _run(
+        "curriculum.py",
+        *("--reference", str(tmp_path / "reference.jsonl"), "--teachers", "random,replay"),
+        *("--budget", "64", "--seeds", "1", "--tests", "2", "--curve", "1"),
+        *("--curve-tests", "2", "--workers", "1", "--out", str(tmp_path / "out")),
+    )
+    drivers = [row["driver"] for row in result["test_sets"]["dense"]["drivers"]]
+    assert drivers == ["random", "replay", "idle", "slower", "faster"]
+    assert set(result["curve"]) == {"random", "replay"}
+    assert 0.0 <= result["teacher_share"]["random"] < 1.0
