@@ -33,7 +33,7 @@ from scenegym.agents.curriculum import (
 from scenegym.agents.loading import load_model
 from scenegym.agents.runs import algorithm_class
 from scenegym.agents.teachers import Episode, Teacher, curriculum_context, curriculum_info
-from scenegym.scene.descriptors import describe
+from scenegym.scene.descriptors import describe_many
 from scenegym.scene.scene import Scene
 
 __all__ = [
@@ -140,7 +140,6 @@ class CurriculumCallback(BaseCallback):
         self.order = order
         self.next_checkpoint = next_checkpoint
         self.queued: list[collections.deque] = []
-        self.current: list[Scene] = []
         self.finished: list[tuple[int, int, Episode, Scene]] = []
         self.advantage: dict[tuple[int, int], list[float]] = {}
         self.teacher_seconds = 0.0  # spent proposing and updating
@@ -150,6 +149,7 @@ class CurriculumCallback(BaseCallback):
         """Give every environment its first scene (before SB3 resets them)."""
         n = vec_env.num_envs
         self.queued = [collections.deque() for _ in range(n)]
+        self.current: list[Scene | None] = [None] * n  # as met: order and step added
         self.fed_ids = [""] * n  # the id of the scene each environment drives, as fed
         for i in range(n):
             self._feed(vec_env, i)
@@ -172,11 +172,7 @@ class CurriculumCallback(BaseCallback):
         met = scene.replace(context={**scene.context, **info})
         with open(self.run / "scenes.jsonl", "a", encoding="utf-8") as handle:
             handle.write(met.to_json() + "\n")
-        if i < len(self.current):
-            self.current[i] = met
-        else:
-            self.current.append(met)
-        self.fed_ids[i] = scene.id
+        self.current[i], self.fed_ids[i] = met, scene.id
         self._feed(self.training_env, i)
 
     def _on_training_start(self) -> None:
@@ -228,15 +224,15 @@ class CurriculumCallback(BaseCallback):
     def _on_rollout_end(self) -> None:
         scores = self._scores()
         episodes, rows = [], []
-        for i, serial, episode, scene in self.finished:
+        descriptors = describe_many([scene for *_, scene in self.finished])
+        for k, (i, serial, episode, scene) in enumerate(self.finished):
             if (i, serial) in scores:
                 self.advantage.pop((i, serial), None)
-                episode = Episode(**{**episode.__dict__, "score": scores[(i, serial)]})
+                episode = dataclasses.replace(episode, score=scores[(i, serial)])
             episodes.append(episode)
-            descriptors = describe(scene)
-            info = curriculum_info(scene)
-            logged = {name: descriptors[name] for name in LOGGED_DESCRIPTORS}
-            rows.append({"env_step": int(self.num_timesteps)} | episode_row(episode, info, logged))
+            logged = {name: descriptors[name][k] for name in LOGGED_DESCRIPTORS}
+            row = episode_row(episode, curriculum_info(scene), logged)
+            rows.append({"env_step": int(self.num_timesteps)} | row)
         began = time.perf_counter()
         self.teacher.update(episodes)
         self.teacher_seconds += time.perf_counter() - began

@@ -118,7 +118,7 @@ def _checkpoints(run: Path, points: int) -> list[tuple[int, Path]]:
     final = json.loads((run / "timing.json").read_text())
     steps = sum(session["steps"] for session in final)
     if not found or found[-1][0] < steps:
-        found.append((max(steps, found[-1][0] + 1 if found else steps), run / "model.zip"))
+        found.append((steps, run / "model.zip"))
     if len(found) <= points:
         return found
     picks = np.linspace(0, len(found) - 1, points).round().astype(int)
