@@ -60,6 +60,7 @@ __all__ = [
     "build_teacher",
     "curriculum_checkpoint",
     "read_run_config",
+    "robust",
     "run_config_data",
     "run_config_text",
 ]
@@ -104,7 +105,8 @@ class CurriculumConfig:
         default_factory=dict,
         metadata=option(
             "teacher settings: mix (replay: share of generated or random scenes), "
-            "buffer_size, replay_share, min_fill, temperature, staleness (plr, accel), "
+            "buffer_size, replay_share, min_fill, temperature, staleness, robust (true: the "
+            "student trains on replayed scenes only; plr, accel), "
             "edit_share, edits (accel), window, explore, min_tries (goal), batch (generator "
             "scenes per call)"
         ),
@@ -159,6 +161,14 @@ class CurriculumConfig:
             )
         if self.score == "value_loss" and self.algorithm != "PPO":
             raise ValueError("score value_loss needs the PPO student (DQN has no values)")
+        flag = self.teacher_options.get("robust", False)
+        if not isinstance(flag, bool):
+            raise ValueError(f"teacher_options.robust must be true or false, got {flag!r}")
+        if flag and self.algorithm != "PPO":
+            raise ValueError(
+                "teacher_options.robust needs the PPO student (it leaves the steps on new "
+                "scenes out of PPO's updates)"
+            )
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> CurriculumConfig:
@@ -166,13 +176,19 @@ class CurriculumConfig:
         return config_from_mapping(cls, dict(mapping), name="")
 
 
+def robust(config: CurriculumConfig) -> bool:
+    """Whether the run is robust prioritised replay: the student trains only on the steps of
+    replayed scenes (``teacher_options.robust`` of plr and accel)."""
+    return config.teacher in ("plr", "accel") and bool(config.teacher_options.get("robust"))
+
+
 _PLR_OPTIONS = ("buffer_size", "replay_share", "min_fill", "temperature", "staleness")
 _OPTIONS = {
     "random": (),
     "replay": ("batch", "mix"),
     "generator": ("batch",),
-    "plr": ("batch", *_PLR_OPTIONS),
-    "accel": ("batch", *_PLR_OPTIONS, "edit_share", "edits"),
+    "plr": ("batch", "robust", *_PLR_OPTIONS),
+    "accel": ("batch", "robust", *_PLR_OPTIONS, "edit_share", "edits"),
     "goal": ("batch", "window", "explore", "min_tries"),
 }
 
@@ -198,6 +214,7 @@ def build_teacher(config: CurriculumConfig) -> Teacher:
             f"(its settings: {allowed})"
         )
     batch = int(options.pop("batch", 16))
+    options.pop("robust", None)  # the student's side: see robust()
     seed = config.seed
     if config.teacher == "random":
         return RandomTeacher(config.space or None, seed=seed)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from scenegym.agents.curriculum import FAST_DRIVE, read_run_config, run_config_data
+from scenegym.agents.curriculum import FAST_DRIVE, read_run_config, robust, run_config_data
 from scenegym.envs.drive import start_report
 from scenegym.scene.scene import Scene
 
@@ -102,7 +102,7 @@ def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = 
     student = load_student(config, weights, spaces=env)
     env.close()
     return Driver(
-        name=config.teacher,
+        name=f"robust-{config.teacher}" if robust(config) else config.teacher,
         seed=config.seed,
         drive=dict(config.drive),
         model=student,

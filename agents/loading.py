@@ -74,6 +74,7 @@ def load_model(
     action_space: spaces.Space,
     env: Any = None,
     fields: dict[str, Any] | None = None,
+    algorithm: type | None = None,
 ):
     """The SB3 model saved in ``source`` (a path or the zip's bytes) by a run of ``config``,
     whose environments have ``observation_space`` and ``action_space``; with ``env``, ready
@@ -81,14 +82,15 @@ def load_model(
     ``config`` and the spaces, and a file with any other pickled field is refused.
     ``config`` is a ``TrainConfig`` or any config naming ``algorithm`` and ``net_arch`` the
     same way (a curriculum's); ``fields`` adds rebuilt fields of other algorithms (DQN's
-    ``train_freq``).
+    ``train_freq``); ``algorithm`` replaces the SB3 class the config names (a subclass of
+    it, such as the curriculum's ``ReplayOnlyPPO``).
 
     Raises:
         ValueError: naming the file and what is wrong with it: not an SB3 zip, a pickled
             field scenegym does not rebuild, or weights that do not fit ``config``.
     """
     name = "the model" if isinstance(source, bytes) else str(source)
-    algorithm = algorithm_class(config)
+    algorithm = algorithm or algorithm_class(config)
     rebuilt = _rebuilt_fields(config, algorithm, observation_space, action_space)
     rebuilt |= fields or {}
     data = saved_data(source)

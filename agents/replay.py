@@ -7,8 +7,9 @@ source (the random space or a generator). A replayed scene is picked with probab
 ``(1 - staleness) * P_score + staleness * P_stale``: ``P_score`` ranks the scores
 (``rank ** (-1 / temperature)``), ``P_stale`` grows with the proposals since the scene was
 last played. A scored scene enters a full buffer in place of the lowest-scored one when it
-scores higher. The student trains on new and replayed scenes alike (PLR's original form; in
-"robust" PLR new scenes are only evaluated, which SB3's PPO does not offer).
+scores higher. By default the student trains on new and replayed scenes alike (PLR's original
+form); with the curriculum option ``robust`` ("robust" PLR) new scenes are only played to be
+scored and the student trains on the replayed ones (``scenegym.agents.robust``).
 
 ``EditedReplay`` follows ACCEL (Parker-Holder et al., 2022): part of the new scenes are edits
 of buffer scenes (picked as replays are) by a few scene edits: add a car in a lane, remove a

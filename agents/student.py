@@ -28,6 +28,7 @@ from scenegym.agents.curriculum import (
     episode_row,
     mean_or_nan,
     read_run_config,
+    robust,
     run_config_text,
 )
 from scenegym.agents.loading import load_model
@@ -41,6 +42,7 @@ __all__ = [
     "load_student",
     "make_drive_env",
     "run_student",
+    "student_class",
     "student_model",
     "train_curriculum",
 ]
@@ -80,6 +82,16 @@ def _vec_env(config: CurriculumConfig):
     return DummyVecEnv(factories)
 
 
+def student_class(config: CurriculumConfig):
+    """The student's SB3 class: ``ReplayOnlyPPO`` for robust prioritised replay (it trains
+    on replayed scenes only), else the algorithm the config names."""
+    if robust(config):
+        from scenegym.agents.robust import ReplayOnlyPPO
+
+        return ReplayOnlyPPO
+    return algorithm_class(config)
+
+
 def load_student(config: CurriculumConfig, path: Path, *, env=None, spaces=None):
     """The student saved at ``path`` by a run of ``config`` (nothing in it unpickled): ready
     to train on the vector environment ``env``, or (``spaces``: an environment) to act."""
@@ -92,6 +104,7 @@ def load_student(config: CurriculumConfig, path: Path, *, env=None, spaces=None)
         action_space=source.action_space,
         env=env,
         fields=fields,
+        algorithm=student_class(config),
     )
 
 
@@ -118,7 +131,7 @@ def student_model(config: CurriculumConfig, vec_env, checkpoint: Path | None = N
         }
     else:
         common |= {"n_steps": config.n_steps}
-    return algorithm_class(config)("MlpPolicy", vec_env, **common)
+    return student_class(config)("MlpPolicy", vec_env, **common)
 
 
 class CurriculumCallback(BaseCallback):
@@ -150,12 +163,14 @@ class CurriculumCallback(BaseCallback):
         n = vec_env.num_envs
         self.queued = [collections.deque() for _ in range(n)]
         self.current: list[Scene | None] = [None] * n  # as met: order and step added
+        self.replaying = np.zeros(n, dtype=bool)  # whether each env drives a replayed scene
         self.fed_ids = [""] * n  # the id of the scene each environment drives, as fed
         for i in range(n):
             self._feed(vec_env, i)
         self.returns, self.lengths = np.zeros(n), np.zeros(n, dtype=int)
         self.serial = np.zeros(n, dtype=int)
-        self.steps: list[np.ndarray] = []
+        self.steps: list[np.ndarray] = []  # per rollout step: each env's episode serial
+        self.kept: list[np.ndarray] = []  # per rollout step: each env's replaying flag
 
     def _feed(self, vec_env, i: int) -> None:
         began = time.perf_counter()
@@ -173,6 +188,7 @@ class CurriculumCallback(BaseCallback):
         with open(self.run / "scenes.jsonl", "a", encoding="utf-8") as handle:
             handle.write(met.to_json() + "\n")
         self.current[i], self.fed_ids[i] = met, scene.id
+        self.replaying[i] = bool(met.context.get("curriculum_replay", False))
         self._feed(self.training_env, i)
 
     def _on_training_start(self) -> None:
@@ -183,6 +199,7 @@ class CurriculumCallback(BaseCallback):
         infos, dones = self.locals["infos"], self.locals["dones"]
         rewards = self.locals["rewards"]
         self.steps.append(self.serial.copy())
+        self.kept.append(self.replaying.copy())
         for i, (info, done) in enumerate(zip(infos, dones)):
             self.returns[i] += float(rewards[i])
             self.lengths[i] += 1
@@ -221,7 +238,20 @@ class CurriculumCallback(BaseCallback):
                 total[1] += int(rows.sum())
         return {key: value[0] / max(value[1], 1) for key, value in self.advantage.items()}
 
+    def _keep_replays(self) -> None:
+        """Robust prioritised replay: only the steps on replayed scenes train the student."""
+        buffer = self.model.rollout_buffer
+        if len(self.kept) != buffer.keep.shape[0]:
+            raise RuntimeError(
+                f"the rollout has {buffer.keep.shape[0]} steps but the curriculum saw "
+                f"{len(self.kept)}"
+            )
+        buffer.keep[:] = np.array(self.kept)
+        self.logger.record("student/trained_share", float(buffer.keep.mean()))
+
     def _on_rollout_end(self) -> None:
+        if robust(self.config):
+            self._keep_replays()
         scores = self._scores()
         episodes, rows = [], []
         descriptors = describe_many([scene for *_, scene in self.finished])
@@ -238,7 +268,7 @@ class CurriculumCallback(BaseCallback):
         self.teacher_seconds += time.perf_counter() - began
         append_csv(self.run / "episodes.csv", rows)
         self._log(episodes)
-        self.finished, self.steps = [], []
+        self.finished, self.steps, self.kept = [], [], []
 
     def _on_rollout_start(self) -> None:
         # Here, not at the end of a rollout: SB3 trains on a rollout after its end, so a

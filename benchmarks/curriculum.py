@@ -1,7 +1,8 @@
 """Curriculum teachers compared at an equal budget of student steps, on test scenes none of
 them trained on.
 
-Every teacher (``--teachers``) trains a PPO driver on ``scenegym/Drive-v1`` for ``--budget``
+Every teacher (``--teachers``; ``robust-plr`` and ``robust-accel`` are plr and accel with
+``teacher_options.robust``) trains a PPO driver on ``scenegym/Drive-v1`` for ``--budget``
 student steps with each of ``--seeds`` seeds (``scenegym.agents.train_curriculum``, two
 SubprocVecEnv environments, the curriculum's default Drive-v1 config or ``--drive``); the
 replay teacher replays the recordings (runs) of the reference's training part. The drivers,
@@ -82,7 +83,7 @@ def train_runs(args, replay: Path) -> dict[str, list[Path]]:
         for seed in range(args.seeds):
             run = args.out / f"{teacher}-{seed}"
             config = {
-                "teacher": teacher,
+                "teacher": teacher.removeprefix("robust-"),
                 "total_steps": args.budget,
                 "checkpoint_every": max(args.budget // args.curve, 1),
                 "seed": seed,
@@ -92,7 +93,9 @@ def train_runs(args, replay: Path) -> dict[str, list[Path]]:
                 config["drive"] = args.drive
             if teacher == "replay":
                 config["scenes"] = str(replay)
-            if teacher in ("generator", "plr", "accel", "goal") and args.generator:
+            if teacher.startswith("robust-"):  # robust-plr, robust-accel
+                config["teacher_options"] = {"robust": True}
+            if config["teacher"] in ("generator", "plr", "accel", "goal") and args.generator:
                 config["generator"] = str(args.generator)
             if teacher == "goal":
                 config["targets"] = {"density": args.goal_densities}

@@ -368,7 +368,7 @@ def test_every_example_config_is_a_valid_curriculum_config(path):
     from scenegym.config import load_config
 
     config = load_config(CurriculumConfig, path)
-    assert config.teacher == path.stem.removeprefix("curriculum-")
+    assert config.teacher == path.stem.removeprefix("curriculum-").removeprefix("robust-")
 
 
 def test_replay_mixes_in_the_share_of_fresh_scenes_it_is_asked_for(scenes_file):
@@ -432,3 +432,80 @@ def test_a_start_at_the_end_of_the_road_is_not_a_drive():
         "x", {k: [{"success": 1.0, "crash": 0.0, "speed": 1.0, "distance": 1.0}] for k in range(3)}
     )
     assert rates.intervals["success"][1] <= 1.0
+
+
+def test_the_kept_rollout_buffer_draws_minibatches_from_kept_steps_only():
+    from gymnasium import spaces
+
+    from scenegym.agents.robust import KeptRolloutBuffer
+
+    buffer = KeptRolloutBuffer(
+        6, spaces.Box(-1e9, 1e9, (1,)), spaces.Discrete(2), device="cpu", n_envs=2
+    )
+    for step in range(6):  # each observation says its step and env: 10 * step + env
+        obs = np.array([[10.0 * step], [10.0 * step + 1]], dtype=np.float32)
+        value = __import__("torch").zeros(2)
+        buffer.add(obs, np.zeros((2, 1)), np.zeros(2), np.zeros(2), value, value)
+    buffer.compute_returns_and_advantage(last_values=value, dones=np.zeros(2))
+    buffer.keep[:] = False
+    buffer.keep[[1, 4], 0] = True  # env 0 at steps 1 and 4
+    buffer.keep[2, 1] = True  # env 1 at step 2
+    seen = sorted(
+        float(o) for batch in buffer.get(2) for o in batch.observations.numpy().reshape(-1)
+    )
+    assert seen == [10.0, 21.0, 40.0]
+    buffer.reset()
+    assert buffer.kept() == 12
+
+
+def _kept_steps(run: Path) -> list[float]:
+    """The logged ``train/kept_steps`` of a run (SB3 logs a rollout's update with the next)."""
+    with open(next((run / "logs").glob("*/progress.csv"))) as handle:
+        rows = list(csv.DictReader(handle))
+    return [float(r["train/kept_steps"]) for r in rows if r.get("train/kept_steps")]
+
+
+def test_robust_plr_trains_only_on_replayed_scenes(tmp_path):
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from scenegym.agents.robust import ReplayOnlyPPO
+    from scenegym.agents.student import load_student, make_drive_env, student_model
+
+    options = {"robust": True, "min_fill": 100, "buffer_size": 100}  # never replays
+    config = {**TINY, "teacher": "plr", "teacher_options": options}
+    run = _tiny_run(tmp_path, "never", **config)
+    parsed = CurriculumConfig.from_mapping({**config, "vec_env": "dummy"})
+    env = DummyVecEnv([make_drive_env(parsed.drive, 0)])
+    fresh = student_model(parsed, env).policy.state_dict()
+    trained = load_student(parsed, run / "model.zip", env=env)
+    assert isinstance(trained, ReplayOnlyPPO)
+    for name, weights in trained.policy.state_dict().items():  # no update happened
+        assert np.array_equal(weights.numpy(), fresh[name].numpy()), name
+    assert set(_kept_steps(run)) == {0.0}
+
+    options = {"robust": True, "min_fill": 2, "replay_share": 0.9}
+    config = {**config, "teacher_options": options, "total_steps": 128}
+    run = _tiny_run(tmp_path, "replays", **config)
+    trained = load_student(parsed, run / "model.zip", env=env)
+    moved = any(
+        not np.array_equal(w.numpy(), fresh[n].numpy())
+        for n, w in trained.policy.state_dict().items()
+    )
+    kept = _kept_steps(run)
+    replayed = [curriculum_info(s)["replay"] for s in read_scenes(run / "scenes.jsonl")]
+    assert any(replayed) and not all(replayed)
+    assert moved and max(kept) > 0  # logged with a lag of one rollout
+    env.close()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"teacher": "plr", "algorithm": "DQN", "teacher_options": {"robust": True}}, "PPO"),
+        ({"teacher": "plr", "teacher_options": {"robust": "yes"}}, "true or false"),
+        ({"teacher": "random", "teacher_options": {"robust": True}}, "robust"),
+    ],
+)
+def test_robust_replay_settings_are_checked(config, message):
+    with pytest.raises(ValueError, match=message):
+        build_teacher(CurriculumConfig.from_mapping(config))
