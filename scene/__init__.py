@@ -8,7 +8,11 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
   ``read_scenes``, ``iter_scenes`` (format ``SCENE_FORMAT``); ``distinct_roads``.
 - Many scenes at once: ``SceneBatch``, ``RoadBatch``.
 - Geometry: ``vehicle_poses``, ``vehicle_corners``.
-- Braking needed: ``drac`` (deceleration rate to avoid a crash, per vehicle).
+- Criticality: ``roll_out`` (every vehicle driven forward by highway-env's IDM and MOBIL,
+  vectorised; ``Rollout``, ``DriverModel``), ``criticality`` (time to collision, headway,
+  DRAC, post-encroachment time, collisions and the ``criticality`` score per scene,
+  ``MEASURES``), ``snapshot_measures`` (the same from the scene as it stands), ``drac``
+  (deceleration rate to avoid a crash, per vehicle).
 - Validity: ``validate``, ``is_valid``, ``violation_counts``, ``violation_counts_many``,
   ``repair``, ``Violation``, ``ValidityRules``, ``RULES``, ``DEFAULT_RULES``.
 - Recordings as groups: ``recording_of``, ``group_codes``, ``group_names``,
@@ -39,7 +43,8 @@ from scenegym.scene.fitted import space_like, vehicles_like
 from scenegym.scene.geometry import vehicle_corners, vehicle_poses
 from scenegym.scene.groups import group_codes, group_names, grouped_split, recording_of
 from scenegym.scene.road import Road
-from scenegym.scene.safety import drac
+from scenegym.scene.rollout import DriverModel, Rollout, roll_out
+from scenegym.scene.safety import MEASURES, criticality, drac, snapshot_measures
 from scenegym.scene.scene import (
     SCENE_FORMAT,
     Scene,
@@ -71,22 +76,26 @@ __all__ = [
     "GAP_CAP",
     "HEADWAY_CAP",
     "KINDS",
+    "MEASURES",
     "PALETTE",
     "RULES",
     "SCENE_FEATURES",
     "SCENE_FORMAT",
     "SEMANTIC_CLASSES",
     "VEHICLE_FEATURES",
+    "DriverModel",
     "HighwaySceneSpace",
     "HighwaySpaceConfig",
     "LaneGrid",
     "Road",
     "RoadBatch",
+    "Rollout",
     "Scene",
     "SceneBatch",
     "ValidityRules",
     "Vehicles",
     "Violation",
+    "criticality",
     "describe",
     "describe_many",
     "distinct_roads",
@@ -100,9 +109,11 @@ __all__ = [
     "read_scenes",
     "recording_of",
     "repair",
+    "roll_out",
     "rule_report",
     "scene_features",
     "scene_vehicle_features",
+    "snapshot_measures",
     "space_like",
     "validate",
     "vehicle_corners",

@@ -189,6 +189,11 @@ class RoadBatch:
             s - self.segment_start[road, index],
         )
 
+    def curvature(self, road: NDArray, s: NDArray) -> NDArray[np.float64]:
+        """Curvature (1/m, positive turns left) of the reference line of ``road`` at ``s``
+        (stations past either end take the first or last segment's)."""
+        return self.segment_curvature[road, self._segment(road, s)]
+
     def lanes_at(self, road: NDArray, s: NDArray) -> NDArray[np.bool_]:
         """``(len(s), lanes)`` mask: does lane ``j`` of ``road[i]`` exist at station ``s[i]``?"""
         s = s[:, None]

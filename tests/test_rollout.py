@@ -1,0 +1,212 @@
+"""Rolling scenes forward (``scene.rollout``) against highway-env's own simulation, and the
+criticality measures on scenes with known answers (``scene.safety``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scenegym.agents.teachers import drivable
+from scenegym.scene import (
+    HighwaySceneSpace,
+    Road,
+    Scene,
+    Vehicles,
+    criticality,
+    roll_out,
+    snapshot_measures,
+)
+from scenegym.scene.batch import SceneBatch
+from scenegym.scene.rollout import DriverModel, Rollout
+from scenegym.scene.safety import TTC_CAP, rollout_measures
+
+FREQUENCY, HORIZON = 15, 5.0
+STEPS = int(FREQUENCY * HORIZON)
+
+
+def _highway_run(scene: Scene) -> tuple[np.ndarray, dict[int, int]]:
+    """highway-env's IDM/MOBIL traffic on the scene: world positions (scenegym's y up) at
+    every step and the step each vehicle first crashed."""
+    from highway_env.vehicle.behavior import IDMVehicle
+
+    from scenegym.bridges.highway import to_highway
+
+    road, _, vehicles = to_highway(scene, vehicle_class=IDMVehicle)
+    road.neighbour_vehicles_connected_lanes = True
+    positions = [np.array([v.position for v in vehicles])]
+    crashed: dict[int, int] = {}
+    for step in range(1, STEPS + 1):
+        road.act()
+        road.step(1.0 / FREQUENCY)
+        positions.append(np.array([v.position for v in vehicles]))
+        for k, vehicle in enumerate(vehicles):
+            if vehicle.crashed:
+                crashed.setdefault(k, step)
+    positions = np.array(positions)
+    positions[..., 1] *= -1.0
+    return positions, crashed
+
+
+def _first(crashes: dict[int, int]) -> tuple[int | None, tuple[int, ...]]:
+    """The step of the first collision and the vehicles in it."""
+    if not crashes:
+        return None, ()
+    step = min(crashes.values())
+    return step, tuple(sorted(k for k, s in crashes.items() if s == step))
+
+
+@pytest.fixture(scope="module")
+def traffic_scenes() -> list[Scene]:
+    """Drivable scenes of the random space whose lanes all span the road (highway-env's
+    search across section joints pairs lanes by position, wrong where lanes begin or end)."""
+    scenes = []
+    for scene in HighwaySceneSpace().sample_many(200, 7):
+        road = scene.road
+        if (road.lane_starts <= 0).all() and (road.lane_ends >= road.length).all():
+            kept = drivable(scene)
+            if kept is not None:
+                scenes.append(kept)
+        if len(scenes) == 24:
+            break
+    return scenes
+
+
+def _compare(scenes: list[Scene]) -> tuple[list[float], int, int]:
+    """Largest position gap (m) per collision-free scene, collision-free scenes, and scenes
+    whose first collision (step and vehicles) is the same in both."""
+    rollout = roll_out(scenes, horizon=HORIZON, frequency=FREQUENCY)
+    worlds = [rollout.world(step) for step in range(STEPS + 1)]
+    gaps, same = [], 0
+    for k, scene in enumerate(scenes):
+        at = slice(rollout.batch.first[k], rollout.batch.first[k] + len(scene.vehicles))
+        positions, crashed = _highway_run(scene)
+        mine = {j: int(c) for j, c in enumerate(rollout.crash_step[at]) if c >= 0}
+        same += _first(mine) == _first(crashed)
+        if not mine and not crashed:
+            gap = max(
+                float(np.max(np.hypot(x[at] - p[:, 0], y[at] - p[:, 1])))
+                for (x, y, _), p in zip(worlds, positions)
+            )
+            gaps.append(gap)
+    return gaps, len(gaps), same
+
+
+def test_the_rollout_drives_as_highway_env_does(traffic_scenes):
+    gaps, free, same = _compare(traffic_scenes)
+    assert same == len(traffic_scenes)  # the same first collision (step and vehicles)
+    assert free >= len(traffic_scenes) // 2
+    # Straight and curved roads: within 1 m over 5 s in at least 90 % of the scenes.
+    assert np.mean(np.array(gaps) <= 1.0) >= 0.9
+    assert np.median(gaps) <= 0.2
+
+
+def test_on_straight_roads_the_rollout_is_highway_env_to_the_millimetre(traffic_scenes):
+    straight = []
+    for scene in traffic_scenes[:12]:
+        road = scene.road
+        flat = Road(
+            segment_lengths=[road.length],
+            segment_curvatures=[0.0],
+            lane_widths=road.lane_widths,
+            speed_limit=road.speed_limit,
+        )
+        straight.append(scene.replace(road=flat))
+    gaps, free, same = _compare(straight)
+    assert same == len(straight) and free >= 6
+    assert max(gaps) <= 1e-3
+
+
+def test_a_batch_rolls_out_as_its_scenes_one_by_one(traffic_scenes):
+    scenes = traffic_scenes[:5]
+    together = roll_out(scenes, horizon=2.0)
+    for k, scene in enumerate(scenes):
+        alone = roll_out([scene], horizon=2.0)
+        at = slice(together.batch.first[k], together.batch.first[k] + len(scene.vehicles))
+        np.testing.assert_allclose(together.s[:, at], alone.s, atol=1e-9)
+        np.testing.assert_array_equal(together.crash_step[at], alone.crash_step)
+    first = together.scene_at(0)
+    assert [s.vehicles.s.tolist() for s in first] == [s.vehicles.s.tolist() for s in scenes]
+
+
+def _pair(gap: float, closing: float, *, lanes: int = 1) -> Scene:
+    """A follower at 30 m/s and its leader ``gap`` m ahead, ``closing`` m/s slower."""
+    cars = Vehicles.from_columns(
+        lane=[0, 0], s=[100.0, 100.0 + 4.5 + gap], speed=[30.0, 30.0 - closing]
+    )
+    return Scene(Road.straight(length=600.0, lanes=lanes), cars)
+
+
+def test_time_to_collision_headway_and_drac_have_their_known_values():
+    measures = snapshot_measures([_pair(20.0, 10.0), _pair(20.0, -5.0)])
+    assert measures["min_ttc"].tolist() == [2.0, TTC_CAP]  # 20 m closing at 10 m/s
+    assert measures["min_headway"].tolist() == pytest.approx([20 / 30, 20 / 30])
+    assert measures["max_drac"].tolist() == pytest.approx([100 / 40, 0.0])
+
+
+def test_criticality_grows_as_the_gap_shrinks_and_a_crash_is_one():
+    scenes = [_pair(gap, 10.0) for gap in (60.0, 30.0, 15.0, 3.0)]
+    result = criticality(scenes)
+    values = result["criticality"]
+    assert np.all(np.diff(values) > 0) and np.all((values >= 0) & (values <= 1))
+    assert result["collision"].tolist() == [0, 0, 0, 1] and values[-1] == 1.0
+    assert 0 < result["collision_time"][-1] < 1.0
+    calm = criticality([_pair(80.0, -3.0)])
+    assert calm["criticality"][0] == 0.0 and calm["min_ttc"][0] == TTC_CAP
+
+
+def test_post_encroachment_time_of_a_scripted_cut_in():
+    """A car enters lane 0 at step 10 with its rear at 97.75 m; the car behind it there
+    drives at 20 m/s with its front 20 m back: it gets there 1 s later."""
+    road = Road.straight(length=600.0, lanes=2)
+    cars = Vehicles.from_columns(lane=[1, 0], s=[100.0, 80.0], speed=[25.0, 20.0])
+    scene = Scene(road, cars)
+    dt, steps = 0.1, 30
+    t = np.arange(steps + 1) * dt
+    cutter = 100.0 + 25.0 * (t - 1.0)  # at 100 m when it enters the lane (step 10)
+    follower = 77.75 - 2.25 + 20.0 * (t - 1.0)  # its front at 77.75 m at step 10
+    lane = np.zeros((steps + 1, 2), dtype=np.int64)
+    lane[:10, 0] = 1
+    offset = SceneBatch.of([scene]).roads.lane_centre[0, lane]
+    rollout = Rollout(
+        scenes=(scene,),
+        dt=dt,
+        scene_of=np.zeros(2, dtype=np.int64),
+        s=np.stack([cutter, follower], axis=1),
+        offset=offset,
+        heading=np.zeros((steps + 1, 2)),
+        speed=np.tile([25.0, 20.0], (steps + 1, 1)),
+        lane=lane,
+        crash_step=np.full(2, -1),
+        collisions=np.zeros((0, 3), dtype=np.int64),
+        batch=SceneBatch.of([scene]),
+    )
+    assert rollout_measures(rollout)["min_pet"][0] == pytest.approx(1.0)
+
+
+def test_a_lane_change_in_the_rollout_has_a_post_encroachment_time():
+    road = Road.straight(length=600.0, lanes=2)
+    cars = Vehicles.from_columns(
+        lane=[0, 1, 1], s=[50.0, 100.0, 140.0], speed=[22.0, 28.0, 15.0], length=[4.5, 4.5, 12]
+    )
+    result = criticality([Scene(road, cars)])
+    assert 0.0 < result["min_pet"][0] < TTC_CAP
+
+
+def test_bumper_gap_traffic_keeps_its_distance_and_never_reverses():
+    queue = Vehicles.from_columns(
+        lane=[0, 0], s=[100.0, 140.0], speed=[10.0, 0.0], length=[4.5, 12.0]
+    )
+    scene = Scene(Road.straight(length=400.0, lanes=1), queue)
+    rollout = roll_out([scene], horizon=15.0, model=DriverModel(bumper_gap=3.0))
+    assert rollout.speed.min() >= 0.0 and (rollout.crash_step < 0).all()
+    gap = rollout.s[-1, 1] - rollout.s[-1, 0] - (4.5 + 12.0) / 2
+    assert 2.5 < gap < 4.0 and rollout.speed[-1, 0] < 0.1  # stopped at the jam gap
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"horizon": 0.0}, "horizon"), ({"frequency": 0.5}, "frequency")],
+)
+def test_bad_rollout_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        roll_out([_pair(20.0, 0.0)], **kwargs)
