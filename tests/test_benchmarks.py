@@ -105,3 +105,15 @@ def test_curriculum_compares_teachers_and_scripted_drivers(tmp_path):
     assert drivers == ["random", "replay", "idle", "slower", "faster"]
     assert set(result["curve"]) == {"random", "replay"}
     assert 0.0 <= result["teacher_share"]["random"] < 1.0
+
+
+def test_rollout_speed_compares_with_highway_env_on_the_same_scenes():
+    args = ("--batches", "1", "4", "--agreement", "4", "--repeats", "1", "--horizon", "1")
+    result = _run("rollout_speed.py", *args)
+    assert [case["scenes"] for case in result["cases"]] == [1, 4]
+    for case in result["cases"]:
+        assert case["ratio"] == pytest.approx(
+            case["scenegym_vehicle_steps_per_s"] / case["highway_env_vehicle_steps_per_s"],
+            rel=0.01,
+        )
+    assert 0 <= result["agreement"]["same_first_collision"] <= 4
