@@ -280,8 +280,20 @@ class _Traffic:
         return np.argmin(np.where(self._existing(), distance, np.inf), axis=1)
 
     def _arc(self, lane: NDArray, who: NDArray) -> NDArray[np.float64]:
-        """Distance (m) along ``lane`` from station 0 to vehicles ``who``."""
-        return self.roads.lane_arc(self.road[who], lane, self.s[who])
+        """Distance (m) along ``lane`` from station 0 to vehicles ``who`` (from the table
+        ``_measure`` makes at each step)."""
+        return self.arcs[who, lane]
+
+    def _measure(self) -> None:
+        """This step's tables: every vehicle's distance along every lane of its road, world
+        heading, and the stations it sees others between."""
+        n, lanes = self.s.size, self.lanes
+        road, s = np.repeat(self.road, lanes), np.repeat(self.s, lanes)
+        lane = np.tile(np.arange(lanes), n)
+        lane = np.minimum(lane, self.roads.lane_count[road] - 1)  # padded lanes: any real one
+        self.arcs = self.roads.lane_arc(road, lane, s).reshape(n, lanes)
+        self.world_heading = self.reference_heading + self.heading
+        self.low, self.high = self._sight(np.arange(n))
 
     def _index_lanes(self) -> None:
         """Sort the vehicles on each lane (see ``LANE_MARGIN``) by their distance along it."""
@@ -313,7 +325,7 @@ class _Traffic:
         behind = at - 1
         rear = np.where(behind >= 0, members[np.maximum(behind, 0)], -1)
         rear = np.where((behind >= 0) & (groups[np.maximum(behind, 0)] == group), rear, -1)
-        low, high = self._sight(who)
+        low, high = self.low[who], self.high[who]
         front = np.where((front >= 0) & (self.s[np.maximum(front, 0)] < high), front, -1)
         rear = np.where((rear >= 0) & (self.s[np.maximum(rear, 0)] >= low), rear, -1)
         return front, rear
@@ -379,7 +391,7 @@ class _Traffic:
         ``front``."""
         m = self.model
         v = self.speed[ego]
-        world = self.reference_heading + self.heading
+        world = self.world_heading
         closing = v - self.speed[front] * np.cos(world[front] - world[ego])
         ab = -m.comfort_acc_max * m.comfort_acc_min
         wanted = v * m.time_wanted + v * closing / (2.0 * np.sqrt(ab))
@@ -392,12 +404,13 @@ class _Traffic:
         on their own lanes."""
         m = self.model
         new_front, new_rear = self.neighbours(who, lane)
-        new_rear_now = self.idm(new_rear, new_front)
-        new_rear_then = self.idm(new_rear, who)
+        egos = np.concatenate([new_rear, new_rear, who, who, rear, rear])
+        fronts = np.concatenate([new_front, who, new_front, front, front, who])
+        values = self.idm(egos, fronts).reshape(6, who.size)
+        new_rear_now, new_rear_then, mine_then, mine_now, old_rear_then, old_rear_now = values
         safe = new_rear_then >= -m.max_braking_imposed
-        gain = self.idm(who, new_front) - self.idm(who, front)
-        others = new_rear_then - new_rear_now + self.idm(rear, front) - self.idm(rear, who)
-        return safe & (gain + m.politeness * others >= m.min_acc_gain)
+        others = new_rear_then - new_rear_now + old_rear_then - old_rear_now
+        return safe & (mine_then - mine_now + m.politeness * others >= m.min_acc_gain)
 
     def _change_lanes(self, front: NDArray, rear: NDArray) -> None:
         m = self.model
@@ -441,7 +454,7 @@ class _Traffic:
         _, _, heading_ahead = self.roads.reference(road, ahead)
         command = np.arcsin(np.clip(-lateral / TAU_LATERAL / speed, -1.0, 1.0))
         wanted = heading_ahead + np.clip(command, -np.pi / 4.0, np.pi / 4.0)
-        error = (wanted - (self.reference_heading + self.heading) + np.pi) % (2 * np.pi) - np.pi
+        error = (wanted - self.world_heading + np.pi) % (2 * np.pi) - np.pi
         rate = error / TAU_HEADING
         slip = np.arcsin(np.clip(self.length / 2.0 / speed * rate, -1.0, 1.0))
         return np.clip(np.arctan(2.0 * np.tan(slip)), -MAX_STEERING, MAX_STEERING)
@@ -451,6 +464,7 @@ class _Traffic:
         m = self.model
         self.lane = self.nearest_lane()
         self._world()
+        self._measure()
         self._index_lanes()
         everyone = np.arange(self.s.size)
         front, rear = self.neighbours(everyone, self.lane)
@@ -499,9 +513,15 @@ class _Traffic:
         moved = frames.copy()
         moved[:, 0, 0] += self.speed * np.cos(h) * self.dt
         moved[:, 0, 1] += self.speed * np.sin(h) * self.dt
-        now = overlapping_frames(frames, self.scene_of)
+        n = self.s.size
+        both = overlapping_frames(
+            np.concatenate([frames, moved]),
+            np.concatenate([2 * self.scene_of, 2 * self.scene_of + 1]),
+        )
+        later = both[:, 0] >= n
+        now = both[~later]
         pairs = np.concatenate([now, self.pending]) if self.pending.size else now
-        self.pending = overlapping_frames(moved, self.scene_of)
+        self.pending = both[later] - n
         if pairs.size == 0:
             return
         pairs = np.unique(pairs, axis=0)
