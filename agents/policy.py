@@ -255,7 +255,7 @@ class GenerationPolicy:
         if not scenes or not targets[0]:
             return {}
         ranges = self.goal_ranges
-        described = describe_many(scenes)
+        described = describe_many(scenes, names=list(targets[0]))
         errors = {}
         for name in targets[0]:
             wanted = np.array([want[name] for want in targets])

@@ -32,7 +32,7 @@ from scenegym.envs.representation import (
 )
 from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism, goal_scores
 from scenegym.scene.batch import RoadBatch, SceneBatch
-from scenegym.scene.descriptors import describe
+from scenegym.scene.descriptors import describe, describe_batch
 from scenegym.scene.encoding import LaneGrid
 from scenegym.scene.features import ROAD_FEATURES
 from scenegym.scene.road import Road
@@ -521,7 +521,8 @@ class DrivingLayoutEnv(gym.Env):
         """
         batch = self.representation.batch(rows)
         goal = self.goal if "goal" in self.spaces.parts.spaces else None
-        now = batch.describe() if (descriptors or goal is not None) else None
+        wanted = goal.names if goal is not None else ()
+        now = describe_batch(batch, wanted) if (descriptors or goal is not None) else None
         scores, terms = None, {}
         if score:
             scores, terms = self.reward_spec.score_batch(
@@ -773,7 +774,7 @@ def _draw_starts(envs: Sequence[DrivingLayoutEnv]) -> list[Scene]:
             sizes=np.repeat(sizes, count),
             columns=columns,
         )
-        now = batch.describe()
+        now = describe_batch(batch, first.goal.names)
         scores = goal_scores(
             np.column_stack([now[name] for name in first.goal.names]),
             np.repeat(goal_targets(envs), count, axis=0),

@@ -12,8 +12,9 @@ import numpy as np
 
 from scenegym._io import atomic_write_text
 from scenegym.scene.batch import SceneBatch
-from scenegym.scene.descriptors import DESCRIPTORS
+from scenegym.scene.descriptors import ALL_DESCRIPTORS, DESCRIPTORS
 from scenegym.scene.groups import group_codes
+from scenegym.scene.safety import FREQUENCY, HORIZON, MEASURES, criticality
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import (
     DEFAULT_RULES,
@@ -32,10 +33,15 @@ __all__ = [
 ]
 
 
-def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> dict[str, Any]:
+def summarise(
+    scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES, *, safety: bool = True
+) -> dict[str, Any]:
     """Descriptor statistics (mean, std, min, max per descriptor), the validity rate, the
     share of scenes and of vehicles breaking each rule (``rule_report``), and how many
-    recordings the scenes come from.
+    recordings the scenes come from. With ``safety`` the scenes are also rolled forward
+    (``scenegym.scene.criticality``): the ``criticality`` descriptor joins the table, and
+    ``safety`` holds the statistics of every measure and the share of scenes with a
+    collision.
 
     >>> from scenegym.scene import HighwaySceneSpace
     >>> summary = summarise(HighwaySceneSpace().sample_many(20, seed=0))
@@ -47,9 +53,13 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
         raise ValueError("cannot summarise an empty set of scenes")
     batch = SceneBatch.of(scenes)
     described = batch.describe()
-    values = np.column_stack([described[name] for name in DESCRIPTORS])
+    names = dict(DESCRIPTORS)
+    measures = criticality(batch) if safety else {}
+    if safety:
+        described["criticality"] = measures["criticality"]
+        names["criticality"] = ALL_DESCRIPTORS["criticality"]
     report = rule_report(scenes, rules, batch=batch)
-    return {
+    summary = {
         "scenes": len(scenes),
         "recordings": len(group_codes(scenes)[1]),
         "vehicles": report["vehicles"],
@@ -60,16 +70,27 @@ def summarise(scenes: Iterable[Scene], rules: ValidityRules = DEFAULT_RULES) -> 
             rule: r["vehicle_share"] for rule, r in report["rules"].items()
         },
         "violation_examples": report["examples"],
-        "descriptors": {
-            name: {
-                "unit": unit,
-                "mean": float(values[:, i].mean()),
-                "std": float(values[:, i].std()),
-                "min": float(values[:, i].min()),
-                "max": float(values[:, i].max()),
-            }
-            for i, (name, unit) in enumerate(DESCRIPTORS.items())
-        },
+        "descriptors": {name: _statistics(described[name], unit) for name, unit in names.items()},
+    }
+    if safety:
+        summary["safety"] = {
+            "horizon_s": HORIZON,
+            "frequency_hz": FREQUENCY,
+            "collision_share": float(measures["collision"].mean()),
+            "measures": {
+                name: _statistics(measures[name], unit) for name, unit in MEASURES.items()
+            },
+        }
+    return summary
+
+
+def _statistics(values: np.ndarray, unit: str) -> dict[str, Any]:
+    return {
+        "unit": unit,
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "min": float(values.min()),
+        "max": float(values.max()),
     }
 
 

@@ -8,7 +8,8 @@ May import ``scenegym.scene`` and the utilities.
   against an ``Archive``); the registry ``register_term``, ``unregister_term``,
   ``reward_term``, ``registered_terms``.
 - Built-in terms: ``ValidityTerm`` (``validity_score(s)``), ``RealismTerm``,
-  ``SceneRealismTerm``, ``PriorRealismTerm``, ``GoalTerm`` (``goal_score(s)``), and the
+  ``SceneRealismTerm``, ``PriorRealismTerm``, ``GoalTerm`` (``goal_score(s)``),
+  ``CriticalityTerm`` (how close the scene comes to a crash; weighted only), and the
   population terms ``NoveltyTerm`` and ``CoverageTerm`` over an ``Archive``
   (``DESCRIPTOR_SCALES``).
 - ``RewardSpec``: weights of the registered per-scene terms (``TERMS`` are always reported);
@@ -17,6 +18,7 @@ May import ``scenegym.scene`` and the utilities.
   fitted on a reference (``REALISM_FEATURES``, ``SCENE_REALISM_FEATURES``).
 """
 
+from scenegym.rewards.criticality import CriticalityTerm
 from scenegym.rewards.goal import GoalSpec, GoalTerm, goal_score, goal_scores
 from scenegym.rewards.population import DESCRIPTOR_SCALES, Archive, CoverageTerm, NoveltyTerm
 from scenegym.rewards.realism import (
@@ -47,6 +49,7 @@ __all__ = [
     "TERMS",
     "Archive",
     "CoverageTerm",
+    "CriticalityTerm",
     "GoalSpec",
     "GoalTerm",
     "NoveltyTerm",

@@ -18,7 +18,7 @@ from scenegym._checks import check_whole
 from scenegym.config import check_config, option
 from scenegym.rewards.terms import TermContext, register_term
 from scenegym.scene.batch import SceneBatch
-from scenegym.scene.descriptors import DESCRIPTORS
+from scenegym.scene.descriptors import ALL_DESCRIPTORS, describe_batch
 from scenegym.scene.scene import read_scenes
 
 __all__ = ["GoalSpec", "GoalTerm", "goal_score", "goal_scores"]
@@ -30,7 +30,7 @@ def _reference_targets(path: str, names: tuple[str, ...]) -> NDArray[np.float64]
     scenes = read_scenes(path)
     if not scenes:
         raise ValueError(f"goal.reference {path} holds no scenes")
-    described = SceneBatch.of(scenes).describe()
+    described = describe_batch(SceneBatch.of(scenes), names)
     return np.column_stack([described[name] for name in names])
 
 
@@ -60,10 +60,9 @@ class GoalSpec:
     def __post_init__(self) -> None:
         check_config(self)
         for name, (low, high) in self.ranges.items():
-            if name not in DESCRIPTORS:
-                raise ValueError(
-                    f"goal.ranges: unknown descriptor {name!r}; known: {', '.join(DESCRIPTORS)}"
-                )
+            if name not in ALL_DESCRIPTORS:
+                known = ", ".join(ALL_DESCRIPTORS)
+                raise ValueError(f"goal.ranges: unknown descriptor {name!r}; known: {known}")
             if not high > low:
                 raise ValueError(f"goal.ranges.{name} needs low < high, got [{low}, {high}]")
         if self.reference and not self.ranges:
@@ -75,7 +74,7 @@ class GoalSpec:
     @functools.cached_property
     def names(self) -> tuple[str, ...]:
         """The targeted descriptors, in a fixed order."""
-        return tuple(name for name in DESCRIPTORS if name in self.ranges)
+        return tuple(name for name in ALL_DESCRIPTORS if name in self.ranges)
 
     def sample(self, rng: np.random.Generator) -> dict[str, float]:
         """Targets drawn uniformly from the ranges, or those of a random reference scene."""
@@ -162,7 +161,7 @@ class GoalTerm:
             return np.ones(batch.count)
         goal = context.goal
         names = goal.names if context.names is None else context.names
-        now = context.describe(batch)
+        now = context.describe(batch, names)
         return goal_scores(
             np.column_stack([now[name] for name in names]), context.targets, goal, names
         )

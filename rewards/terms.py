@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym.scene.batch import SceneBatch
+from scenegym.scene.descriptors import describe_batch
 
 __all__ = [
     "PopulationTerm",
@@ -68,10 +69,17 @@ class TermContext:
         """The fitted model ``name``, or None."""
         return self.models.get(name)
 
-    def describe(self, batch: SceneBatch) -> Mapping[str, NDArray[np.float64]]:
-        """The descriptors of ``batch``'s scenes, described once for all the terms."""
+    def describe(
+        self, batch: SceneBatch, names: Sequence[str] = ()
+    ) -> Mapping[str, NDArray[np.float64]]:
+        """The descriptors of ``batch``'s scenes, described once for all the terms, with
+        those of ``names`` that need a rollout (``ROLLOUT_DESCRIPTORS``) added when asked."""
         if self.descriptors is None:
-            self.descriptors = batch.describe()
+            self.descriptors = describe_batch(batch, names)
+        missing = [name for name in names if name not in self.descriptors]
+        if missing:
+            more = describe_batch(batch, missing)
+            self.descriptors = {**self.descriptors, **{name: more[name] for name in missing}}
         return self.descriptors
 
 

@@ -19,7 +19,8 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
   ``grouped_split`` (splits that keep each recording whole).
 - Validity report of a set (a reference's check): ``rule_report``.
 - Descriptors: ``describe``, ``describe_many``, ``DESCRIPTORS`` (names and units),
-  ``GAP_CAP``, ``HEADWAY_CAP``.
+  ``ROLLOUT_DESCRIPTORS`` (``criticality``: computed where asked for by name),
+  ``ALL_DESCRIPTORS``, ``GAP_CAP``, ``HEADWAY_CAP``.
 - Features shared by realism rewards and metrics: ``vehicle_features``, ``scene_features``,
   ``scene_vehicle_features``, ``VEHICLE_FEATURES``, ``SCENE_FEATURES``.
 - Encoding: ``LaneGrid`` (scenes as channels x lanes x cells tensors) and its ``CHANNELS``.
@@ -30,7 +31,15 @@ May import only scenegym's utilities (``scenegym._checks``, ``scenegym._io``,
 """
 
 from scenegym.scene.batch import RoadBatch, SceneBatch
-from scenegym.scene.descriptors import DESCRIPTORS, GAP_CAP, HEADWAY_CAP, describe, describe_many
+from scenegym.scene.descriptors import (
+    ALL_DESCRIPTORS,
+    DESCRIPTORS,
+    GAP_CAP,
+    HEADWAY_CAP,
+    ROLLOUT_DESCRIPTORS,
+    describe,
+    describe_many,
+)
 from scenegym.scene.encoding import CHANNELS, LaneGrid
 from scenegym.scene.features import (
     SCENE_FEATURES,
@@ -70,6 +79,7 @@ from scenegym.scene.validity import (
 from scenegym.scene.vehicles import KINDS, Vehicles, kind_code
 
 __all__ = [
+    "ALL_DESCRIPTORS",
     "CHANNELS",
     "DEFAULT_RULES",
     "DESCRIPTORS",
@@ -78,6 +88,7 @@ __all__ = [
     "KINDS",
     "MEASURES",
     "PALETTE",
+    "ROLLOUT_DESCRIPTORS",
     "RULES",
     "SCENE_FEATURES",
     "SCENE_FORMAT",

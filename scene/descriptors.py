@@ -23,6 +23,16 @@ name                      unit      meaning
 ``max_curvature``         1/m       largest absolute curvature of the road
 ``lane_count``            1         number of lanes, ramps and auxiliary lanes included
 ========================  ========  ==============================================================
+
+One more descriptor needs the scene rolled forward (``ROLLOUT_DESCRIPTORS``), so it is
+computed only where it is asked for by name (``describe_many(scenes, names=...)``, a goal or
+a reward term that names it):
+
+========================  ========  ==============================================================
+``criticality``           1         how close the scene comes to a crash within 5 s of
+                                    highway-env's traffic (``scenegym.scene.safety``): 1 a
+                                    crash, 0 no pair closing in
+========================  ========  ==============================================================
 """
 
 from __future__ import annotations
@@ -33,13 +43,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym.scene.batch import GAP_CAP, HEADWAY_CAP, SceneBatch
+from scenegym.scene.safety import criticality
 from scenegym.scene.scene import Scene
 
 __all__ = [
+    "ALL_DESCRIPTORS",
     "DESCRIPTORS",
     "GAP_CAP",
     "HEADWAY_CAP",
+    "ROLLOUT_DESCRIPTORS",
     "describe",
+    "describe_batch",
     "describe_many",
     "leader_follower_gaps",
 ]
@@ -57,7 +71,13 @@ DESCRIPTORS: dict[str, str] = {
     "max_curvature": "1/m",
     "lane_count": "1",
 }
-"""Descriptor names and their units, in report order."""
+"""Descriptor names and their units, in report order (those of every scene's description)."""
+
+ROLLOUT_DESCRIPTORS: dict[str, str] = {"criticality": "1"}
+"""Descriptors computed from a rollout of the scene, only where asked for by name."""
+
+ALL_DESCRIPTORS: dict[str, str] = {**DESCRIPTORS, **ROLLOUT_DESCRIPTORS}
+"""Every descriptor a goal, a report or a population term may name, in report order."""
 
 
 def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:
@@ -65,8 +85,9 @@ def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:
     return SceneBatch.of([scene]).leader_follower()
 
 
-def describe(scene: Scene) -> dict[str, float]:
-    """The descriptors of ``scene`` (see the module table for units).
+def describe(scene: Scene, *, names: Sequence[str] = ()) -> dict[str, float]:
+    """The descriptors of ``scene`` (see the module table for units); ``names`` adds
+    descriptors of ``ROLLOUT_DESCRIPTORS``.
 
     >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=500.0, lanes=2)
@@ -75,10 +96,26 @@ def describe(scene: Scene) -> dict[str, float]:
     >>> d["density"], d["min_gap"], d["min_time_headway"]
     (2.0, 20.0, 1.0)
     """
-    return {name: float(values[0]) for name, values in SceneBatch.of([scene]).describe().items()}
+    described = describe_batch(SceneBatch.of([scene]), names)
+    return {name: float(values[0]) for name, values in described.items()}
 
 
-def describe_many(scenes: Sequence[Scene]) -> dict[str, NDArray[np.float64]]:
+def describe_many(
+    scenes: Sequence[Scene], *, names: Sequence[str] = ()
+) -> dict[str, NDArray[np.float64]]:
     """The descriptors of every scene in one vectorised pass: ``(len(scenes),)`` per name,
-    equal to ``describe`` of each scene."""
-    return SceneBatch.of(list(scenes)).describe()
+    equal to ``describe`` of each scene; ``names`` adds descriptors of
+    ``ROLLOUT_DESCRIPTORS``."""
+    return describe_batch(SceneBatch.of(list(scenes)), names)
+
+
+def describe_batch(batch: SceneBatch, names: Sequence[str] = ()) -> dict[str, NDArray[np.float64]]:
+    """``batch.describe()`` and, of ``names``, those in ``ROLLOUT_DESCRIPTORS`` (from one
+    rollout of the batch); an unknown name is an error."""
+    unknown = [name for name in names if name not in ALL_DESCRIPTORS]
+    if unknown:
+        raise ValueError(f"unknown descriptor {unknown[0]!r}; known: {', '.join(ALL_DESCRIPTORS)}")
+    described = batch.describe()
+    if any(name in ROLLOUT_DESCRIPTORS for name in names):
+        described["criticality"] = criticality(batch)["criticality"]
+    return described

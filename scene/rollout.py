@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from scenegym.scene.batch import SceneBatch, overlapping_frames
 from scenegym.scene.geometry import box_frames
 from scenegym.scene.scene import Scene
+from scenegym.scene.vehicles import Vehicles
 
 __all__ = ["DriverModel", "Rollout", "roll_out"]
 
@@ -95,7 +96,7 @@ class Rollout:
     """Every vehicle of a batch of scenes at every step of a rollout.
 
     Attributes:
-        scenes: the scenes rolled out.
+        scenes: the scenes rolled out (empty for a rollout of a bare ``SceneBatch``).
         dt: the step (s).
         scene_of: ``(n,)`` the scene of each (flat) vehicle, in scene order.
         s, offset, heading, speed: ``(steps + 1, n)`` station (m), lateral offset from the
@@ -125,9 +126,10 @@ class Rollout:
         return self.s.shape[0] - 1
 
     def scene_at(self, step: int) -> list[Scene]:
-        """The scenes as they stand after ``step`` steps (vehicles keep their order)."""
-        from scenegym.scene.vehicles import Vehicles
-
+        """The scenes as they stand after ``step`` steps (vehicles keep their order); for a
+        rollout of ``Scene`` objects, not of a bare ``SceneBatch``."""
+        if len(self.scenes) != self.batch.count:
+            raise ValueError("scene_at needs the rollout of Scene objects, not of a SceneBatch")
         b = self.batch
         lane = self.lane[step]
         d = self.offset[step] - b.roads.lane_centre[b.road, lane]
@@ -156,14 +158,15 @@ class Rollout:
 
 
 def roll_out(
-    scenes: Sequence[Scene],
+    scenes: Sequence[Scene] | SceneBatch,
     *,
     horizon: float = 5.0,
     frequency: float = 15.0,
     model: DriverModel | None = None,
 ) -> Rollout:
-    """Drive every vehicle of ``scenes`` for ``horizon`` s at ``frequency`` steps per second
-    (highway-env's simulation frequency, 15 Hz by default; see the module notes).
+    """Drive every vehicle of ``scenes`` (or of a ``SceneBatch``) for ``horizon`` s at
+    ``frequency`` steps per second (highway-env's simulation frequency, 15 Hz by default;
+    see the module notes).
 
     >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=400.0, lanes=1)
@@ -176,8 +179,12 @@ def roll_out(
         raise ValueError(f"horizon must be above 0 and at most 120 s, got {horizon}")
     if not 1.0 <= frequency <= 100.0:
         raise ValueError(f"frequency must be from 1 to 100 steps per second, got {frequency}")
-    scenes = tuple(scenes)
-    traffic = _Traffic(scenes, model=model or DriverModel(), dt=1.0 / frequency)
+    if isinstance(scenes, SceneBatch):
+        batch, scenes = scenes, ()
+    else:
+        scenes = tuple(scenes)
+        batch = SceneBatch.of(list(scenes))
+    traffic = _Traffic(batch, model=model or DriverModel(), dt=1.0 / frequency)
     steps = round(horizon * frequency)
     record = {name: [getattr(traffic, name).copy()] for name in _RECORDED}
     for step in range(1, steps + 1):
@@ -224,8 +231,8 @@ def _not_zero(x: NDArray[np.float64], eps: float = 1e-2) -> NDArray[np.float64]:
 class _Traffic:
     """The state of every vehicle and one step of the model (see the module notes)."""
 
-    def __init__(self, scenes: tuple[Scene, ...], *, model: DriverModel, dt: float) -> None:
-        batch = self.batch = SceneBatch.of(list(scenes))
+    def __init__(self, batch: SceneBatch, *, model: DriverModel, dt: float) -> None:
+        self.batch = batch
         self.model, self.dt = model, dt
         self.roads, self.road, self.scene_of = batch.roads, batch.road, batch.scene_of
         self.length, self.width = batch.length, batch.width

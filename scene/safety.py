@@ -50,6 +50,8 @@ __all__ = [
     "CRITICAL_DRAC",
     "CRITICAL_TTC",
     "DRAC_CAP",
+    "FREQUENCY",
+    "HORIZON",
     "MEASURES",
     "TTC_CAP",
     "criticality",
@@ -66,6 +68,12 @@ CRITICAL_TTC = 5.0
 """A time to collision (s) from which ``criticality`` counts it (linearly to 1 at 0 s)."""
 CRITICAL_DRAC = 6.0
 """A needed deceleration (m/s²) that makes ``criticality`` 1: highway-env's ``ACC_MAX``."""
+HORIZON = 5.0
+"""How far (s) ``criticality`` rolls scenes forward by default."""
+FREQUENCY = 5.0
+"""Steps per second of ``criticality``'s rollout by default: highway-env's highway-fast
+setting (its default of 15 Hz gives the same measures within a few percent, at three times
+the cost)."""
 
 MEASURES: dict[str, str] = {
     "min_ttc": "s",
@@ -225,15 +233,15 @@ def criticality_of(measures: dict[str, NDArray]) -> NDArray[np.float64]:
 
 
 def criticality(
-    scenes: Sequence[Scene],
+    scenes: Sequence[Scene] | SceneBatch,
     *,
-    horizon: float = 5.0,
-    frequency: float = 15.0,
+    horizon: float = HORIZON,
+    frequency: float = FREQUENCY,
     model: DriverModel | None = None,
 ) -> dict[str, NDArray[np.float64]]:
-    """Every measure of the module table for each of ``scenes``, rolled forward
-    ``horizon`` s at ``frequency`` steps per second with ``model`` (highway-env's IDM and
-    MOBIL by default); ``(len(scenes),)`` per name.
+    """Every measure of the module table for each of ``scenes`` (or of a ``SceneBatch``),
+    rolled forward ``horizon`` s at ``frequency`` steps per second with ``model``
+    (highway-env's IDM and MOBIL by default); ``(len(scenes),)`` per name.
 
     >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=400.0, lanes=1)
@@ -243,7 +251,8 @@ def criticality(
     >>> [round(float(c), 2) for c in m["criticality"]]
     [0.0, 0.59]
     """
-    scenes = list(scenes)
-    if not scenes:
+    if not isinstance(scenes, SceneBatch):
+        scenes = list(scenes)
+    if (scenes.count if isinstance(scenes, SceneBatch) else len(scenes)) == 0:
         return {name: np.zeros(0) for name in MEASURES}
     return rollout_measures(roll_out(scenes, horizon=horizon, frequency=frequency, model=model))

@@ -17,7 +17,7 @@ import pytest
 
 from scenegym.cli import main
 from scenegym.datasets import RenderConfig, render
-from scenegym.scene import DESCRIPTORS, HighwaySceneSpace, Scene, read_scenes
+from scenegym.scene import DESCRIPTORS, MEASURES, HighwaySceneSpace, Scene, read_scenes
 
 ERROR_LINE = re.compile(r"^scenegym( [a-z]+)?: error: \S")
 
@@ -222,7 +222,9 @@ def test_describe_writes_the_summary_as_json(scenes_file, tmp_path, capsys):
     data = json.loads(summary.read_text())
     assert data["scenes"] == 4
     assert 0.0 <= data["validity_rate"] <= 1.0
-    assert list(data["descriptors"]) == list(DESCRIPTORS)
+    assert list(data["descriptors"]) == [*DESCRIPTORS, "criticality"]
+    assert 0.0 <= data["safety"]["collision_share"] <= 1.0
+    assert set(data["safety"]["measures"]) == set(MEASURES)
 
 
 # ---------------------------------------------------------------------- quickstart

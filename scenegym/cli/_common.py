@@ -303,6 +303,14 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
     shown = Console()
     shown.print(table)
+    if "safety" in summary:
+        safety = summary["safety"]
+        ttc = safety["measures"]["min_ttc"]["mean"]
+        shown.print(
+            f"rolled {safety['horizon_s']:g} s forward (IDM and MOBIL at "
+            f"{safety['frequency_hz']:g} Hz): collisions in {safety['collision_share']:.1%} of "
+            f"scenes; mean smallest time to collision {ttc:.3g} s"
+        )
     failures = ", ".join(
         f"{rule} {rate:.1%}" for rule, rate in summary["rule_failure_rate"].items() if rate > 0
     )
