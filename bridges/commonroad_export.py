@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._checks import check_range
+from scenegym._io import source_date
 from scenegym.bridges.commonroad_lib import load_commonroad, one_line, quiet, wrap_angle
 from scenegym.scene.geometry import vehicle_poses
 from scenegym.scene.road import Road
@@ -333,25 +334,6 @@ def _write(cr: SimpleNamespace, scene: Scene, path: Path, sid, time_step: float)
     return path
 
 
-def _source_date() -> str | None:
-    """The day of ``SOURCE_DATE_EPOCH`` (seconds since 1970, UTC; the reproducible-builds
-    convention) as ``YYYY-MM-DD``, or None when it is unset: commonroad-io writes today's
-    date into each file, so two exports on different days differ there unless it is set."""
-    import datetime
-
-    value = os.environ.get("SOURCE_DATE_EPOCH")
-    if not value:
-        return None
-    try:
-        seconds = int(value)
-        day = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        raise ValueError(
-            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, got {value!r}"
-        ) from None
-    return day.strftime("%Y-%m-%d")
-
-
 def _sort_set_members(path: Path) -> None:
     """Put what commonroad-io keeps in Python sets (each lanelet's types, the scenario's tags)
     in sorted order: it writes them in hash order, which changes from process to process, and
@@ -370,9 +352,9 @@ def _sort_set_members(path: Path) -> None:
         types = [child for child in lanelet if child.tag == "laneletType"]
         for child, text in zip(types, sorted(child.text or "" for child in types)):
             child.text = text
-    date = _source_date()
+    date = source_date()
     if date is not None:
-        root.set("date", date)
+        root.set("date", date.strftime("%Y-%m-%d"))
     text = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
     path.write_bytes(text + (b"\n" if data.endswith(b"\n") else b""))
 

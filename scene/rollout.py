@@ -323,6 +323,9 @@ class _Traffic:
         key = group * self.span + self._arc(lane, who) + self.span / 2.0
         keys, members, groups = self.member_key, self.member, self.member_group
         count = keys.size
+        if count == 0:  # every vehicle has left its road
+            none = np.full(who.size, -1)
+            return none, none.copy()
         at = np.searchsorted(keys, key, side="left")
         own = (at < count) & (members[np.minimum(at, count - 1)] == who)
         ahead = at + own

@@ -7,6 +7,7 @@ process killed mid-write leaves the old file (or none) and at most a hidden ``.*
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import os
 import stat
@@ -167,3 +168,18 @@ def _output_lock(path: Path) -> Iterator[None]:
             lock.unlink(missing_ok=True)
     finally:
         handle.close()
+
+
+def source_date() -> datetime.datetime | None:
+    """The time ``SOURCE_DATE_EPOCH`` names (seconds since 1970, UTC; the reproducible-builds
+    convention), or None when it is unset. Exporters whose formats carry a creation date
+    write it instead of now, so two exports of the same scenes can be byte-identical."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(int(value), tz=datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, got {value!r}"
+        ) from None

@@ -11,8 +11,11 @@ from pathlib import Path
 
 from scenegym._io import atomic_write_text
 from scenegym.bridges import (
+    OPENSCENARIO_VERSIONS,
+    STORYBOARDS,
     ReferenceConfig,
     export_commonroad,
+    export_openscenario,
     import_commonroad,
     naturalistic_reference,
 )
@@ -147,11 +150,28 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def add_export(commands: Commands) -> None:
-    """``scenegym export``: scenes as CommonRoad scenarios."""
+    """``scenegym export``: scenes as CommonRoad or OpenSCENARIO scenarios."""
     export = commands.add_parser("export", help="export scenes for simulators")
     export.add_argument("scenes", type=Path, help="scenes .jsonl file")
-    export.add_argument("--format", choices=("commonroad",), default="commonroad")
+    export.add_argument(
+        "--format",
+        choices=("commonroad", "openscenario"),
+        default="commonroad",
+        help="commonroad (XML 2020a) or openscenario (.xosc with its OpenDRIVE .xodr)",
+    )
     export.add_argument("--out", type=Path, required=True, help="output folder")
+    export.add_argument(
+        "--storyboard",
+        choices=STORYBOARDS,
+        default="constant",
+        help="openscenario: constant (drive on) or critical (the rollout's manoeuvres)",
+    )
+    export.add_argument(
+        "--osc-version", choices=OPENSCENARIO_VERSIONS, default="1.2", help="openscenario"
+    )
+    export.add_argument(
+        "--duration", type=float, default=20.0, help="openscenario: s until the stop trigger"
+    )
     export.set_defaults(handler=_export)
 
 
@@ -179,12 +199,27 @@ def _export(args: argparse.Namespace) -> int:
     scenes = _Numbered(args.scenes)
     with progress("exporting", total) as advance:
         try:
-            paths = export_commonroad(tick(scenes, advance), args.out)
+            if args.format == "openscenario":
+                paths = export_openscenario(
+                    tick(scenes, advance),
+                    args.out,
+                    version=args.osc_version,
+                    storyboard=args.storyboard,
+                    duration=args.duration,
+                )
+            else:
+                paths = export_commonroad(tick(scenes, advance), args.out)
         except ValueError as error:
             if scenes.reading:  # the file's own error names its line already
                 raise
             raise ValueError(f"{args.scenes} line {scenes.line}: {error}") from None
-    print(f"wrote {len(paths)} CommonRoad XML files to {args.out}")
+    if args.format == "openscenario":
+        print(
+            f"wrote {len(paths)} OpenSCENARIO {args.osc_version} files (.xosc) with their "
+            f"OpenDRIVE roads (.xodr) to {args.out}"
+        )
+    else:
+        print(f"wrote {len(paths)} CommonRoad XML files to {args.out}")
     return 0
 
 
