@@ -519,6 +519,8 @@ class _Traffic:
         only would intersect within the next step at its speeds collides then, as
         highway-env's swept test makes it."""
         x, y, h = self._world()
+        if self.s.size == 0:
+            return
         frames = box_frames(x, y, h, self.length, self.width)
         moved = frames.copy()
         moved[:, 0, 0] += self.speed * np.cos(h) * self.dt

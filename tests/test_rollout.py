@@ -210,3 +210,10 @@ def test_bumper_gap_traffic_keeps_its_distance_and_never_reverses():
 def test_bad_rollout_settings_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         roll_out([_pair(20.0, 0.0)], **kwargs)
+
+
+def test_scenes_without_vehicles_are_not_critical():
+    empty = Scene(Road.straight(length=100.0, lanes=2), Vehicles.empty())
+    result = criticality([empty, _pair(20.0, 10.0), empty])
+    assert result["criticality"][0] == result["criticality"][2] == 0.0
+    assert result["criticality"][1] > 0.0
