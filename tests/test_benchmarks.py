@@ -117,3 +117,13 @@ def test_rollout_speed_compares_with_highway_env_on_the_same_scenes():
             rel=0.01,
         )
     assert 0 <= result["agreement"]["same_first_collision"] <= 4
+
+
+def test_scenic_peer_judges_scenegym_generators_alike(tiny_run):
+    # Scenic needs its own Python (it pulls opencv-python); here only scenegym's side runs.
+    result = _run("scenic_peer.py", "--n", "4", "--run", str(tiny_run), "--road", "curved")
+    generators = result["generators"]
+    assert set(generators) == {"scenegym random", "scenegym critical", "scenegym policy"}
+    assert generators["scenegym critical"]["hit_rate"] == 1.0
+    for one in generators.values():
+        assert one["scenes"] == 4 and 0.0 <= one["validity_rate"] <= 1.0
