@@ -36,6 +36,7 @@ _COMMANDS = (
     training.add_fit,
     driving.add_curriculum,
     driving.add_evaluate_driver,
+    driving.add_adversarial,
     scenes.add_render,
     evaluate.add_evaluate,
     priors.add_sample_prior,

@@ -1,5 +1,5 @@
-"""Commands for driving agents: curriculum (train a driver with a teacher) and
-evaluate-driver (drivers judged on test scenes)."""
+"""Commands for driving agents: curriculum (train a driver with a teacher),
+evaluate-driver (drivers judged on test scenes) and adversarial (scenes a driver crashes in)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
+from scenegym.agents.adversarial import adversarial_search, critical_candidates
 from scenegym.agents.curriculum import CurriculumConfig
-from scenegym.agents.driving import evaluate_drivers
+from scenegym.agents.driving import evaluate_drivers, load_driver
 from scenegym.agents.student import train_curriculum
 from scenegym.cli._common import (
     Commands,
@@ -20,6 +21,7 @@ from scenegym.cli._common import (
     reference_scenes,
     seed_int,
 )
+from scenegym.scene import write_scenes
 
 
 def add_curriculum(commands: Commands) -> None:
@@ -102,4 +104,53 @@ def _evaluate_driver(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
         print(f"wrote {args.json}")
+    return 0
+
+
+def add_adversarial(commands: Commands) -> None:
+    """``scenegym adversarial``: scenes a driving agent crashes in."""
+    parser = commands.add_parser(
+        "adversarial", help="find scenes a driving agent crashes in (drive it, edit, repeat)"
+    )
+    parser.add_argument("driver", help="a curriculum run folder or a scripted driver")
+    parser.add_argument(
+        "--scenes",
+        action="append",
+        default=None,
+        metavar="SOURCE",
+        help="candidate scenes: a scenes .jsonl file or CommonRoad files (repeatable)",
+    )
+    parser.add_argument(
+        "--critical",
+        type=positive_int,
+        default=None,
+        help="or this many candidates of the random space that reach --target criticality",
+    )
+    parser.add_argument("--target", type=float, default=0.8, help="criticality of --critical")
+    parser.add_argument(
+        "--rounds", type=seed_int, default=1, help="rounds of edits after the first"
+    )
+    parser.add_argument("--seed", type=seed_int, default=0)
+    parser.add_argument("--out", type=Path, required=True, help="scenes .jsonl to write")
+    parser.set_defaults(handler=_adversarial)
+
+
+def _adversarial(args: argparse.Namespace) -> int:
+    if (args.scenes is None) == (args.critical is None):
+        raise ValueError("give candidates: --scenes FILE or --critical N (one of them)")
+    if not 0.0 < args.target <= 1.0:
+        raise ValueError(f"--target must be a criticality in (0, 1], got {args.target}")
+    driver = load_driver(args.driver)
+    if args.scenes is not None:
+        candidates, _ = reference_scenes(args.scenes, name="--scenes")
+    else:
+        candidates = critical_candidates(args.critical, target=args.target, seed=args.seed)
+    found = adversarial_search(driver, candidates, rounds=args.rounds, seed=args.seed)
+    for number_, row in enumerate(found.rounds):
+        print(
+            f"round {number_}: {row['crashes']} crashes in {row['tried']} scenes "
+            f"({row['crash_rate']:.1%})"
+        )
+    write_scenes(args.out, found.scenes)
+    print(f"wrote {len(found.scenes)} scenes {driver.name} crashed in to {args.out}")
     return 0
