@@ -127,3 +127,12 @@ def test_scenic_peer_judges_scenegym_generators_alike(tiny_run):
     assert generators["scenegym critical"]["hit_rate"] == 1.0
     for one in generators.values():
         assert one["scenes"] == 4 and 0.0 <= one["validity_rate"] <= 1.0
+
+
+def test_adversarial_compares_test_sets_and_training_with_adversarial_scenes(tmp_path):
+    args = ("--drivers", "faster", "--tests", "3", "--candidates", "3", "--budget", "64")
+    result = _run("adversarial.py", *args, "--out", str(tmp_path))
+    assert set(result["test_sets"]) == {"ordinary", "critical", "adversarial"}
+    assert set(result["training"]) == {"ordinary only", "with adversarial"}
+    for summary in result["test_sets"].values():
+        assert 0.0 <= summary["crash"] <= 1.0
