@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=60, help="critical scenes searched")
     parser.add_argument("--target", type=float, default=0.8)
     parser.add_argument("--budget", type=int, default=20000, help="student steps (0: no training)")
+    parser.add_argument("--n-envs", type=int, default=2, help="student environments")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -117,6 +118,8 @@ def train_and_judge(args, drivers, found, tests) -> dict:
                     "total_steps": args.budget,
                     "seed": driver.seed,
                     "checkpoint_every": args.budget,
+                    "n_envs": args.n_envs,
+                    "vec_env": "subproc" if args.n_envs > 1 else "dummy",
                 }
                 resume = (run / "curriculum.json").is_file()
                 train_curriculum(None if resume else config, run, resume=resume)

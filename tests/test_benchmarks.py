@@ -131,6 +131,7 @@ def test_scenic_peer_judges_scenegym_generators_alike(tiny_run):
 
 def test_adversarial_compares_test_sets_and_training_with_adversarial_scenes(tmp_path):
     args = ("--drivers", "faster", "--tests", "3", "--candidates", "3", "--budget", "64")
+    args += ("--n-envs", "1")
     result = _run("adversarial.py", *args, "--out", str(tmp_path))
     assert set(result["test_sets"]) == {"ordinary", "critical", "adversarial"}
     assert set(result["training"]) == {"ordinary only", "with adversarial"}
