@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from scenegym.agents.policy import GenerationPolicy
-from scenegym.scene.descriptors import describe_many
+from scenegym.scene.descriptors import check_bounds, describe_many
 from scenegym.scene.scene import Scene, read_scenes
 
 __all__ = ["check_targets", "targets_like"]
@@ -35,6 +35,7 @@ def check_targets(
         )
     outside = {}
     for descriptor, value in targets.items():
+        check_bounds(descriptor, value, what=name)
         if descriptor not in ranges:
             raise ValueError(
                 f"{name} {descriptor}: {policy.run} was trained with goals for "

@@ -18,7 +18,7 @@ from scenegym._checks import check_whole
 from scenegym.config import check_config, option
 from scenegym.rewards.terms import TermContext, register_term
 from scenegym.scene.batch import SceneBatch
-from scenegym.scene.descriptors import ALL_DESCRIPTORS, describe_batch
+from scenegym.scene.descriptors import ALL_DESCRIPTORS, check_bounds, describe_batch
 from scenegym.scene.scene import read_scenes
 
 __all__ = ["GoalSpec", "GoalTerm", "goal_score", "goal_scores"]
@@ -65,6 +65,8 @@ class GoalSpec:
                 raise ValueError(f"goal.ranges: unknown descriptor {name!r}; known: {known}")
             if not high > low:
                 raise ValueError(f"goal.ranges.{name} needs low < high, got [{low}, {high}]")
+            for end in (low, high):
+                check_bounds(name, end, what="goal.ranges")
         if self.reference and not self.ranges:
             raise ValueError(
                 "goal.reference needs goal.ranges: name the descriptors to take from the "

@@ -48,10 +48,12 @@ from scenegym.scene.scene import Scene
 
 __all__ = [
     "ALL_DESCRIPTORS",
+    "BOUNDS",
     "DESCRIPTORS",
     "GAP_CAP",
     "HEADWAY_CAP",
     "ROLLOUT_DESCRIPTORS",
+    "check_bounds",
     "describe",
     "describe_batch",
     "describe_many",
@@ -78,6 +80,18 @@ ROLLOUT_DESCRIPTORS: dict[str, str] = {"criticality": "1"}
 
 ALL_DESCRIPTORS: dict[str, str] = {**DESCRIPTORS, **ROLLOUT_DESCRIPTORS}
 """Every descriptor a goal, a report or a population term may name, in report order."""
+
+BOUNDS: dict[str, tuple[float, float]] = {"criticality": (0.0, 1.0), "truck_share": (0.0, 1.0)}
+"""Descriptors that cannot leave a range: a target or goal range outside it is refused."""
+
+
+def check_bounds(name: str, value: float, *, what: str = "target") -> float:
+    """``value`` of descriptor ``name``, or a ``ValueError`` naming it when it lies outside
+    the descriptor's ``BOUNDS``."""
+    low, high = BOUNDS.get(name, (-np.inf, np.inf))
+    if not low <= value <= high:
+        raise ValueError(f"{what} {name}={value:g} is outside [{low:g}, {high:g}]")
+    return value
 
 
 def leader_follower_gaps(scene: Scene) -> tuple[NDArray, NDArray, NDArray]:

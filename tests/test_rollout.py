@@ -217,3 +217,41 @@ def test_scenes_without_vehicles_are_not_critical():
     result = criticality([empty, _pair(20.0, 10.0), empty])
     assert result["criticality"][0] == result["criticality"][2] == 0.0
     assert result["criticality"][1] > 0.0
+
+
+def test_criticality_is_a_descriptor_where_it_is_named(traffic_scenes):
+    from scenegym.scene import describe, describe_many
+
+    scenes = traffic_scenes[:6]
+    named = describe_many(scenes, names=["criticality"])
+    np.testing.assert_allclose(named["criticality"], criticality(scenes)["criticality"])
+    assert "criticality" not in describe_many(scenes)  # it costs a rollout: only when named
+    assert describe(scenes[0], names=["criticality"])["criticality"] == named["criticality"][0]
+    with pytest.raises(ValueError, match="unknown descriptor 'danger'"):
+        describe_many(scenes, names=["danger"])
+
+
+def test_criticality_is_a_goal_and_a_reward_term_of_the_generation_env():
+    import gymnasium as gym
+
+    import scenegym  # noqa: F401
+    from scenegym.rewards import GoalSpec
+    from scenegym.scene import describe
+
+    env = gym.make(
+        "scenegym/DrivingLayout-edit-v6",
+        goal={"ranges": {"criticality": [0.0, 1.0]}},
+        reward={"weights": {"validity": 1.0, "goal": 1.0, "criticality": 0.5}},
+        edit_budget=4,
+    )
+    env.reset(seed=3)
+    for _ in range(3):
+        _, _, _, _, info = env.step(env.action_space.sample())
+    scene = env.unwrapped.scene
+    value = describe(scene, names=["criticality"])["criticality"]
+    assert info["reward_terms"]["criticality"] == pytest.approx(value)
+    target = env.unwrapped.targets["criticality"]
+    assert info["reward_terms"]["goal"] == pytest.approx(1.0 - min(1.0, abs(value - target)))
+    env.close()
+    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+        GoalSpec(ranges={"criticality": [0.0, 1.5]})
