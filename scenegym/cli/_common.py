@@ -32,7 +32,12 @@ from scenegym.config import (
     merge_mappings,
     parse_override,
 )
-from scenegym.scene import DESCRIPTORS, HighwaySceneSpace, HighwaySpaceConfig, Scene
+from scenegym.scene import (
+    ALL_DESCRIPTORS,
+    HighwaySceneSpace,
+    HighwaySpaceConfig,
+    Scene,
+)
 from scenegym.scene.scene import check_scenes_file
 
 EXIT_USAGE = 2
@@ -118,11 +123,11 @@ def parse_targets(texts: Sequence[str]) -> dict[str, float]:
         name, sep, value = text.partition("=")
         if not sep:
             raise ValueError(f"--target {text!r} must be DESCRIPTOR=VALUE, e.g. density=30")
-        if name not in DESCRIPTORS:
-            hint = did_you_mean(name, DESCRIPTORS)
+        if name not in ALL_DESCRIPTORS:
+            hint = did_you_mean(name, ALL_DESCRIPTORS)
             raise ValueError(
                 f"--target {text!r}: unknown descriptor {name!r}; {hint}the descriptors are: "
-                f"{', '.join(DESCRIPTORS)}"
+                f"{', '.join(ALL_DESCRIPTORS)}"
             )
         if name in targets:
             raise ValueError(f"--target {name} is given twice; give each descriptor once")

@@ -37,7 +37,7 @@ from scenegym.cli._common import (
     seed_int,
     share,
 )
-from scenegym.scene import DESCRIPTORS, write_scenes
+from scenegym.scene import ALL_DESCRIPTORS, write_scenes
 
 
 # ---------------------------------------------------------------------- train
@@ -175,7 +175,7 @@ def _generate(args: argparse.Namespace) -> int:
     for name, error in sample.goal_errors.items():
         share = error["range_share"]
         of_range = f" ({share:.1%} of the goal range)" if share is not None else ""
-        print(f"goal error {name}: {error['error']:.3g} {DESCRIPTORS[name]}{of_range}")
+        print(f"goal error {name}: {error['error']:.3g} {ALL_DESCRIPTORS[name]}{of_range}")
     if sample.goal_errors and sample.scenes:
         # Met targets are worth little in unrealistic scenes: say both.
         _, terms = policy.score(sample.scenes)
