@@ -52,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import file_sha256
+from scenegym._ray import BACKENDS, imap_unordered
 from scenegym._threads import (
     ignore_interrupts,
     interrupts_ignored_by_new_processes,
@@ -576,6 +577,7 @@ def write_dataset(
     config: DatasetConfig | None = None,
     *,
     workers: int = 1,
+    backend: str = "process",
     overwrite: bool = False,
     appearance: str | os.PathLike | None = None,
     on_scenes: Callable[[int], None] | None = None,
@@ -586,7 +588,9 @@ def write_dataset(
     (source, n, seed, config, appearance model) is resumed; a folder holding anything else is
     refused unless ``overwrite``. With
     ``appearance`` (a folder written by ``fit_appearance``) the RGB pictures are painted from
-    the semantic maps by that model instead of in the renderer's flat colours."""
+    the semantic maps by that model instead of in the renderer's flat colours. ``backend``
+    ``"ray"`` writes the shards on ``workers`` Ray actors (``scenegym._ray``) instead of
+    local processes: the same files, the same resume."""
     config = DatasetConfig() if config is None else config
     out = Path(out)
     if isinstance(source, (str, os.PathLike)):
@@ -595,6 +599,8 @@ def write_dataset(
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     source.check(n)
     job = {
         "format": DATASET_FORMAT,
@@ -615,7 +621,11 @@ def write_dataset(
             start, stop = _shard_scenes(k, config.shard_size, n)
             pending[k] = stop - start
     report(n - sum(pending.values()))
-    if pending and workers == 1:
+    if pending and backend == "ray":
+        shards_done = imap_unordered(_worker_start, (job, source), _worker_shard, pending, workers)
+        for k in shards_done:
+            report(pending[k])
+    elif pending and workers == 1:
         model = _open_appearance(job["appearance"]) if appearance is not None else None
         with _one_torch_thread(job):
             for k, count in pending.items():

@@ -1,0 +1,84 @@
+"""Work spread over a Ray cluster the way a process pool spreads it over one machine.
+
+``imap_unordered(initializer, initargs, function, items, workers)`` is
+``multiprocessing.Pool(workers, initializer, initargs).imap_unordered(function, items)`` on
+Ray: ``workers`` actors (one CPU each) each run ``initializer(*initargs)`` once, then
+``function(item)`` for the items Ray hands them, results in the order they finish. The
+functions must be importable module-level functions, as for a spawned pool; what they write
+to files lands on the machine that runs them, so on a cluster the output folder must be on
+storage every node mounts at the same path.
+
+``connect(address)`` joins the cluster at ``address`` (``"auto"`` or ``host:port``), else the
+one ``RAY_ADDRESS`` names, else starts Ray on this machine; already connected, it does
+nothing. Ray is an optional dependency (``pip install "scenegym[ray]"``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+__all__ = ["BACKENDS", "connect", "imap_unordered"]
+
+BACKENDS = ("process", "ray")
+"""Where parallel work runs: a local process pool, or a Ray cluster."""
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(
+            "backend ray needs Ray: pip install 'scenegym[ray]' (or pip install ray)"
+        ) from None
+    return ray
+
+
+def connect(address: str | None = None, *, cpus: int | None = None) -> None:
+    """Connect to Ray (see the module notes); ``cpus`` caps a Ray started here."""
+    ray = _ray()
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address is None and cpus is not None:
+        options["num_cpus"] = int(cpus)
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        where = address or "a local Ray"
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error)
+        raise ValueError(f"cannot connect to Ray at {where}: {first}") from None
+
+
+class _Worker:
+    """One actor: the initializer once, then the function per item."""
+
+    def __init__(self, initializer: Callable, initargs: tuple) -> None:
+        initializer(*initargs)
+
+    def run(self, function: Callable, item: Any) -> Any:
+        return function(item)
+
+
+def imap_unordered(
+    initializer: Callable,
+    initargs: tuple,
+    function: Callable,
+    items: Iterable[Any],
+    workers: int,
+) -> Iterator[Any]:
+    """``function(item)`` for every item on ``workers`` Ray actors (see the module notes)."""
+    ray = _ray()
+    from ray.util import ActorPool
+
+    items = list(items)
+    if not items:
+        return iter(())
+    if not ray.is_initialized():
+        connect()
+    actor = ray.remote(num_cpus=1)(_Worker)
+    actors = [actor.remote(initializer, initargs) for _ in range(min(workers, len(items)))]
+    pool = ActorPool(actors)
+    return pool.map_unordered(lambda worker, item: worker.run.remote(function, item), items)
