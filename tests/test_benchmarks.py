@@ -137,3 +137,8 @@ def test_adversarial_compares_test_sets_and_training_with_adversarial_scenes(tmp
     assert set(result["training"]) == {"ordinary only", "with adversarial"}
     for summary in result["test_sets"].values():
         assert 0.0 <= summary["crash"] <= 1.0
+
+
+def test_ray_backend_writes_the_same_files_as_the_pool():
+    result = _run("ray_backend.py", "--n", "16", "--shard-size", "8", "--repeats", "1")
+    assert result["same_files"] is True and result["ray_s"] > 0 and result["pool_s"] > 0
