@@ -36,6 +36,7 @@ import numpy as np
 
 from scenegym._checks import check_whole
 from scenegym._io import atomic_open, cache_folder
+from scenegym._ray import BACKENDS, map_ordered
 from scenegym._threads import ignore_interrupts
 from scenegym.bridges.commonroad import import_commonroad
 from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
@@ -158,15 +159,19 @@ def naturalistic_reference(
     *,
     cache: bool = True,
     workers: int | None = None,
+    backend: str = "process",
     on_scene: Callable[[], None] | None = None,
 ) -> list[Scene]:
     """``n`` reference scenes of simulated naturalistic traffic (see the module notes).
 
     The first call for a ``(n, seed, config)`` simulates and writes the cache; later calls read
     it. Runs are independent, so ``workers`` processes (default: one per CPU) simulate them in
-    parallel; the scenes are the same for any worker count. ``on_scene`` is called once per
-    scene produced (for progress bars).
+    parallel; the scenes are the same for any worker count. ``backend="ray"`` simulates them
+    on ``workers`` Ray actors instead (``scenegym._ray``; the same scenes). ``on_scene`` is
+    called once per scene produced (for progress bars).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     n, seed = check_whole("n", n, 1), check_whole("seed", seed, 0)
     config = ReferenceConfig() if config is None else config
     path = (
@@ -186,7 +191,9 @@ def naturalistic_reference(
     planned = -(-int(n) // per_run)
     workers = min(os.cpu_count() or 1, planned) if workers is None else max(1, workers)
     pool = None
-    if workers > 1:
+    if backend == "ray":
+        pass  # actors per batch of runs below
+    elif workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -203,7 +210,10 @@ def naturalistic_reference(
             missing = -(-(int(n) - len(scenes)) // per_run)
             jobs = [(int(seed), run + k, config) for k in range(max(missing, workers))]
             run += len(jobs)
-            results = map(_run_job, jobs) if pool is None else pool.map(_run_job, jobs)
+            if backend == "ray":
+                results = map_ordered(ignore_interrupts, (), _run_job, jobs, workers)
+            else:
+                results = map(_run_job, jobs) if pool is None else pool.map(_run_job, jobs)
             for batch in results:
                 for scene in batch[: int(n) - len(scenes)]:
                     scenes.append(scene)

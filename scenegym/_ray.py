@@ -2,11 +2,11 @@
 
 ``imap_unordered(initializer, initargs, function, items, workers)`` is
 ``multiprocessing.Pool(workers, initializer, initargs).imap_unordered(function, items)`` on
-Ray: ``workers`` actors (one CPU each) each run ``initializer(*initargs)`` once, then
-``function(item)`` for the items Ray hands them, results in the order they finish. The
-functions must be importable module-level functions, as for a spawned pool; what they write
-to files lands on the machine that runs them, so on a cluster the output folder must be on
-storage every node mounts at the same path.
+Ray, and ``map_ordered`` is its ``imap``, which keeps the items' order: ``workers`` actors
+(one CPU each) each run ``initializer(*initargs)`` once, then ``function(item)`` for the
+items Ray hands them. The functions must be importable module-level functions, as for a
+spawned pool; what they write to files lands on the machine that runs them, so on a cluster
+the output folder must be on storage every node mounts at the same path.
 
 ``connect(address)`` joins the cluster at ``address`` (``"auto"`` or ``host:port``), else the
 one ``RAY_ADDRESS`` names, else starts Ray on this machine; already connected, it does
@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["BACKENDS", "connect", "imap_unordered"]
+__all__ = ["BACKENDS", "connect", "imap_unordered", "map_ordered"]
 
 BACKENDS = ("process", "ray")
 """Where parallel work runs: a local process pool, or a Ray cluster."""
@@ -62,6 +62,16 @@ class _Worker:
         return function(item)
 
 
+def _pool(initializer: Callable, initargs: tuple, workers: int, count: int):
+    ray = _ray()
+    from ray.util import ActorPool
+
+    if not ray.is_initialized():
+        connect()
+    actor = ray.remote(num_cpus=1)(_Worker)
+    return ActorPool([actor.remote(initializer, initargs) for _ in range(min(workers, count))])
+
+
 def imap_unordered(
     initializer: Callable,
     initargs: tuple,
@@ -69,16 +79,25 @@ def imap_unordered(
     items: Iterable[Any],
     workers: int,
 ) -> Iterator[Any]:
-    """``function(item)`` for every item on ``workers`` Ray actors (see the module notes)."""
-    ray = _ray()
-    from ray.util import ActorPool
-
+    """``function(item)`` for every item on ``workers`` Ray actors, as they finish (see the
+    module notes)."""
     items = list(items)
     if not items:
         return iter(())
-    if not ray.is_initialized():
-        connect()
-    actor = ray.remote(num_cpus=1)(_Worker)
-    actors = [actor.remote(initializer, initargs) for _ in range(min(workers, len(items)))]
-    pool = ActorPool(actors)
+    pool = _pool(initializer, initargs, workers, len(items))
     return pool.map_unordered(lambda worker, item: worker.run.remote(function, item), items)
+
+
+def map_ordered(
+    initializer: Callable,
+    initargs: tuple,
+    function: Callable,
+    items: Iterable[Any],
+    workers: int,
+) -> Iterator[Any]:
+    """``function(item)`` for every item on ``workers`` Ray actors, in the items' order."""
+    items = list(items)
+    if not items:
+        return iter(())
+    pool = _pool(initializer, initargs, workers, len(items))
+    return pool.map(lambda worker, item: worker.run.remote(function, item), items)

@@ -78,3 +78,12 @@ def test_dataset_cli_runs_on_ray_and_checks_its_options(scenes_file, tmp_path, c
     assert "--backend ray" in assert_usage_error(status, err)
     with pytest.raises(ValueError, match="backend"):
         write_dataset(scenes_file, tmp_path / "y", 4, backend="dask")
+
+
+def test_the_naturalistic_reference_simulates_the_same_scenes_on_ray():
+    from scenegym.bridges import ReferenceConfig, naturalistic_reference
+
+    config = ReferenceConfig(snapshots_per_run=2, windows_per_snapshot=2, warmup=2.0)
+    local = naturalistic_reference(8, 3, config, cache=False, workers=1)
+    on_ray = naturalistic_reference(8, 3, config, cache=False, workers=2, backend="ray")
+    assert [s.to_json() for s in on_ray] == [s.to_json() for s in local]

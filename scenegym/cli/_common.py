@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scenegym._checks import MAX_SEED
+from scenegym._ray import BACKENDS, connect
 from scenegym.bridges import NATURALISTIC, NATURALISTIC_SCENES, load_reference
 from scenegym.config import (
     config_from_mapping,
@@ -333,3 +334,26 @@ def print_summary(summary: dict[str, Any]) -> None:
         )
         for line in summary["violation_examples"][:5]:
             shown.print(f"  e.g. {line}", markup=False)
+
+
+def add_backend_options(parser: argparse.ArgumentParser) -> None:
+    """``--backend process|ray`` and ``--ray-address`` (see ``use_backend``)."""
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="process",
+        help="process (a local pool) or ray (actors on the Ray cluster at --ray-address or "
+        "RAY_ADDRESS, else a Ray started here); the same results either way",
+    )
+    parser.add_argument(
+        "--ray-address", default=None, help="the Ray cluster to join (auto, or host:port)"
+    )
+
+
+def use_backend(args: argparse.Namespace, cpus: int | None) -> None:
+    """Join (or start, with ``cpus`` CPUs) Ray for ``--backend ray``; refuse a
+    ``--ray-address`` without it."""
+    if args.backend == "ray":
+        connect(args.ray_address, cpus=cpus)
+    elif args.ray_address:
+        raise ValueError("--ray-address goes with --backend ray")

@@ -7,10 +7,10 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from scenegym._ray import BACKENDS, connect
 from scenegym.agents import dataset_source
 from scenegym.cli._common import (
     Commands,
+    add_backend_options,
     add_config_options,
     add_target_option,
     config,
@@ -18,6 +18,7 @@ from scenegym.cli._common import (
     positive_int,
     progress,
     seed_int,
+    use_backend,
 )
 from scenegym.datasets import FORMATS, DatasetConfig, write_dataset
 
@@ -43,16 +44,7 @@ def add_dataset(commands: Commands) -> None:
     )
     add_target_option(parser, "a run source's descriptor target (repeatable)")
     parser.add_argument("--workers", type=positive_int, default=1, help="parallel workers")
-    parser.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default="process",
-        help="process (a local pool) or ray (actors on the Ray cluster at --ray-address or "
-        "RAY_ADDRESS, else a Ray started here); the same files either way",
-    )
-    parser.add_argument(
-        "--ray-address", default=None, help="the Ray cluster to join (auto, or host:port)"
-    )
+    add_backend_options(parser)
     add_config_options(
         parser,
         "dataset config",
@@ -77,10 +69,7 @@ def _dataset(args: argparse.Namespace) -> int:
     # In FORMATS' order, whatever the order given: the same dataset resumes.
     formats = tuple(f for f in FORMATS if "all" in args.format or f in args.format)
     dataset_config = dataclasses.replace(config(DatasetConfig, args), formats=formats)
-    if args.backend == "ray":
-        connect(args.ray_address, cpus=args.workers)
-    elif args.ray_address:
-        raise ValueError("--ray-address goes with --backend ray")
+    use_backend(args, args.workers)
     with progress("writing dataset", args.n) as advance:
         manifest = write_dataset(
             source,

@@ -21,6 +21,7 @@ from scenegym.bridges import (
 )
 from scenegym.cli._common import (
     Commands,
+    add_backend_options,
     add_config_options,
     check_out_file,
     config,
@@ -32,6 +33,7 @@ from scenegym.cli._common import (
     seed_int,
     space,
     tick,
+    use_backend,
 )
 from scenegym.datasets import RenderConfig, render_to_folder
 from scenegym.evaluation import (
@@ -80,6 +82,7 @@ def add_reference(commands: Commands) -> None:
     reference.add_argument(
         "--no-cache", action="store_true", help="simulate even when a cached copy exists"
     )
+    add_backend_options(reference)
     add_config_options(reference, what="reference config")
     reference.set_defaults(handler=_reference)
 
@@ -87,6 +90,7 @@ def add_reference(commands: Commands) -> None:
 def _reference(args: argparse.Namespace) -> int:
     check_out_file(args.out)
     reference_config = config(ReferenceConfig, args)
+    use_backend(args, args.workers)
     with progress("simulating", args.n) as advance:
         scenes = naturalistic_reference(
             args.n,
@@ -94,6 +98,7 @@ def _reference(args: argparse.Namespace) -> int:
             reference_config,
             cache=not args.no_cache,
             workers=args.workers,
+            backend=args.backend,
             on_scene=advance,
         )
     write_scenes(args.out, scenes)
