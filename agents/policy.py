@@ -19,6 +19,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
+from scenegym._ray import check_backend, map_ordered
 from scenegym._threads import ignore_interrupts, one_torch_thread
 from scenegym.agents.loading import load_model
 from scenegym.agents.runs import TrainConfig, env_kwargs, latest_checkpoint
@@ -160,6 +161,7 @@ class GenerationPolicy:
         workers: int = 1,
         part: tuple[int, int] | None = None,
         roads: Sequence[Road] | None = None,
+        backend: str = "process",
     ) -> Sample:
         """Roll out ``n`` episodes (``batch`` environments in lockstep) and return their final
         scenes. Rollout ``i`` starts from the environment seeded with ``seed + i``; the
@@ -181,6 +183,8 @@ class GenerationPolicy:
             workers: processes that roll out batches in parallel (spawned at the first call
                 that uses them and kept for the next ones; ``close()`` ends them). Worth it
                 from a few thousand scenes: each process starts in a few seconds.
+            backend: ``"process"``, or ``"ray"``: the batches are rolled out on ``workers``
+                Ray actors (``scenegym._ray``), the same scenes.
             part: ``(start, stop)``: only scenes ``start`` to ``stop - 1`` of the ``n`` this
                 call would return, the same scenes, rolling out only the batches that hold
                 them (a rollout's action noise depends on its batch). Not with
@@ -194,7 +198,7 @@ class GenerationPolicy:
         """
         n = check_whole("n", n, 1)
         batch = check_whole("batch", batch, 1)
-        workers = check_whole("workers", workers, 1)
+        workers = (check_whole("workers", workers, 1), check_backend(backend))
         if invalid not in INVALID_CHOICES:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
@@ -281,14 +285,15 @@ class GenerationPolicy:
         targets: list[dict[str, float] | None],
         deterministic: bool,
         batch: int,
-        workers: int,
+        workers: tuple[int, str],
         part: tuple[int, int] | None = None,
         roads: list[Road | None] | None = None,
     ) -> tuple[list[Scene], NDArray[np.bool_]]:
         """The final scenes of rollouts of ``seeds`` (on ``roads``: None, or one road or None
         per seed) and which of them are valid (checked batch by batch, in the worker
         processes when there are some); with ``part``, only those of
-        ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``."""
+        ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``. ``workers``:
+        how many, and the backend (``"process"`` or ``"ray"``)."""
         size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
         first, last = (0, len(seeds)) if part is None else part
         starts = range(first - first % size, last, size)  # the batches that hold the part
@@ -303,7 +308,14 @@ class GenerationPolicy:
             )
             for start in starts
         ]
-        if workers > 1 and len(jobs) > 1:
+        workers, backend = workers
+        if backend == "ray":
+            saved = io.BytesIO()
+            self.model.save(saved)
+            start = (saved.getvalue(), self.config, self.run)
+            done = map_ordered(_worker_start, start, _worker_rollouts, jobs, workers)
+            parts = [(_unpack(p), ok) for p, ok in done]
+        elif workers > 1 and len(jobs) > 1:
             pool = self._pool(workers)
             parts = [(_unpack(p), ok) for p, ok in pool.map(_worker_rollouts, jobs)]
         else:

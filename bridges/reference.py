@@ -36,7 +36,7 @@ import numpy as np
 
 from scenegym._checks import check_whole
 from scenegym._io import atomic_open, cache_folder
-from scenegym._ray import BACKENDS, map_ordered
+from scenegym._ray import check_backend, map_ordered
 from scenegym._threads import ignore_interrupts
 from scenegym.bridges.commonroad import import_commonroad
 from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
@@ -170,8 +170,7 @@ def naturalistic_reference(
     on ``workers`` Ray actors instead (``scenegym._ray``; the same scenes). ``on_scene`` is
     called once per scene produced (for progress bars).
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_backend(backend)
     n, seed = check_whole("n", n, 1), check_whole("seed", seed, 0)
     config = ReferenceConfig() if config is None else config
     path = (

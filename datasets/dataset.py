@@ -52,7 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import file_sha256
-from scenegym._ray import BACKENDS, imap_unordered
+from scenegym._ray import check_backend, imap_unordered
 from scenegym._threads import (
     ignore_interrupts,
     interrupts_ignored_by_new_processes,
@@ -599,8 +599,7 @@ def write_dataset(
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_backend(backend)
     source.check(n)
     job = {
         "format": DATASET_FORMAT,

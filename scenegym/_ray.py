@@ -19,10 +19,17 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["BACKENDS", "connect", "imap_unordered", "map_ordered"]
+__all__ = ["BACKENDS", "check_backend", "connect", "imap_unordered", "map_ordered"]
 
 BACKENDS = ("process", "ray")
 """Where parallel work runs: a local process pool, or a Ray cluster."""
+
+
+def check_backend(backend: str) -> str:
+    """``backend`` when it is one of ``BACKENDS``, else a ``ValueError`` naming them."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    return backend
 
 
 def _ray():

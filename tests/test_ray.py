@@ -87,3 +87,16 @@ def test_the_naturalistic_reference_simulates_the_same_scenes_on_ray():
     local = naturalistic_reference(8, 3, config, cache=False, workers=1)
     on_ray = naturalistic_reference(8, 3, config, cache=False, workers=2, backend="ray")
     assert [s.to_json() for s in on_ray] == [s.to_json() for s in local]
+
+
+def test_a_policy_samples_the_same_scenes_on_ray(tiny_run, tmp_path, capsys):
+    from scenegym.agents import GenerationPolicy
+
+    with GenerationPolicy.load(tiny_run) as policy:
+        here = policy.sample(12, seed=4, batch=4)
+        on_ray = policy.sample(12, seed=4, batch=4, workers=2, backend="ray")
+    assert [s.to_json() for s in on_ray.scenes] == [s.to_json() for s in here.scenes]
+    out = tmp_path / "generated.jsonl"
+    argv = ["generate", str(tiny_run), "--n", "4", "--backend", "ray", "--out", str(out)]
+    status, _, _ = run(argv, capsys)
+    assert status == 0 and len(out.read_text().splitlines()) == 4

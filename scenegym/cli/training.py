@@ -23,6 +23,7 @@ from scenegym.agents.training import run_finished, train
 from scenegym.bridges import load_roads
 from scenegym.cli._common import (
     Commands,
+    add_backend_options,
     add_config_options,
     add_target_option,
     check_out_file,
@@ -36,6 +37,7 @@ from scenegym.cli._common import (
     reference_scenes,
     seed_int,
     share,
+    use_backend,
 )
 from scenegym.scene import ALL_DESCRIPTORS, write_scenes
 
@@ -138,6 +140,7 @@ def add_generate(commands: Commands) -> None:
         default=1,
         help="processes rolling out batches in parallel (pays from a few thousand scenes)",
     )
+    add_backend_options(parser)
     parser.add_argument("--out", type=Path, required=True, help="output .jsonl file")
     parser.set_defaults(handler=_generate)
 
@@ -156,6 +159,7 @@ def _generate(args: argparse.Namespace) -> int:
     if args.like is not None:
         wanted = targets_like(policy, args.like, args.n, given=targets, name="--like")
     roads = None if args.roads is None else load_roads(args.roads, name="--roads")
+    use_backend(args, args.workers)
     with policy:
         sample = policy.sample(
             args.n,
@@ -165,6 +169,7 @@ def _generate(args: argparse.Namespace) -> int:
             attempts=args.attempts,
             workers=args.workers,
             roads=roads,
+            backend=args.backend,
         )
     write_scenes(args.out, sample.scenes)
     print(
