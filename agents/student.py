@@ -17,7 +17,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 
-from scenegym._io import atomic_write_text
+from scenegym._io import atomic_write_text, locking
 from scenegym._threads import torch_threads
 from scenegym.agents.curriculum import (
     CurriculumConfig,
@@ -373,6 +373,7 @@ def run_student(
     return run / "model.zip"
 
 
+@locking("run")
 def train_curriculum(
     config: CurriculumConfig | Mapping[str, Any],
     run: str | os.PathLike,

@@ -30,7 +30,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMonitor
 
-from scenegym._io import atomic_write_text
+from scenegym._io import atomic_write_text, locking
 from scenegym._threads import torch_threads
 from scenegym._versions import versions
 from scenegym.agents.callbacks import (
@@ -282,6 +282,7 @@ def _remove_new_run(run: Path, existed: bool) -> None:
                 entry.unlink(missing_ok=True)
 
 
+@locking("run")
 def train(
     config: TrainConfig | dict,
     run: str | os.PathLike,

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scenegym._io import file_sha256
+from scenegym._io import file_sha256, locking
 from scenegym._ray import check_backend, imap_unordered
 from scenegym._threads import (
     ignore_interrupts,
@@ -569,6 +569,7 @@ def _worker_shard(index: int) -> int:
     return index
 
 
+@locking("out")
 def write_dataset(
     source: Any,
     out: str | os.PathLike,

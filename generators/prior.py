@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scenegym._io import atomic_write_text, cache_folder, file_sha256
+from scenegym._io import atomic_write_text, cache_folder, file_sha256, locking
 from scenegym._threads import torch_threads
 from scenegym.config import config_from_mapping, config_to_dict
 from scenegym.generators._weights import (
@@ -477,6 +477,7 @@ def plot_history(history: list[dict[str, float]], kind: str, path: Path) -> None
     plot_curves(history, path, f"scene prior ({kind}) training", ylabel)
 
 
+@locking("out")
 def fit_prior(
     reference: Sequence[Scene],
     out: str | os.PathLike,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import hashlib
+import inspect
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -127,12 +129,39 @@ def check_outputs_spare_inputs(
                 )
 
 
+_HELD: set[Path] = set()
+"""The outputs this process holds the lock of (a nested lock of one of them is a no-op)."""
+
+
+def locking(parameter: str) -> Callable[[Callable], Callable]:
+    """A decorator: the function holds the output lock (``output_locks``) on its argument
+    ``parameter`` while it runs, so that Python callers are kept from writing one output from
+    two processes as the command line is."""
+
+    def wrap(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def locked(*args, **kwargs):
+            path = signature.bind_partial(*args, **kwargs).arguments.get(parameter)
+            if path is None:
+                return function(*args, **kwargs)
+            with output_locks([path]):
+                return function(*args, **kwargs)
+
+        return locked
+
+    return wrap
+
+
 @contextlib.contextmanager
 def output_locks(paths: list[os.PathLike]) -> Iterator[None]:
     """Hold an exclusive lock on each of ``paths`` (outputs: files or folders) for the block;
     ``ValueError`` naming the path when another process holds it. The lock is ``.NAME.lock``
     beside the path, an advisory lock (``flock``) the system drops when its process ends, so a
-    lock left by a killed process never blocks; the file is removed on release."""
+    lock left by a killed process never blocks; the file is removed on release. A path this
+    process holds already is not locked again (the command line locks what the library
+    function it calls locks too)."""
     with contextlib.ExitStack() as stack:
         for path in dict.fromkeys(Path(p).resolve() for p in paths):
             stack.enter_context(_output_lock(path))
@@ -143,7 +172,7 @@ def output_locks(paths: list[os.PathLike]) -> Iterator[None]:
 def _output_lock(path: Path) -> Iterator[None]:
     import fcntl
 
-    if not path.parent.is_dir():  # the command names the missing folder itself
+    if not path.parent.is_dir() or path in _HELD:  # a missing folder is named by the caller
         yield
         return
     lock = path.parent / f".{path.name}.lock"
@@ -162,9 +191,11 @@ def _output_lock(path: Path) -> Iterator[None]:
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
+        _HELD.add(path)
         try:
             yield
         finally:
+            _HELD.discard(path)
             lock.unlink(missing_ok=True)
     finally:
         handle.close()

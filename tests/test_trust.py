@@ -560,3 +560,39 @@ def test_source_date_epoch_fixes_the_date_inside_exported_files(scenes_file, tmp
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH must be whole seconds"):
         write_commonroad(scene, tmp_path / "c.xml")
+
+
+def test_python_callers_take_the_output_lock_too(tmp_path):
+    import subprocess
+    import sys
+
+    from scenegym.agents import train
+    from scenegym.datasets import write_dataset
+
+    out = tmp_path / "data"
+    holder = (
+        "import sys, time\n"
+        "from scenegym._io import output_locks\n"
+        "with output_locks([sys.argv[1]]):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "held"
+        scenes = tmp_path / "scenes.jsonl"
+        write_scenes(scenes, list(HighwaySceneSpace().sample_many(4, 0)))
+        with pytest.raises(
+            ValueError, match=f"being written by another scenegym process \\(pid {child.pid}\\)"
+        ):
+            write_dataset(scenes, out, 4)
+        with pytest.raises(ValueError, match="being written by another"):
+            train({"total_steps": 64}, out)
+        assert not out.exists()  # nothing written
+    finally:
+        child.kill()
+        child.wait()
+    with output_locks([out]), output_locks([out]):  # held by this process: no second lock
+        assert (tmp_path / ".data.lock").read_text() == f"pid {os.getpid()}"
