@@ -20,7 +20,11 @@ from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
 from scenegym._ray import check_backend, map_ordered
-from scenegym._threads import ignore_interrupts, one_torch_thread
+from scenegym._threads import (
+    ignore_interrupts,
+    interrupts_ignored_by_new_processes,
+    one_torch_thread,
+)
 from scenegym.agents.loading import load_model
 from scenegym.agents.runs import TrainConfig, env_kwargs, latest_checkpoint
 from scenegym.config import config_from_mapping
@@ -394,6 +398,11 @@ class GenerationPolicy:
                 initializer=_worker_start,
                 initargs=(saved.getvalue(), self.config, self.run),
             )
+            # The executor spawns its processes at the first tasks: start them all here, with
+            # Ctrl-C ignored, so that one still importing when it comes prints no traceback.
+            with interrupts_ignored_by_new_processes():
+                for started in [self._executor.submit(int) for _ in range(workers)]:
+                    started.result()
             self._executor_size = workers
         return self._executor
 
