@@ -122,10 +122,13 @@ def critical_candidates(
     seed: int = 0,
     batch: int = 256,
     max_draws: int = 200_000,
+    focus: str = "rearmost",
 ) -> list[Scene]:
     """``n`` scenes of the random space (``space``; default ``HighwaySceneSpace()``) that are
     valid, have a drivable start, and reach ``criticality`` ``target`` without a collision
-    in their 5 s rollout: drawn in batches and kept, up to ``max_draws`` draws."""
+    in their 5 s rollout: drawn in batches and kept, up to ``max_draws`` draws. ``focus``
+    ``"rearmost"`` (the default) measures what involves the ego (the rearmost vehicle, the
+    one a driver under test drives), ``"all"`` every pair of the traffic."""
     space = space or HighwaySceneSpace()
     kept: list[Scene] = []
     drawn = 0
@@ -139,7 +142,7 @@ def critical_candidates(
         drawn += batch
         if not scenes:
             continue
-        measures = criticality(scenes)
+        measures = criticality(scenes, focus=focus)
         good = (measures["criticality"] >= target) & (measures["collision"] == 0)
         kept += [scene for scene, ok in zip(scenes, good) if ok]
     return kept[:n]

@@ -10,7 +10,8 @@ What it measures
 - ``ordinary``: drivable scenes of the random space (``drivable``: broken vehicles removed,
   a start traffic and ego survive);
 - ``critical``: drivable random-space scenes whose 5 s rollout reaches criticality
-  ``--target`` without a collision (``critical_candidates``, their own seeds);
+  ``--target`` without a collision (``critical_candidates``, their own seeds), measured on
+  the ego's pairs (``--focus rearmost``) or on all the traffic's (``all``);
 - ``adversarial``: what ``adversarial_search`` finds against each driver among
   ``--candidates`` fresh critical scenes (one round of edits): the crash rate there is the
   search's yield per scene driven, reported with the crash rate of the round-0 candidates.
@@ -64,18 +65,30 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.8)
     parser.add_argument("--budget", type=int, default=20000, help="student steps (0: no training)")
     parser.add_argument("--n-envs", type=int, default=2, help="student environments")
+    parser.add_argument(
+        "--focus",
+        choices=("rearmost", "all"),
+        default="rearmost",
+        help="criticality of the ego's pairs (rearmost) or of all the traffic's",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     drivers = [load_driver(path) for path in args.drivers]
     tests = {
         "ordinary": ordinary(args.tests, 10_000),
-        "critical": critical_candidates(args.tests, target=args.target, seed=20_000),
+        "critical": critical_candidates(
+            args.tests, target=args.target, seed=20_000, focus=args.focus
+        ),
     }
     result = {"drivers": args.drivers, "target": args.target, "test_sets": {}, "search": {}}
     per_set: dict[str, dict[int, list]] = {name: {} for name in [*tests, "adversarial"]}
-    searched = critical_candidates(args.candidates, target=args.target, seed=30_000)
-    training = critical_candidates(args.candidates, target=args.target, seed=40_000)
+    searched = critical_candidates(
+        args.candidates, target=args.target, seed=30_000, focus=args.focus
+    )
+    training = critical_candidates(
+        args.candidates, target=args.target, seed=40_000, focus=args.focus
+    )
     found_for_training = {}
     for driver in drivers:
         for name, scenes in tests.items():

@@ -144,8 +144,12 @@ def snapshot_measures(scenes: Sequence[Scene]) -> dict[str, NDArray[np.float64]]
     )
 
 
-def rollout_measures(rollout: Rollout) -> dict[str, NDArray[np.float64]]:
-    """Every measure of the module table for each scene of ``rollout``."""
+def rollout_measures(
+    rollout: Rollout, focus: NDArray[np.bool_] | None = None
+) -> dict[str, NDArray[np.float64]]:
+    """Every measure of the module table for each scene of ``rollout``; with ``focus`` (a
+    flag per flat vehicle), only the pairs, lane changes and collisions that involve a
+    flagged vehicle count."""
     batch, steps = rollout.batch, rollout.steps + 1
     n = rollout.scene_of.size
     # Every step's pairs at once: group by (step, scene, lane), order by distance along it.
@@ -159,6 +163,9 @@ def rollout_measures(rollout: Rollout) -> dict[str, NDArray[np.float64]]:
     order = np.lexsort((arc, group))
     same = group[order[1:]] == group[order[:-1]]
     follower, leader = order[:-1][same], order[1:][same]
+    if focus is not None:
+        involved = focus[vehicle[follower]] | focus[vehicle[leader]]
+        follower, leader = follower[involved], leader[involved]
     length = batch.length[vehicle]
     gap = arc[leader] - arc[follower] - (length[leader] + length[follower]) / 2.0
     speed = rollout.speed.reshape(-1)
@@ -168,11 +175,22 @@ def rollout_measures(rollout: Rollout) -> dict[str, NDArray[np.float64]]:
     out["min_pet"] = _post_encroachment(rollout, arc.reshape(steps, n), follower, leader)
     first = np.full(batch.count, np.inf)
     crashed = rollout.crash_step >= 0
+    if focus is not None:
+        crashed &= _collided_with(rollout, focus)
     np.minimum.at(first, rollout.scene_of[crashed], rollout.crash_step[crashed] * rollout.dt)
     out["collision"] = np.isfinite(first).astype(np.float64)
     out["collision_time"] = np.minimum(first, TTC_CAP)
     out["criticality"] = criticality_of(out)
     return out
+
+
+def _collided_with(rollout: Rollout, focus: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Per flat vehicle: did it collide with a flagged one, or is it flagged and collided?"""
+    hit = np.zeros(focus.size, dtype=bool)
+    pairs = rollout.collisions[:, :2]
+    involved = focus[pairs[:, 0]] | focus[pairs[:, 1]]
+    hit[pairs[involved].reshape(-1)] = True
+    return hit
 
 
 def _post_encroachment(
@@ -238,10 +256,13 @@ def criticality(
     horizon: float = HORIZON,
     frequency: float = FREQUENCY,
     model: DriverModel | None = None,
+    focus: str = "all",
 ) -> dict[str, NDArray[np.float64]]:
     """Every measure of the module table for each of ``scenes`` (or of a ``SceneBatch``),
     rolled forward ``horizon`` s at ``frequency`` steps per second with ``model``
-    (highway-env's IDM and MOBIL by default); ``(len(scenes),)`` per name.
+    (highway-env's IDM and MOBIL by default); ``(len(scenes),)`` per name. ``focus``
+    ``"rearmost"`` counts only what involves each scene's rearmost vehicle (the ego
+    ``scenegym/Drive-v1`` picks): how critical the scene is *for the ego*.
 
     >>> from scenegym.scene import Road, Scene, Vehicles
     >>> road = Road.straight(length=400.0, lanes=1)
@@ -251,8 +272,21 @@ def criticality(
     >>> [round(float(c), 2) for c in m["criticality"]]
     [0.0, 0.59]
     """
+    if focus not in ("all", "rearmost"):
+        raise ValueError(f"focus must be all or rearmost, got {focus!r}")
     if not isinstance(scenes, SceneBatch):
         scenes = list(scenes)
     if (scenes.count if isinstance(scenes, SceneBatch) else len(scenes)) == 0:
         return {name: np.zeros(0) for name in MEASURES}
-    return rollout_measures(roll_out(scenes, horizon=horizon, frequency=frequency, model=model))
+    rollout = roll_out(scenes, horizon=horizon, frequency=frequency, model=model)
+    return rollout_measures(rollout, _rearmost(rollout) if focus == "rearmost" else None)
+
+
+def _rearmost(rollout: Rollout) -> NDArray[np.bool_]:
+    """Per flat vehicle: is it its scene's rearmost at the start?"""
+    flags = np.zeros(rollout.scene_of.size, dtype=bool)
+    if flags.size:
+        order = np.lexsort((rollout.s[0], rollout.scene_of))
+        scene = rollout.scene_of[order]
+        flags[order[np.flatnonzero(np.r_[True, scene[1:] != scene[:-1]])]] = True
+    return flags

@@ -16,8 +16,8 @@ def candidates():
     return critical_candidates(8, target=0.8, seed=3)
 
 
-def test_critical_candidates_are_critical_valid_and_drivable(candidates):
-    measures = criticality(candidates)
+def test_critical_candidates_are_critical_for_the_ego_valid_and_drivable(candidates):
+    measures = criticality(candidates, focus="rearmost")
     assert (measures["criticality"] >= 0.8).all() and (measures["collision"] == 0).all()
     for scene in candidates:
         assert is_valid(scene)

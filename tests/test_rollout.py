@@ -296,3 +296,20 @@ def test_a_criticality_target_is_honoured_better_than_random_after_a_tiny_run(tm
         learned.append(np.abs(value - target).mean())
         random.append(np.abs(drawn["criticality"] - target).mean())
     assert np.mean(learned) < 0.7 * np.mean(random)
+
+
+def test_focus_on_the_ego_counts_only_what_involves_the_rearmost_vehicle():
+    road = Road.straight(length=400.0, lanes=2)
+    # The rearmost car drives calmly in lane 1 while a pair closes in ahead in lane 0.
+    away = Vehicles.from_columns(lane=[1, 0, 0], s=[20.0, 100.0, 124.5], speed=[20.0, 30.0, 20.0])
+    # The rearmost car is the follower of that pair.
+    behind = Vehicles.from_columns(
+        lane=[0, 0, 1], s=[100.0, 124.5, 200.0], speed=[30.0, 20.0, 20.0]
+    )
+    scenes = [Scene(road, away), Scene(road, behind)]
+    everyone = criticality(scenes)["criticality"]
+    ego = criticality(scenes, focus="rearmost")["criticality"]
+    assert everyone[0] == everyone[1] > 0.5
+    assert ego[0] == 0.0 and ego[1] == everyone[1]
+    with pytest.raises(ValueError, match="focus"):
+        criticality(scenes, focus="front")
