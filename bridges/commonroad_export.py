@@ -20,6 +20,7 @@ from scenegym._io import source_date
 from scenegym.bridges.commonroad_lib import load_commonroad, one_line, quiet, wrap_angle
 from scenegym.scene.geometry import vehicle_poses
 from scenegym.scene.road import Road
+from scenegym.scene.rollout import roll_out
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import KINDS
 
@@ -83,7 +84,9 @@ def _scenario_id(cr: SimpleNamespace, scenario_id: str | None, default_name: str
         raise ValueError(f"scenario_id {scenario_id!r}: {one_line(error)}") from None
 
 
-def _build_scenario(cr: SimpleNamespace, scene: Scene, scenario_id, time_step: float):
+def _build_scenario(
+    cr: SimpleNamespace, scene: Scene, scenario_id, time_step: float, horizon: float
+):
     """The commonroad-io Scenario, planning problems and tags of one scene."""
     road = scene.road
     scenario = cr.Scenario(dt=time_step, scenario_id=scenario_id)
@@ -98,7 +101,7 @@ def _build_scenario(cr: SimpleNamespace, scene: Scene, scenario_id, time_step: f
     scenario.add_objects(_lanelets(cr, road, knots, ids, road_type, full))
     next_id = len(ids) + 1
     next_id = _add_speed_sign(cr, scenario, scenario_id, road, knots, ids, next_id)
-    next_id = _add_obstacles(cr, scenario, scene, time_step, next_id)
+    next_id = _add_obstacles(cr, scenario, scene, (time_step, horizon), next_id)
     problems = _placeholder_problem(cr, road, knots, ids, time_step, next_id)
     tags = {
         cr.Tag.INTERSTATE if road_type is cr.LaneletType.INTERSTATE else cr.Tag.HIGHWAY,
@@ -182,10 +185,12 @@ def _add_speed_sign(cr, scenario, scenario_id, road: Road, knots, ids, next_id: 
     return next_id + 1
 
 
-def _add_obstacles(cr, scenario, scene: Scene, time_step: float, next_id: int) -> int:
-    """Add one dynamic obstacle per vehicle; returns the next free id. The schema wants a
-    trajectory with time steps >= 1, so it holds one state a time step later at constant
-    speed and heading."""
+def _add_obstacles(cr, scenario, scene: Scene, timing: tuple[float, float], next_id: int) -> int:
+    """Add one dynamic obstacle per vehicle; returns the next free id. ``timing``: the time
+    step and the horizon (s). The schema wants a trajectory with time steps >= 1: with no
+    horizon it holds one state a time step later at constant speed and heading, else the
+    vehicle's states over the horizon as the scene's traffic drives on (``roll_out``)."""
+    time_step, horizon = timing
     road, vehicles = scene.road, scene.vehicles
     outside = np.flatnonzero((vehicles.lane < 0) | (vehicles.lane >= road.lane_count))
     if outside.size:  # vehicle_poses would put it on the nearest lane
@@ -196,6 +201,10 @@ def _add_obstacles(cr, scenario, scene: Scene, time_step: float, next_id: int) -
         )
     x, y, yaw = vehicle_poses(road, vehicles)
     yaw = wrap_angle(yaw)
+    moved = None
+    if horizon > 0 and len(vehicles):
+        rollout = roll_out([scene], horizon=horizon, frequency=1.0 / time_step)
+        moved = (rollout, [rollout.world(k) for k in range(rollout.steps + 1)])
     for i in range(len(vehicles)):
         length, width = float(vehicles.length[i]), float(vehicles.width[i])
         if not (length > 0 and width > 0):
@@ -222,11 +231,28 @@ def _add_obstacles(cr, scenario, scene: Scene, time_step: float, next_id: int) -
             orientation=float(yaw[i]),
             acceleration=0.0,
         )
-        prediction = cr.TrajectoryPrediction(cr.Trajectory(1, [later]), shape)
+        states = [later] if moved is None else _rolled_states(cr, moved, i)
+        prediction = cr.TrajectoryPrediction(cr.Trajectory(1, states), shape)
         kind = getattr(cr.ObstacleType, _KIND_TO_TYPE[KINDS[vehicles.kind[i]]])
         scenario.add_objects(cr.DynamicObstacle(next_id, kind, shape, initial, prediction))
         next_id += 1
     return next_id
+
+
+def _rolled_states(cr, moved: tuple, i: int) -> list:
+    """Vehicle ``i``'s states at time steps 1 to the end of the rollout."""
+    rollout, worlds = moved
+    speed = rollout.speed[:, i]
+    return [
+        cr.ExtendedPMState(
+            time_step=k,
+            position=np.array([worlds[k][0][i], worlds[k][1][i]]),
+            velocity=float(speed[k]),
+            orientation=float(wrap_angle(worlds[k][2][i])),
+            acceleration=float((speed[k] - speed[k - 1]) / rollout.dt),
+        )
+        for k in range(1, rollout.steps + 1)
+    ]
 
 
 def _placeholder_problem(cr, road: Road, knots, ids, time_step: float, problem_id: int):
@@ -254,6 +280,7 @@ def write_commonroad(
     *,
     scenario_id: str | None = None,
     time_step: float = 0.1,
+    horizon: float = 0.0,
 ) -> Path:
     """Write one scene as a CommonRoad 2020a XML file, atomically; returns the path.
 
@@ -262,8 +289,10 @@ def write_commonroad(
     most 2 m apart along the reference line) with its neighbours (same direction), its
     predecessor and successor, dashed lines between lanes and solid edge lines. The speed
     limit is a max-speed traffic sign (value in m/s). Each vehicle is a dynamic obstacle with a
-    rectangle shape and its world pose and speed at time step 0. An existing file is replaced
-    without asking.
+    rectangle shape and its world pose and speed at time step 0; with ``horizon`` (s), its
+    trajectory over that time as the scene's traffic drives on (highway-env's IDM and MOBIL,
+    ``scenegym.scene.roll_out``, one state per time step), else one state a step later at
+    constant speed. An existing file is replaced without asking.
 
     Args:
         scene: the scene to write.
@@ -271,7 +300,9 @@ def write_commonroad(
         scenario_id: CommonRoad benchmark id (for example ``"DEU_A9-1_1_T-1"``; the country
             is an ISO 3166 three-letter code or ``ZAM``); default
             ``ZAM_Scenegym<scene id>-1_1_T-1``.
-        time_step: the scenario's time step size (s), in [0.001, 10].
+        time_step: the scenario's time step size (s), in [0.001, 10] (with a horizon, in
+            [0.01, 1]).
+        horizon: seconds of traffic written as trajectories, in [0, 60].
 
     >>> import tempfile
     >>> from scenegym.scene import Road, Scene, Vehicles
@@ -283,13 +314,13 @@ def write_commonroad(
     """
     if not isinstance(scene, Scene):
         raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
-    time_step = _check_time_step(time_step)
+    time_step, horizon = _check_time_step(time_step), _check_horizon(horizon, time_step)
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {path}: folder {path.parent} does not exist")
     cr = load_commonroad()
     sid = _scenario_id(cr, scenario_id, f"Scenegym{scene.id}", 1)
-    return _write(cr, scene, path, sid, time_step)
+    return _write(cr, scene, path, sid, (time_step, horizon))
 
 
 def _check_time_step(time_step: Any) -> float:
@@ -300,8 +331,20 @@ def _check_time_step(time_step: Any) -> float:
     return check_range("time_step", value, 0.001, 10.0)
 
 
-def _write(cr: SimpleNamespace, scene: Scene, path: Path, sid, time_step: float) -> Path:
-    scenario, problems, tags = _build_scenario(cr, scene, sid, time_step)
+def _check_horizon(horizon: Any, time_step: float) -> float:
+    try:
+        value = float(horizon)
+    except (TypeError, ValueError):
+        raise TypeError(f"horizon must be a number of seconds, got {horizon!r}") from None
+    check_range("horizon", value, 0.0, 60.0)
+    if value > 0 and not 0.01 <= time_step <= 1.0:
+        raise ValueError(f"a horizon needs a time_step from 0.01 to 1 s, got {time_step}")
+    return value
+
+
+def _write(cr: SimpleNamespace, scene: Scene, path: Path, sid, timing: tuple) -> Path:
+    time_step, horizon = timing
+    scenario, problems, tags = _build_scenario(cr, scene, sid, time_step, horizon)
     precision = cr.file_writer_interface.precision
     decimals = precision.decimals  # a process-wide setting of commonroad-io; restored below
     # commonroad-io writes to a file name it is given; a fresh name in a private folder beside
@@ -360,14 +403,19 @@ def _sort_set_members(path: Path) -> None:
 
 
 def export_commonroad(
-    scenes: Iterable[Scene], out_dir: str | os.PathLike, *, time_step: float = 0.1
+    scenes: Iterable[Scene],
+    out_dir: str | os.PathLike,
+    *,
+    time_step: float = 0.1,
+    horizon: float = 0.0,
 ) -> list[Path]:
     """Write each scene as a CommonRoad XML file ``<index>_<scene id>.xml`` in ``out_dir``.
 
     The folder is created when missing; files of the same names are replaced. Returns the
-    written paths in scene order. ``time_step`` (s) is the scenarios' time step size.
+    written paths in scene order. ``time_step`` (s) is the scenarios' time step size;
+    ``horizon`` (s) writes the traffic's trajectories (see ``write_commonroad``).
     """
-    time_step = _check_time_step(time_step)
+    time_step, horizon = _check_time_step(time_step), _check_horizon(horizon, time_step)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"out_dir {out_dir} exists and is not a folder")
@@ -379,7 +427,8 @@ def export_commonroad(
             raise TypeError(f"scenes[{index}] must be a Scene, got {type(scene).__name__}")
         sid = _scenario_id(cr, None, f"Scenegym{scene.id}", index + 1)
         try:
-            path = _write(cr, scene, out_dir / f"{index:05d}_{scene.id}.xml", sid, time_step)
+            target = out_dir / f"{index:05d}_{scene.id}.xml"
+            path = _write(cr, scene, target, sid, (time_step, horizon))
         except ValueError as error:
             raise ValueError(f"scenes[{index}] (scene {scene.id}): {error}") from None
         written.append(path)

@@ -313,3 +313,25 @@ def test_focus_on_the_ego_counts_only_what_involves_the_rearmost_vehicle():
     assert ego[0] == 0.0 and ego[1] == everyone[1]
     with pytest.raises(ValueError, match="focus"):
         criticality(scenes, focus="front")
+
+
+def test_commonroad_export_writes_the_traffic_driving_on(tmp_path):
+    from scenegym.bridges import read_commonroad, write_commonroad
+
+    cars = Vehicles.from_columns(
+        lane=[0, 0, 1], s=[50.0, 90.0, 70.0], speed=[28.0, 20.0, 24.0], length=[4.5, 12.0, 4.5]
+    )
+    scene = Scene(Road.straight(length=500.0, lanes=2), cars)
+    path = write_commonroad(scene, tmp_path / "moving.xml", time_step=0.1, horizon=3.0)
+    recorded = read_commonroad(path, interval=1.0).scenes  # t = 0, 1, 2, 3 s
+    rollout = roll_out([scene], horizon=3.0, frequency=10.0)
+    assert len(recorded) == 4
+    for second, back in enumerate(recorded):
+        expected = rollout.scene_at(10 * second)[0].vehicles
+        order = np.argsort(back.vehicles.s)
+        np.testing.assert_allclose(back.vehicles.s[order], np.sort(expected.s), atol=1e-3)
+        np.testing.assert_allclose(
+            back.vehicles.speed[order], expected.speed[np.argsort(expected.s)], atol=1e-3
+        )
+    with pytest.raises(ValueError, match="time_step"):
+        write_commonroad(scene, tmp_path / "coarse.xml", time_step=2.0, horizon=4.0)

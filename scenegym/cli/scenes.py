@@ -177,6 +177,12 @@ def add_export(commands: Commands) -> None:
     export.add_argument(
         "--duration", type=float, default=20.0, help="openscenario: s until the stop trigger"
     )
+    export.add_argument(
+        "--horizon",
+        type=float,
+        default=0.0,
+        help="commonroad: seconds of trajectories as the traffic drives on (IDM and MOBIL)",
+    )
     export.set_defaults(handler=_export)
 
 
@@ -213,7 +219,7 @@ def _export(args: argparse.Namespace) -> int:
                     duration=args.duration,
                 )
             else:
-                paths = export_commonroad(tick(scenes, advance), args.out)
+                paths = export_commonroad(tick(scenes, advance), args.out, horizon=args.horizon)
         except ValueError as error:
             if scenes.reading:  # the file's own error names its line already
                 raise
