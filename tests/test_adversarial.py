@@ -56,3 +56,18 @@ def test_adversarial_cli_writes_the_crash_scenes_and_refuses_bad_input(tmp_path,
     ):
         status, _, err = run(argv, capsys)
         assert message in assert_usage_error(status, err)
+
+
+def test_a_driver_whose_model_does_not_fit_drive_gets_one_line(tmp_path, tiny_run, capsys):
+    import shutil
+
+    from scenegym.agents.student import train_curriculum
+
+    folder = tmp_path / "driver"
+    tiny = {"total_steps": 32, "n_envs": 1, "n_steps": 32, "batch_size": 32, "net_arch": [8]}
+    train_curriculum({**tiny, "vec_env": "dummy", "checkpoint_every": 32}, folder)
+    shutil.copy(tiny_run / "model.zip", folder / "model.zip")  # a generation policy's model
+    argv = ["adversarial", str(folder), "--critical", "2", "--out", str(tmp_path / "x.jsonl")]
+    status, _, err = run(argv, capsys)
+    assert "space" in assert_usage_error(status, err)
+    assert not (tmp_path / "x.jsonl").exists()
