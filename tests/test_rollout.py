@@ -335,3 +335,11 @@ def test_commonroad_export_writes_the_traffic_driving_on(tmp_path):
         )
     with pytest.raises(ValueError, match="time_step"):
         write_commonroad(scene, tmp_path / "coarse.xml", time_step=2.0, horizon=4.0)
+
+
+def test_a_criticality_target_outside_zero_to_one_gets_one_line(tiny_run, tmp_path, capsys):
+    from tests.test_cli import assert_usage_error, run
+
+    argv = ["generate", str(tiny_run), "--n", "2", "--target", "criticality=1.5"]
+    status, _, err = run([*argv, "--out", str(tmp_path / "x.jsonl")], capsys)
+    assert "criticality=1.5 is outside [0, 1]" in assert_usage_error(status, err)
