@@ -27,6 +27,8 @@ def check_targets(
     """
     if not targets:
         return {}
+    for descriptor, value in targets.items():
+        check_bounds(descriptor, value, what=name)
     ranges = policy.goal_ranges
     if not ranges:
         raise ValueError(
@@ -35,7 +37,6 @@ def check_targets(
         )
     outside = {}
     for descriptor, value in targets.items():
-        check_bounds(descriptor, value, what=name)
         if descriptor not in ranges:
             raise ValueError(
                 f"{name} {descriptor}: {policy.run} was trained with goals for "
