@@ -19,7 +19,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 
 from scenegym._checks import check_whole
-from scenegym._ray import check_backend, map_ordered
+from scenegym._ray import check_backend, imap
 from scenegym._threads import (
     ignore_interrupts,
     interrupts_ignored_by_new_processes,
@@ -317,7 +317,7 @@ class GenerationPolicy:
             saved = io.BytesIO()
             self.model.save(saved)
             start = (saved.getvalue(), self.config, self.run)
-            done = map_ordered(_worker_start, start, _worker_rollouts, jobs, workers)
+            done = imap(_worker_start, start, _worker_rollouts, jobs, workers)
             parts = [(_unpack(p), ok) for p, ok in done]
         elif workers > 1 and len(jobs) > 1:
             pool = self._pool(workers)

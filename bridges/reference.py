@@ -36,7 +36,7 @@ import numpy as np
 
 from scenegym._checks import check_whole
 from scenegym._io import atomic_open, cache_folder
-from scenegym._ray import check_backend, map_ordered
+from scenegym._ray import check_backend, imap
 from scenegym._threads import ignore_interrupts
 from scenegym.bridges.commonroad import import_commonroad
 from scenegym.bridges.highway import highway_network, resize, vehicles_from_highway
@@ -210,7 +210,7 @@ def naturalistic_reference(
             jobs = [(int(seed), run + k, config) for k in range(max(missing, workers))]
             run += len(jobs)
             if backend == "ray":
-                results = map_ordered(ignore_interrupts, (), _run_job, jobs, workers)
+                results = imap(ignore_interrupts, (), _run_job, jobs, workers)
             else:
                 results = map(_run_job, jobs) if pool is None else pool.map(_run_job, jobs)
             for batch in results:

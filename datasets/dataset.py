@@ -52,7 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import file_sha256, locking
-from scenegym._ray import check_backend, imap_unordered
+from scenegym._ray import check_backend, imap
 from scenegym._threads import (
     ignore_interrupts,
     interrupts_ignored_by_new_processes,
@@ -622,7 +622,9 @@ def write_dataset(
             pending[k] = stop - start
     report(n - sum(pending.values()))
     if pending and backend == "ray":
-        shards_done = imap_unordered(_worker_start, (job, source), _worker_shard, pending, workers)
+        shards_done = imap(
+            _worker_start, (job, source), _worker_shard, pending, workers, ordered=False
+        )
         for k in shards_done:
             report(pending[k])
     elif pending and workers == 1:

@@ -1,8 +1,8 @@
 """Work spread over a Ray cluster the way a process pool spreads it over one machine.
 
-``imap_unordered(initializer, initargs, function, items, workers)`` is
-``multiprocessing.Pool(workers, initializer, initargs).imap_unordered(function, items)`` on
-Ray, and ``map_ordered`` is its ``imap``, which keeps the items' order: ``workers`` actors
+``imap(initializer, initargs, function, items, workers)`` is
+``multiprocessing.Pool(workers, initializer, initargs).imap(function, items)`` on Ray (with
+``ordered=False``, its ``imap_unordered``): ``workers`` actors
 (one CPU each) each run ``initializer(*initargs)`` once, then ``function(item)`` for the
 items Ray hands them. The functions must be importable module-level functions, as for a
 spawned pool; what they write to files lands on the machine that runs them, so on a cluster
@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-__all__ = ["BACKENDS", "check_backend", "connect", "imap_unordered", "map_ordered"]
+__all__ = ["BACKENDS", "check_backend", "connect", "imap"]
 
 BACKENDS = ("process", "ray")
 """Where parallel work runs: a local process pool, or a Ray cluster."""
@@ -79,32 +79,20 @@ def _pool(initializer: Callable, initargs: tuple, workers: int, count: int):
     return ActorPool([actor.remote(initializer, initargs) for _ in range(min(workers, count))])
 
 
-def imap_unordered(
+def imap(
     initializer: Callable,
     initargs: tuple,
     function: Callable,
     items: Iterable[Any],
     workers: int,
+    *,
+    ordered: bool = True,
 ) -> Iterator[Any]:
-    """``function(item)`` for every item on ``workers`` Ray actors, as they finish (see the
-    module notes)."""
+    """``function(item)`` for every item on ``workers`` Ray actors: in the items' order, or
+    as they finish when not ``ordered`` (see the module notes)."""
     items = list(items)
     if not items:
         return iter(())
     pool = _pool(initializer, initargs, workers, len(items))
-    return pool.map_unordered(lambda worker, item: worker.run.remote(function, item), items)
-
-
-def map_ordered(
-    initializer: Callable,
-    initargs: tuple,
-    function: Callable,
-    items: Iterable[Any],
-    workers: int,
-) -> Iterator[Any]:
-    """``function(item)`` for every item on ``workers`` Ray actors, in the items' order."""
-    items = list(items)
-    if not items:
-        return iter(())
-    pool = _pool(initializer, initargs, workers, len(items))
-    return pool.map(lambda worker, item: worker.run.remote(function, item), items)
+    mapped = pool.map if ordered else pool.map_unordered
+    return mapped(lambda worker, item: worker.run.remote(function, item), items)
