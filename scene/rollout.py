@@ -152,9 +152,8 @@ class Rollout:
     def world(self, step: int) -> tuple[NDArray, NDArray, NDArray]:
         """World position (m) and heading (rad) of every vehicle after ``step`` steps."""
         b = self.batch
-        xr, yr, h = b.roads.reference(b.road, self.s[step])
-        offset = self.offset[step]
-        return xr - offset * np.sin(h), yr + offset * np.cos(h), h + self.heading[step]
+        pose = _world_pose(b.roads, b.road, self.s[step], self.offset[step], self.heading[step])
+        return pose[:3]
 
 
 def roll_out(
@@ -192,8 +191,6 @@ def roll_out(
         traffic.step(step)
         for name in _RECORDED:
             record[name].append(getattr(traffic, name).copy())
-    traffic.lane = traffic.nearest_lane()
-    record["lane"][-1] = traffic.lane.copy()
     pairs = np.array(
         [(a, b, step) for (a, b), step in traffic.collisions.items()], dtype=np.int64
     ).reshape(-1, 3)
@@ -223,6 +220,14 @@ def _pairs_within(group: NDArray[np.int64]) -> tuple[NDArray, NDArray]:
     return order[i[keep]], order[j[keep]]
 
 
+def _world_pose(roads, road: NDArray, s: NDArray, offset: NDArray, heading: NDArray):
+    """World ``x``, ``y`` (m) and heading (rad) of vehicles at stations ``s`` and offsets
+    ``offset`` from the reference line of ``road`` (a ``RoadBatch``'s), with ``heading``
+    relative to it; and the reference line's own heading there."""
+    xr, yr, h = roads.reference(road, s)
+    return xr - offset * np.sin(h), yr + offset * np.cos(h), h + heading, h
+
+
 def _not_zero(x: NDArray[np.float64], eps: float = 1e-2) -> NDArray[np.float64]:
     """highway-env's ``not_zero``: ``x`` pushed away from 0 to at least ``eps``."""
     return np.where(np.abs(x) > eps, x, np.where(x >= 0, eps, -eps))
@@ -238,23 +243,22 @@ class _Traffic:
         self.length, self.width = batch.length, batch.width
         self.lanes = self.roads.lane_start.shape[1]
         lane = batch.clipped_lane()
-        self.s = batch.s.astype(np.float64).copy()
+        self.s = batch.s.astype(np.float64)  # astype copies
         self.offset = self.roads.lane_centre[self.road, lane] + batch.d
-        self.heading = batch.heading.astype(np.float64).copy()
-        self.speed = batch.speed.astype(np.float64).copy()
+        self.heading = batch.heading.astype(np.float64)
+        self.speed = batch.speed.astype(np.float64)
         # highway-env's target speed: the speed at creation, capped at the lane's limit.
         limit = self.roads.speed_limit[self.road]
         self.target_speed = np.clip(self.speed, 0.0, limit)
-        self.lane = self.nearest_lane()
-        self.target = self.lane.copy()
         # Section joints of every road (highway-env's edges), +inf padded.
         roads = self.roads
         inner = np.concatenate([roads.segment_start, roads.lane_start, roads.lane_end], axis=1)
         inside = (inner > 0.0) & (inner < roads.length[:, None])
         self.joints = np.sort(np.where(inside, inner, np.inf), axis=1)
-        x, y, _ = self._world()
+        self._settle()
+        self.target = self.lane.copy()
         # highway-env's first phase: (sum of the position, y pointing down) * pi, modulo.
-        self.timer = ((x + (-y)) * np.pi) % model.lane_change_delay
+        self.timer = ((self.x + (-self.y)) * np.pi) % model.lane_change_delay
         self.crash_step = np.full(self.s.size, -1, dtype=np.int64)
         self.collisions: dict[tuple[int, int], int] = {}  # pair: step of its first collision
         self.pending = np.zeros((0, 2), dtype=np.int64)  # pairs that collide in the next step
@@ -262,14 +266,14 @@ class _Traffic:
         self.acceleration = np.zeros(self.s.size)
 
     # ---------------------------------------------------------------- geometry
-    def _world(self) -> tuple[NDArray, NDArray, NDArray]:
-        xr, yr, h = self.roads.reference(self.road, self.s)
-        self.reference_heading = h
-        return (
-            xr - self.offset * np.sin(h),
-            yr + self.offset * np.cos(h),
-            h + self.heading,
-        )
+    def _settle(self) -> None:
+        """What the current state implies, once per state (as highway-env updates a
+        vehicle's lane after it moves): world poses, each vehicle's lane and its section of
+        the road."""
+        pose = _world_pose(self.roads, self.road, self.s, self.offset, self.heading)
+        self.x, self.y, self.world_heading, self.reference_heading = pose
+        self.lane = self.nearest_lane()
+        self.section = (self.joints[self.road] <= self.s[:, None]).sum(axis=1)
 
     def _existing(self, reach: float | None = None) -> NDArray[np.bool_]:
         """``(n, lanes)``: the lanes that exist at each vehicle's station (clipped to the road),
@@ -292,14 +296,13 @@ class _Traffic:
         return self.arcs[who, lane]
 
     def _measure(self) -> None:
-        """This step's tables: every vehicle's distance along every lane of its road, world
-        heading, and the stations it sees others between."""
+        """This step's tables: every vehicle's distance along every lane of its road and the
+        stations it sees others between."""
         n, lanes = self.s.size, self.lanes
         road, s = np.repeat(self.road, lanes), np.repeat(self.s, lanes)
         lane = np.tile(np.arange(lanes), n)
         lane = np.minimum(lane, self.roads.lane_count[road] - 1)  # padded lanes: any real one
         self.arcs = self.roads.lane_arc(road, lane, s).reshape(n, lanes)
-        self.world_heading = self.reference_heading + self.heading
         self.low, self.high = self._sight(np.arange(n))
 
     def _index_lanes(self) -> None:
@@ -349,7 +352,7 @@ class _Traffic:
         ends = np.zeros((who.size, 1)), joints, np.full((who.size, 1), np.inf)
         bounds = np.concatenate(ends, axis=1)
         bounds = np.minimum(bounds, length[:, None])  # 0, inner joints, the road's end
-        section = (joints <= self.s[who, None]).sum(axis=1)
+        section = self.section[who]
         last = (np.isfinite(joints) & (joints < length[:, None])).sum(axis=1)
         rows = np.arange(who.size)
         low = bounds[rows, np.maximum(section - 1, 0)] - LANE_REACH
@@ -387,8 +390,7 @@ class _Traffic:
         a, b = a[keep], b[keep]
         seen = np.where(b < a, self.target[b], old[b])
         # highway-env compares lane indices, which name a section of the road too.
-        section = (self.joints[self.road] <= self.s[:, None]).sum(axis=1)
-        same = (seen == old[a]) & (self.lane[b] != old[a]) & (section[a] == section[b])
+        same = (seen == old[a]) & (self.lane[b] != old[a]) & (self.section[a] == self.section[b])
         a, b = a[same], b[same]
         if a.size == 0:
             return
@@ -472,8 +474,6 @@ class _Traffic:
     def act(self) -> None:
         """Every vehicle decides its lane, acceleration and steering on the current state."""
         m = self.model
-        self.lane = self.nearest_lane()
-        self._world()
         self._measure()
         self._index_lanes()
         everyone = np.arange(self.s.size)
@@ -512,16 +512,17 @@ class _Traffic:
         self.speed = v + self.acceleration * dt
         if self.model.bumper_gap is not None:
             self.speed = np.maximum(self.speed, 0.0)
+        self._settle()
         self._collide(number)
 
     def _collide(self, number: int) -> None:
         """Collisions after step ``number``: pairs whose footprints intersect now; a pair that
         only would intersect within the next step at its speeds collides then, as
         highway-env's swept test makes it."""
-        x, y, h = self._world()
         if self.s.size == 0:
             return
-        frames = box_frames(x, y, h, self.length, self.width)
+        h = self.world_heading
+        frames = box_frames(self.x, self.y, h, self.length, self.width)
         moved = frames.copy()
         moved[:, 0, 0] += self.speed * np.cos(h) * self.dt
         moved[:, 0, 1] += self.speed * np.sin(h) * self.dt

@@ -343,3 +343,14 @@ def test_a_criticality_target_outside_zero_to_one_gets_one_line(tiny_run, tmp_pa
     argv = ["generate", str(tiny_run), "--n", "2", "--target", "criticality=1.5"]
     status, _, err = run([*argv, "--out", str(tmp_path / "x.jsonl")], capsys)
     assert "criticality=1.5 is outside [0, 1]" in assert_usage_error(status, err)
+
+
+def test_each_recorded_lane_is_the_lane_of_that_steps_position():
+    road = Road.straight(length=600.0, lanes=2)
+    cars = Vehicles.from_columns(
+        lane=[0, 1, 1], s=[50.0, 100.0, 140.0], speed=[22.0, 28.0, 15.0], length=[4.5, 4.5, 12]
+    )
+    rollout = roll_out([Scene(road, cars)], horizon=5.0)
+    changed = (rollout.lane[1:] != rollout.lane[:-1]).any()
+    nearest = np.abs(rollout.offset[..., None] - road.lane_centers).argmin(axis=-1)
+    assert changed and (rollout.lane == nearest).all()
