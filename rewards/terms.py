@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym.scene.batch import SceneBatch
-from scenegym.scene.descriptors import describe_batch
+from scenegym.scene.descriptors import describe_batch, rollout_descriptors
 
 __all__ = [
     "PopulationTerm",
@@ -77,9 +77,8 @@ class TermContext:
         if self.descriptors is None:
             self.descriptors = describe_batch(batch, names)
         missing = [name for name in names if name not in self.descriptors]
-        if missing:
-            more = describe_batch(batch, missing)
-            self.descriptors = {**self.descriptors, **{name: more[name] for name in missing}}
+        if missing:  # descriptors given without the rollout ones: those alone are added
+            self.descriptors = {**self.descriptors, **rollout_descriptors(batch, missing)}
         return self.descriptors
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "describe_batch",
     "describe_many",
     "leader_follower_gaps",
+    "rollout_descriptors",
 ]
 
 DESCRIPTORS: dict[str, str] = {
@@ -126,10 +127,16 @@ def describe_many(
 def describe_batch(batch: SceneBatch, names: Sequence[str] = ()) -> dict[str, NDArray[np.float64]]:
     """``batch.describe()`` and, of ``names``, those in ``ROLLOUT_DESCRIPTORS`` (from one
     rollout of the batch); an unknown name is an error."""
+    rolled = rollout_descriptors(batch, names)
+    return batch.describe() | rolled
+
+
+def rollout_descriptors(batch: SceneBatch, names: Sequence[str]) -> dict[str, NDArray[np.float64]]:
+    """Of ``names``, the descriptors that need a rollout (``ROLLOUT_DESCRIPTORS``), from one
+    rollout of the batch (none: no rollout); an unknown name is an error."""
     unknown = [name for name in names if name not in ALL_DESCRIPTORS]
     if unknown:
         raise ValueError(f"unknown descriptor {unknown[0]!r}; known: {', '.join(ALL_DESCRIPTORS)}")
-    described = batch.describe()
-    if any(name in ROLLOUT_DESCRIPTORS for name in names):
-        described["criticality"] = criticality(batch)["criticality"]
-    return described
+    if not any(name in ROLLOUT_DESCRIPTORS for name in names):
+        return {}
+    return {"criticality": criticality(batch)["criticality"]}
