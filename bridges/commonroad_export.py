@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._checks import check_range
-from scenegym._io import source_date
+from scenegym._io import safe_xml_parser, source_date
 from scenegym.bridges.commonroad_lib import load_commonroad, one_line, quiet, wrap_angle
 from scenegym.scene.geometry import vehicle_poses
 from scenegym.scene.road import Road
@@ -385,8 +385,7 @@ def _sort_set_members(path: Path) -> None:
     from lxml import etree
 
     data = path.read_bytes()
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    root = etree.fromstring(data, parser)
+    root = etree.fromstring(data, safe_xml_parser())
     for tags in root.iter("scenarioTags"):
         names = sorted(child.tag for child in tags)
         for child, name in zip(tags, names):

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from scenegym._io import safe_xml_parser
+
 __all__ = ["Unrepresentable", "finite_number", "load_commonroad", "one_line", "quiet", "wrap_angle"]
 
 
@@ -131,9 +133,8 @@ def schema_problem(path: Any) -> str | None:
     or cannot be parsed at all. Entities are not expanded and nothing is fetched."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        document = etree.parse(str(path), parser)
+        document = etree.parse(str(path), safe_xml_parser())
     except (etree.XMLSyntaxError, OSError) as error:
         return f"not well-formed XML: {one_line(error)}"
     if document.getroot().get("commonRoadVersion") != "2020a":

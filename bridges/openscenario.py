@@ -35,6 +35,7 @@ so an export can be repeated byte for byte.
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import os
 from collections.abc import Iterable
@@ -43,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from scenegym._io import atomic_write_bytes, source_date
+from scenegym._io import atomic_write_bytes, safe_xml_parser, source_date
 from scenegym.scene.road import Road
 from scenegym.scene.rollout import roll_out
 from scenegym.scene.scene import Scene
@@ -375,8 +376,6 @@ def _schema_folder() -> Path:
 def validate(path: str | os.PathLike) -> list[str]:
     """The schema errors of an OpenSCENARIO (``.xosc``, against the schema of its version)
     or OpenDRIVE (``.xodr``, 1.7) file; empty when it is valid."""
-    import xmlschema
-
     path = Path(path)
     root = _parse(path)
     if path.suffix == ".xodr":
@@ -388,17 +387,24 @@ def validate(path: str | os.PathLike) -> list[str]:
         if minor not in names:
             return [f"{path.name}: no OpenSCENARIO 1.0-1.3 file header"]
         schema = _schema_folder() / f"OpenSCENARIO_{names[minor]}.xsd"
-    checker = xmlschema.XMLSchema(str(schema))
+    checker = _schema(str(schema))
     return [f"{path.name}: {error.reason} at {error.path}" for error in checker.iter_errors(root)]
+
+
+@functools.lru_cache(maxsize=8)
+def _schema(path: str):
+    """The schema at ``path``, read once (an OpenSCENARIO schema takes a second to build)."""
+    import xmlschema
+
+    return xmlschema.XMLSchema(path)
 
 
 def _parse(path: Path):
     """The root element of an XML file, parsed without entities or network access."""
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:
-        return etree.parse(str(path), parser).getroot()
+        return etree.parse(str(path), safe_xml_parser()).getroot()
     except (OSError, etree.XMLSyntaxError) as error:
         raise ValueError(f"cannot read {path}: {error}") from None
 

@@ -214,3 +214,12 @@ def source_date() -> datetime.datetime | None:
         raise ValueError(
             f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC, got {value!r}"
         ) from None
+
+
+def safe_xml_parser():
+    """An lxml parser that expands no entity and fetches nothing (no billion laughs, no
+    external entities) and keeps lxml's limits on huge documents: for every XML a user
+    hands scenegym."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
