@@ -28,7 +28,6 @@ from scenegym.agents.teachers import drivable
 from scenegym.scene.safety import criticality
 from scenegym.scene.scene import Scene
 from scenegym.scene.space import HighwaySceneSpace
-from scenegym.scene.validity import is_valid
 
 __all__ = ["AdversarialSearch", "adversarial_search", "critical_candidates"]
 
@@ -72,7 +71,7 @@ def adversarial_search(
             f"rounds={rounds}, keep={keep}, children={children}, edits={edits}"
         )
     rng = np.random.default_rng(seed)
-    pool = [scene for scene in map(_usable, candidates) if scene is not None]
+    pool = [scene for scene in map(drivable, candidates) if scene is not None]
     if not pool:
         raise ValueError("no candidate scene is valid with a drivable start; give other scenes")
     found: list[Scene] = []
@@ -93,18 +92,12 @@ def adversarial_search(
         pool = []
         for parent in worst:
             for _ in range(children):
-                child = _usable(edit_scene(parent, rng, edits))
+                child = drivable(edit_scene(parent, rng, edits))
                 if child is not None:
                     pool.append(child.replace(context={**child.context, "parent": parent.id}))
         if not pool:
             break
     return AdversarialSearch(scenes=found, rounds=log, tried=tried)
-
-
-def _usable(scene: Scene) -> Scene | None:
-    """``scene`` made valid with a drivable start, or None."""
-    kept = drivable(scene)
-    return kept if kept is not None and is_valid(kept) else None
 
 
 def _tag(scene: Scene, number: int) -> Scene:
@@ -138,7 +131,7 @@ def critical_candidates(
                 f"only {len(kept)} of {n} scenes reached criticality {target} in {drawn} "
                 "draws; lower the target or give a space with more traffic"
             )
-        scenes = [s for s in map(_usable, space.sample_many(batch, seed + drawn)) if s]
+        scenes = [s for s in map(drivable, space.sample_many(batch, seed + drawn)) if s]
         drawn += batch
         if not scenes:
             continue
