@@ -189,10 +189,8 @@ def naturalistic_reference(
     per_run = config.snapshots_per_run * config.windows_per_snapshot
     planned = -(-int(n) // per_run)
     workers = min(os.cpu_count() or 1, planned) if workers is None else max(1, workers)
-    pool = None
-    if backend == "ray":
-        pass  # actors per batch of runs below
-    elif workers > 1:
+    pool = None  # a local pool; Ray takes each batch of runs on actors below
+    if backend == "process" and workers > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
