@@ -38,8 +38,8 @@ _EXPORTS = {
     "load_decoder": "latent",
     "STARTS": "generation",
     "DrivingLayoutEnv": "generation",
-    "goal_targets": "generation",
-    "start_episodes": "generation",
+    "goal_targets": "starts",
+    "start_episodes": "starts",
     "DrivingLayoutVecEnv": "vector",
     "DriveEnv": "drive",
 }

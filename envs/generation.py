@@ -30,8 +30,8 @@ from scenegym.envs.representation import (
     PolicySpaces,
     Representation,
 )
-from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism, goal_scores
-from scenegym.scene.batch import RoadBatch, SceneBatch
+from scenegym.envs.starts import goal_targets, start_episodes
+from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism
 from scenegym.scene.descriptors import describe, describe_batch
 from scenegym.scene.encoding import LaneGrid
 from scenegym.scene.features import ROAD_FEATURES
@@ -40,7 +40,7 @@ from scenegym.scene.scene import Scene, distinct_roads, iter_scenes
 from scenegym.scene.space import HighwaySceneSpace, HighwaySpaceConfig
 from scenegym.scene.vehicles import KINDS, Vehicles
 
-__all__ = ["STARTS", "DrivingLayoutEnv", "goal_targets", "start_episodes"]
+__all__ = ["STARTS", "DrivingLayoutEnv"]
 
 STARTS: tuple[str, ...] = ("space", "goal")
 """Where a starting scene comes from: the scene space alone, or the scene space following the
@@ -582,7 +582,7 @@ class DrivingLayoutEnv(gym.Env):
         }
 
     # ------------------------------------------------------------------ starts
-    def _open(self, seed: int | None, options: dict | None) -> tuple[Scene | None, bool]:
+    def open_episode(self, seed: int | None, options: dict | None) -> tuple[Scene | None, bool]:
         """The part of a reset before the starting scene is drawn: reseed, check the
         options, and with ``start="goal"`` draw the targets. Returns the scene given in
         ``options`` (None when the space is to draw it) and whether the targets are still
@@ -605,7 +605,7 @@ class DrivingLayoutEnv(gym.Env):
         # start="goal": the targets come first and shape the starting scene; otherwise the
         # scene is drawn first (the order fixes which scene and targets a seed gives).
         if self.start == "goal" and scene is None:
-            self.targets = self._draw_targets(options or {})
+            self.targets = self.draw_targets(options or {})
             return None, False
         return scene, True
 
@@ -643,7 +643,7 @@ class DrivingLayoutEnv(gym.Env):
             )
         return road
 
-    def _draw_targets(self, options: dict) -> dict[str, float]:
+    def draw_targets(self, options: dict) -> dict[str, float]:
         """Goal targets: those in ``options["targets"]``, and on a given road
         (``options["road"]``) the road's own lane count and curvature, with the others
         filled in as the goal's reference does given these (``GoalSpec.sample_given``); with
@@ -697,94 +697,3 @@ def _decoder(representation: str, decoder: Any) -> Any:
             )
         return None
     return load_decoder(decoder)
-
-
-def goal_targets(envs: Sequence[DrivingLayoutEnv]) -> NDArray[np.float64] | None:
-    """``(envs, k)`` goal targets of goal-conditioned environments (configured alike), in
-    the order of the goal's names; None without a goal in the observation."""
-    first = envs[0]
-    if "goal" not in first.spaces.parts.spaces:
-        return None
-    names = first.goal.names
-    return np.array([[env.targets[name] for name in names] for env in envs])
-
-
-def start_episodes(
-    envs: Sequence[DrivingLayoutEnv],
-    seeds: Sequence[int | None],
-    options: Sequence[dict | None],
-) -> None:
-    """Reset ``envs`` (configured alike and sharing one representation: one environment, or
-    those of a ``DrivingLayoutVecEnv``) with ``seeds`` and ``options``, but for scoring and
-    observing the starting scenes.
-
-    The starting scenes of all of them are drawn at once (``HighwaySceneSpace.sample_roads``
-    and ``sample_vehicles_many``) and the goal starts' candidates described and scored in
-    one batch; each environment draws from its own generator, so the starting scenes are
-    those of the environments reset one by one. Their representation starts them
-    (``Representation.restart``)."""
-    scenes, later = [], []
-    for env, seed, option in zip(envs, seeds, options):
-        scene, targets_later = env._open(seed, option)
-        scenes.append(scene)
-        later.append(targets_later)
-    drawn = [k for k, scene in enumerate(scenes) if scene is None]
-    if drawn:
-        for k, scene in zip(drawn, _draw_starts([envs[k] for k in drawn])):
-            scenes[k] = scene
-    for env, option, targets_later in zip(envs, options, later):
-        if targets_later:
-            env.targets = env._draw_targets(option or {})
-    representation = envs[0].representation
-    if any(env.representation is not representation for env in envs):
-        raise ValueError("start_episodes needs environments that share one representation")
-    representation.restart(
-        np.array([env.row for env in envs], dtype=np.int64),
-        scenes,
-        [env.np_random for env in envs],
-    )
-
-
-def _draw_starts(envs: Sequence[DrivingLayoutEnv]) -> list[Scene]:
-    """The starting scenes of ``envs`` drawn from their scene space with their generators.
-
-    A goal start (``start="goal"``, ``start_candidates`` K > 1) draws one road for the
-    targets and K vehicle sets on it, and starts from the set whose descriptors come nearest
-    the targets (goal score; the first of equals) -- nearest, not the best score: candidates
-    picked for validity as well leave the small gaps of crowded targets unmet, and the
-    policy repairs overlaps. Representations that make the vehicles themselves start from
-    the road alone."""
-    first = envs[0]
-    goal_first = first.start == "goal"
-    rngs = [env.np_random for env in envs]
-    targets = [env.targets for env in envs] if goal_first else None
-    roads = first.space.sample_roads(rngs, targets)
-    # A given road replaces the drawn one (drawn all the same: a seed draws the same
-    # vehicles whatever the other environments are given).
-    roads = [road if env.given_road is None else env.given_road for env, road in zip(envs, roads)]
-    if not first.representation.keeps_vehicles:
-        return [Scene(road, Vehicles.empty()) for road in roads]
-    count = first.start_candidates if goal_first else 1
-    sizes, columns = first.space.sample_vehicles_many(roads, rngs, targets, count)
-    pick = np.zeros(len(envs), dtype=np.int64)
-    if count > 1:
-        batch = SceneBatch(
-            RoadBatch(roads),
-            road_of=np.repeat(np.arange(len(envs)), count),
-            sizes=np.repeat(sizes, count),
-            columns=columns,
-        )
-        now = describe_batch(batch, first.goal.names)
-        scores = goal_scores(
-            np.column_stack([now[name] for name in first.goal.names]),
-            np.repeat(goal_targets(envs), count, axis=0),
-            first.goal,
-        ).reshape(len(envs), count)
-        pick = np.argmax(scores, axis=1)
-    ends = np.cumsum(sizes * count)
-    scenes = []
-    for road, n, end, k in zip(roads, sizes.tolist(), ends.tolist(), pick.tolist()):
-        start = end - n * count + n * k
-        vehicles = Vehicles.unchecked({name: v[start : start + n] for name, v in columns.items()})
-        scenes.append(Scene(road, vehicles))
-    return scenes

@@ -10,7 +10,8 @@ from numpy.typing import NDArray
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices
 
 from scenegym._checks import check_whole
-from scenegym.envs.generation import DrivingLayoutEnv, goal_targets, start_episodes
+from scenegym.envs.generation import DrivingLayoutEnv
+from scenegym.envs.starts import goal_targets, start_episodes
 from scenegym.scene.scene import Scene
 
 __all__ = ["DrivingLayoutVecEnv"]
