@@ -17,19 +17,77 @@ The scenes found carry ``adversarial_round`` (0: a candidate as given) and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from scenegym.agents.driving import Driver, drive_episodes
+from scenegym.agents.driving import SCRIPTED, Driver, drive_episodes, load_driver
 from scenegym.agents.replay import edit_scene
+from scenegym.agents.runs import run_path
 from scenegym.agents.teachers import drivable
 from scenegym.scene.safety import criticality
 from scenegym.scene.scene import Scene
 from scenegym.scene.space import HighwaySceneSpace
 
-__all__ = ["AdversarialSearch", "adversarial_search", "critical_candidates"]
+__all__ = [
+    "AdversarialSearch",
+    "DriverJudge",
+    "adversarial_search",
+    "critical_candidates",
+    "judge_models",
+]
+
+
+@dataclass(kw_only=True)
+class DriverJudge:
+    """The ``"driver"`` model of the ``adversarial`` reward term (``scenegym.rewards.
+    adversarial``): drives ``source`` (a scripted driver's name or a curriculum run folder,
+    as ``load_driver`` takes) one Drive-v1 episode from each scene and scores it 1 for a
+    crash, ``near * (1 - min TTC / horizon)`` for a near crash (the ego's least
+    time-to-collision with the vehicle ahead, s), and 0 where the start was not drivable.
+    The driver is loaded at the first ``scores`` and not pickled, so a judge travels to
+    ``SubprocVecEnv`` workers as its settings alone."""
+
+    source: str
+    near: float = 0.5
+    horizon: float = 5.0
+    seed: int = 0
+    _driver: Driver | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.near < 1 or not self.horizon > 0:
+            raise ValueError(
+                f"a DriverJudge's near must be in [0, 1) and its horizon above 0, got "
+                f"near={self.near}, horizon={self.horizon}"
+            )
+        self.source = str(self.source)
+        if self.source not in SCRIPTED and not Path(self.source).is_dir():
+            raise ValueError(
+                f"driver {self.source}: not a curriculum run folder nor one of "
+                f"{', '.join(SCRIPTED)}"
+            )
+
+    @property
+    def driver(self) -> Driver:
+        """The driver, loaded at first use."""
+        if self._driver is None:
+            self._driver = load_driver(self.source)
+        return self._driver
+
+    def scores(self, scenes: Sequence[Scene]) -> np.ndarray:
+        """The ``(scenes,)`` adversarial scores of ``scenes`` (see the class notes)."""
+        rows = drive_episodes(self.driver, scenes, seed=self.seed)
+        crash = np.array([row["crash"] for row in rows])
+        closeness = np.array([max(0.0, 1 - row["min_ttc"] / self.horizon) for row in rows])
+        drivable = np.array([row["drivable"] for row in rows])
+        return drivable * np.maximum(crash, self.near * closeness)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_driver": None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,3 +197,27 @@ def critical_candidates(
         good = (measures["criticality"] >= target) & (measures["collision"] == 0)
         kept += [scene for scene, ok in zip(scenes, good) if ok]
     return kept[:n]
+
+
+def judge_models(models: dict[str, Any], run: str | os.PathLike | None) -> dict[str, Any]:
+    """The models of a generation run's ``env_kwargs.models``, ready to score with:
+    ``driver`` (a scripted driver's name,
+    a curriculum run folder, absolute or relative to the run folder, or a mapping of
+    ``DriverJudge`` settings with its ``source``) becomes a ``DriverJudge``; any other model
+    is given as it is."""
+    resolved = dict(models)
+    driver = resolved.get("driver")
+    if isinstance(driver, str):
+        driver = {"source": driver}
+    if isinstance(driver, dict):
+        source = str(driver.get("source", ""))
+        if run is not None and run_path(run, source).is_dir():
+            source = str(run_path(run, source))
+        try:
+            resolved["driver"] = DriverJudge(**{**driver, "source": source})
+        except TypeError as error:
+            raise ValueError(
+                f"config.env_kwargs.models.driver: {error}; give a driver's name or run "
+                "folder, or a mapping of source, near, horizon and seed"
+            ) from None
+    return resolved

@@ -79,6 +79,8 @@ class HeldOutCallback(BaseCallback):
         config: the run's settings (its environment scores the scenes).
         run: the run folder (relative paths of the environment's inputs are inside it).
         reference: scenes taken as real, or None.
+        models: the models of the environment's terms ready to score with
+            (``GenerationPolicy``'s ``models``), or None.
     """
 
     def __init__(
@@ -87,16 +89,20 @@ class HeldOutCallback(BaseCallback):
         config: TrainConfig,
         run: str | os.PathLike | None = None,
         reference: list[Scene] | None = None,
+        models: dict[str, Any] | None = None,
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
         self.config, self.run, self.reference = config, run, reference
+        self.models = models
         self.every = max(1, config.eval_every // config.n_envs)
         self.seed = HELD_OUT_SEED + config.seed * 1000
         self.policy: GenerationPolicy | None = None
 
     def _init_callback(self) -> None:
-        self.policy = GenerationPolicy(model=self.model, config=self.config, run=self.run)
+        self.policy = GenerationPolicy(
+            model=self.model, config=self.config, run=self.run, models=self.models
+        )
 
     def _on_step(self) -> bool:
         if self.n_calls % self.every == 0:

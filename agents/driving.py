@@ -127,8 +127,11 @@ def drivable_tests(scenes: Sequence[Scene]) -> tuple[list[Scene], list[str]]:
 
 
 def drive_episodes(driver: Driver, scenes: Sequence[Scene], *, seed: int = 0) -> list[dict]:
-    """One episode of ``driver`` from each scene: a row of ``scene``, ``success``, ``crash``,
-    ``speed`` (mean over steps, m/s), ``distance`` (m), ``steps`` and ``return``."""
+    """One episode of ``driver`` from each scene (episode ``k`` seeded ``seed + k``): a row
+    of ``scene``, ``success``, ``crash``, ``speed`` (mean over steps, m/s), ``distance`` (m),
+    ``steps``, ``return``, ``drivable`` (1 when the start was drivable) and ``min_ttc``: the
+    least time-to-collision of the ego with the vehicle ahead of it in its lane over the
+    episode's steps (s; infinite when it never closed on one)."""
     import gymnasium as gym
 
     import scenegym  # noqa: F401
@@ -137,11 +140,12 @@ def drive_episodes(driver: Driver, scenes: Sequence[Scene], *, seed: int = 0) ->
     rows = []
     try:
         for k, scene in enumerate(scenes):
-            observation, _ = env.reset(seed=seed + k, options={"scene": scene})
-            speeds, total, done, info = [], 0.0, False, {}
+            observation, start = env.reset(seed=seed + k, options={"scene": scene})
+            speeds, total, done, info, ttc = [], 0.0, False, {}, math.inf
             while not done:
                 observation, reward, terminated, truncated, info = env.step(driver.act(observation))
                 speeds.append(float(info["speed"]))
+                ttc = min(ttc, ego_ttc(env.unwrapped))
                 total += float(reward)
                 done = terminated or truncated
             rows.append(
@@ -153,11 +157,28 @@ def drive_episodes(driver: Driver, scenes: Sequence[Scene], *, seed: int = 0) ->
                     "distance": float(info["distance"]),
                     "steps": len(speeds),
                     "return": total,
+                    "drivable": float(start["drivable"]),
+                    "min_ttc": ttc,
                 }
             )
     finally:
         env.close()
     return rows
+
+
+def ego_ttc(env: Any) -> float:
+    """The time-to-collision (s) of a highway-env environment's ego with the vehicle ahead
+    of it in its lane, bumper to bumper at the present speeds; infinite when there is none
+    or it is not closing."""
+    ego = env.vehicle
+    front, _ = env.road.neighbour_vehicles(ego, ego.lane_index)
+    if front is None:
+        return math.inf
+    closing = ego.speed - front.speed
+    gap = ego.lane_distance_to(front) - (ego.LENGTH + front.LENGTH) / 2
+    if closing <= 0:
+        return math.inf
+    return max(gap, 0.0) / closing
 
 
 def wilson(successes: float, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -76,14 +76,23 @@ class GenerationPolicy:
         config: the settings it was trained with.
         run: its run folder (relative paths of the environment's inputs are inside it), or
             None.
+        models: models of the environment's reward terms ready to score with, in place of
+            the settings of ``config.env_kwargs.models`` (a ``DriverJudge`` for the
+            ``adversarial`` term: ``scenegym.agents.adversarial.judge_models``), or None.
     """
 
     def __init__(
-        self, *, model: Any, config: TrainConfig, run: str | os.PathLike | None = None
+        self,
+        *,
+        model: Any,
+        config: TrainConfig,
+        run: str | os.PathLike | None = None,
+        models: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.config = config
         self.run = run
+        self.models = dict(models or {})
         self._venv = None  # the last vector environment, kept for the next sample()
         self._scorer = None  # an environment of the run whose reward spec scores scenes
         self._executor = None  # the worker processes of sample(workers=...), once started
@@ -150,6 +159,7 @@ class GenerationPolicy:
             realism=env.realism,
             scene_realism=env.scene_realism,
             prior=env.prior,
+            models={**env.models, **self.models},
         )
 
     def sample(

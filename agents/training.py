@@ -22,6 +22,7 @@ import os
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
@@ -33,6 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecMoni
 from scenegym._io import atomic_write_text, locking
 from scenegym._threads import torch_threads
 from scenegym._versions import versions
+from scenegym.agents.adversarial import judge_models
 from scenegym.agents.callbacks import (
     ArchiveCallback,
     AtomicCheckpointCallback,
@@ -62,7 +64,7 @@ __all__ = ["TrainConfig", "latest_checkpoint", "make_env", "make_vec_env", "run_
 
 def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None = None):
     """A factory of the monitored training environment number ``rank``."""
-    kwargs = env_kwargs(config, run)
+    kwargs = scoring_kwargs(config, run)
 
     def build():
         import scenegym  # noqa: F401  (registers the environments in a worker process)
@@ -74,11 +76,20 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
     return build
 
 
+def scoring_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, Any]:
+    """The environment's keyword arguments (``env_kwargs``) with its term models ready to
+    score with (``judge_models``: a driver's name becomes a ``DriverJudge``)."""
+    kwargs = env_kwargs(config, run)
+    if isinstance(kwargs.get("models"), dict):
+        kwargs["models"] = judge_models(kwargs["models"], run)
+    return kwargs
+
+
 def make_vec_env(config: TrainConfig, run: str | os.PathLike | None = None):
     """The monitored vector environment of ``config`` (seeded with ``config.seed`` + rank at
     its first reset)."""
     if config.vec_env == "batched":
-        kwargs = {**gym.spec(config.env).kwargs, **env_kwargs(config, run)}
+        kwargs = {**gym.spec(config.env).kwargs, **scoring_kwargs(config, run)}
         vec_env = VecMonitor(DrivingLayoutVecEnv(config.n_envs, **kwargs))
     else:
         factories = [make_env(config, rank, run) for rank in range(config.n_envs)]
@@ -196,7 +207,8 @@ def _callbacks(
         callbacks.append(
             ArchiveCallback(archive=population.archive, path=run / "archive.json", every=every)
         )
-    callbacks.append(HeldOutCallback(config=config, run=run, reference=reference))
+    models = scoring_kwargs(config, run).get("models")
+    callbacks.append(HeldOutCallback(config=config, run=run, reference=reference, models=models))
     checkpoints = AtomicCheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
     return CallbackList([*callbacks, checkpoints])
 
@@ -262,7 +274,7 @@ def _set_up(
 def _probe(config: TrainConfig, run: Path) -> None:
     """Build one environment of ``config`` and reset it: inputs it reads on reset (a goal
     reference, a realism model) fail here with their own message, before training starts."""
-    env = gym.make(config.env, **env_kwargs(config, run))
+    env = gym.make(config.env, **scoring_kwargs(config, run))
     try:
         env.reset(seed=config.seed)
     finally:

@@ -31,7 +31,7 @@ from scenegym.envs.representation import (
     Representation,
 )
 from scenegym.envs.starts import goal_targets, start_episodes
-from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism
+from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism, reward_term
 from scenegym.scene.descriptors import describe, describe_batch
 from scenegym.scene.encoding import LaneGrid
 from scenegym.scene.features import ROAD_FEATURES
@@ -192,7 +192,9 @@ class DrivingLayoutEnv(gym.Env):
       percentile of the scene's ELBO under a VAE of the reference, or of a GAN's
       discriminator score (default weight 0.5 when given). ``decoder``: the ``ScenePrior``
       (or prior folder) whose latent space the ``latent`` representation acts in; required
-      there, refused elsewhere.
+      there, refused elsewhere. ``models``: further models of registered terms by name, such
+      as ``{"driver": DriverJudge(source="faster")}`` for the ``adversarial`` term (a term
+      with a weight needs the models its ``models`` attribute names).
     - ``representation``: ``"edit"`` (default), ``"construct"``, ``"oneshot"`` or
       ``"latent"`` (``REPRESENTATIONS``).
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
@@ -262,6 +264,7 @@ class DrivingLayoutEnv(gym.Env):
         realism: Any = None,
         scene_realism: Any = None,
         prior: Any = None,
+        models: dict[str, Any] | None = None,
         decoder: Any = None,
         grid: LaneGrid | None = None,
         max_vehicles: int = 40,
@@ -290,6 +293,7 @@ class DrivingLayoutEnv(gym.Env):
         space = self._space_config(space, max_vehicles)
         self.space = HighwaySceneSpace(space)
         self._set_up_scoring(reward, goal, realism, scene_realism, prior)
+        self.models = self._term_models(models)
         self.decoder = _decoder(representation, decoder)
         self.max_vehicles = check_whole("max_vehicles", max_vehicles, 1)
         self.edit_budget = check_whole("edit_budget", edit_budget, 1)
@@ -407,6 +411,21 @@ class DrivingLayoutEnv(gym.Env):
             from scenegym.generators.prior import ScenePrior as prior_kind  # imports torch
         self.prior = self._model("prior_realism", prior, prior_kind, "scene prior")
 
+    def _term_models(self, models: dict[str, Any] | None) -> dict[str, Any]:
+        """``models``, checked to hold every model a weighted term needs."""
+        _check_kind("models", models, dict)
+        models = dict(models or {})
+        for name in self.reward_spec.terms:
+            needs = getattr(reward_term(name), "models", ())
+            missing = [need for need in needs if models.get(need) is None]
+            if self.reward_spec.weight(name) > 0 and missing:
+                raise ValueError(
+                    f"the {name} term has a weight but no {missing[0]!r} model was given: pass "
+                    f"models={{'{missing[0]}': ...}} (see scenegym.rewards.{name}), or set its "
+                    "weight to 0"
+                )
+        return models
+
     def _model(self, term: str, model: Any, kind: type, what: str) -> Any:
         """The model of a realism ``term``: ``model`` itself, or loaded from its path; one is
         required when the term has a weight."""
@@ -470,8 +489,9 @@ class DrivingLayoutEnv(gym.Env):
         actions = self.spaces.actions(np.asarray(action)[None])
         flags = self.representation.apply(actions, self._rows)
         terminated, truncated, terminal = (bool(flag[0]) for flag in flags)
+        ended = terminated or truncated
         scores, terms, now, parts = self.assess(
-            self._rows, goal_targets([self]), terminated or truncated
+            self._rows, goal_targets([self]), ended, final=np.array([ended])
         )
         reward, info = self.settle(
             float(scores[0]),
@@ -509,10 +529,12 @@ class DrivingLayoutEnv(gym.Env):
         descriptors: bool,
         *,
         score: bool = True,
+        final: NDArray[np.bool_] | None = None,
     ) -> tuple[NDArray | None, dict[str, NDArray], dict[str, NDArray] | None, dict[str, NDArray]]:
         """Score and observe the current scenes of ``rows`` of this environment's
         representation (None: all) in one batch, with their ``(n, k)`` goal ``targets``
-        (``goal_targets``; None without a goal).
+        (``goal_targets``; None without a goal); ``final`` flags the scenes at their
+        episode's end (``TermContext.final``; None: none).
 
         Returns the ``(n,)`` weighted scores, every reward term ``(n,)``, the descriptors
         (when ``descriptors`` or a goal asks for them, else None) and the stacked
@@ -533,6 +555,8 @@ class DrivingLayoutEnv(gym.Env):
                 targets=targets,
                 goal=goal,
                 descriptors=now,
+                models=self.models,
+                final=np.zeros(batch.count, dtype=bool) if final is None else final,
             )
         parts = self.representation.observe(batch, rows)
         if goal is not None:

@@ -92,7 +92,9 @@ class DrivingLayoutVecEnv(VecEnv):
         envs, first, n = self.envs, self.envs[0], self.num_envs
         terminated, truncated, terminal = self.representation.apply(self._actions)
         dones = terminated | truncated
-        scores, terms, now, parts = first.assess(None, goal_targets(envs), bool(dones.any()))
+        scores, terms, now, parts = first.assess(
+            None, goal_targets(envs), bool(dones.any()), final=dones
+        )
         rewards = np.zeros(n, dtype=np.float32)
         infos: list[dict[str, Any]] = []
         # Python numbers for every environment at once: building the infos one environment

@@ -9,7 +9,9 @@ May import ``scenegym.scene`` and the utilities.
   ``reward_term``, ``registered_terms``.
 - Built-in terms: ``ValidityTerm`` (``validity_score(s)``), ``RealismTerm``,
   ``SceneRealismTerm``, ``PriorRealismTerm``, ``GoalTerm`` (``goal_score(s)``),
-  ``CriticalityTerm`` (how close the scene comes to a crash; weighted only), and the
+  ``CriticalityTerm`` (how close the scene comes to a crash; weighted only),
+  ``AdversarialTerm`` (a driving agent crashes in the scene; needs a ``"driver"`` model and
+  scores scenes at their episode's end only), and the
   population terms ``NoveltyTerm`` and ``CoverageTerm`` over an ``Archive``
   (``DESCRIPTOR_SCALES``).
 - ``RewardSpec``: weights of the registered per-scene terms (``TERMS`` are always reported);
@@ -18,6 +20,7 @@ May import ``scenegym.scene`` and the utilities.
   fitted on a reference (``REALISM_FEATURES``, ``SCENE_REALISM_FEATURES``).
 """
 
+from scenegym.rewards.adversarial import AdversarialTerm
 from scenegym.rewards.criticality import CriticalityTerm
 from scenegym.rewards.goal import GoalSpec, GoalTerm, goal_score, goal_scores
 from scenegym.rewards.population import DESCRIPTOR_SCALES, Archive, CoverageTerm, NoveltyTerm
@@ -47,6 +50,7 @@ __all__ = [
     "REALISM_FEATURES",
     "SCENE_REALISM_FEATURES",
     "TERMS",
+    "AdversarialTerm",
     "Archive",
     "CoverageTerm",
     "CriticalityTerm",

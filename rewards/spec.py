@@ -156,12 +156,14 @@ class RewardSpec:
         names: Sequence[str] | None = None,
         descriptors: Mapping[str, NDArray[np.float64]] | None = None,
         models: Mapping[str, Any] | None = None,
+        final: NDArray[np.bool_] | None = None,
     ) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]]]:
         """``score`` of every scene of a ``SceneBatch``: the ``(scenes,)`` weighted scores and
         every term's ``(scenes,)`` values, in the order of ``terms``. ``targets`` is
         ``(scenes, k)``, one column per name in ``names`` (default ``goal.names``);
-        ``descriptors`` is ``batch.describe()`` when the caller has it already; the models
-        and these make the terms' ``TermContext``."""
+        ``descriptors`` is ``batch.describe()`` when the caller has it already; ``final``
+        flags the scenes at their episode's end (``TermContext.final``; None: all); the
+        models and these make the terms' ``TermContext``."""
         context = TermContext(
             models={
                 "realism": realism,
@@ -173,6 +175,7 @@ class RewardSpec:
             goal=goal,
             names=names,
             descriptors=descriptors,
+            final=final,
         )
         terms = {name: _scene_term(name).scores(batch, context) for name in self.terms}
         total = sum(self.weight(name) * values for name, values in terms.items())

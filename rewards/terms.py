@@ -57,6 +57,11 @@ class TermContext:
         names: the descriptors of the targets' columns (default ``goal.names``).
         descriptors: the batch's descriptors, ``(scenes,)`` values per name; given when the
             caller has them, else computed by ``describe`` at the first term that needs them.
+        final: ``(scenes,)`` flags of the scenes at their episode's end (None: all of them,
+            as when finished scenes are scored). A term too costly to score at every step
+            (``adversarial`` drives an agent through the scene) scores these alone and
+            gives the others 0; it was 0 the step before, so the episode's last reward
+            holds its whole value, once per episode.
     """
 
     models: Mapping[str, Any] = field(default_factory=dict)
@@ -64,10 +69,17 @@ class TermContext:
     goal: Any = None
     names: Sequence[str] | None = None
     descriptors: Mapping[str, NDArray[np.float64]] | None = None
+    final: NDArray[np.bool_] | None = None
 
     def model(self, name: str) -> Any:
         """The fitted model ``name``, or None."""
         return self.models.get(name)
+
+    def finished(self, count: int) -> NDArray[np.int64]:
+        """The indices of the scenes at their episode's end, of a batch of ``count``."""
+        if self.final is None:
+            return np.arange(count)
+        return np.flatnonzero(self.final)
 
     def describe(
         self, batch: SceneBatch, names: Sequence[str] = ()

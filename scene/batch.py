@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from scenegym.scene.geometry import box_frames
 from scenegym.scene.road import Road, advance
 from scenegym.scene.scene import Scene
-from scenegym.scene.vehicles import kind_code
+from scenegym.scene.vehicles import Vehicles, kind_code
 
 __all__ = [
     "COLUMNS",
@@ -288,6 +288,12 @@ class SceneBatch:
                 for name in COLUMNS
             }
         return cls(roads, road_of=road_of, sizes=sizes, columns=columns)
+
+    def scene(self, i: int) -> Scene:
+        """Scene ``i`` of the batch, rebuilt from the columns (context and id are not kept)."""
+        start, stop = int(self.first[i]), int(self.first[i] + self.sizes[i])
+        columns = {name: getattr(self, name)[start:stop] for name in COLUMNS}
+        return Scene(self.roads.roads[int(self.road_of[i])], Vehicles.unchecked(columns))
 
     # ------------------------------------------------------------------ lanes
     def clipped_lane(self) -> NDArray[np.int64]:
