@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from scenegym._checks import check_whole
 from scenegym._io import atomic_write_bytes, atomic_write_text
+from scenegym._ray import check_backend, imap
+from scenegym._threads import ignore_interrupts, interrupts_ignored_by_new_processes
 from scenegym.scene.scene import Scene, read_scenes
 
 __all__ = ["MIN_SCENES", "TABLE_KEYS", "evaluate_to_folder", "read_scene_sets"]
@@ -60,14 +63,20 @@ def evaluate_to_folder(
     seed: int = 0,
     reference_name: str = "reference",
     prior: Any = None,
+    workers: int = 1,
+    backend: str = "process",
 ) -> dict[str, Any]:
     """Evaluate each named set of scenes against ``reference``; write the metrics and report.
     With a ``ScenePrior`` as ``prior`` the metrics include the Fréchet Scene Distance.
 
+    The sets are evaluated one after the other, or with ``workers`` above 1 each in a worker
+    of a local process pool (``backend="process"``) or of a Ray cluster (``"ray"``,
+    ``scenegym._ray``); the metrics are the same either way.
+
     Returns the ``metrics.json`` content.
     """
-    from scenegym.evaluation.metrics import evaluate
-
+    check_backend(backend)
+    check_whole("workers", workers, 1)
     if not generators:
         raise ValueError("evaluate needs at least one set of scenes")
     out = Path(out)
@@ -75,10 +84,7 @@ def evaluate_to_folder(
         (out / "figures").mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
-    results = {
-        name: evaluate(scenes, reference, seed=seed, prior=prior)
-        for name, scenes in generators.items()
-    }
+    results = _evaluate_sets(generators, (reference, seed, prior), workers, backend)
     first = next(iter(results.values()))
     metrics = {**first, "generators": results, "reference": reference_name, "seed": seed}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -90,6 +96,46 @@ def evaluate_to_folder(
         figures["prior"] = "figures/prior.png"
     atomic_write_text(out / "report.md", _markdown(results, figures, reference_name, seed))
     return metrics
+
+
+def _evaluate_sets(
+    generators: Mapping[str, Sequence[Scene]], against: tuple, workers: int, backend: str
+) -> dict[str, dict[str, Any]]:
+    """The metrics of every set against ``(reference, seed, prior)``, in the sets' order."""
+    items = list(generators.items())
+    if backend == "ray":
+        return dict(imap(_start_worker, against, _evaluate_set, items, workers))
+    if workers == 1 or len(items) == 1:
+        return dict(_evaluate_set(item, against) for item in items)
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # forking after torch can hang
+    with interrupts_ignored_by_new_processes():
+        pool = context.Pool(min(workers, len(items)), _start_worker, against)
+    with pool:
+        return dict(pool.imap(_evaluate_set, items))
+
+
+_AGAINST: tuple = ()
+
+
+def _start_worker(reference: Sequence[Scene], seed: int, prior: Any) -> None:
+    """Keep what every set is measured against in this worker."""
+    global _AGAINST
+    ignore_interrupts()
+    _AGAINST = (reference, seed, prior)
+
+
+def _evaluate_set(
+    item: tuple[str, Sequence[Scene]], against: tuple = ()
+) -> tuple[str, dict[str, Any]]:
+    """``(name, metrics)`` of the set ``item`` against ``(reference, seed, prior)`` (in a
+    worker: those it keeps)."""
+    from scenegym.evaluation.metrics import evaluate
+
+    name, scenes = item
+    reference, seed, prior = against or _AGAINST
+    return name, evaluate(scenes, reference, seed=seed, prior=prior)
 
 
 def _figures(

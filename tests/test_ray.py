@@ -1,9 +1,11 @@
-"""Dataset writing on Ray: a local Ray with 2 CPUs writes the same files as the process pool,
-and resumes what either of them left unfinished."""
+"""Work on Ray: a local Ray with 2 CPUs writes the same dataset files as the process pool and
+resumes what either of them left unfinished; sampling, the reference and evaluation give the
+same results as the pool."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,25 @@ def test_a_policy_samples_the_same_scenes_on_ray(tiny_run, tmp_path, capsys):
     argv = ["generate", str(tiny_run), "--n", "4", "--backend", "ray", "--out", str(out)]
     status, _, _ = run(argv, capsys)
     assert status == 0 and len(out.read_text().splitlines()) == 4
+
+
+def test_evaluation_on_ray_and_on_a_pool_gives_the_same_metrics(tmp_path, capsys):
+    reference = tmp_path / "reference.jsonl"
+    write_scenes(reference, list(HighwaySceneSpace().sample_many(40, 7)))
+    sets = []
+    for seed in (1, 2, 3):
+        sets.append(tmp_path / f"set{seed}.jsonl")
+        write_scenes(sets[-1], list(HighwaySceneSpace().sample_many(30, seed)))
+    metrics = {}
+    for name, options in (
+        ("one", []),
+        ("pool", ["--workers", "2"]),
+        ("ray", ["--workers", "2", "--backend", "ray"]),
+    ):
+        argv = ["evaluate", str(sets[0]), "--compare", *map(str, sets[1:])]
+        argv += ["--reference", str(reference), "--out", str(tmp_path / name), *options]
+        status, _, _ = run(argv, capsys)
+        assert status == 0
+        metrics[name] = (tmp_path / name / "metrics.json").read_text()
+    assert metrics["pool"] == metrics["one"] and metrics["ray"] == metrics["one"]
+    assert len(json.loads(metrics["one"])["generators"]) == 3

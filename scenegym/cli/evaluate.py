@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scenegym.cli._common import Commands, number, reference_scenes, seed_int
+from scenegym.cli._common import (
+    Commands,
+    add_backend_options,
+    number,
+    positive_int,
+    reference_scenes,
+    seed_int,
+    use_backend,
+)
 from scenegym.evaluation import evaluate_to_folder, read_scene_sets
 from scenegym.generators import ScenePrior
 
@@ -35,15 +43,30 @@ def add_evaluate(commands: Commands) -> None:
         default=None,
         help="a prior folder (scenegym fit-prior): adds the Fréchet Scene Distance",
     )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="sets (the scenes and each --compare file) evaluated at once, one per worker",
+    )
+    add_backend_options(parser)
     parser.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    use_backend(args, args.workers)
     sets = read_scene_sets([args.scenes, *args.compare])
     prior = ScenePrior.load(args.prior) if args.prior is not None else None
     reference, label = reference_scenes(args.reference)
     metrics = evaluate_to_folder(
-        sets, reference, args.out, seed=args.seed, reference_name=label, prior=prior
+        sets,
+        reference,
+        args.out,
+        seed=args.seed,
+        reference_name=label,
+        prior=prior,
+        workers=args.workers,
+        backend=args.backend,
     )
     for name, result in metrics["generators"].items():
         fsd = ""
