@@ -483,7 +483,8 @@ def import_commonroad(
         try:
             result = read_commonroad(path, interval=interval)
         except ValueError as error:
-            summary["files_skipped"].append({"file": str(path), "reason": str(error)})
+            reason = str(error).removeprefix(f"{path}: ")  # the file is named beside it
+            summary["files_skipped"].append({"file": str(path), "reason": reason})
             continue
         summary["files_read"] += 1
         summary["vehicles_dropped"] += result.dropped

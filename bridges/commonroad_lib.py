@@ -129,15 +129,19 @@ def finite_number(value: Any) -> float | None:
 
 def schema_problem(path: Any) -> str | None:
     """The first place where the CommonRoad 2020a file ``path`` breaks the schema that
-    commonroad-io ships (``line N: ...``), or None when it keeps to it, is of another version,
-    or cannot be parsed at all. Entities are not expanded and nothing is fetched."""
+    commonroad-io ships, or the 2018b file ``path`` lacks what the reader needs
+    (``format_2018b_problem``), as ``line N: ...``; None when it keeps to them or is of
+    another version. Entities are not expanded and nothing is fetched."""
     from lxml import etree
 
     try:
         document = etree.parse(str(path), safe_xml_parser())
     except (etree.XMLSyntaxError, OSError) as error:
         return f"not well-formed XML: {one_line(error)}"
-    if document.getroot().get("commonRoadVersion") != "2020a":
+    version = document.getroot().get("commonRoadVersion")
+    if version == "2018b":
+        return format_2018b_problem(document.getroot())
+    if version != "2020a":
         return None
     schema = _commonroad_schema()
     if schema.validate(document):
@@ -157,3 +161,67 @@ def _commonroad_schema():
     files = resources.files("commonroad") / "common" / "xml_definition_files"
     with resources.as_file(files / "XML_commonRoad_XSD.xsd") as xsd:
         return etree.XMLSchema(etree.parse(str(xsd)))
+
+
+_NUMBERS = frozenset({"x", "y", "exact", "intervalStart", "intervalEnd", "length", "width"})
+_SHAPES = {"rectangle": ("length", "width"), "circle": ("radius",), "polygon": ("point",)}
+
+
+def format_2018b_problem(root: Any) -> str | None:
+    """The first place where a CommonRoad 2018b document (``root``: its lxml root) lacks
+    what commonroad-io reads (commonroad-io ships no 2018b schema, so these checks stand in
+    for one): ``benchmarkID`` and ``tags``, a positive ``timeStepSize``; numbers where
+    numbers go; lanelets with a left and a right bound of two points or more; obstacles
+    with a known role and type, a shape with its sizes, and an initial state with a
+    position, an orientation and a time."""
+    for name in ("benchmarkID", "tags"):
+        if root.get(name) is None:
+            return f"line {root.sourceline}: <commonRoad> has no {name} attribute (empty will do)"
+    step = root.get("timeStepSize")
+    if finite_number(step) is None or float(step) <= 0:
+        return f"line {root.sourceline}: timeStepSize {step!r} is not a positive number"
+    for node in root.iter():
+        if node.tag in _NUMBERS and len(node) == 0 and finite_number(node.text) is None:
+            return f"line {node.sourceline}: <{node.tag}> holds {node.text!r}, not a number"
+    for part, check in (("lanelet", _lanelet_2018b_problem), ("obstacle", _obstacle_2018b_problem)):
+        for node in root.findall(part):
+            problem = check(node)
+            if problem is not None:
+                return f"line {node.sourceline}: {part} {node.get('id')} {problem}"
+    return None
+
+
+def _lanelet_2018b_problem(lanelet: Any) -> str | None:
+    for side in ("leftBound", "rightBound"):
+        bound = lanelet.find(side)
+        points = [] if bound is None else bound.findall("point")
+        if len(points) < 2:
+            return f"has no <{side}> of two points or more"
+        if any(point.find("x") is None or point.find("y") is None for point in points):
+            return f"has a <point> of its <{side}> without <x> or <y>"
+    return None
+
+
+def _obstacle_2018b_problem(obstacle: Any) -> str | None:
+    from commonroad.scenario.obstacle import ObstacleType
+
+    role, kind = obstacle.findtext("role"), obstacle.findtext("type")
+    if role not in ("static", "dynamic"):
+        return f"has role {role!r}; expected static or dynamic"
+    if kind not in {member.value for member in ObstacleType}:
+        return f"has type {kind!r}; expected one of CommonRoad's obstacle types, such as car"
+    shape = obstacle.find("shape")
+    forms = [] if shape is None else [form for form in shape if form.tag in _SHAPES]
+    if not forms:
+        return "has no <shape> with a rectangle, circle or polygon"
+    for form in forms:
+        missing = [need for need in _SHAPES[form.tag] if form.find(need) is None]
+        if missing:
+            return f"has a <{form.tag}> without <{missing[0]}>"
+    state = obstacle.find("initialState")
+    if state is None:
+        return "has no <initialState>"
+    missing = [need for need in ("position", "orientation", "time") if state.find(need) is None]
+    if missing:
+        return f"has an <initialState> without <{missing[0]}>"
+    return None

@@ -562,8 +562,53 @@ def test_a_malformed_file_is_skipped_with_a_reason_naming_it(tmp_path):
     scenes, summary = import_commonroad(path)
     assert scenes == [] and summary["files_read"] == 0
     (skip,) = summary["files_skipped"]
-    assert skip["file"] == str(path) and str(path) in skip["reason"]
+    assert skip["file"] == str(path) and str(path) not in skip["reason"]
+    assert "not a readable CommonRoad XML file" in skip["reason"]
     assert "\n" not in skip["reason"]
+
+
+_FORMAT_2018B = """<?xml version="1.0" encoding="UTF-8"?>
+<commonRoad timeStepSize="0.1" commonRoadVersion="2018b" benchmarkID="X_Y-1_1_T-1" tags="">
+  <lanelet id="1">
+    <leftBound><point><x>0</x><y>3.5</y></point><point><x>200</x><y>3.5</y></point></leftBound>
+    <rightBound><point><x>0</x><y>0</y></point><point><x>200</x><y>0</y></point></rightBound>
+  </lanelet>
+  <obstacle id="2">
+    <role>dynamic</role>
+    <type>car</type>
+    <shape><rectangle><length>4.5</length><width>1.8</width></rectangle></shape>
+    <initialState>
+      <position><point><x>20</x><y>1.75</y></point></position>
+      <orientation><exact>0</exact></orientation>
+      <time><exact>0</exact></time>
+      <velocity><exact>25</exact></velocity>
+    </initialState>
+  </obstacle>
+</commonRoad>
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("<type>car</type>", "<type>spaceship</type>", "line 7: obstacle 2 has type 'spaceship'"),
+        ("<role>dynamic</role>", "", "obstacle 2 has role None; expected static or dynamic"),
+        ("<length>4.5</length>", "", "obstacle 2 has a <rectangle> without <length>"),
+        ('timeStepSize="0.1"', 'timeStepSize="abc"', "timeStepSize 'abc' is not a positive"),
+        ("<x>200</x><y>0</y>", "<x>far</x><y>0</y>", "line 5: <x> holds 'far', not a number"),
+        ("<point><x>200</x><y>0</y></point></rightBound>", "</rightBound>", "two points"),
+        (' tags=""', "", "line 2: <commonRoad> has no tags attribute"),
+    ],
+)
+def test_a_broken_2018b_file_is_skipped_with_what_is_wrong(old, new, reason, tmp_path):
+    """commonroad-io ships no 2018b schema; its reader fails on these with its internals."""
+    good, bad = tmp_path / "good.xml", tmp_path / "bad.xml"
+    good.write_text(_FORMAT_2018B)
+    assert len(read_commonroad(good).scenes[0].vehicles) == 1
+    assert old in _FORMAT_2018B
+    bad.write_text(_FORMAT_2018B.replace(old, new, 1))
+    scenes, summary = import_commonroad([bad])
+    assert scenes == [] and reason in summary["files_skipped"][0]["reason"]
 
 
 def test_a_folder_of_mixed_files_imports_the_good_ones(free_flow, tmp_path):
