@@ -57,6 +57,7 @@ from numpy.typing import NDArray
 
 from scenegym._checks import MAX_SEED
 from scenegym._io import atomic_write_text, file_sha256
+from scenegym._threads import torch_threads
 from scenegym._versions import versions
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.generators._weights import (
@@ -128,6 +129,15 @@ class AppearanceConfig:
     device: str = field(default="auto", metadata=DEVICE_OPTION)
     seed: int = field(
         default=0, metadata=option("seed of the split, initialisation and crops", 0, MAX_SEED)
+    )
+    torch_threads: int = field(
+        default=1,
+        metadata=option(
+            "torch threads of the fit (0: torch's own count, one per core); with one, a fit "
+            "keeps its share of a shared CPU instead of spinning against other jobs",
+            0,
+            256,
+        ),
     )
 
     def __post_init__(self) -> None:
@@ -529,13 +539,26 @@ def fit_appearance(
         resume: continue the checkpoint in ``out``.
         on_epoch: called after each epoch with the epoch number (from 1) and its row.
     """
-    import torch
 
     if not isinstance(pairs, Pairs):
         pairs = read_pairs(pairs)
     out = Path(out)
     config, state = _starting_point(out, _as_config(config), pairs, resume)
     _check_crop(pairs, config)
+    with torch_threads(config.torch_threads):
+        return _fit(pairs, out, config, state, on_epoch)
+
+
+def _fit(
+    pairs: Pairs,
+    out: Path,
+    config: AppearanceConfig,
+    state: dict[str, Any] | None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None,
+) -> AppearanceModel:
+    """``fit_appearance`` from its checked inputs (``state``: a checkpoint's, or None)."""
+    import torch
+
     device = torch_device(config.device)
     train, held = _split(len(pairs.names), config)
     with torch.random.fork_rng(devices=[]):

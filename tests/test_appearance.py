@@ -116,6 +116,20 @@ def test_a_resumed_fit_ends_with_the_weights_of_an_uninterrupted_one(pairs, tmp_
         fit_appearance(pairs, tmp_path / "whole", config)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_fit_runs_on_its_torch_threads_and_gives_the_caller_its_own_back(
+    threads, pairs, tmp_path
+):
+    import torch
+
+    before, seen = torch.get_num_threads(), []
+    config = {**SMALL, "epochs": 1, "torch_threads": threads}
+    fit_appearance(
+        pairs, tmp_path / "m", config, on_epoch=lambda *_: seen.append(torch.get_num_threads())
+    )
+    assert seen == [threads] and torch.get_num_threads() == before
+
+
 def _copy_pairs(pairs: Path, out: Path, count: int = 4) -> Path:
     for sub in ("semantic", "images"):
         (out / sub).mkdir(parents=True)
