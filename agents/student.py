@@ -9,12 +9,12 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 
 from scenegym._io import atomic_write_text, locking
@@ -32,6 +32,7 @@ from scenegym.agents.curriculum import (
     run_config_text,
 )
 from scenegym.agents.loading import load_model
+from scenegym.agents.progress import ProgressLinesCallback
 from scenegym.agents.runs import algorithm_class
 from scenegym.agents.teachers import Episode, Teacher, curriculum_context, curriculum_info
 from scenegym.scene.descriptors import describe_many
@@ -332,6 +333,7 @@ def run_student(
     *,
     start: tuple[int, Path, dict] | None,
     progress_bar: bool,
+    progress_lines: Callable[[str], None] | None = None,
 ) -> Path:
     """Train the student of ``config`` under ``teacher`` (from the checkpoint ``start``)."""
     vec_env = _vec_env(config)
@@ -353,9 +355,14 @@ def run_student(
         began, steps_before = time.perf_counter(), model.num_timesteps
         if remaining > 0:
             with torch_threads(config.torch_threads):
+                lines = (
+                    []
+                    if progress_lines is None
+                    else [ProgressLinesCallback(progress_lines, total=config.total_steps)]
+                )
                 model.learn(
                     remaining,
-                    callback=callback,
+                    callback=CallbackList([callback, *lines]),
                     reset_num_timesteps=start is None,
                     progress_bar=progress_bar,
                 )
@@ -380,10 +387,12 @@ def train_curriculum(
     *,
     resume: bool = False,
     progress_bar: bool = False,
+    progress_lines: Callable[[str], None] | None = None,
 ) -> Path:
     """Train a student under a teacher into the folder ``run`` (see the module notes); with
-    ``resume``, continue its newest checkpoint (the config is the run's own). Returns the
-    path of the final model."""
+    ``resume``, continue its newest checkpoint (the config is the run's own).
+    ``progress_bar`` draws SB3's bar; ``progress_lines`` gets a line of progress every 30 s
+    or 5 % instead (for a log). Returns the path of the final model."""
     run = Path(run)
     if resume:
         if not run.is_dir():
@@ -411,7 +420,14 @@ def train_curriculum(
         else:  # killed before its first checkpoint: start again from nothing
             cut_file(run / "scenes.jsonl", 0)
             cut_file(run / "episodes.csv", 0)
-        return run_student(config, run, teacher, start=start, progress_bar=progress_bar)
+        return run_student(
+            config,
+            run,
+            teacher,
+            start=start,
+            progress_bar=progress_bar,
+            progress_lines=progress_lines,
+        )
     existed = run.exists()
     run.mkdir(parents=True, exist_ok=True)
     # Input paths are kept absolute, so that the run resumes from any folder.
@@ -419,7 +435,14 @@ def train_curriculum(
     config = dataclasses.replace(config, **{k: v for k, v in inputs.items() if getattr(config, k)})
     atomic_write_text(run / "curriculum.json", run_config_text(config))
     try:
-        return run_student(config, run, teacher, start=None, progress_bar=progress_bar)
+        return run_student(
+            config,
+            run,
+            teacher,
+            start=None,
+            progress_bar=progress_bar,
+            progress_lines=progress_lines,
+        )
     except BaseException:
         if curriculum_checkpoint(run) is None:  # a new run that never saved leaves nothing
             _remove_new_run(run, existed)

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from scenegym.agents.callbacks import (
 )
 from scenegym.agents.loading import load_model, saved_data
 from scenegym.agents.population import PopulationReward
+from scenegym.agents.progress import ProgressLinesCallback
 from scenegym.agents.runs import (
     TrainConfig,
     algorithm_class,
@@ -198,9 +200,10 @@ def _callbacks(
     config: TrainConfig,
     population: PopulationReward | None,
     reference: list[Scene] | None,
+    progress_lines: Callable[[str], None] | None = None,
 ) -> CallbackList:
     """The callbacks of a training session: reward terms logged, the archive saved with every
-    checkpoint, held-out evaluations, checkpoints."""
+    checkpoint, held-out evaluations, checkpoints, and lines of progress when asked."""
     every = max(1, config.checkpoint_every // config.n_envs)
     callbacks = [RewardTermsCallback()]
     if population is not None:
@@ -210,6 +213,8 @@ def _callbacks(
     models = scoring_kwargs(config, run).get("models")
     callbacks.append(HeldOutCallback(config=config, run=run, reference=reference, models=models))
     checkpoints = AtomicCheckpointCallback(every, str(run / "checkpoints"), name_prefix="model")
+    if progress_lines is not None:
+        callbacks.append(ProgressLinesCallback(progress_lines, total=config.total_steps))
     return CallbackList([*callbacks, checkpoints])
 
 
@@ -302,13 +307,16 @@ def train(
     resume: bool = False,
     total_steps: int | None = None,
     progress_bar: bool = False,
+    progress_lines: Callable[[str], None] | None = None,
     files: dict[str, str] | None = None,
 ) -> Path:
     """Train ``config`` into the folder ``run``; with ``resume``, continue its newest
     checkpoint, and with ``total_steps`` as well, train the run on to that many steps (a
     finished run continues from its final model). ``files`` (name: text) are written into a
     new run folder before the environments are built, for inputs they read by a path
-    relative to the run, such as a realism model. Returns the path of the final model."""
+    relative to the run, such as a realism model. ``progress_bar`` draws SB3's bar;
+    ``progress_lines`` gets a line of progress every 30 s or 5 % instead (for a log).
+    Returns the path of the final model."""
     run = Path(run)
     if resume:
         saved = run / "config.json"
@@ -353,7 +361,7 @@ def train(
         with torch_threads(config.torch_threads):
             model.learn(
                 remaining,
-                callback=_callbacks(run, config, population, reference),
+                callback=_callbacks(run, config, population, reference, progress_lines),
                 reset_num_timesteps=checkpoint is None,
                 progress_bar=progress_bar,
             )

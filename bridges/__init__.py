@@ -41,6 +41,7 @@ from scenegym.bridges.reference import (
     load_reference,
     load_roads,
     naturalistic_reference,
+    reference_cached,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "naturalistic_reference",
     "read_commonroad",
     "read_openscenario",
+    "reference_cached",
     "to_highway",
     "write_commonroad",
     "write_openscenario",

@@ -55,6 +55,7 @@ __all__ = [
     "load_reference",
     "load_roads",
     "naturalistic_reference",
+    "reference_cached",
 ]
 
 REFERENCE_VERSION = 3
@@ -152,6 +153,17 @@ def _cache_key(n: int, seed: int, config: ReferenceConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _cache_path(n: int, seed: int, config: ReferenceConfig) -> Path:
+    key = _cache_key(int(n), int(seed), config)
+    return cache_folder() / "reference" / f"naturalistic-{key}.jsonl"
+
+
+def reference_cached(n: int, seed: int = 0, config: ReferenceConfig | None = None) -> bool:
+    """Whether ``naturalistic_reference(n, seed, config)`` is in the cache (a load, not a
+    simulation)."""
+    return _cache_path(n, seed, ReferenceConfig() if config is None else config).is_file()
+
+
 def naturalistic_reference(
     n: int,
     seed: int = 0,
@@ -173,9 +185,7 @@ def naturalistic_reference(
     check_backend(backend)
     n, seed = check_whole("n", n, 1), check_whole("seed", seed, 0)
     config = ReferenceConfig() if config is None else config
-    path = (
-        cache_folder() / "reference" / f"naturalistic-{_cache_key(int(n), int(seed), config)}.jsonl"
-    )
+    path = _cache_path(n, seed, config)
     if cache and path.is_file():
         try:
             scenes = list(iter_scenes(path))

@@ -106,7 +106,9 @@ def test_quickstart_returns_the_counts_and_metrics_it_wrote(quick):
 def test_quickstart_reports_its_stages_notes_and_summary(quick):
     result, progress = quick
     assert progress.summaries == [result.summary]
-    assert progress.notes == ["training a generation policy for 2048 steps ..."]
+    plan, training = progress.notes
+    assert plan.startswith(f"quickstart into {result.out}:") and "2,048 steps" in plan
+    assert training == "training a generation policy for 2048 steps ..."
     assert progress.stages["sampling"] == [12, 12]
     assert progress.stages["simulating reference"] == [40, 40]
     assert progress.stages["writing COCO dataset"][0] == 12

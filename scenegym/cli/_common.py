@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scenegym._checks import MAX_SEED
+from scenegym._progress import LineProgress
 from scenegym._ray import BACKENDS, connect
 from scenegym.bridges import NATURALISTIC, NATURALISTIC_SCENES, load_reference
 from scenegym.config import (
@@ -253,11 +254,24 @@ def progress_columns() -> tuple[ProgressColumn, ...]:
     )
 
 
+def log_lines() -> Callable[[str], None] | None:
+    """Where lines of progress go when stderr is not a terminal (a log): stderr; None on a
+    terminal, where bars are drawn instead."""
+    if interactive():
+        return None
+    return lambda line: print(line, file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def progress(description: str, total: int | None) -> Iterator[Callable[..., None]]:
-    """A rich progress bar (done/total, rate, time left) on an interactive stderr; silent
-    otherwise. Yields ``advance(steps=1)``."""
+    """A rich progress bar (done/total, rate, time left) on an interactive stderr; lines of
+    progress every 30 s or 5 % otherwise (``LineProgress``). Yields ``advance(steps=1)``."""
     shown = console()
+    write = log_lines()
+    if write is not None:
+        lines = LineProgress(description, total=total, write=write)
+        yield lines.advance
+        return
     with Progress(
         *progress_columns(),
         console=shown,

@@ -16,6 +16,7 @@ from scenegym.cli._common import (
     add_config_options,
     config,
     interactive,
+    log_lines,
     number,
     positive_int,
     reference_scenes,
@@ -40,12 +41,19 @@ def _curriculum(args: argparse.Namespace) -> int:
         if args.config is not None or args.out is not None or args.overrides:
             raise ValueError("--resume RUN takes no --config, --set or --out: the run has them")
         run = args.resume
-        model = train_curriculum(None, run, resume=True, progress_bar=interactive())
+        model = train_curriculum(
+            None, run, resume=True, progress_bar=interactive(), progress_lines=log_lines()
+        )
     else:
         if args.out is None:
             raise ValueError("give --out RUN for a new run, or --resume RUN to continue one")
         run = args.out
-        model = train_curriculum(config(CurriculumConfig, args), run, progress_bar=interactive())
+        model = train_curriculum(
+            config(CurriculumConfig, args),
+            run,
+            progress_bar=interactive(),
+            progress_lines=log_lines(),
+        )
     print(
         f"trained {run}: student {model}, scenes met {run}/scenes.jsonl, episodes "
         f"{run}/episodes.csv, logs {run}/logs/"

@@ -64,7 +64,10 @@ class _Shown(RecipeProgress):
         return progress(description, total)
 
     def note(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        print(text, file=sys.stderr, flush=True)
+
+    def training_lines(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
     def described(self, summary: dict[str, Any]) -> None:
         print_summary(summary)

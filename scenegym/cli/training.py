@@ -29,6 +29,7 @@ from scenegym.cli._common import (
     check_out_file,
     config,
     interactive,
+    log_lines,
     number,
     overrides,
     parse_targets,
@@ -63,13 +64,22 @@ def _train(args: argparse.Namespace) -> int:
                 "(--set total_steps=N trains it on)"
             )
             return 0
-        model = train(None, run, resume=True, total_steps=total_steps, progress_bar=interactive())
+        model = train(
+            None,
+            run,
+            resume=True,
+            total_steps=total_steps,
+            progress_bar=interactive(),
+            progress_lines=log_lines(),
+        )
     else:
         if args.out is None:
             raise ValueError("give --out RUN for a new run, or --resume RUN to continue one")
         run = args.out
         training, files = bring_inputs(config(TrainConfig, args))
-        model = train(training, run, progress_bar=interactive(), files=files)
+        model = train(
+            training, run, progress_bar=interactive(), progress_lines=log_lines(), files=files
+        )
     print(f"trained {run}: model {model}, logs {run}/logs/, checkpoints {run}/checkpoints/")
     return 0
 
@@ -231,7 +241,10 @@ class _Progress(RecipeProgress):
     training_bar = interactive()
 
     def note(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        print(text, file=sys.stderr, flush=True)
+
+    def training_lines(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _fit(args: argparse.Namespace) -> int:
