@@ -16,9 +16,11 @@ driver). Then ``--n`` scenes of each set are driven by the same driver once each
   drivable the same way (a start the traffic and the ego can survive), so a crash is the
   agent's.
 
-Reported per set: the crash rate (Wilson 95 % interval), the validity rate, the mean
-realism term (the run's realism model), the mean adversarial term (crash 1, near crash up
-to 0.5) and the training time.
+Reported per set: the crash rate (Wilson 95 % interval), the validity rate of the scenes
+driven and of the scenes as drawn (before ``drivable`` repaired them), the mean realism term
+(the run's realism model), the mean adversarial term (crash 1, near crash up to 0.5) and
+the training time. A run folder left by an earlier call in ``--out`` is measured again
+without training.
 
 Run::
 
@@ -66,7 +68,8 @@ def main() -> None:
     config |= {"total_steps": args.steps, "seed": args.seed}
     run = args.out / "run"
     started = time.perf_counter()
-    train(config, run)
+    if not (run / "model.zip").is_file():  # a finished run of an earlier call is measured again
+        train(config, run)
     train_s = time.perf_counter() - started
     judge = judge_models(kwargs["models"], run)["driver"]
     policy = GenerationPolicy.load(run)
@@ -74,13 +77,18 @@ def main() -> None:
         model=policy.model, config=policy.config, run=run, models={"driver": judge}
     )
     space = HighwaySceneSpace(HighwaySpaceConfig(**kwargs["space"]))
+    raw = {
+        "random": list(space.sample_many(4 * args.n, 50_000 + args.seed)),
+        "generator": policy.sample(4 * args.n, seed=70_000).scenes,
+    }
     sets = {
-        "random": _drivable(space.sample_many(4 * args.n, 50_000 + args.seed), args.n),
+        "random": _drivable(raw["random"], args.n),
         "critical": critical_candidates(args.n, target=0.8, space=space, seed=60_000),
-        "generator": _drivable(policy.sample(4 * args.n, seed=70_000).scenes, args.n),
+        "generator": _drivable(raw["generator"], args.n),
     }
     rows = {}
     for name, scenes in sets.items():
+        drawn = raw.get(name)
         write_scenes(args.out / f"{name}.jsonl", scenes)
         driven = drive_episodes(judge.driver, scenes, seed=80_000)
         crashes = sum(row["crash"] for row in driven)
@@ -90,6 +98,7 @@ def main() -> None:
             "crash": crashes / len(scenes),
             "crash_ci": wilson(crashes, len(scenes)),
             "valid": float(np.mean([is_valid(scene) for scene in scenes])),
+            "valid_as_drawn": None if drawn is None else float(np.mean(list(map(is_valid, drawn)))),
             "realism": float(np.mean(terms["realism"])),
             "adversarial": float(np.mean(terms["adversarial"])),
         }

@@ -512,7 +512,12 @@ def _arrow_array(kind: str, values: Any) -> Any:
 
 # ------------------------------------------------------------------------------ the job
 
-_SUBFOLDERS = ("images", "semantic", "instance", "labels", "scenes", "shards")
+def _subfolders(formats: list[str]) -> list[str]:
+    """The folders a dataset of ``formats`` writes into: no empty one for a format not
+    asked for (``labels/``: YOLO, ``scenes/``: Parquet)."""
+    only = {"labels": "yolo", "scenes": "parquet"}
+    every = ("images", "semantic", "instance", "labels", "scenes", "shards")
+    return [sub for sub in every if sub not in only or only[sub] in formats]
 
 
 def _finished(out: Path, index: int) -> bool:
@@ -678,7 +683,7 @@ def _prepare(out: Path, job: dict[str, Any], overwrite: bool) -> None:
     if not out.parent.is_dir():
         raise ValueError(f"cannot create output folder {out}: {out.parent} does not exist")
     try:
-        for sub in _SUBFOLDERS:
+        for sub in _subfolders(job["config"]["formats"]):
             (out / sub).mkdir(parents=True, exist_ok=True)
         if not job_file.is_file():
             _write(job_file, json.dumps(job, indent=1).encode("utf-8"))

@@ -563,3 +563,18 @@ def test_progress_bars_show_done_total_rate_and_time_left():
     last = out.getvalue().split("\r")[-1]
     assert "writing dataset" in last
     assert "200/1000 50.0/s 0:00:16" in last  # 800 left at 50/s
+
+
+def test_every_option_says_what_it_does_and_help_shows_the_defaults(capsys):
+    import argparse
+
+    from scenegym.cli import build_parser
+
+    (commands,) = (a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            assert action.help, f"scenegym {name} {action.option_strings or action.dest}"
+    status, printed, _ = run(["dataset", "--help"], capsys)
+    assert status == 0
+    assert "parallel workers (default: 1)" in " ".join(printed.split())
+    assert "(default: all)" in printed and "(default: None)" not in printed

@@ -356,6 +356,8 @@ def test_a_write_failing_mid_run_is_named_and_keeps_finished_shards(scenes_file,
     config = DatasetConfig(width=32, height=16, shard_size=8, formats=("coco",))
     whole = tmp_path / "whole"
     write_dataset(ScenesFile(scenes_file), whole, 16, 0, config)
+    # COCO alone: no empty labels/ (YOLO) or scenes/ (Parquet) folder to mislead a reader.
+    assert not (whole / "labels").exists() and not (whole / "scenes").exists()
     out = tmp_path / "out"
     blocker = out / "images" / "0000010-road.png"
 

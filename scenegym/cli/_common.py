@@ -46,8 +46,33 @@ EXIT_USAGE = 2
 """Exit status of a usage mistake: a bad option, value or file."""
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, where it has one worth saying (not None, an
+    empty list or a flag's False) and its help does not say it already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+            or "default" in (action.help or "")
+        ):
+            return action.help
+        if isinstance(default, list):
+            shown = " ".join(map(str, default)).replace("%", "%%")
+            return f"{action.help or ''} (default: {shown})"
+        return super()._get_help_string(action)
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake as one line."""
+    """argparse that reports a usage mistake as one line and shows each option's default in
+    ``--help``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")

@@ -40,7 +40,11 @@ def add_dataset(commands: Commands) -> None:
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument(
-        "--format", choices=("coco", "yolo", "parquet", "all"), nargs="+", default=["all"]
+        "--format",
+        choices=("coco", "yolo", "parquet", "all"),
+        nargs="+",
+        default=["all"],
+        help="label formats to write (all: the three)",
     )
     add_target_option(parser, "a run source's descriptor target (repeatable)")
     parser.add_argument("--workers", type=positive_int, default=1, help="parallel workers")

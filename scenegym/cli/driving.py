@@ -138,7 +138,9 @@ def add_adversarial(commands: Commands) -> None:
     parser.add_argument(
         "--rounds", type=seed_int, default=1, help="rounds of edits after the first"
     )
-    parser.add_argument("--seed", type=seed_int, default=0)
+    parser.add_argument(
+        "--seed", type=seed_int, default=0, help="seed of the candidates, edits and traffic"
+    )
     parser.add_argument("--out", type=Path, required=True, help="scenes .jsonl to write")
     parser.set_defaults(handler=_adversarial)
 

@@ -245,7 +245,13 @@ def add_render(commands: Commands) -> None:
     render.add_argument(
         "--resolution", type=float, default=None, help="m/px (default: fit the road)"
     )
-    render.add_argument("--view", choices=("road", "vehicle"), default="road")
+    render.add_argument(
+        "--view",
+        choices=("road", "vehicle"),
+        default="road",
+        help="road: the whole road in the picture; vehicle: a window centred on vehicle --ego, "
+        "turned with its heading",
+    )
     render.add_argument(
         "--ego", type=seed_int, default=0, help="vehicle followed by --view vehicle"
     )
