@@ -512,6 +512,7 @@ def _arrow_array(kind: str, values: Any) -> Any:
 
 # ------------------------------------------------------------------------------ the job
 
+
 def _subfolders(formats: list[str]) -> list[str]:
     """The folders a dataset of ``formats`` writes into: no empty one for a format not
     asked for (``labels/``: YOLO, ``scenes/``: Parquet)."""
