@@ -21,8 +21,8 @@ def bring_inputs(config: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
     The scenes files ``config`` names relative to the working directory (``reference``, a
     goal's ``reference`` and the ``roads`` of ``env_kwargs``) are read, to be copied into the
     run as ``reference.jsonl``, ``goal-reference.jsonl`` and ``roads.jsonl``; the model files
-    and folders of ``env_kwargs`` (``realism``, ``scene_realism``, ``prior``, ``decoder``) are
-    named by their absolute paths instead.
+    and folders of ``env_kwargs`` (``realism``, ``scene_realism``, ``prior``, ``decoder``, and
+    the driver run of ``models``) are named by their absolute paths instead.
 
     Returns:
         The config naming the inputs where the run finds them, and the files to write into
@@ -44,7 +44,19 @@ def bring_inputs(config: TrainConfig) -> tuple[TrainConfig, dict[str, str]]:
     if isinstance(goal, dict) and "reference" in goal:
         kwargs["goal"] = {**goal, "reference": bring(goal["reference"], "goal-reference.jsonl")}
     for key in _MODEL_KEYS:
-        value = kwargs.get(key)
-        if isinstance(value, str) and value and not os.path.isabs(value) and Path(value).exists():
-            kwargs[key] = str(Path(value).resolve())
+        if key in kwargs:
+            kwargs[key] = _absolute(kwargs[key])
+    models = kwargs.get("models")
+    if isinstance(models, dict) and "driver" in models:  # a curriculum run folder
+        driver = models["driver"]
+        if isinstance(driver, dict):
+            driver = {**driver, "source": _absolute(driver.get("source"))}
+        kwargs["models"] = {**models, "driver": _absolute(driver)}
     return dataclasses.replace(config, reference=reference, env_kwargs=kwargs), files
+
+
+def _absolute(value: Any) -> Any:
+    """``value``'s absolute path where it is a relative path that exists, else ``value``."""
+    if isinstance(value, str) and value and not os.path.isabs(value) and Path(value).exists():
+        return str(Path(value).resolve())
+    return value

@@ -192,3 +192,22 @@ def test_a_bad_driver_in_a_run_config_gets_one_line(driver, message, tmp_path, c
     status, _, err = run([*argv, "--set", f"env_kwargs.models.driver={driver}"], capsys)
     assert message in assert_usage_error(status, err)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_new_run_names_its_driver_run_by_its_absolute_path(tmp_path, monkeypatch):
+    from scenegym.agents.inputs import bring_inputs
+    from scenegym.agents.runs import TrainConfig
+
+    (tmp_path / "runs" / "student").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    for driver, expected in (
+        ("runs/student", str(tmp_path / "runs" / "student")),
+        (
+            {"source": "runs/student", "near": 0.3},
+            {"source": str(tmp_path / "runs" / "student"), "near": 0.3},
+        ),
+        ("idle", "idle"),
+    ):
+        config = TrainConfig(env_kwargs={"models": {"driver": driver}})
+        brought, _ = bring_inputs(config)
+        assert brought.env_kwargs["models"]["driver"] == expected
