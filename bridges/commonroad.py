@@ -54,6 +54,9 @@ __all__ = [
 
 _ROAD_EDGE_MARGIN = 0.5
 """How far (m) a vehicle centre may lie outside the outer lane edges and still be imported."""
+_ROAD_END_MARGIN = 0.25
+"""How far (m) a vehicle centre may lie before the road's start or past its end, or before
+or past the ends of its lane, and still be imported (at the end itself)."""
 
 
 # Obstacle types read as vehicles; None means "decide by size". Bicycles are two-wheelers
@@ -363,11 +366,17 @@ def _assign(rows: NDArray[np.float64], carriageways: list[Carriageway]):
     for c, carriageway in enumerate(carriageways):
         road = carriageway.road
         s, offset = road.cartesian_to_frenet(x, y)
+        # A centre on the road's first or last edge (s = 0 or its length, where scenegym
+        # places vehicles at the ends) lands a few centimetres outside the fitted road.
+        along = (s >= -_ROAD_END_MARGIN) & (s <= road.length + _ROAD_END_MARGIN)
+        s = np.clip(s, 0.0, road.length)
         _, _, reference = road.reference_pose(s)
         frenet.append((s, offset, reference))
         relative = np.where(np.isnan(yaw), 0.0, wrap_angle(yaw - reference))
-        along = (s >= 0.0) & (s <= road.length)
-        exists = road.lanes_at(s)  # (lanes, n)
+        # (lanes, n); a lane's fitted end lies within centimetres of where it was drawn
+        exists = road.lanes_at(s)
+        for step in (-_ROAD_END_MARGIN, _ROAD_END_MARGIN):
+            exists |= road.lanes_at(np.clip(s + step, 0.0, road.length))
         contained = np.full(n, -1)
         for lanelet_id, polygon in carriageway.polygons.items():
             hit = shapely.intersects_xy(polygon, x, y) & (contained < 0)

@@ -29,6 +29,9 @@ __all__ = [
 _FIT_TOLERANCE = 0.02
 """Distance (m) of a boundary vertex from the fitted reference line above which the fit
 tries shorter segments."""
+_END_SNAP = 0.25
+"""A lane whose fitted start or end lies within this distance (m) of the road's start or end
+begins or ends there."""
 
 
 _MIN_PIECE = 20.0
@@ -364,6 +367,9 @@ def _with_lane_extents(road: Road, lanelets, by_slot, widths) -> Road:
             raise Unrepresentable(f"lane {slot} never lies beside the other lanes")
         starts[slot] = max(0.0, float(s[inside].min()))
         ends[slot] = min(road.length, float(s[inside].max()))
+        # A lane drawn to the road's end is fitted a few centimetres short of it.
+        starts[slot] = 0.0 if starts[slot] < _END_SNAP else starts[slot]
+        ends[slot] = road.length if road.length - ends[slot] < _END_SNAP else ends[slot]
         if ends[slot] - starts[slot] <= 1e-3:
             raise Unrepresentable(f"lane {slot} has no length along the reference line")
     try:

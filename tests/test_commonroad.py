@@ -30,7 +30,15 @@ from scenegym.bridges.commonroad import (
     read_commonroad,
     write_commonroad,
 )
-from scenegym.scene import Road, Scene, Vehicles, validate, vehicle_poses, write_scenes
+from scenegym.scene import (
+    Road,
+    Scene,
+    Vehicles,
+    validate,
+    vehicle_poses,
+    violation_counts,
+    write_scenes,
+)
 
 
 def _round_trip(scene: Scene, tmp_path: Path) -> Scene:
@@ -656,3 +664,38 @@ def test_a_missing_commonroad_io_says_how_to_install(congested, tmp_path, monkey
         monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules fails the import
     with pytest.raises(ImportError, match="pip install"):
         write_commonroad(congested, tmp_path / "scene.xml")
+
+
+@pytest.mark.parametrize(
+    "curvatures", [(0.0, 0.0, 0.0), (0.0, 0.004, -0.003), (0.002, -0.0045, 0.0)]
+)
+def test_vehicles_at_the_ends_of_the_road_come_back(curvatures, tmp_path):
+    """scenegym places vehicles at s = 0 and at the road's length (a bus centred on the first
+    edge); the fitted road of the export must keep them, on their lanes, rule for rule."""
+    road = Road(
+        segment_lengths=[80.0, 60.0, 80.0],
+        segment_curvatures=list(curvatures),
+        lane_widths=[3.5, 3.4, 3.6, 3.5, 3.3],
+    )
+    end = road.length
+    scene = Scene(
+        road,
+        Vehicles.from_columns(
+            lane=[0, 4, 2, 1, 3, 4],
+            s=[0.0, 0.0, 0.0, end, end, end],
+            d=[0.1, -0.3, 0.0, 0.4, -0.2, 0.0],
+            speed=[25.0, 22.0, 20.0, 30.0, 27.0, 24.0],
+            length=[4.5, 4.8, 12.0, 4.4, 5.0, 4.6],
+            width=[1.8, 1.9, 2.5, 1.8, 1.9, 1.8],
+            kind=["car", "car", "bus", "car", "car", "car"],
+        ),
+    )
+    path = write_commonroad(scene, tmp_path / "ends.xml")
+    back = read_commonroad(path)
+    assert back.dropped == 0
+    (again,) = back.scenes
+    order = np.lexsort((scene.vehicles.lane, scene.vehicles.s))
+    returned = np.lexsort((again.vehicles.lane, again.vehicles.s))
+    assert again.vehicles.lane[returned].tolist() == scene.vehicles.lane[order].tolist()
+    np.testing.assert_allclose(again.vehicles.s[returned], scene.vehicles.s[order], atol=0.05)
+    assert violation_counts(again) == violation_counts(scene)
