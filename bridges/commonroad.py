@@ -39,6 +39,7 @@ from scenegym.bridges.commonroad_lib import (
     schema_problem,
     wrap_angle,
 )
+from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import KINDS, Vehicles
 
@@ -347,6 +348,15 @@ def _vehicle_rows(cr, obstacles, step: int, by_size: bool, reassigned: set[int])
     return np.array(rows, dtype=np.float64).reshape(-1, 7), not_vehicles
 
 
+def _lanes_near(road: Road, s: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """``(lanes, n)``: which lanes exist within ``_ROAD_END_MARGIN`` of each station (a
+    lane's fitted end lies within centimetres of where it was drawn)."""
+    exists = road.lanes_at(s)
+    for step in (-_ROAD_END_MARGIN, _ROAD_END_MARGIN):
+        exists |= road.lanes_at(np.clip(s + step, 0.0, road.length))
+    return exists
+
+
 def _assign(rows: NDArray[np.float64], carriageways: list[Carriageway]):
     """Split vehicle rows among the carriageways; returns their Vehicles and the count left out.
 
@@ -373,10 +383,7 @@ def _assign(rows: NDArray[np.float64], carriageways: list[Carriageway]):
         _, _, reference = road.reference_pose(s)
         frenet.append((s, offset, reference))
         relative = np.where(np.isnan(yaw), 0.0, wrap_angle(yaw - reference))
-        # (lanes, n); a lane's fitted end lies within centimetres of where it was drawn
-        exists = road.lanes_at(s)
-        for step in (-_ROAD_END_MARGIN, _ROAD_END_MARGIN):
-            exists |= road.lanes_at(np.clip(s + step, 0.0, road.length))
+        exists = _lanes_near(road, s)  # (lanes, n)
         contained = np.full(n, -1)
         for lanelet_id, polygon in carriageway.polygons.items():
             hit = shapely.intersects_xy(polygon, x, y) & (contained < 0)
