@@ -97,15 +97,18 @@ FORMATS = ("coco", "yolo", "parquet")
 class DatasetConfig:
     """What each sample holds (every field is a key of ``--set``)."""
 
-    width: int = field(default=256, metadata=option("image width (px)", 8, 16384))
-    height: int = field(default=128, metadata=option("image height (px)", 8, 16384))
+    width: int = field(default=192, metadata=option("image width (px)", 8, 16384))
+    height: int = field(default=384, metadata=option("image height (px)", 8, 16384))
     resolution: float | None = field(
         default=None,
-        metadata=option("m/px; null fits the road (road view), 0.25 (vehicle view)", 0.001, 100),
+        metadata=option("m/px; null fits the road (road view), 0.125 (vehicle view)", 0.001, 100),
     )
     views: tuple[str, ...] = field(
-        default=("road",),
-        metadata={"help": "road (the whole road) and/or vehicle (centred on vehicle ego)"},
+        default=("vehicle",),
+        metadata={
+            "help": "vehicle (24 x 48 m around vehicle ego, pointing up: a car is tens of "
+            "pixels) and/or road (the whole road: a car is a few pixels)"
+        },
     )
     ego: int = field(default=0, metadata=option("the vehicle a vehicle view follows", 0))
     formats: tuple[str, ...] = field(
@@ -382,6 +385,7 @@ def _sample_files(
         "coco": json.dumps(entry),
         "annotations": annotations,
         "categories": [k + 1 for k in kinds] if "coco" in config.formats else [],
+        "box_sizes": (boxes[ids, 2:] - boxes[ids, :2]).astype(int).tolist(),  # px, w and h
     }
 
 

@@ -12,11 +12,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from scenegym._io import file_sha256
 from scenegym._versions import versions
 from scenegym.scene.vehicles import KINDS
 
-__all__ = ["DATASET_FORMAT", "finalise", "write_file"]
+__all__ = ["DATASET_FORMAT", "box_pixels", "finalise", "write_file"]
 
 DATASET_FORMAT = 1
 """Version of the dataset layout, in the manifest and the COCO file's ``info``."""
@@ -64,6 +66,7 @@ def finalise(
     """
     counts = {"scenes": job["n"], "images": 0, "labels": 0, "invalid_scenes": 0}
     per_kind = dict.fromkeys(KINDS, 0)
+    sizes: list[list[int]] = []
     coco, yolo = "coco" in formats, "yolo" in formats
     cut = round(job["n"] * (1.0 - val_share))
     image_id = annotation_id = 0
@@ -77,6 +80,7 @@ def finalise(
             for image in record["images"]:
                 image_id += 1
                 counts["labels"] += len(image["annotations"])
+                sizes += image.get("box_sizes", [])  # shards written before it was recorded
                 for category in image["categories"]:
                     per_kind[KINDS[category - 1]] += 1
                 if coco:  # {"id": ..., then the entry's own fields
@@ -120,6 +124,7 @@ def finalise(
         "config": job["config"],
         "shards": shards,
         "counts": counts,
+        "box_pixels": box_pixels(sizes),
         "versions": versions("pycocotools", "pyarrow"),
         "sha256sums": file_sha256(out / "SHA256SUMS"),
     }
@@ -156,3 +161,27 @@ def _finish_yolo(out: Path) -> None:
         f"nc: {len(KINDS)}\nnames:\n" + "".join(f"  {k}: {v}\n" for k, v in enumerate(KINDS))
     )
     write_file(out / "data.yaml", data.encode("utf-8"))
+
+
+def box_pixels(sizes: Sequence[Sequence[int]]) -> dict[str, Any]:
+    """The distribution of box sizes (``(boxes, 2)`` widths and heights in pixels): how many,
+    the 5th, 25th, 50th, 75th and 95th percentiles of width, height and the shorter side,
+    and the shares of boxes whose shorter side is under 8 and under 16 px (small for most
+    detectors)."""
+    if not len(sizes):
+        return {"boxes": 0}
+    wh = np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
+    short = wh.min(axis=1)
+    quantiles = (5, 25, 50, 75, 95)
+
+    def spread(values: np.ndarray) -> dict[str, float]:
+        return {f"p{q}": float(v) for q, v in zip(quantiles, np.percentile(values, quantiles))}
+
+    return {
+        "boxes": int(wh.shape[0]),
+        "width": spread(wh[:, 0]),
+        "height": spread(wh[:, 1]),
+        "shorter_side": spread(short),
+        "shorter_under_8": float(np.mean(short < 8)),
+        "shorter_under_16": float(np.mean(short < 16)),
+    }

@@ -33,12 +33,17 @@ from scenegym.scene.vehicles import KINDS
 __all__ = [
     "PALETTE",
     "SEMANTIC_CLASSES",
+    "VEHICLE_RESOLUTION",
     "RenderConfig",
     "Rendering",
     "render",
     "render_many",
     "view_transform",
 ]
+
+VEHICLE_RESOLUTION = 0.125
+"""Metres per pixel of a vehicle view when none is given: a car of 4.5 x 1.8 m is 36 x 14 px,
+a size detectors learn from."""
 
 _NEXT = np.array([1, 2, 3, 0])  # corner k's edge runs to corner _NEXT[k]
 _SHIFT = 4  # fixed-point bits for sub-pixel vertex positions in OpenCV drawing calls
@@ -57,7 +62,7 @@ class RenderConfig:
         width: image width (px).
         height: image height (px).
         resolution: metres per pixel; ``None`` fits the whole road (view ``"road"``) or uses
-            0.25 m/px (view ``"vehicle"``).
+            ``VEHICLE_RESOLUTION``, 0.125 m/px (view ``"vehicle"``: a car is about 36 x 14 px).
         view: ``"road"`` (whole road) or ``"vehicle"`` (crop centred on vehicle ``ego``).
         ego: the vehicle the ``"vehicle"`` view follows.
         margin: space kept around the road when the scale is fitted (m).
@@ -218,7 +223,7 @@ def _vehicle_view(scene: Scene, config: RenderConfig) -> NDArray[np.float64]:
     center = corners.mean(axis=0)
     front = (corners[0] + corners[3]) / 2.0 - center
     heading = float(np.arctan2(front[1], front[0]))
-    resolution = 0.25 if config.resolution is None else config.resolution
+    resolution = VEHICLE_RESOLUTION if config.resolution is None else config.resolution
     return view_transform(
         tuple(center), np.pi / 2.0 - heading, resolution, config.width, config.height
     )

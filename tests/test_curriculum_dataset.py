@@ -113,7 +113,7 @@ def test_coco_images_carry_the_teachers_record_in_curriculum_order(written):
     for image, record in zip(images, _records(10)):
         for name, value in record.items():
             assert image[name] == value, name
-        assert image["file_name"] == f"images/{image['scene']:07d}-road.png"
+        assert image["file_name"] == f"images/{image['scene']:07d}-vehicle.png"
     raw = json.loads((written / "annotations.json").read_text())
     assert raw["images"][2]["difficulty"] is None and raw["images"][5]["replay"] is True
 

@@ -353,7 +353,7 @@ def test_an_unwritable_output_folder_fails_clearly(scenes_file, tmp_path):
 
 
 def test_a_write_failing_mid_run_is_named_and_keeps_finished_shards(scenes_file, tmp_path):
-    config = DatasetConfig(width=32, height=16, shard_size=8, formats=("coco",))
+    config = DatasetConfig(width=32, height=16, shard_size=8, formats=("coco",), views=("road",))
     whole = tmp_path / "whole"
     write_dataset(ScenesFile(scenes_file), whole, 16, 0, config)
     # COCO alone: no empty labels/ (YOLO) or scenes/ (Parquet) folder to mislead a reader.
@@ -436,3 +436,28 @@ def test_cli_writes_a_dataset_from_a_trained_run_like_generate(tiny_run, tmp_pat
     ]
     with pytest.raises(ValueError, match="'report' or 'repair'"):
         PolicySource(tiny_run, invalid="resample")
+
+
+def test_default_samples_show_cars_tens_of_pixels_long_and_the_manifest_says_so(
+    scenes_file, tmp_path
+):
+    """The default is a vehicle-centred view at 0.125 m/px; the whole-road view of a 200 m
+    road gives boxes a few pixels wide. The manifest's distribution is the COCO boxes'."""
+    from pycocotools.coco import COCO
+
+    sizes = {}
+    for views in (("vehicle",), ("road",)):
+        out = tmp_path / views[0]
+        manifest = write_dataset(
+            ScenesFile(scenes_file), out, 16, 0, DatasetConfig(views=views, formats=("coco",))
+        )
+        coco = COCO(str(out / "annotations.json"))
+        boxes = np.array([a["bbox"][2:] for a in coco.loadAnns(coco.getAnnIds())])
+        stated = manifest["box_pixels"]
+        assert stated["boxes"] == len(boxes) > 0
+        shorter = boxes.min(axis=1)
+        assert stated["shorter_side"]["p50"] == pytest.approx(np.percentile(shorter, 50))
+        assert stated["shorter_under_8"] == pytest.approx(np.mean(shorter < 8))
+        sizes[views[0]] = (np.median(boxes[:, 0]), np.median(boxes[:, 1]))
+    assert min(sizes["vehicle"]) >= 12 and max(sizes["vehicle"]) >= 30  # a car: 14 x 36 px
+    assert min(sizes["road"]) < 4
