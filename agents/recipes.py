@@ -369,7 +369,7 @@ def quickstart_plan(out: Path, *, n: int, train_steps: int, reference_n: int) ->
 def quickstart(
     out: str | os.PathLike,
     *,
-    n: int = 64,
+    n: int = 1000,
     seed: int = 0,
     train_steps: int = 500_000,
     reference_n: int = 2000,
@@ -430,6 +430,8 @@ def quickstart(
         held_out,
         out / "evaluation",
         prior=prior,
+        prior_samples="VAE prior",
+        run=run,
         reference_name=(
             f"naturalistic highway-env traffic ({len(held_out)} held-out scenes of "
             f"{len(fit_on) + len(held_out)}, seed 0)"

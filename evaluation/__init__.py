@@ -10,11 +10,14 @@ Scene Distance of a prior), the models, ``scenegym.scene`` and the utilities.
   ``Standardiser``; and
   ``evaluate``, all of them at once.
 - Reports: ``evaluate_to_folder`` (``metrics.json``, ``report.md`` and figures) of the sets
-  ``read_scene_sets`` reads from scenes files (at least ``MIN_SCENES`` each).
+  ``read_scene_sets`` reads from scenes files (at least ``MIN_SCENES`` each); the report opens
+  with ``verdict`` (plain words, fixed thresholds) and can draw a run's
+  ``plot_training_curves``.
 - Summaries: ``summarise``, ``reference_statistics`` (``write_reference_statistics`` beside
   a scenes file, at ``statistics_path``), ``deduplicate``.
 """
 
+from scenegym.evaluation.curves import plot_training_curves
 from scenegym.evaluation.metrics import (
     Standardiser,
     c2st_auc,
@@ -38,8 +41,10 @@ from scenegym.evaluation.summary import (
     summarise,
     write_reference_statistics,
 )
+from scenegym.evaluation.verdict import FEW_SCENES, verdict
 
 __all__ = [
+    "FEW_SCENES",
     "MIN_SCENES",
     "Standardiser",
     "c2st_auc",
@@ -53,12 +58,14 @@ __all__ = [
     "mean_pairwise_distance",
     "mmd2",
     "mmd2_floor",
+    "plot_training_curves",
     "prdc",
     "read_scene_sets",
     "reference_statistics",
     "statistics_path",
     "summarise",
     "vendi",
+    "verdict",
     "wasserstein",
     "write_reference_statistics",
 ]

@@ -766,7 +766,10 @@ def _scene_metrics(
     x_scenes, y_scenes = rows
     scene_scaler = Standardiser.fit(y_scenes, names=SCENE_FEATURES)
     size = min(len(x_scenes), len(y_scenes))
-    x_equal, y_equal = subsample(rng, x_scenes, size), subsample(rng, y_scenes, size)
+    # The reference's subsample depends on its size alone, so sets of one size are measured
+    # against the same reference scenes (and show the same reference Vendi score).
+    x_equal = subsample(rng, x_scenes, size)
+    y_equal = subsample(np.random.default_rng([seed, size]), y_scenes, size)
     scene_bandwidth = median_bandwidth(scene_scaler.transform(y_scenes), seed=seed)
     quality = prdc(x_equal, y_equal, k=5, seed=seed)
     return {

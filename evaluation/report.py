@@ -19,6 +19,9 @@ from scenegym._checks import check_whole
 from scenegym._io import atomic_write_bytes, atomic_write_text
 from scenegym._ray import check_backend, imap
 from scenegym._threads import ignore_interrupts, interrupts_ignored_by_new_processes
+from scenegym.evaluation.curves import plot_training_curves
+from scenegym.evaluation.verdict import verdict
+from scenegym.scene.batch import GAP_CAP, HEADWAY_CAP
 from scenegym.scene.scene import Scene, read_scenes
 
 __all__ = ["MIN_SCENES", "TABLE_KEYS", "evaluate_to_folder", "read_scene_sets"]
@@ -63,11 +66,19 @@ def evaluate_to_folder(
     seed: int = 0,
     reference_name: str = "reference",
     prior: Any = None,
+    prior_samples: str | None = None,
+    run: str | os.PathLike | None = None,
     workers: int = 1,
     backend: str = "process",
 ) -> dict[str, Any]:
     """Evaluate each named set of scenes against ``reference``; write the metrics and report.
-    With a ``ScenePrior`` as ``prior`` the metrics include the Fréchet Scene Distance.
+    With a ``ScenePrior`` as ``prior`` the metrics include the Fréchet Scene Distance, but for
+    the set ``prior_samples`` names (scenes sampled from that prior: its encoder puts them
+    where typical scenes lie, so their distance in its features says nothing). With a
+    generation ``run`` folder the report draws its training curves.
+
+    The report opens with a plain-language verdict (``scenegym.evaluation.verdict``), then
+    the tables and figures.
 
     The sets are evaluated one after the other, or with ``workers`` above 1 each in a worker
     of a local process pool (``backend="process"``) or of a Ray cluster (``"ray"``,
@@ -85,6 +96,11 @@ def evaluate_to_folder(
     except OSError as error:
         raise ValueError(f"cannot create output folder {out}: {error.strerror}") from None
     results = _evaluate_sets(generators, (reference, seed, prior), workers, backend)
+    if prior_samples is not None and "fsd" in results.get(prior_samples, {}):
+        results[prior_samples]["fsd"] = results[prior_samples]["fsd_floor"] = None
+        results[prior_samples]["fsd_note"] = (
+            "Fréchet Scene Distance not measured: scenes of the prior whose features it uses"
+        )
     first = next(iter(results.values()))
     metrics = {**first, "generators": results, "reference": reference_name, "seed": seed}
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -94,6 +110,8 @@ def evaluate_to_folder(
 
         plot_history(prior.info["history"], prior.config.kind, out / "figures" / "prior.png")
         figures["prior"] = "figures/prior.png"
+    if run is not None and plot_training_curves(run, out / "figures" / "training.png"):
+        figures["training"] = "figures/training.png"
     atomic_write_text(out / "report.md", _markdown(results, figures, reference_name, seed))
     return metrics
 
@@ -159,15 +177,35 @@ def _figures(
     sets = {name: vehicle_features(scenes) for name, scenes in generators.items()}
     figure, axes = plt.subplots(2, 4, figsize=(14, 6), constrained_layout=True)
     for column, (name, ax) in enumerate(zip(VEHICLE_FEATURES, axes.ravel())):
-        values = ref_vehicles[:, column]
-        low, high = np.percentile(
-            np.concatenate([values, *(v[:, column] for v in sets.values())]), [0.5, 99.5]
-        )
+        # A vehicle with no vehicle ahead (or one farther than the cap) has the capped gap
+        # and headway: drawn apart as a share, not as a spike at the cap.
+        cap = _CAPS.get(name, np.inf)
+        columns = {"reference": ref_vehicles[:, column]}
+        columns |= {label: rows[:, column] for label, rows in sets.items()}
+        below = {label: values[values < cap] for label, values in columns.items()}
+        everything = np.concatenate([*below.values(), [0.0]])
+        low, high = np.percentile(everything, [0.5, 99.5])
         bins = np.linspace(low, high if high > low else low + 1.0, 40)
-        ax.hist(values, bins=bins, density=True, color="0.6", label="reference")
-        for label, rows in sets.items():
-            ax.hist(rows[:, column], bins=bins, density=True, histtype="step", lw=1.5, label=label)
-        ax.set_title(name)
+        for label, values in below.items():
+            style = {"color": "0.6"} if label == "reference" else {"histtype": "step", "lw": 1.5}
+            if len(values):
+                ax.hist(values, bins=bins, density=True, label=label, **style)
+        if np.isfinite(cap):
+            shares = "\n".join(
+                f"{label} {100 * np.mean(values >= cap):.0f} %"
+                for label, values in columns.items()
+                if len(values)
+            )
+            ax.text(
+                0.98,
+                0.97,
+                f"at the cap ({cap:g}: nothing ahead\nor farther):\n{shares}",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7,
+            )
+        ax.set_title(name if not np.isfinite(cap) else f"{name} (below the cap)")
     axes.ravel()[0].legend(fontsize=8)
     figure.suptitle("Per-vehicle features against the reference")
     figure.savefig(folder / "features.png", dpi=90)
@@ -199,6 +237,10 @@ def _figures(
     return paths
 
 
+_CAPS = {"gap": GAP_CAP, "time_headway": HEADWAY_CAP}
+"""Per-vehicle features capped for vehicles with nothing ahead (m, s)."""
+
+
 def _markdown(
     results: Mapping[str, Mapping[str, Any]], figures: Mapping[str, str], reference: str, seed: int
 ) -> str:
@@ -211,6 +253,9 @@ def _markdown(
         f"{first['reference_recordings']} recording(s); floors compare halves split by "
         f"{first['floor_split']}); seed {seed}. Metric definitions: docs/metrics.md.",
         "",
+        *verdict(results),
+        "## Metrics",
+        "",
         "| metric | " + " | ".join(names) + " | ideal |",
         "| --- | " + " | ".join("---" for _ in names) + " | --- |",
         "| scenes | " + " | ".join(str(results[n]["scenes"]) for n in names) + " | |",
@@ -221,6 +266,8 @@ def _markdown(
             continue  # a metric none of the sets has (the FSD without a prior)
         cells = " | ".join(_number(value) for value in values)
         lines.append(f"| {label} | {cells} | {ideal} |")
+    notes = [f"{n}: {results[n]['fsd_note']}." for n in names if "fsd_note" in results[n]]
+    lines += ["", *notes] if notes else []
     lines += ["", "## Per-feature KS statistic (0 is ideal)", ""]
     features = list(next(iter(results.values()))["ks"])
     lines.append("| feature | " + " | ".join(names) + " |")
@@ -238,6 +285,13 @@ def _markdown(
         f"![coverage]({figures['coverage']})",
         "",
     ]
+    if "training" in figures:
+        lines += [
+            "### Training curves of the generation policy",
+            "",
+            f"![training]({figures['training']})",
+            "",
+        ]
     if "prior" in figures:
         lines += ["### Training curves of the scene prior", "", f"![prior]({figures['prior']})", ""]
     for key, path in figures.items():

@@ -145,3 +145,43 @@ def test_bad_reference_and_prior_arguments_say_what_to_give(tmp_path, random_sce
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_report_opens_with_a_verdict_in_plain_words(tmp_path, reference, random_scenes):
+    half = reference[::2]
+    results = evaluate_to_folder(
+        {"random": random_scenes, "reference half": half}, reference, tmp_path
+    )
+    report = (tmp_path / "report.md").read_text()
+    verdict = report[report.index("## Verdict") : report.index("## Metrics")]
+    assert "- **random**: easily told apart from it by the classifier test" in verdict
+    assert "Closest to the reference by the classifier test: **reference half**" in verdict
+    assert f"Only {min(len(half), len(random_scenes))} scenes in the smallest set" in verdict
+    # Sets of one size are measured against the same reference scenes.
+    sets = results["generators"]
+    same = evaluate_to_folder(
+        {"a": random_scenes, "b": random_scenes[::-1]}, reference, tmp_path / "same"
+    )
+    assert same["generators"]["a"]["vendi_reference"] == same["generators"]["b"]["vendi_reference"]
+    assert sets["random"]["vendi_reference"] == same["generators"]["a"]["vendi_reference"]
+
+
+def test_a_runs_training_curves_join_the_report(tmp_path, reference, random_scenes, tiny_run):
+    evaluate_to_folder({"random": random_scenes}, reference, tmp_path, run=tiny_run)
+    report = (tmp_path / "report.md").read_text()
+    assert "figures/training.png" in report and (tmp_path / "figures" / "training.png").is_file()
+    assert cv2.imread(str(tmp_path / "figures" / "training.png")).shape[1] > 500
+
+
+def test_the_prior_is_not_measured_in_its_own_features(
+    tmp_path, reference, random_scenes, tiny_prior
+):
+    results = evaluate_to_folder(
+        {"random": random_scenes, "prior": tiny_prior.sample(30, seed=0)},
+        reference,
+        tmp_path,
+        prior=tiny_prior,
+        prior_samples="prior",
+    )["generators"]
+    assert results["random"]["fsd"] is not None and results["prior"]["fsd"] is None
+    assert "prior: Fréchet Scene Distance not measured" in (tmp_path / "report.md").read_text()

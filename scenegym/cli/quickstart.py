@@ -23,6 +23,7 @@ from scenegym.cli._common import (
     seed_int,
     space,
 )
+from scenegym.evaluation.verdict import verdict
 
 
 def add_quickstart(commands: Commands) -> None:
@@ -34,7 +35,12 @@ def add_quickstart(commands: Commands) -> None:
         "scene prior, dataset",
     )
     parser.add_argument("--out", type=Path, default=Path("quickstart"), help="output folder")
-    parser.add_argument("--n", type=positive_int, default=64, help="number of scenes")
+    parser.add_argument(
+        "--n",
+        type=positive_int,
+        default=1000,
+        help="scenes of each set (random, generated, prior's) evaluated and written",
+    )
     parser.add_argument("--seed", type=seed_int, default=0, help="random seed")
     parser.add_argument(
         "--train-steps",
@@ -109,10 +115,19 @@ def _closing(result: QuickstartResult) -> str:
         f"                      of the Fréchet Scene Distance, and a baseline generator\n"
         f"  evaluation/         metrics.json, report.md and figures against the reference\n"
         f"  dataset/            the generated scenes as a COCO dataset (images, masks, boxes)\n"
-        f"{_table(result.metrics['generators'])}"
+        f"{_table(result.metrics['generators'])}\n"
+        f"{_verdict(result.metrics['generators'])}\n"
         f"Load the dataset: from pycocotools.coco import COCO; "
         f"COCO('{out}/dataset/annotations.json')\n"
         f"Longer training: scenegym quickstart --train-steps 1000000, or scenegym train."
+    )
+
+
+def _verdict(results: dict[str, dict]) -> str:
+    """The report's verdict as plain lines (``scenegym.evaluation.verdict``)."""
+    lines = [line.replace("**", "") for line in verdict(results) if line.startswith("- ")]
+    return "Verdict (evaluation/report.md has the tables):\n" + "".join(
+        f"  {line}\n" for line in lines
     )
 
 
@@ -135,7 +150,7 @@ def _table(results: dict[str, dict]) -> str:
             lambda r: number(r["mmd2"], ".4f"),
             f"floor {results['generated']['mmd2_floor']:.4f}",
         ),
-        ("FSD", lambda r: f"{r['fsd']:.2f}", _fsd_note(results["generated"])),
+        ("FSD", lambda r: number(r.get("fsd"), ".2f"), _fsd_note(results["generated"])),
     ]
     lines = []
     for label, cell, note in rows:
