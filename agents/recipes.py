@@ -354,12 +354,12 @@ def quickstart_plan(out: Path, *, n: int, train_steps: int, reference_n: int) ->
     return "\n".join(
         [
             f"quickstart into {out}:",
-            f"  1. {n} scenes of the random scene space, rendered and described (seconds)",
+            f"  1. {n:,} scenes of the random scene space, rendered and described (seconds)",
             f"  2. the naturalistic reference, {reference_n:,} scenes ({reference})",
             f"  3. a generation policy trained for {train_steps:,} steps (about {training} "
             "at 4,000 steps/s on 2 idle cores; several times longer on a busy machine)",
             "  4. a VAE scene prior (about a minute the first time, then cached)",
-            f"  5. {n} generated scenes evaluated against the held-out reference, beside the "
+            f"  5. {n:,} generated scenes evaluated against the held-out reference, beside the "
             "random scenes and the prior's; report, contact sheets and a COCO dataset "
             "(under a minute)",
         ]

@@ -15,9 +15,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_bytes, atomic_write_text, encode_png
-from scenegym.datasets.render import RenderConfig, Rendering, render_many
+from scenegym.datasets.render import PALETTE, SEMANTIC_CLASSES, RenderConfig, Rendering, render_many
 from scenegym.scene.scene import Scene
 from scenegym.scene.validity import is_valid
+from scenegym.scene.vehicles import KINDS
 
 __all__ = ["contact_sheet", "encode_png", "render_to_folder", "write_rendering"]
 
@@ -113,24 +114,50 @@ def _rendered(scenes: Iterable[Scene], config: RenderConfig, chunk: int = 256):
 
 
 def contact_sheet(
-    scenes: Sequence[Scene], columns: int = 4, tile: tuple[int, int] = (384, 112)
+    scenes: Sequence[Scene], columns: int = 2, tile: tuple[int, int] = (768, 200)
 ) -> NDArray[np.uint8]:
-    """An RGB grid of whole-road renderings, each captioned with its scene id and validity."""
+    """An RGB grid of whole-road renderings, ``tile`` (width, height) px each before cropping
+    to the road, each captioned with its scene id, vehicle count and validity, and a legend
+    of the vehicle colours and captions below."""
     if not scenes:
         raise ValueError("contact_sheet needs at least one scene")
     width, height = tile
+    renderings = render_many(scenes, RenderConfig(width=width, height=height))
+    # Crop every picture to the rows the road covers: a long road fitted into the width
+    # leaves most of its height as background.
+    spans = []
+    for rendering in renderings:
+        drawn = np.flatnonzero((rendering.semantic != 0).any(axis=1))
+        top, bottom = (drawn[0], drawn[-1] + 1) if drawn.size else (0, height)
+        spans.append((max(0, top - 6), min(height, bottom + 6)))
+    height = max(bottom - top for top, bottom in spans)
     rows = (len(scenes) + columns - 1) // columns
-    caption = 16
-    sheet = np.full((rows * (height + caption), columns * width, 3), 255, dtype=np.uint8)
-    config = RenderConfig(width=width, height=height)
-    for i, (scene, rendering) in enumerate(zip(scenes, render_many(scenes, config))):
+    caption, legend = 18, 26
+    sheet = np.full((rows * (height + caption) + legend, columns * width, 3), 255, np.uint8)
+    for i, (scene, rendering, (top, bottom)) in enumerate(zip(scenes, renderings, spans)):
         row, col = divmod(i, columns)
         y, x = row * (height + caption), col * width
-        sheet[y + caption : y + caption + height, x : x + width] = rendering.rgb
+        picture = rendering.rgb[top:bottom]
+        sheet[y + caption : y + caption + picture.shape[0], x : x + width] = picture
         valid = is_valid(scene)
-        text = f"{scene.id}  {len(scene.vehicles)} veh  {'valid' if valid else 'INVALID'}"
+        text = f"{scene.id}  {len(scene.vehicles)} vehicles  {'valid' if valid else 'INVALID'}"
         colour = (20, 120, 20) if valid else (200, 30, 30)
-        cv2.putText(
-            sheet, text, (x + 4, y + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, 1, cv2.LINE_AA
-        )
+        _write_text(sheet, text, (x + 4, y + 13), colour)
+    _legend(sheet, sheet.shape[0] - legend + 6)
     return sheet
+
+
+def _legend(sheet: NDArray[np.uint8], y: int) -> None:
+    """Swatches of the vehicle kinds' colours, and what the caption colours mean."""
+    x = 6
+    for kind in KINDS:
+        colour = tuple(int(c) for c in PALETTE[SEMANTIC_CLASSES.index(kind)])
+        cv2.rectangle(sheet, (x, y + 2), (x + 22, y + 12), colour, thickness=-1)
+        _write_text(sheet, kind, (x + 28, y + 12), (40, 40, 40))
+        x += 40 + 9 * len(kind)
+    _write_text(sheet, "valid: no rule broken", (x + 20, y + 12), (20, 120, 20))
+    _write_text(sheet, "INVALID: a validity rule broken", (x + 220, y + 12), (200, 30, 30))
+
+
+def _write_text(sheet: NDArray[np.uint8], text: str, at: tuple[int, int], colour) -> None:
+    cv2.putText(sheet, text, at, cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 1, cv2.LINE_AA)

@@ -232,7 +232,7 @@ def _figures(
 
     for index, (label, scenes) in enumerate(generators.items()):
         name = f"contact_sheet_{index}.png"
-        atomic_write_bytes(folder / name, encode_png(contact_sheet(list(scenes[:12]), columns=3)))
+        atomic_write_bytes(folder / name, encode_png(contact_sheet(list(scenes[:12]))))
         paths[f"contact:{label}"] = f"figures/{name}"
     return paths
 

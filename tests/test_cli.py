@@ -17,7 +17,15 @@ import pytest
 
 from scenegym.cli import main
 from scenegym.datasets import RenderConfig, render
-from scenegym.scene import DESCRIPTORS, MEASURES, HighwaySceneSpace, Scene, read_scenes
+from scenegym.datasets.render import PALETTE, SEMANTIC_CLASSES
+from scenegym.scene import (
+    DESCRIPTORS,
+    MEASURES,
+    HighwaySceneSpace,
+    Scene,
+    read_scenes,
+    write_scenes,
+)
 
 ERROR_LINE = re.compile(r"^scenegym( [a-z]+)?: error: \S")
 
@@ -578,3 +586,30 @@ def test_every_option_says_what_it_does_and_help_shows_the_defaults(capsys):
     assert status == 0
     assert "parallel workers (default: 1)" in " ".join(printed.split())
     assert "(default: all)" in printed and "(default: None)" not in printed
+
+
+def test_render_draws_one_scene_large_by_its_id(tmp_path, capsys):
+    scenes = list(HighwaySceneSpace().sample_many(3, 4))
+    path = tmp_path / "scenes.jsonl"
+    write_scenes(path, scenes)
+    wanted = scenes[1].id
+    argv = ["render", path, "--scene", wanted[:6], "--width", 800, "--height", 120]
+    status, _, _ = run([*argv, "--out", tmp_path / "one"], capsys)
+    assert status == 0
+    (image,) = sorted((tmp_path / "one" / "images").glob("*.png"))
+    assert cv2.imread(str(image)).shape == (120, 800, 3)
+    (labels,) = sorted((tmp_path / "one" / "labels").glob("*.json"))
+    assert json.loads(labels.read_text())["scene"] == wanted
+    status, _, err = run(["render", path, "--scene", "zz", "--out", tmp_path / "x"], capsys)
+    assert "--scene zz: no scene" in assert_usage_error(status, err)
+
+
+def test_a_contact_sheet_crops_to_the_roads_and_has_a_legend():
+    from scenegym.datasets.files import contact_sheet
+
+    scenes = list(HighwaySceneSpace().sample_many(4, 2))
+    sheet = contact_sheet(scenes)
+    assert sheet.shape[1] == 2 * 768 and sheet.shape[0] < 2 * (200 + 18) + 26
+    legend = sheet[-26:]
+    car = PALETTE[SEMANTIC_CLASSES.index("car")]
+    assert (legend == car).all(axis=2).sum() > 100  # the car swatch

@@ -256,6 +256,14 @@ def add_render(commands: Commands) -> None:
         "--ego", type=seed_int, default=0, help="vehicle followed by --view vehicle"
     )
     render.add_argument(
+        "--scene",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="render only the scene of this id (or id prefix); repeatable, e.g. --scene "
+        "47d648354443 --width 1600 --height 240 for one large picture",
+    )
+    render.add_argument(
         "--overwrite", action="store_true", help="replace a non-empty output folder"
     )
     render.set_defaults(handler=_render)
@@ -269,10 +277,13 @@ def _render(args: argparse.Namespace) -> int:
         view=args.view,
         ego=args.ego,
     )
-    total = count_lines(args.scenes)
+    scenes, total = iter_scenes(args.scenes), count_lines(args.scenes)
+    if args.scene:
+        scenes = _chosen(args.scenes, args.scene)
+        total = len(scenes)
     with progress("rendering", total) as advance:
         count = render_to_folder(
-            iter_scenes(args.scenes),
+            scenes,
             args.out,
             render_config,
             on_scene=advance,
@@ -280,6 +291,28 @@ def _render(args: argparse.Namespace) -> int:
         )
     print(f"rendered {count} scenes into {args.out}/{{images,semantic,instance,labels}}")
     return 0
+
+
+def _chosen(path: Path, wanted: list[str]) -> list[Scene]:
+    """The scenes of ``path`` whose ids ``wanted`` names (whole or as a unique prefix), in
+    the order asked."""
+    scenes = list(iter_scenes(path))
+    chosen = []
+    for text in wanted:
+        hits = [scene for scene in scenes if scene.id.startswith(text)]
+        if not hits:
+            first = ", ".join(scene.id for scene in scenes[:3])
+            raise ValueError(
+                f"--scene {text}: no scene of {path} has an id starting with it (its first "
+                f"ids: {first})"
+            )
+        if len(hits) > 1:
+            raise ValueError(
+                f"--scene {text}: {len(hits)} scenes of {path} have ids starting with it; "
+                "give more of the id"
+            )
+        chosen.append(hits[0])
+    return chosen
 
 
 def add_describe(commands: Commands) -> None:
