@@ -7,7 +7,7 @@ the same thing:
 
 - realism, by C2ST AUC above the reference's own floor (``c2st_auc - c2st_floor``): up to
   0.05 "as realistic as the reference itself", up to 0.15 "close to the reference", up to
-  0.30 "clearly different from the reference", beyond "easily told apart from it";
+  0.30 "clearly different from the reference", beyond "easily told apart from the reference";
 - diversity, by the Vendi score over the reference's at the same size: from 0.85 to 1.25
   "about as diverse as the reference", below "less diverse", above "more varied than the
   reference (often: implausible variety)";
@@ -67,7 +67,8 @@ def _one(result: Mapping[str, Any]) -> str:
     else:
         above = auc - floor
         words = next(
-            (text for limit, text in _REALISM if above <= limit), "easily told apart from it"
+            (text for limit, text in _REALISM if above <= limit),
+            "easily told apart from the reference",
         )
         realism = (
             f"{words} by the classifier test (C2ST AUC {auc:.3f}; the reference against "

@@ -154,7 +154,7 @@ def test_the_report_opens_with_a_verdict_in_plain_words(tmp_path, reference, ran
     )
     report = (tmp_path / "report.md").read_text()
     verdict = report[report.index("## Verdict") : report.index("## Metrics")]
-    assert "- **random**: easily told apart from it by the classifier test" in verdict
+    assert "- **random**: easily told apart from the reference by the classifier test" in verdict
     assert "Closest to the reference by the classifier test: **reference half**" in verdict
     assert f"Only {min(len(half), len(random_scenes))} scenes in the smallest set" in verdict
     # Sets of one size are measured against the same reference scenes.
