@@ -39,8 +39,16 @@ _INTERSTATE_SPEED = 80.0 / 3.6
 """Speed limit (m/s) from which a multi-lane road is written as an interstate."""
 
 
-_PLACEHOLDER_HORIZON = 30.0
-"""Time window (s) of the goal of the placeholder planning problem."""
+_EGO_LENGTH = 4.5
+"""Length (m) of the planning problem's ego: it starts with its rear at the road's start."""
+
+_GOAL_PACE = (0.5, 1.2)
+"""The goal's time window: from the time to the road's end at 1.2 times the speed limit to
+the time at half the ego's starting speed (``_GOAL_SLOWEST_SPEED`` at least)."""
+
+_GOAL_SLOWEST_SPEED = 2.0
+"""Slowest average speed (m/s) the goal's time window allows, for an ego starting in a
+queue."""
 
 
 _KIND_TO_TYPE = {"car": "CAR", "truck": "TRUCK", "motorcycle": "MOTORCYCLE", "bus": "BUS"}
@@ -102,7 +110,7 @@ def _build_scenario(
     next_id = len(ids) + 1
     next_id = _add_speed_sign(cr, scenario, scenario_id, road, knots, ids, next_id)
     next_id = _add_obstacles(cr, scenario, scene, (time_step, horizon), next_id)
-    problems = _placeholder_problem(cr, road, knots, ids, time_step, next_id)
+    problems = _ego_problem(cr, scenario, scene, (knots, ids), time_step, next_id)
     tags = {
         cr.Tag.INTERSTATE if road_type is cr.LaneletType.INTERSTATE else cr.Tag.HIGHWAY,
         cr.Tag.MULTI_LANE if road.lane_count > 1 else cr.Tag.SINGLE_LANE,
@@ -255,22 +263,51 @@ def _rolled_states(cr, moved: tuple, i: int) -> list:
     ]
 
 
-def _placeholder_problem(cr, road: Road, knots, ids, time_step: float, problem_id: int):
-    """The 2020a schema needs at least one planning problem: a placeholder ego standing at
-    the start of the leftmost lane, with only a time window as its goal."""
-    k0 = min(k for k, _ in ids)
-    lane0 = min(lane for lane in range(road.lane_count) if (k0, lane) in ids)
-    px, py, heading = road.frenet_to_cartesian([knots[k0]], [road.lane_centers[lane0]])
+def _ego_problem(cr, scenario, scene: Scene, sections, time_step: float, problem_id: int):
+    """The planning problem of an ego that enters the scene's road behind its traffic: at
+    the road's start, on the lane with the most room before its first vehicle, at that
+    vehicle's speed (the speed limit on an empty lane), heading down the road; its goal is
+    to reach the lanelets of the road's last section within a time window around the time
+    the traffic's pace takes (``_GOAL_PACE``). The ego is not one of the obstacles, so the
+    scene's vehicles stay as they were (and scenegym's import, which ignores planning
+    problems, gives the scene back)."""
+    road, vehicles = scene.road, scene.vehicles
+    _, ids = sections
+    first = min(k for k, _ in ids)
+    lanes = [lane for lane in range(road.lane_count) if (first, lane) in ids]
+    room, speed = {}, {}
+    for lane in lanes:
+        ahead = np.flatnonzero(vehicles.lane == lane)
+        if ahead.size:
+            k = ahead[np.argmin(vehicles.s[ahead])]
+            room[lane] = float(vehicles.s[k] - vehicles.length[k] / 2)
+            speed[lane] = float(vehicles.speed[k])
+        else:
+            room[lane], speed[lane] = road.length, road.speed_limit
+    lane = max(lanes, key=lambda candidate: (room[candidate], -candidate))
+    start = min(_EGO_LENGTH / 2, road.length / 2)
+    v0 = float(np.clip(speed[lane], 0.0, road.speed_limit))
+    px, py, heading = road.frenet_to_cartesian([start], [road.lane_centers[lane]])
     ego = cr.InitialState(
         time_step=0,
         position=np.array([px[0], py[0]]),
         orientation=float(wrap_angle(heading[0])),
-        velocity=0.0,
+        velocity=v0,
         yaw_rate=0.0,
         slip_angle=0.0,
     )
-    horizon = max(2, round(_PLACEHOLDER_HORIZON / time_step))
-    goal = cr.GoalRegion([cr.CustomState(time_step=cr.Interval(1, horizon))])
+    last = max(k for k, _ in ids)
+    goal_lanelets = [ids[k, lane] for k, lane in ids if k == last]
+    distance = road.length - start
+    fastest = distance / (road.speed_limit * _GOAL_PACE[1])
+    slowest = distance / max(_GOAL_PACE[0] * max(v0, 1.0), _GOAL_SLOWEST_SPEED)
+    window = cr.Interval(max(1, round(fastest / time_step)), max(2, round(slowest / time_step)))
+    network = scenario.lanelet_network
+    area = cr.OccupancyGroup(tuple(network.find_lanelet_by_id(i).polygon for i in goal_lanelets))
+    goal = cr.GoalRegion(
+        [cr.CustomState(time_step=window, position=area)],
+        lanelets_of_goal_position={0: goal_lanelets},
+    )
     return cr.PlanningProblemSet([cr.PlanningProblem(problem_id, ego, goal)])
 
 

@@ -38,6 +38,7 @@ def load_commonroad() -> SimpleNamespace:
             PolygonObstacleShape,
         )
         from commonroad.geometry.obstacle_shapes.rect_obstacle_shape import RectObstacleShape
+        from commonroad.geometry.occupancy.occupancy_group import OccupancyGroup
         from commonroad.planning.goal import GoalRegion
         from commonroad.planning.planning_problem import PlanningProblem, PlanningProblemSet
         from commonroad.prediction.prediction import TrajectoryPrediction
@@ -72,6 +73,7 @@ def load_commonroad() -> SimpleNamespace:
         PolygonObstacleShape=PolygonObstacleShape,
         RectObstacleShape=RectObstacleShape,
         GoalRegion=GoalRegion,
+        OccupancyGroup=OccupancyGroup,
         PlanningProblem=PlanningProblem,
         PlanningProblemSet=PlanningProblemSet,
         TrajectoryPrediction=TrajectoryPrediction,

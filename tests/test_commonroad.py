@@ -699,3 +699,33 @@ def test_vehicles_at_the_ends_of_the_road_come_back(curvatures, tmp_path):
     assert again.vehicles.lane[returned].tolist() == scene.vehicles.lane[order].tolist()
     np.testing.assert_allclose(again.vehicles.s[returned], scene.vehicles.s[order], atol=0.05)
     assert violation_counts(again) == violation_counts(scene)
+
+
+def test_the_planning_problem_is_an_ego_entering_behind_the_traffic(tmp_path):
+    road = Road.straight(length=200.0, lanes=3)
+    vehicles = Vehicles.from_columns(
+        lane=[0, 1, 2, 1], s=[10.0, 60.0, 30.0, 150.0], speed=[20.0, 25.0, 22.0, 27.0]
+    )
+    path = write_commonroad(Scene(road, vehicles), tmp_path / "ego.xml")
+    scenario, problems = CommonRoadFileReader(str(path)).open()
+    (problem,) = problems.planning_problem_dict.values()
+    start = problem.initial_state
+    # Lane 1 has the most room before its first vehicle (60 m): the ego enters there, at
+    # that vehicle's speed, heading down the road.
+    s, offset = road.cartesian_to_frenet(
+        np.array([start.position[0]]), np.array([start.position[1]])
+    )
+    assert s[0] < 5 and abs(offset[0] - road.lane_centers[1]) < 1e-6
+    assert start.velocity == pytest.approx(25.0) and abs(start.orientation) < 1e-9
+    goal = problem.goal
+    last = {
+        lanelet.lanelet_id
+        for lanelet in scenario.lanelet_network.lanelets
+        if lanelet.successor == []
+    }
+    assert set(goal.lanelets_of_goal_position[0]) == last
+    window = goal.state_list[0].time_step
+    seconds = 195.0 / 25.0 / scenario.dt
+    assert window.start < seconds < window.end
+    # The ego is no obstacle: the scene comes back whole.
+    assert len(read_commonroad(path).scenes[0].vehicles) == 4
