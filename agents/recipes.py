@@ -342,6 +342,20 @@ def _coco_dataset(out: Path, n: int, seed: int, progress: RecipeProgress) -> Non
         )
 
 
+def _checked_sizes(n: int, seed: int, train_steps: int, reference_n: int) -> tuple[int, ...]:
+    """``quickstart``'s sizes and seed, checked."""
+    n, seed = check_whole("n", n, 1), check_seed(seed)
+    train_steps = check_whole("train_steps", train_steps, 1)
+    reference_n = check_whole("reference_n", reference_n, 1)
+    if reference_n < QUICKSTART_MIN_REFERENCE:
+        raise ValueError(
+            f"reference_n must be at least {QUICKSTART_MIN_REFERENCE}, got {reference_n}: "
+            "the reference is split by simulated run (8 scenes a run) into a part to "
+            "train on and one held out to evaluate, each of at least 10 scenes"
+        )
+    return n, seed, train_steps, reference_n
+
+
 def quickstart_plan(out: Path, *, n: int, train_steps: int, reference_n: int) -> str:
     """What ``quickstart`` is about to do, step by step, with how long each step takes on
     an idle 2-core machine (measured; the training's progress lines then give the time left
@@ -390,15 +404,7 @@ def quickstart(
     dataset (``dataset/``). Outputs of an earlier call into the same folder are replaced; the
     same arguments write the same files (but for times and versions in logs and manifests).
     """
-    n, seed = check_whole("n", n, 1), check_seed(seed)
-    train_steps = check_whole("train_steps", train_steps, 1)
-    reference_n = check_whole("reference_n", reference_n, 1)
-    if reference_n < QUICKSTART_MIN_REFERENCE:
-        raise ValueError(
-            f"reference_n must be at least {QUICKSTART_MIN_REFERENCE}, got {reference_n}: "
-            "the reference is split by simulated run (8 scenes a run) into a part to "
-            "train on and one held out to evaluate, each of at least 10 scenes"
-        )
+    n, seed, train_steps, reference_n = _checked_sizes(n, seed, train_steps, reference_n)
     progress = RecipeProgress() if progress is None else progress
     space, out = _as_space(space), _output_folder(out)
     progress.note(quickstart_plan(out, n=n, train_steps=train_steps, reference_n=reference_n))
