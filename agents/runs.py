@@ -16,6 +16,7 @@ import gymnasium as gym
 from scenegym._checks import MAX_SEED
 from scenegym.config import check_config, did_you_mean, option
 from scenegym.envs.generation import DrivingLayoutEnv
+from scenegym.rewards.population import DESCRIPTOR_SCALES
 
 __all__ = [
     "TrainConfig",
@@ -79,6 +80,13 @@ class TrainConfig:
     coverage: float = field(
         default=0.0, metadata=option("weight of the coverage term (shared archive)", 0.0, 100.0)
     )
+    archive_features: tuple[str, ...] = field(
+        default=("density", "mean_speed", "min_time_headway", "lane_count"),
+        metadata={
+            "help": "descriptors the novelty and coverage terms compare scenes by "
+            "(criticality among them rolls every finished scene forward)"
+        },
+    )
     reference: str = field(
         default="",
         metadata=option(
@@ -108,6 +116,12 @@ class TrainConfig:
                 f"config.batch_size {self.batch_size} is more than one rollout holds "
                 f"(n_steps x n_envs = {self.n_steps} x {self.n_envs} = "
                 f"{self.n_steps * self.n_envs}); lower it or raise n_steps or n_envs"
+            )
+        unknown = [name for name in self.archive_features if name not in DESCRIPTOR_SCALES]
+        if unknown or not self.archive_features:
+            raise ValueError(
+                f"config.archive_features must name descriptors among "
+                f"{', '.join(DESCRIPTOR_SCALES)}, got {list(self.archive_features)!r}"
             )
         if self.reference and self.eval_episodes < 10:
             raise ValueError(

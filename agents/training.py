@@ -57,6 +57,7 @@ from scenegym.agents.runs import (
 from scenegym.config import config_from_mapping, config_to_dict
 from scenegym.envs.vector import DrivingLayoutVecEnv
 from scenegym.rewards.population import Archive
+from scenegym.scene.descriptors import ROLLOUT_DESCRIPTORS
 from scenegym.scene.scene import Scene, read_scenes
 
 # TrainConfig and latest_checkpoint live in runs, beside the other files of a run folder;
@@ -80,10 +81,15 @@ def make_env(config: TrainConfig, rank: int = 0, run: str | os.PathLike | None =
 
 def scoring_kwargs(config: TrainConfig, run: str | os.PathLike | None) -> dict[str, Any]:
     """The environment's keyword arguments (``env_kwargs``) with its term models ready to
-    score with (``judge_models``: a driver's name becomes a ``DriverJudge``)."""
+    score with (``judge_models``: a driver's name becomes a ``DriverJudge``) and, for the
+    population terms, the rollout descriptors of the archive computed at episode ends."""
     kwargs = env_kwargs(config, run)
     if isinstance(kwargs.get("models"), dict):
         kwargs["models"] = judge_models(kwargs["models"], run)
+    if config.novelty > 0 or config.coverage > 0:  # the archive's rollout descriptors
+        rollout = [name for name in config.archive_features if name in ROLLOUT_DESCRIPTORS]
+        if rollout:
+            kwargs["episode_descriptors"] = rollout
     return kwargs
 
 
@@ -246,7 +252,11 @@ def _set_up(
     archive_path = run / "archive.json"
     population = None
     if config.novelty > 0 or config.coverage > 0:
-        archive = Archive.load(archive_path) if resume and archive_path.is_file() else None
+        archive = (
+            Archive.load(archive_path)
+            if resume and archive_path.is_file()
+            else Archive(config.archive_features)
+        )
         population = PopulationReward(
             vec_env, novelty=config.novelty, coverage=config.coverage, archive=archive
         )

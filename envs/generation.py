@@ -32,7 +32,7 @@ from scenegym.envs.representation import (
 )
 from scenegym.envs.starts import goal_targets, start_episodes
 from scenegym.rewards import GoalSpec, RewardSpec, SceneRealism, VehicleRealism, reward_term
-from scenegym.scene.descriptors import describe, describe_batch
+from scenegym.scene.descriptors import ROLLOUT_DESCRIPTORS, describe, describe_batch
 from scenegym.scene.encoding import LaneGrid
 from scenegym.scene.features import ROAD_FEATURES
 from scenegym.scene.road import Road
@@ -194,7 +194,9 @@ class DrivingLayoutEnv(gym.Env):
       (or prior folder) whose latent space the ``latent`` representation acts in; required
       there, refused elsewhere. ``models``: further models of registered terms by name, such
       as ``{"driver": DriverJudge(source="faster")}`` for the ``adversarial`` term (a term
-      with a weight needs the models its ``models`` attribute names).
+      with a weight needs the models its ``models`` attribute names). ``episode_descriptors``:
+      rollout descriptors (``criticality``) added to ``info["descriptors"]`` at every
+      episode's end, for population terms that compare scenes by them.
     - ``representation``: ``"edit"`` (default), ``"construct"``, ``"oneshot"`` or
       ``"latent"`` (``REPRESENTATIONS``).
     - ``grid``: ``LaneGrid``; ``max_vehicles``: 40; ``edit_budget``: 64 steps.
@@ -278,6 +280,7 @@ class DrivingLayoutEnv(gym.Env):
         compact: bool = False,
         redraw: bool = False,
         roads: Any = None,
+        episode_descriptors: Sequence[str] = (),
         render_mode: str | None = None,
     ) -> None:
         if representation not in REPRESENTATIONS:
@@ -328,12 +331,11 @@ class DrivingLayoutEnv(gym.Env):
         )
         self.observation_space = self.spaces.observation_space
         self.action_space = self.spaces.action_space
-        self.row = 0  # this environment's row of its representation
-        self._rows = np.zeros(1, dtype=np.int64)
+        self.row, self._rows = 0, np.zeros(1, dtype=np.int64)  # its row, the rows it scores
         self.targets: dict[str, float] = {}
         self.given_road: Road | None = None  # the road of the current episode, when given
         self.road_pool = self._road_pool(roads)
-        self._score = 0.0
+        self.episode_descriptors, self._score = _rollout_names(episode_descriptors), 0.0
 
     def _make_representation(
         self, name: str, space: HighwaySpaceConfig, edit: dict[str, Any]
@@ -544,6 +546,8 @@ class DrivingLayoutEnv(gym.Env):
         batch = self.representation.batch(rows)
         goal = self.goal if "goal" in self.spaces.parts.spaces else None
         wanted = goal.names if goal is not None else ()
+        if descriptors:  # an episode ends: what the population terms compare, too
+            wanted = (*wanted, *self.episode_descriptors)
         now = describe_batch(batch, wanted) if (descriptors or goal is not None) else None
         scores, terms = None, {}
         if score:
@@ -702,6 +706,19 @@ class DrivingLayoutEnv(gym.Env):
             lane_km = self.given_road.lane_lengths.sum() / 1000.0  # as ``density`` counts
             targets["vehicle_count"] = float(round(targets["density"] * lane_km))
         return targets
+
+
+def _rollout_names(names: Any) -> tuple[str, ...]:
+    """``episode_descriptors``, checked: descriptors that need a rollout
+    (``ROLLOUT_DESCRIPTORS``; the others are in every episode end's descriptors already)."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    wrong = [name for name in names if name not in ROLLOUT_DESCRIPTORS]
+    if wrong:
+        raise ValueError(
+            f"episode_descriptors: {wrong[0]!r} is no rollout descriptor; those are: "
+            f"{', '.join(ROLLOUT_DESCRIPTORS)} (the others are always described)"
+        )
+    return names
 
 
 def _check_kind(name: str, value: Any, *kinds: type) -> None:

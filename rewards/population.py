@@ -3,7 +3,8 @@
 These terms need every environment's finished scenes, so they are not scored inside an
 environment but by a VecEnv wrapper (``scenegym.agents.PopulationReward``: one archive for all
 environments, subprocess ones included). At the end of each episode the final scene's
-descriptors, divided by ``DESCRIPTOR_SCALES``, are compared with the archive:
+descriptors, divided by ``DESCRIPTOR_SCALES``, are compared with the archive (``criticality``
+among them, when the environments compute it at episode ends: ``episode_descriptors``):
 
 - ``novelty``: mean distance to the ``k`` nearest archived scenes, capped at 1 (1 while the
   archive holds fewer than ``k``);
@@ -25,7 +26,6 @@ from numpy.typing import NDArray
 
 from scenegym._io import atomic_write_text
 from scenegym.rewards.terms import register_term
-from scenegym.scene.descriptors import DESCRIPTORS
 
 __all__ = ["DESCRIPTOR_SCALES", "Archive", "CoverageTerm", "NoveltyTerm"]
 
@@ -41,6 +41,7 @@ DESCRIPTOR_SCALES: dict[str, float] = {
     "truck_share": 1.0,
     "max_curvature": 0.01,
     "lane_count": 6.0,
+    "criticality": 1.0,
 }
 """Typical span of each descriptor, in its unit; novelty distances are in these units."""
 
@@ -69,9 +70,12 @@ class Archive:
         points: NDArray[np.float64] | None = None,
         cells: Sequence[Sequence[int]] = (),
     ) -> None:
-        unknown = [name for name in features if name not in DESCRIPTORS]
+        unknown = [name for name in features if name not in DESCRIPTOR_SCALES]
         if unknown:
-            raise ValueError(f"archive features: unknown descriptor {unknown[0]!r}")
+            raise ValueError(
+                f"archive features: unknown descriptor {unknown[0]!r}; known: "
+                f"{', '.join(DESCRIPTOR_SCALES)}"
+            )
         self.features = tuple(features)
         self.k, self.bins, self.capacity = int(k), int(bins), int(capacity)
         self._points = np.zeros((0, len(self.features))) if points is None else points

@@ -16,6 +16,8 @@ from scenegym.agents.training import TrainConfig, latest_checkpoint, train
 from scenegym.cli import main
 from scenegym.config import config_from_mapping
 from scenegym.scene import describe, is_valid, read_scenes
+from tests.test_cli import assert_usage_error
+from tests.test_cli import run as run_cli
 
 TINY = {
     "env_kwargs": {"edit_budget": 8, "goal": {"ranges": {"density": [10.0, 50.0]}}},
@@ -289,6 +291,35 @@ def test_population_terms_share_one_archive_across_envs(tmp_path, vec_env):
     assert len(archive) == episodes
     header = (run / "logs" / "000" / "progress.csv").read_text().splitlines()[0].split(",")
     assert "reward_terms/novelty" in header and "reward_terms/coverage" in header
+
+
+def test_criticality_can_be_a_feature_of_the_population_archive(tmp_path, capsys):
+    """The environments roll every finished scene forward for the archive's criticality."""
+    import gymnasium as gym
+
+    from scenegym.rewards import Archive
+    from scenegym.scene import criticality
+
+    env = gym.make(
+        "scenegym/DrivingLayout-edit-v6", edit_budget=2, episode_descriptors=["criticality"]
+    )
+    env.reset(seed=1)
+    for _ in range(2):
+        *_, info = env.step(env.action_space.sample())
+    expected = criticality([env.unwrapped.scene])["criticality"][0]
+    assert info["descriptors"]["criticality"] == pytest.approx(expected)
+    config = {**TINY, "vec_env": "batched", "coverage": 1.0}
+    config["archive_features"] = ["density", "criticality"]
+    train(config, tmp_path / "run")
+    archive = Archive.load(tmp_path / "run" / "archive.json")
+    assert archive.features == ("density", "criticality") and len(archive) > 0
+    assert ((archive.points[:, 1] >= 0) & (archive.points[:, 1] <= 1)).all()
+    status, _, err = run_cli(
+        ["train", "--out", tmp_path / "bad", "--set", "archive_features=[density,danger]"], capsys
+    )
+    assert "config.archive_features must name descriptors among" in assert_usage_error(status, err)
+    with pytest.raises(ValueError, match="episode_descriptors: 'density' is no rollout"):
+        gym.make("scenegym/DrivingLayout-edit-v6", episode_descriptors=["density"])
 
 
 def test_archive_scores_novelty_and_coverage():
