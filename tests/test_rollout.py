@@ -354,3 +354,39 @@ def test_each_recorded_lane_is_the_lane_of_that_steps_position():
     changed = (rollout.lane[1:] != rollout.lane[:-1]).any()
     nearest = np.abs(rollout.offset[..., None] - road.lane_centers).argmin(axis=-1)
     assert changed and (rollout.lane == nearest).all()
+
+
+@pytest.mark.slow
+def test_snapshot_measures_agree_with_commonroad_crime_on_straight_roads(tmp_path):
+    """commonroad-crime cannot be installed beside scenegym (its pins clash), so it gets a
+    Python of its own: ``SCENEGYM_CRIME_PYTHON``, or a virtual environment made here (needs
+    PyPI). On straight roads both measure along the same lane: gaps and TTC agree to crime's
+    rounding (benchmarks/crime_check.py; docs/criticality.md says where they differ)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    python = os.environ.get("SCENEGYM_CRIME_PYTHON")
+    if not python:
+        venv = tmp_path / "crime"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(venv / "bin" / "pip"), "install", "--quiet", "commonroad-crime==0.4.5"]
+        subprocess.run(pip, check=True)
+        python = str(venv / "bin" / "python")
+    script = Path(__file__).parent.parent / "benchmarks" / "crime_check.py"
+    argv = [
+        sys.executable,
+        str(script),
+        "--crime-python",
+        python,
+        "--n",
+        "12",
+        "--roads",
+        "straight",
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["all_agree"] and result["pairs"] > 20
