@@ -363,7 +363,9 @@ def quickstart_plan(out: Path, *, n: int, train_steps: int, reference_n: int) ->
     if reference_cached(reference_n):
         reference = "cached: loads in a second"
     else:
-        reference = f"not cached yet: about {duration(reference_n * 0.21)} on 2 cores, then cached"
+        # 0.165 s a scene: 2,000 in 5 min 29 s on 2 idle cores (docs/BENCHMARKS.md)
+        seconds = duration(reference_n * 0.165)
+        reference = f"not cached yet: about {seconds} on 2 idle cores, then cached"
     training = duration(train_steps / 4000)
     return "\n".join(
         [

@@ -41,7 +41,7 @@ TABLE_KEYS: tuple[tuple[str, str, str], ...] = (
     ("traffic.coverage", "traffic: coverage", "floor is typical"),
     ("traffic.coverage_floor", "traffic: coverage floor", "reference vs reference"),
     ("mmd2", "MMD²", "floor is ideal"),
-    ("mmd2_floor", "MMD² floor", "reference vs reference"),
+    ("mmd2_floor", "MMD² floor", "reference vs reference, at the set's vehicle count"),
     ("fsd", "Fréchet Scene Distance", "floor is ideal"),
     ("fsd_floor", "FSD floor", "reference vs reference"),
     ("precision", "precision", "1 is ideal"),
