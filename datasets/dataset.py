@@ -53,11 +53,7 @@ from numpy.typing import NDArray
 
 from scenegym._io import file_sha256, locking
 from scenegym._ray import check_backend, imap
-from scenegym._threads import (
-    ignore_interrupts,
-    interrupts_ignored_by_new_processes,
-    one_torch_thread,
-)
+from scenegym._threads import ignore_interrupts, one_torch_thread, spawn_imap
 from scenegym.config import check_config, config_from_mapping, config_to_dict, option
 from scenegym.datasets.augment import (
     AugmentConfig,
@@ -600,27 +596,18 @@ def write_dataset(
             start, stop = _shard_scenes(k, config.shard_size, n)
             pending[k] = stop - start
     report(n - sum(pending.values()))
-    if pending and backend == "ray":
-        shards_done = imap(
-            _worker_start, (job, source), _worker_shard, pending, workers, ordered=False
-        )
-        for k in shards_done:
-            report(pending[k])
-    elif pending and workers == 1:
+    if pending and workers == 1 and backend == "process":
         model = _open_appearance(job["appearance"]) if appearance is not None else None
         with _one_torch_thread(job):
             for k, count in pending.items():
                 write_shard(job, k, source, model)
                 report(count)
-    elif pending:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        with interrupts_ignored_by_new_processes():
-            pool = context.Pool(min(workers, len(pending)), _worker_start, (job, source))
-        with pool:
-            for k in pool.imap_unordered(_worker_shard, list(pending)):
-                report(pending[k])
+    elif pending:  # worker processes, or Ray actors: the same map
+        mapped = imap if backend == "ray" else spawn_imap
+        for k in mapped(
+            _worker_start, (job, source), _worker_shard, pending, workers, ordered=False
+        ):
+            report(pending[k])
     return finalise(out, job, config.formats, shards, val_share=config.val_share)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from scenegym._checks import check_whole
 from scenegym._io import atomic_write_bytes, atomic_write_text
 from scenegym._ray import check_backend, imap
-from scenegym._threads import ignore_interrupts, interrupts_ignored_by_new_processes
+from scenegym._threads import ignore_interrupts, spawn_imap
 from scenegym.evaluation.curves import plot_training_curves
 from scenegym.evaluation.verdict import verdict
 from scenegym.scene.batch import GAP_CAP, HEADWAY_CAP
@@ -121,17 +121,10 @@ def _evaluate_sets(
 ) -> dict[str, dict[str, Any]]:
     """The metrics of every set against ``(reference, seed, prior)``, in the sets' order."""
     items = list(generators.items())
-    if backend == "ray":
-        return dict(imap(_start_worker, against, _evaluate_set, items, workers))
-    if workers == 1 or len(items) == 1:
+    if backend == "process" and (workers == 1 or len(items) == 1):
         return dict(_evaluate_set(item, against) for item in items)
-    import multiprocessing
-
-    context = multiprocessing.get_context("spawn")  # forking after torch can hang
-    with interrupts_ignored_by_new_processes():
-        pool = context.Pool(min(workers, len(items)), _start_worker, against)
-    with pool:
-        return dict(pool.imap(_evaluate_set, items))
+    mapped = imap if backend == "ray" else spawn_imap  # worker processes or Ray actors
+    return dict(mapped(_start_worker, against, _evaluate_set, items, workers))
 
 
 _AGAINST: tuple = ()

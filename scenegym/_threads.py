@@ -1,12 +1,13 @@
 """One torch thread for work whose results must not depend on the machine's core count, and
-workers that leave Ctrl-C to their parent."""
+workers that leave Ctrl-C to their parent (``spawn_imap``: a pool of them)."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 
 @contextlib.contextmanager
@@ -55,3 +56,29 @@ def interrupts_ignored_by_new_processes() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def spawn_imap(
+    initializer: Callable,
+    initargs: tuple,
+    function: Callable,
+    items: Iterable[Any],
+    workers: int,
+    *,
+    ordered: bool = True,
+) -> Iterator[Any]:
+    """``multiprocessing.Pool(workers, initializer, initargs).imap(function, items)`` (with
+    ``ordered=False``, ``imap_unordered``) on spawned processes, which start with Ctrl-C
+    ignored (``interrupts_ignored_by_new_processes``): forking a process that has run torch
+    threads can hang. The pool lives while the results are iterated; ``scenegym._ray.imap``
+    is the same on Ray."""
+    import multiprocessing
+
+    items = list(items)
+    if not items:
+        return
+    context = multiprocessing.get_context("spawn")
+    with interrupts_ignored_by_new_processes():
+        pool = context.Pool(min(workers, len(items)), initializer, initargs)
+    with pool:
+        yield from (pool.imap if ordered else pool.imap_unordered)(function, items)
