@@ -210,9 +210,8 @@ class GenerationPolicy:
                 space cover the given roads: evaluate the scenes against traffic recorded
                 on them (``scenegym fit`` does).
         """
-        n = check_whole("n", n, 1)
-        batch = check_whole("batch", batch, 1)
-        workers = (check_whole("workers", workers, 1), check_backend(backend))
+        n, batch = check_whole("n", n, 1), check_whole("batch", batch, 1)
+        workers, backend = check_whole("workers", workers, 1), check_backend(backend)
         if invalid not in INVALID_CHOICES:
             raise ValueError(
                 f"invalid must be one of {', '.join(INVALID_CHOICES)}, got {invalid!r}"
@@ -225,16 +224,17 @@ class GenerationPolicy:
         on = _per_rollout_roads(roads, n)
         if roads is not None:
             self._check_roads(roads)
-        seeds = list(range(seed, seed + n))
-        scenes, valid = self._rollouts(
-            seeds, wanted, deterministic, batch, workers, (start, stop), on
+        rollouts = functools.partial(
+            self._rollouts,
+            deterministic=deterministic,
+            batch=batch,
+            workers=workers,
+            backend=backend,
         )
+        scenes, valid = rollouts(list(range(seed, seed + n)), wanted, part=(start, stop), roads=on)
         wanted, on, n = wanted[start:stop], on[start:stop], stop - start
         resampled = 0
         if invalid == "resample":
-            rollouts = functools.partial(
-                self._rollouts, deterministic=deterministic, batch=batch, workers=workers
-            )
             resampled = _resample(rollouts, scenes, valid, (wanted, on), seed + n, attempts)
         sample, kept_targets = _settle(invalid, scenes, valid, wanted)
         sample.resampled = resampled
@@ -299,15 +299,17 @@ class GenerationPolicy:
         targets: list[dict[str, float] | None],
         deterministic: bool,
         batch: int,
-        workers: tuple[int, str],
+        workers: int,
         part: tuple[int, int] | None = None,
         roads: list[Road | None] | None = None,
+        *,
+        backend: str = "process",
     ) -> tuple[list[Scene], NDArray[np.bool_]]:
         """The final scenes of rollouts of ``seeds`` (on ``roads``: None, or one road or None
         per seed) and which of them are valid (checked batch by batch, in the worker
         processes when there are some); with ``part``, only those of
-        ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``. ``workers``:
-        how many, and the backend (``"process"`` or ``"ray"``)."""
+        ``seeds[part[0]:part[1]]``, rolled out in the batches of all ``seeds``, on ``workers``
+        processes or (``backend="ray"``) Ray actors."""
         size = min(batch, len(seeds))  # rollouts in lockstep, whatever the env count
         first, last = (0, len(seeds)) if part is None else part
         starts = range(first - first % size, last, size)  # the batches that hold the part
@@ -322,7 +324,6 @@ class GenerationPolicy:
             )
             for start in starts
         ]
-        workers, backend = workers
         if backend == "ray":
             saved = io.BytesIO()
             self.model.save(saved)
