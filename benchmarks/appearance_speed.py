@@ -29,7 +29,7 @@ def _pairs(folder: Path, n: int) -> Path:
     from scenegym.scene import HighwaySceneSpace, write_scenes
 
     write_scenes(folder / "scenes.jsonl", list(HighwaySceneSpace().sample_many(n, 0)))
-    config = DatasetConfig(width=256, height=128, formats=("coco",))
+    config = DatasetConfig(width=256, height=128, views=("road",), formats=("coco",))
     write_dataset(ScenesFile(folder / "scenes.jsonl"), folder / "pairs", n, 0, config)
     return folder / "pairs"
 

@@ -76,7 +76,8 @@ def watch():
 watcher = threading.Thread(target=watch, daemon=True)
 watcher.start()
 path, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-write_dataset(ScenesFile(path), out, n, 0, DatasetConfig(width=128, height=128), workers=2)
+config = DatasetConfig(width=128, height=128, views=("road",))
+write_dataset(ScenesFile(path), out, n, 0, config, workers=2)
 done.set()
 watcher.join()
 print(json.dumps({
@@ -136,7 +137,7 @@ def main() -> dict:
         # Streamed to the file: 100,000 scenes held here would make every garbage collection
         # of the timed runs in this process walk them.
         write_scenes(scenes_path, HighwaySceneSpace().sample_many(biggest, 0))
-        config = DatasetConfig(width=128, height=128)
+        config = DatasetConfig(width=128, height=128, views=("road",))
         for workers in (1, 2):
             out = root / f"w{workers}"
             start = time.perf_counter()

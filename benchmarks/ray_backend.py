@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    config = DatasetConfig(shard_size=args.shard_size)
+    config = DatasetConfig(shard_size=args.shard_size, width=256, height=128, views=("road",))
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         scenes = root / "scenes.jsonl"
