@@ -484,17 +484,15 @@ class DrivingLayoutEnv(gym.Env):
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         start_episodes([self], [seed], [options])
-        scores, terms, _, parts = self.assess(self._rows, goal_targets([self]), False)
+        scores, terms, _, parts = self.assess(self._rows, goal_targets([self]))
         return self.spaces.observation(parts), self.start_info(float(scores[0]), terms, 0)
 
     def step(self, action):
         actions = self.spaces.actions(np.asarray(action)[None])
         flags = self.representation.apply(actions, self._rows)
         terminated, truncated, terminal = (bool(flag[0]) for flag in flags)
-        ended = terminated or truncated
-        scores, terms, now, parts = self.assess(
-            self._rows, goal_targets([self]), ended, final=np.array([ended])
-        )
+        final = np.array([terminated or truncated])
+        scores, terms, now, parts = self.assess(self._rows, goal_targets([self]), final=final)
         reward, info = self.settle(
             float(scores[0]),
             {name: float(values[0]) for name, values in terms.items()},
@@ -528,7 +526,6 @@ class DrivingLayoutEnv(gym.Env):
         self,
         rows: NDArray[np.int64] | None,
         targets: NDArray[np.float64] | None,
-        descriptors: bool,
         *,
         score: bool = True,
         final: NDArray[np.bool_] | None = None,
@@ -539,13 +536,14 @@ class DrivingLayoutEnv(gym.Env):
         episode's end (``TermContext.final``; None: none).
 
         Returns the ``(n,)`` weighted scores, every reward term ``(n,)``, the descriptors
-        (when ``descriptors`` or a goal asks for them, else None) and the stacked
+        (when an episode ends or a goal asks for them, else None) and the stacked
         observation parts. Without ``score`` only the observations (and descriptors) are
         computed; scores are None and terms empty.
         """
         batch = self.representation.batch(rows)
         goal = self.goal if "goal" in self.spaces.parts.spaces else None
         wanted = goal.names if goal is not None else ()
+        descriptors = final is not None and bool(final.any())
         if descriptors:  # an episode ends: what the population terms compare, too
             wanted = (*wanted, *self.episode_descriptors)
         now = describe_batch(batch, wanted) if (descriptors or goal is not None) else None

@@ -74,7 +74,7 @@ class DrivingLayoutVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         first = self.envs[0]
-        scores, terms, _, parts = first.assess(None, goal_targets(self.envs), False)
+        scores, terms, _, parts = first.assess(None, goal_targets(self.envs))
         for i, env in enumerate(self.envs):
             self.reset_infos[i] = env.start_info(float(scores[i]), terms, i)
         self._started = True
@@ -92,9 +92,7 @@ class DrivingLayoutVecEnv(VecEnv):
         envs, first, n = self.envs, self.envs[0], self.num_envs
         terminated, truncated, terminal = self.representation.apply(self._actions)
         dones = terminated | truncated
-        scores, terms, now, parts = first.assess(
-            None, goal_targets(envs), bool(dones.any()), final=dones
-        )
+        scores, terms, now, parts = first.assess(None, goal_targets(envs), final=dones)
         rewards = np.zeros(n, dtype=np.float32)
         infos: list[dict[str, Any]] = []
         # Python numbers for every environment at once: building the infos one environment
@@ -139,7 +137,7 @@ class DrivingLayoutVecEnv(VecEnv):
             )
         restarted = [self.envs[i] for i in ended]
         start_episodes(restarted, [None] * ended.size, [None] * ended.size)
-        scores, terms, _, fresh = first.assess(ended, goal_targets(restarted), False)
+        scores, terms, _, fresh = first.assess(ended, goal_targets(restarted))
         for j, i in enumerate(ended):
             self.reset_infos[i] = self.envs[i].start_info(float(scores[j]), terms, j)
         for name, values in fresh.items():
@@ -175,7 +173,7 @@ class DrivingLayoutVecEnv(VecEnv):
         start_episodes(envs, [int(seed) for seed in seeds], options)
         targets = goal_targets(envs)
         running = np.arange(count)
-        parts = first.assess(running, targets, False, score=False)[3]
+        parts = first.assess(running, targets, score=False)[3]
         while running.size:
             masks = None
             if representation.masked:
@@ -185,10 +183,10 @@ class DrivingLayoutVecEnv(VecEnv):
             terminated, truncated, _ = representation.apply(actions, running)
             running = running[~(terminated | truncated)]
             if running.size == count:  # in lockstep (edit episodes all last the budget)
-                parts = first.assess(running, targets, False, score=False)[3]
+                parts = first.assess(running, targets, score=False)[3]
             elif running.size:
                 wanted = None if targets is None else targets[running]
-                fresh = first.assess(running, wanted, False, score=False)[3]
+                fresh = first.assess(running, wanted, score=False)[3]
                 # New arrays: the policy may hold on to those it was given.
                 parts = {name: values.copy() for name, values in parts.items()}
                 for name, values in fresh.items():
