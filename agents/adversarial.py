@@ -20,12 +20,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from scenegym.agents.driving import SCRIPTED, Driver, drive_episodes, load_driver
+from scenegym.agents.driving import Driver, check_driver_source, drive_episodes, load_driver
 from scenegym.agents.replay import edit_scene
 from scenegym.agents.runs import run_path
 from scenegym.agents.teachers import drivable
@@ -64,12 +63,7 @@ class DriverJudge:
                 f"a DriverJudge's near must be in [0, 1) and its horizon above 0, got "
                 f"near={self.near}, horizon={self.horizon}"
             )
-        self.source = str(self.source)
-        if self.source not in SCRIPTED and not Path(self.source).is_dir():
-            raise ValueError(
-                f"driver {self.source}: not a curriculum run folder nor one of "
-                f"{', '.join(SCRIPTED)}"
-            )
+        self.source = check_driver_source(self.source)  # checked now, loaded at first use
 
     @property
     def driver(self) -> Driver:
@@ -201,10 +195,9 @@ def critical_candidates(
 
 def judge_models(models: dict[str, Any], run: str | os.PathLike | None) -> dict[str, Any]:
     """The models of a generation run's ``env_kwargs.models``, ready to score with:
-    ``driver`` (a scripted driver's name,
-    a curriculum run folder, absolute or relative to the run folder, or a mapping of
-    ``DriverJudge`` settings with its ``source``) becomes a ``DriverJudge``; any other model
-    is given as it is."""
+    ``driver`` (a scripted driver's name, a curriculum run folder, absolute or relative to
+    the run folder, or a mapping of ``DriverJudge`` settings with its ``source``) becomes a
+    ``DriverJudge``; any other model is given as it is."""
     resolved = dict(models)
     driver = resolved.get("driver")
     if isinstance(driver, str):

@@ -35,6 +35,7 @@ __all__ = [
     "SCRIPTED",
     "Driver",
     "DriverSummary",
+    "check_driver_source",
     "drivable_tests",
     "drive_episodes",
     "evaluate_drivers",
@@ -70,6 +71,15 @@ class Driver:
         return int(action)
 
 
+def check_driver_source(source: str | os.PathLike) -> str:
+    """``source`` as a string when it names a driver (a scripted name or a folder, which
+    ``load_driver`` reads as a curriculum run), else a ``ValueError`` that says so."""
+    if str(source) not in SCRIPTED and not Path(source).is_dir():
+        names = ", ".join(SCRIPTED)
+        raise ValueError(f"driver {source}: not a curriculum run folder nor one of {names}")
+    return str(source)
+
+
 def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = None) -> Driver:
     """The driver ``source`` names: a scripted name or a curriculum run folder (its final
     ``model.zip``, or ``model``: one of its checkpoints; loaded without unpickling
@@ -82,10 +92,7 @@ def load_driver(source: str | os.PathLike, *, model: str | os.PathLike | None = 
             action=SCRIPTED[str(source)],
             group=str(source),
         )
-    run = Path(source)
-    if not run.is_dir():
-        names = ", ".join(SCRIPTED)
-        raise ValueError(f"driver {source}: not a curriculum run folder nor one of {names}")
+    run = Path(check_driver_source(source))
     config = read_run_config(run)
     weights = run / "model.zip" if model is None else Path(model)
     if not weights.is_file():
