@@ -39,7 +39,6 @@ from scenegym.bridges.commonroad_lib import (
     schema_problem,
     wrap_angle,
 )
-from scenegym.scene.road import Road
 from scenegym.scene.scene import Scene
 from scenegym.scene.vehicles import KINDS, Vehicles
 
@@ -56,8 +55,8 @@ __all__ = [
 _ROAD_EDGE_MARGIN = 0.5
 """How far (m) a vehicle centre may lie outside the outer lane edges and still be imported."""
 _ROAD_END_MARGIN = 0.25
-"""How far (m) a vehicle centre may lie before the road's start or past its end, or before
-or past the ends of its lane, and still be imported (at the end itself)."""
+"""How far (m) a vehicle centre may lie before the road's start or past its end and still be
+imported (at the end itself)."""
 
 
 # Obstacle types read as vehicles; None means "decide by size". Bicycles are two-wheelers
@@ -348,15 +347,6 @@ def _vehicle_rows(cr, obstacles, step: int, by_size: bool, reassigned: set[int])
     return np.array(rows, dtype=np.float64).reshape(-1, 7), not_vehicles
 
 
-def _lanes_near(road: Road, s: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """``(lanes, n)``: which lanes exist within ``_ROAD_END_MARGIN`` of each station (a
-    lane's fitted end lies within centimetres of where it was drawn)."""
-    exists = road.lanes_at(s)
-    for step in (-_ROAD_END_MARGIN, _ROAD_END_MARGIN):
-        exists |= road.lanes_at(np.clip(s + step, 0.0, road.length))
-    return exists
-
-
 def _assign(rows: NDArray[np.float64], carriageways: list[Carriageway]):
     """Split vehicle rows among the carriageways; returns their Vehicles and the count left out.
 
@@ -383,7 +373,7 @@ def _assign(rows: NDArray[np.float64], carriageways: list[Carriageway]):
         _, _, reference = road.reference_pose(s)
         frenet.append((s, offset, reference))
         relative = np.where(np.isnan(yaw), 0.0, wrap_angle(yaw - reference))
-        exists = _lanes_near(road, s)  # (lanes, n)
+        exists = road.lanes_at(s)  # (lanes, n)
         contained = np.full(n, -1)
         for lanelet_id, polygon in carriageway.polygons.items():
             hit = shapely.intersects_xy(polygon, x, y) & (contained < 0)
